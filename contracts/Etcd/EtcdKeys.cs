@@ -1,0 +1,30 @@
+namespace ZeroDisk.Contracts;
+
+/// <summary>The etcd key schema (DESIGN §4), following the original 0-Disk layout.</summary>
+public static class EtcdKeys
+{
+    public static string StorageClusterConfig(string clusterId) => $"{clusterId}:cluster:conf:storage";
+    public static string ClusterStatus(string clusterId) => $"{clusterId}:cluster:status";
+    public static string TlogClusterConfig(string clusterId) => $"{clusterId}:cluster:conf:tlog";
+    public static string VdiskStaticConfig(string vdiskId) => $"{vdiskId}:vdisk:conf:static";
+    public static string VdiskNbdConfig(string vdiskId) => $"{vdiskId}:vdisk:conf:storage:nbd";
+    public static string NbdServerVdisks(string serverId) => $"{serverId}:nbdserver:conf:vdisks";
+    public static string VdiskOwner(string vdiskId) => $"{vdiskId}:vdisk:owner";
+    public static string Saga(string sagaType, string id) => $"{SagaPrefix(sagaType)}{id}";
+    public static string SagaPrefix(string sagaType) => $"zerodisk/sagas/{sagaType}/";
+    public static string ProcessedMessage(Guid messageId) => $"zerodisk/processed/{messageId:N}";
+    public static string Agent(string node) => $"{AgentPrefix}{node}";
+    public const string AgentPrefix = "zerodisk/agents/";
+
+    public const string StorageClusterConfigSuffix = ":cluster:conf:storage";
+    public const string VdiskNbdConfigSuffix = ":vdisk:conf:storage:nbd";
+    public const string VdiskStaticConfigSuffix = ":vdisk:conf:static";
+
+    /// <summary>The cluster id in a <c>&lt;clusterID&gt;:cluster:conf:storage</c> key, or null for any other key.</summary>
+    public static string? ClusterIdOfStorageConfig(string key) =>
+        key.EndsWith(StorageClusterConfigSuffix, StringComparison.Ordinal) ? key[..^StorageClusterConfigSuffix.Length] : null;
+
+    /// <summary>The vdisk id in a <c>&lt;vdiskID&gt;:vdisk:conf:storage:nbd</c> key, or null for any other key.</summary>
+    public static string? VdiskIdOfNbdConfig(string key) =>
+        key.EndsWith(VdiskNbdConfigSuffix, StringComparison.Ordinal) ? key[..^VdiskNbdConfigSuffix.Length] : null;
+}

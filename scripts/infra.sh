@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Local ZeroDisk infrastructure from Debian packages, on loopback, all data under run/.
+#   scripts/infra.sh install   install the Debian packages that are missing
+#   scripts/infra.sh up        install, then start RabbitMQ, etcd, primary and slave Redis clusters; write run/infra.env
+#   scripts/infra.sh down      stop everything this script started, by PID
+#   scripts/infra.sh status    show what runs and where
+# Ports are non-default on purpose: Debian's postinst starts the packaged services on their default ports.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN="${ZD_RUN_DIR:-$ROOT/run}"
+PIDS="$RUN/pids"
+LOGS="$RUN/logs"
+
+AMQP_PORT="${ZD_AMQP_PORT:-35672}"
+MGMT_PORT="${ZD_MGMT_PORT:-45672}"
+DIST_PORT="${ZD_DIST_PORT:-45673}"
+ETCD_PORT="${ZD_ETCD_PORT:-23790}"
+ETCD_PEER_PORT="${ZD_ETCD_PEER_PORT:-23800}"
+PRIMARY_PORTS=(${ZD_PRIMARY_PORTS:-26379 26380})
+SLAVE_PORTS=(${ZD_SLAVE_PORTS:-26479 26480})
+RABBIT_NODE="zerodisk-${AMQP_PORT}@localhost"
+
+PACKAGES=(rabbitmq-server etcd-server etcd-client redis-server qemu-utils libnbd-bin python3-libnbd nbdkit fio jq curl)
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing: ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+alive() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # name, seconds, command...
+  local name=$1 secs=$2; shift 2
+  for _ in $(seq 1 $((secs * 10))); do
+    "$@" >/dev/null 2>&1 && return 0
+    alive "$name" || die "$name exited during start-up; see $LOGS/$name.log"
+    sleep 0.1
+  done
+  die "$name did not become ready within ${secs}s; see $LOGS/$name.log"
+}
+
+start() { # name, port, command...: starts in its own session, records the PID
+  local name=$1 port=$2; shift 2
+  if alive "$name"; then log "$name already running (pid $(cat "$PIDS/$name.pid"))"; return 1; fi
+  port_free "$port" || die "port $port (for $name) is taken by another process; set ZD_*_PORT to move it"
+  setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! > "$PIDS/$name.pid"
+  return 0
+}
+
+start_redis() { # name, port
+  local name=$1 port=$2 dir="$RUN/redis/$2"
+  mkdir -p "$dir"
+  if start "$name" "$port" redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize no \
+      --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" --protected-mode no; then
+    wait_for "$name" 10 redis-cli -p "$port" ping
+  fi
+}
+
+start_etcd() {
+  mkdir -p "$RUN/etcd"
+  if start etcd "$ETCD_PORT" etcd --name zerodisk --data-dir "$RUN/etcd/data" \
+      --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+      --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+      --initial-cluster "zerodisk=http://127.0.0.1:$ETCD_PEER_PORT" \
+      --auto-compaction-mode periodic --auto-compaction-retention 1h; then
+    wait_for etcd 20 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+  fi
+}
+
+rabbit_env() {
+  export HOME="$RUN/rabbitmq" RABBITMQ_NODENAME="$RABBIT_NODE" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT="$AMQP_PORT" RABBITMQ_DIST_PORT="$DIST_PORT" ERL_EPMD_ADDRESS=127.0.0.1 \
+    RABBITMQ_MNESIA_BASE="$RUN/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$RUN/rabbitmq/log" \
+    RABBITMQ_CONFIG_FILE="$RUN/rabbitmq/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$RUN/rabbitmq/enabled_plugins" \
+    RABBITMQ_PID_FILE="$RUN/rabbitmq/rabbitmq.pid" RABBITMQ_LOGS=- ERL_CRASH_DUMP="$RUN/rabbitmq/erl_crash.dump"
+}
+
+start_rabbitmq() {
+  mkdir -p "$RUN/rabbitmq"
+  cat > "$RUN/rabbitmq/rabbitmq.conf" <<CONF
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $MGMT_PORT
+loopback_users = none
+CONF
+  echo '[rabbitmq_management,rabbitmq_tracing].' > "$RUN/rabbitmq/enabled_plugins"
+  (
+    rabbit_env
+    # Our own epmd, on loopback, so that 'down' can stop it by PID as well.
+    if ! pgrep -x epmd >/dev/null; then
+      setsid epmd -address 127.0.0.1 >"$LOGS/epmd.log" 2>&1 < /dev/null &
+      echo $! > "$PIDS/epmd.pid"
+    fi
+    if start rabbitmq "$AMQP_PORT" /usr/lib/rabbitmq/bin/rabbitmq-server; then
+      wait_for rabbitmq 90 /usr/lib/rabbitmq/bin/rabbitmq-diagnostics -q check_port_connectivity
+      wait_for rabbitmq 30 curl -sf -u guest:guest "http://127.0.0.1:$MGMT_PORT/api/overview"
+    fi
+  )
+}
+
+write_env() {
+  local primary slave
+  primary=$(printf '127.0.0.1:%s,' "${PRIMARY_PORTS[@]}"); slave=$(printf '127.0.0.1:%s,' "${SLAVE_PORTS[@]}")
+  cat > "$RUN/infra.env" <<ENV
+RABBITMQ_URI=amqp://guest:guest@127.0.0.1:$AMQP_PORT/
+RABBITMQ_MANAGEMENT_URL=http://127.0.0.1:$MGMT_PORT/
+ETCD_ENDPOINTS=http://127.0.0.1:$ETCD_PORT
+REDIS_PRIMARY=${primary%,}
+REDIS_SLAVE=${slave%,}
+ENV
+}
+
+up() {
+  install_packages
+  mkdir -p "$PIDS" "$LOGS"
+  start_etcd
+  local i=0
+  for p in "${PRIMARY_PORTS[@]}"; do start_redis "redis-primary-$i" "$p"; i=$((i + 1)); done
+  i=0
+  for p in "${SLAVE_PORTS[@]}"; do start_redis "redis-slave-$i" "$p"; i=$((i + 1)); done
+  start_rabbitmq
+  write_env
+  status
+}
+
+stop_pid() { # name
+  local f="$PIDS/$1.pid" pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { log "$1 (pid $pid) ignored SIGTERM; SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; }
+  fi
+  rm -f "$f"
+}
+
+down() {
+  [ -d "$PIDS" ] || { log "nothing to stop"; return 0; }
+  for f in "$PIDS"/*.pid; do
+    [ -e "$f" ] || continue
+    local name; name=$(basename "$f" .pid)
+    [ "$name" = epmd ] && continue
+    stop_pid "$name"; log "stopped $name"
+  done
+  stop_pid epmd
+}
+
+status() {
+  local any=0
+  for f in "$PIDS"/*.pid; do
+    [ -e "$f" ] || continue
+    local name; name=$(basename "$f" .pid)
+    if alive "$name"; then echo "  $name: running (pid $(cat "$f"))"; any=1; else echo "  $name: NOT running"; fi
+  done
+  [ $any -eq 1 ] || { echo "  nothing running"; return 0; }
+  if [ -f "$RUN/infra.env" ]; then
+    echo "Listening (from $RUN/infra.env):"
+    sed 's/^/  /' "$RUN/infra.env"
+    echo "  RabbitMQ management UI: http://127.0.0.1:$MGMT_PORT/ (guest/guest, loopback only; Admin > Tracing)"
+  fi
+}
+
+case "${1:-}" in
+  install) install_packages ;;
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 install|up|down|status" >&2; exit 2 ;;
+esac

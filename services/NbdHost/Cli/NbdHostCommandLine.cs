@@ -1,0 +1,22 @@
+using System.CommandLine;
+
+namespace ZeroDisk.NbdHost.Cli;
+
+/// <summary>
+/// <c>nbdhost</c>: the data plane on a node. Each verb is one process role of DESIGN §3 and lives with the code
+/// of that role.
+/// </summary>
+public static class NbdHostCommandLine
+{
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("ZeroDisk data plane: NBD server over sharded, mirrored Redis storage");
+        foreach (var command in Commands()) root.Subcommands.Add(command);
+        return root;
+    }
+
+    private static IEnumerable<Command> Commands()
+    {
+        yield break;
+    }
+}

@@ -1,0 +1,3 @@
+using ZeroDisk.NbdHost.Cli;
+
+return await NbdHostCommandLine.Create().Parse(args).InvokeAsync();

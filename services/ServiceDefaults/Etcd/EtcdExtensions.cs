@@ -1,0 +1,32 @@
+using dotnet_etcd;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace ZeroDisk.ServiceDefaults.Etcd;
+
+public static class EtcdExtensions
+{
+    public const string EndpointsKey = "ETCD_ENDPOINTS";
+
+    /// <summary>One shared etcd client (ETCD_ENDPOINTS, comma-separated URLs) and its health check.</summary>
+    public static IHostApplicationBuilder AddEtcd(this IHostApplicationBuilder builder)
+    {
+        var endpoints = EndpointsFrom(builder.Configuration);
+        builder.Services.AddSingleton(_ => CreateClient(endpoints));
+        builder.Services.AddHealthChecks().AddCheck<EtcdHealthCheck>("etcd");
+        return builder;
+    }
+
+    public static string EndpointsFrom(IConfiguration configuration) =>
+        configuration[EndpointsKey] is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{EndpointsKey} is not set (e.g. http://127.0.0.1:23790); run scripts/infra.sh up and source run/infra.env");
+
+    public static EtcdClient CreateClient(string endpoints) => new(NormaliseEndpoints(endpoints));
+
+    /// <summary>Accepts "host:port" as well as "http://host:port"; the gRPC client needs the scheme.</summary>
+    public static string NormaliseEndpoints(string endpoints) =>
+        string.Join(',', endpoints.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(e => e.Contains("://", StringComparison.Ordinal) ? e : $"http://{e}"));
+}

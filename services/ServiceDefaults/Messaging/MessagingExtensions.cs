@@ -1,0 +1,41 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace ZeroDisk.ServiceDefaults.Messaging;
+
+public static class MessagingExtensions
+{
+    /// <summary>
+    /// MassTransit over RabbitMQ (RABBITMQ_URI) with quorum queues, message retry and the in-memory outbox on
+    /// every endpoint. This RabbitMQ has no delayed-exchange plugin, so no delayed redelivery or scheduling.
+    /// </summary>
+    public static IHostApplicationBuilder AddMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator>? configure = null)
+    {
+        var options = MessagingOptions.From(builder.Configuration);
+        builder.Services.AddSingleton(options);
+        // Start-up returns only once every endpoint (and its exchange bindings) exists, so nothing published
+        // right after start is dropped for want of a binding.
+        builder.Services.Configure<MassTransitHostOptions>(host => host.WaitUntilStarted = true);
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            configure?.Invoke(bus);
+            bus.AddConfigureEndpointsCallback((context, _, endpoint) =>
+            {
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit && options.QuorumQueues)
+                    rabbit.SetQuorumQueue();
+                endpoint.UseMessageRetry(retry => retry.Exponential(options.RetryLimit, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100)));
+                endpoint.UseInMemoryOutbox(context);
+            });
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                rabbit.Host(options.RabbitMqUri);
+                // The default prefetch (16) let a backlog build to seconds of latency here; 128 keeps p99 low.
+                rabbit.PrefetchCount = options.PrefetchCount;
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        return builder;
+    }
+}

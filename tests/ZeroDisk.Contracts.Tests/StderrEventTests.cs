@@ -1,0 +1,80 @@
+using System.Text;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.Contracts.Tests;
+
+public class StderrEventTests
+{
+    public static TheoryData<string, StderrEvent> SeedLines => new()
+    {
+        { """{"type": "storageengine-failure", "data": "10.100.0.1:22005"}""", new StorageEngineFailureLine("10.100.0.1:22005") },
+        { """{"type": "repair-tmp-outage-complete", "data": {"address": "10.100.0.1:22005", "vdiskid": "23"}}""", new RepairCompleteLine(RepairKind.Tmp, "10.100.0.1:22005", "23") },
+        { """{"type": "repair-final-outage-complete", "data": {"address": "10.100.0.1:22005", "vdiskid": "23"}}""", new RepairCompleteLine(RepairKind.Final, "10.100.0.1:22005", "23") },
+        { """{"type": "repair-tmp-outage-complete", "data": {"address": "10.100.0.1:22005", "vdiskid": "23", "incident": "i-7"}}""", new RepairCompleteLine(RepairKind.Tmp, "10.100.0.1:22005", "23", "i-7") },
+        { """{"type": "process-exited", "data": {"role": "nbdserver", "id": "vm1", "exitcode": 139}}""", new ProcessExitedLine(ProcessRole.NbdServer, "vm1", 139) },
+        { """{"type": "process-exited", "data": {"role": "tlogserver", "id": "t1", "exitcode": -9}}""", new ProcessExitedLine(ProcessRole.TlogServer, "t1", -9) },
+        { """20::{"status":401,"subject":"ardb","data":{"address":"10.100.0.1:22005","db":0,"type":"primary","vdiskID":"vd1"}}""", new LegacyStorageStatusLine(401, "ardb", "10.100.0.1:22005", 0, "primary", "vd1") },
+    };
+
+    [Theory]
+    [MemberData(nameof(SeedLines))]
+    public void Seed_lines_round_trip_exactly(string line, StderrEvent expected)
+    {
+        var parsed = StderrEventParser.Parse(line);
+        Assert.Equal(StderrLineKind.Event, parsed.Kind);
+        Assert.Equal(expected, parsed.Event);
+        Assert.Equal(line, StderrEventWriter.Format(expected));
+        Assert.Equal(expected, StderrEventParser.Parse(Encoding.UTF8.GetBytes(line)).Event);
+    }
+
+    [Fact]
+    public void Compact_json_of_the_same_event_is_accepted() =>
+        Assert.Equal(new StorageEngineFailureLine("h:1"), StderrEventParser.Parse("""{"type":"storageengine-failure","data":"h:1"}""").Event);
+
+    [Theory]
+    [InlineData("info: serving vdisk vd1 on 127.0.0.1:10809")]
+    [InlineData("")]
+    [InlineData("""{"type": "something-else", "data": 1}""")]
+    [InlineData("""{"level": "info"}""")]
+    public void Other_lines_are_ordinary(string line) =>
+        Assert.Equal(StderrLineKind.Ordinary, StderrEventParser.Parse(line).Kind);
+
+    [Theory]
+    [InlineData("""{"type": "storageengine-failure", "data": 42}""")]
+    [InlineData("""{"type": "storageengine-failure", "data": "no-port"}""")]
+    [InlineData("{\"type\": \"storageengine-failure\", \"data\": \"10.100.0.1:22005\"")]
+    [InlineData("""{"type": "repair-tmp-outage-complete", "data": "x"}""")]
+    [InlineData("""{"type": "repair-final-outage-complete", "data": {"address": "a:1"}}""")]
+    [InlineData("""{"type": "process-exited", "data": {"role": "vm", "id": "x", "exitcode": 1}}""")]
+    [InlineData("""{"type": "process-exited", "data": {"role": "nbdserver", "id": "x", "exitcode": "1"}}""")]
+    [InlineData("""20::{"status":"x"}""")]
+    [InlineData("""20::not json""")]
+    [InlineData("""20::{"status":1,"subject":"ardb","data":{"address":"a:1","type":"middle"}}""")]
+    public void Broken_event_lines_are_malformed_with_a_reason(string line)
+    {
+        var parsed = StderrEventParser.Parse(line);
+        Assert.Equal(StderrLineKind.Malformed, parsed.Kind);
+        Assert.False(string.IsNullOrWhiteSpace(parsed.Error));
+    }
+
+    [Fact]
+    public void Invalid_utf8_and_binary_are_malformed_not_fatal()
+    {
+        Assert.Equal(StderrLineKind.Malformed, StderrEventParser.Parse(new byte[] { 0x7b, 0xff, 0xfe, 0x7d }).Kind);
+        Assert.Equal(StderrLineKind.Malformed, StderrEventParser.Parse(new byte[] { 0x41, 0x00, 0x42 }).Kind);
+        var random = new Random(42);
+        var buffer = new byte[256];
+        for (var i = 0; i < 10_000; i++)
+        {
+            random.NextBytes(buffer);
+            _ = StderrEventParser.Parse(buffer.AsSpan(0, random.Next(buffer.Length)));
+        }
+    }
+
+    [Fact]
+    public void Strings_are_escaped_when_written()
+    {
+        var line = StderrEventWriter.Format(new RepairCompleteLine(RepairKind.Tmp, "h:1", "we\"ird"));
+        Assert.Equal(new RepairCompleteLine(RepairKind.Tmp, "h:1", "we\"ird"), StderrEventParser.Parse(line).Event);
+    }
+}

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ZeroDisk.Testing;
+
+/// <summary>
+/// One private redis-server on a loopback port, with the durability settings the engines run with (DESIGN §3
+/// invariant 1). SIGKILL and restart it to simulate an SSD failure or a node reboot; its AOF survives a restart.
+/// </summary>
+public sealed class RedisServerProcess : IAsyncDisposable
+{
+    private Process? _process;
+
+    private RedisServerProcess(int port, string directory)
+    {
+        Port = port;
+        Directory = directory;
+    }
+
+    public int Port { get; }
+    public string Directory { get; }
+    public string Address => $"127.0.0.1:{Port}";
+    public bool IsRunning => _process is { HasExited: false };
+    public int? Pid => IsRunning ? _process!.Id : null;
+
+    public static async Task<RedisServerProcess> StartAsync(string? directory = null)
+    {
+        var dir = directory ?? Path.Combine(Path.GetTempPath(), "zd-redis-" + Guid.NewGuid().ToString("N")[..8]);
+        System.IO.Directory.CreateDirectory(dir);
+        var server = new RedisServerProcess(FreePort.Next(), dir);
+        await server.StartProcessAsync();
+        return server;
+    }
+
+    /// <summary>SIGKILL: no shutdown, no final fsync, exactly like a crash.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is null || _process.HasExited) return;
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Start again on the same port and data directory (old data intact, new run_id).</summary>
+    public Task RestartAsync() => IsRunning ? Task.CompletedTask : StartProcessAsync();
+
+    /// <summary>Wipe the data directory too, as a replaced disk would come back.</summary>
+    public async Task RestartEmptyAsync()
+    {
+        await KillAsync();
+        System.IO.Directory.Delete(Directory, recursive: true);
+        System.IO.Directory.CreateDirectory(Directory);
+        await StartProcessAsync();
+    }
+
+    private async Task StartProcessAsync()
+    {
+        var psi = new ProcessStartInfo("redis-server")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[]
+                 {
+                     "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", Directory, "--daemonize", "no",
+                     "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
+                     "--save", "", "--protected-mode", "no", "--logfile", Path.Combine(Directory, "redis.log"),
+                 })
+            psi.ArgumentList.Add(arg);
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start redis-server (is it installed? scripts/infra.sh install)");
+        _process.StandardOutput.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();
+        _process.StandardError.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"redis-server on port {Port} exited with {_process.ExitCode}; see {Directory}/redis.log");
+            if (await PingAsync()) return;
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"redis-server on port {Port} did not answer PING within 15 s");
+    }
+
+    private async Task<bool> PingAsync()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray());
+            var buffer = new byte[64];
+            var read = await stream.ReadAsync(buffer);
+            // While loading the AOF redis answers -LOADING; only +PONG means it serves.
+            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+        try { System.IO.Directory.Delete(Directory, recursive: true); }
+        catch (IOException) { /* a file still being written by the dying server: the temp dir is cleaned later */ }
+    }
+}
+
+internal static class TaskExtensions
+{
+    public static void Forget(this Task task) => _ = task;
+}
