@@ -1,0 +1,62 @@
+namespace ZeroDisk.Nbd;
+
+/// <summary>
+/// One export (a vdisk) as the protocol layer sees it: a fixed-size byte range with the NBD operations.
+/// Implementations must allow concurrent calls (requests pipelined on one connection, and several
+/// connections) and keep them consistent with each other. Errors are reported by throwing
+/// <see cref="NbdIoException"/>, which becomes the reply's error code; anything else becomes EIO.
+/// </summary>
+public interface INbdExport
+{
+    long Size { get; }
+
+    /// <summary>The preferred block size advertised to clients (the vdisk block size).</summary>
+    int BlockSize { get; }
+
+    bool ReadOnly { get; }
+
+    /// <summary>True when writes seen by one connection are visible to every other once acknowledged.</summary>
+    bool CanMultiConn { get; }
+
+    ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct);
+
+    ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool fua, CancellationToken ct);
+
+    ValueTask FlushAsync(CancellationToken ct);
+
+    ValueTask TrimAsync(long offset, long length, bool fua, CancellationToken ct);
+
+    /// <param name="noHole">The client asked that the range be allocated, not punched.</param>
+    ValueTask WriteZeroesAsync(long offset, long length, bool noHole, bool fua, CancellationToken ct);
+}
+
+/// <summary>The exports a server offers; asked on every handshake, so exports can appear without a restart.</summary>
+public interface INbdExportCatalog
+{
+    IReadOnlyList<NbdExportInfo> List();
+
+    /// <summary>Opens an export for one connection, or null when there is no such export.</summary>
+    ValueTask<INbdExport?> OpenAsync(string name, CancellationToken ct);
+}
+
+public sealed record NbdExportInfo(string Name, string? Description = null);
+
+/// <summary>An I/O error with the NBD error code to reply with (EIO, ENOSPC, EINVAL, EPERM, …).</summary>
+public sealed class NbdIoException(NbdError error, string message, Exception? inner = null) : IOException(message, inner)
+{
+    public NbdError Error { get; } = error;
+}
+
+/// <summary>NBD reply error values (doc/proto.md "Error values").</summary>
+public enum NbdError : uint
+{
+    None = 0,
+    EPERM = 1,
+    EIO = 5,
+    ENOMEM = 12,
+    EINVAL = 22,
+    ENOSPC = 28,
+    EOVERFLOW = 75,
+    ENOTSUP = 95,
+    ESHUTDOWN = 108,
+}
