@@ -6,6 +6,6 @@ using ZeroDisk.ServiceDefaults.Etcd;
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddServiceDefaults("repairscheduler");
 builder.AddEtcd();
-builder.AddRepairScheduler();
+builder.AddRepairScheduler(builder.Configuration["Scheduler:EndpointPrefix"]);
 
 await builder.Build().RunAsync();
