@@ -52,7 +52,7 @@ internal sealed class NbdTransmission
             await ReceiveLoopAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_ct.IsCancellationRequested) { }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
             _logger.LogDebug(e, "NBD connection to {Export} ended", _negotiated.Name);
         }
