@@ -17,6 +17,6 @@ public static class NbdHostCommandLine
 
     private static IEnumerable<Command> Commands()
     {
-        yield break;
+        yield return ServeCommand.Create();
     }
 }
