@@ -18,5 +18,6 @@ public static class NbdHostCommandLine
     private static IEnumerable<Command> Commands()
     {
         yield return ServeCommand.Create();
+        yield return MemoryServeCommand.Create();
     }
 }
