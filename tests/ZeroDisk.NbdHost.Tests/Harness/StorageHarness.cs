@@ -49,7 +49,8 @@ public sealed class StorageHarness : IAsyncDisposable
     public VdiskCatalog Catalog => _catalog ?? throw new InvalidOperationException("server not running");
     public VdiskStorage Vdisk => Catalog.Find(VdiskId) ?? throw new InvalidOperationException($"vdisk {VdiskId} not exported");
 
-    public static async Task<StorageHarness> StartAsync(int shards = 2, int blockSize = 4096, StorageOptions? options = null)
+    /// <param name="inProcessServer">False when the test runs <c>nbdhost serve</c> as a process (<see cref="ServeProcess"/>) instead.</param>
+    public static async Task<StorageHarness> StartAsync(int shards = 2, int blockSize = 4096, StorageOptions? options = null, bool inProcessServer = true)
     {
         var infra = await SharedInfrastructure.GetAsync();
         var clusters = await RedisClusters.StartAsync(shards);
@@ -60,7 +61,7 @@ public sealed class StorageHarness : IAsyncDisposable
         await harness.Etcd.PutJsonAsync(EtcdKeys.VdiskStaticConfig(harness.VdiskId), new VdiskStaticConfig(blockSize, false, 1, "db"));
         await harness.Etcd.PutJsonAsync(EtcdKeys.VdiskNbdConfig(harness.VdiskId), new VdiskNbdConfig(harness.PrimaryClusterId, harness.SlaveClusterId));
         await harness.Etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(harness.ServerId), new NbdServerVdisksConfig([harness.VdiskId]));
-        await harness.StartServerAsync();
+        if (inProcessServer) await harness.StartServerAsync();
         return harness;
     }
 
