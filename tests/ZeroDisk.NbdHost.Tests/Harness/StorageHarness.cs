@@ -55,7 +55,7 @@ public sealed class StorageHarness : IAsyncDisposable
         var infra = await SharedInfrastructure.GetAsync();
         var clusters = await RedisClusters.StartAsync(shards);
         var harness = new StorageHarness(clusters, EtcdExtensions.CreateClient(infra.EtcdEndpoints), infra.EtcdEndpoints,
-            options ?? new StorageOptions { CommandTimeout = TimeSpan.FromMilliseconds(300) }, blockSize);
+            options ?? new StorageOptions(), blockSize);
         await harness.WriteClusterAsync(ClusterSide.Primary, _ => EngineState.Online);
         await harness.WriteClusterAsync(ClusterSide.Slave, _ => EngineState.Online);
         await harness.Etcd.PutJsonAsync(EtcdKeys.VdiskStaticConfig(harness.VdiskId), new VdiskStaticConfig(blockSize, false, 1, "db"));

@@ -24,6 +24,7 @@ public sealed class When_fio_verifies_while_a_primary_engine_is_killed(ITestOutp
     public async Task DisposeAsync()
     {
         await _serve.DisposeAsync();
+        foreach (var line in _serve.StdoutLines.Where(l => !l.StartsWith("      ", StringComparison.Ordinal) || l.Contains("Exception"))) output.WriteLine(line);
         await _h.DisposeAsync();
     }
 
