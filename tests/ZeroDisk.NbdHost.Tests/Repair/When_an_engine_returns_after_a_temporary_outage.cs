@@ -14,7 +14,7 @@ public sealed class When_an_engine_returns_after_a_temporary_outage(Xunit.Abstra
     private StorageHarness _h = null!;
 
     public async Task InitializeAsync() =>
-        _h = await StorageHarness.StartAsync(shards: 2, options: new StorageOptions
+        _h = await StorageHarness.StartAsync(shards: 2, options: StorageHarness.TestStorageOptions with
         {
             RecentWriteWindow = TimeSpan.FromMilliseconds(300),
         });

@@ -14,7 +14,7 @@ public sealed class When_the_server_restarts_mid_repair : IAsyncLifetime
     private StorageHarness _h = null!;
 
     public async Task InitializeAsync() =>
-        _h = await StorageHarness.StartAsync(shards: 2, options: new StorageOptions
+        _h = await StorageHarness.StartAsync(shards: 2, options: StorageHarness.TestStorageOptions with
         {
             RepairBatch = 4, // slow enough to stop it halfway
         });
