@@ -17,6 +17,7 @@ public static class NbdHostCommandLine
 
     private static IEnumerable<Command> Commands()
     {
+        yield return ServeCommand.Create();
         yield return MemoryServeCommand.Create();
     }
 }

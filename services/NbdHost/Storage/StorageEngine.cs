@@ -1,0 +1,48 @@
+using StackExchange.Redis;
+
+namespace ZeroDisk.NbdHost.Storage;
+
+/// <summary>
+/// One storage engine (a Redis-protocol server) as this process sees it: one multiplexed connection and whether
+/// this process has marked it failed. A failed engine is not used again until etcd moves it to a state that says
+/// it is back (<see cref="StorageEngines.Restore"/>).
+/// </summary>
+public sealed class StorageEngine : IAsyncDisposable
+{
+    private readonly ConnectionMultiplexer _connection;
+    private readonly SemaphoreSlim _inFlight;
+    private int _failed;
+
+    internal StorageEngine(string address, ConnectionMultiplexer connection, int maxInFlight)
+    {
+        Address = address;
+        _connection = connection;
+        _inFlight = new SemaphoreSlim(maxInFlight, maxInFlight);
+    }
+
+    /// <summary>
+    /// Waits for a command slot. The client's timeout runs from the moment a command is queued, so a burst of
+    /// thousands of block operations queued at once would time out on a healthy engine; bounding what is in flight
+    /// per engine keeps the queueing here, where it does not count as the engine being slow.
+    /// </summary>
+    public Task EnterAsync() => _inFlight.WaitAsync();
+
+    public void Exit() => _inFlight.Release();
+
+    public string Address { get; }
+
+    public bool IsFailed => Volatile.Read(ref _failed) != 0;
+
+    public IDatabase Database(int db) => _connection.GetDatabase(db);
+
+    internal ConnectionMultiplexer Connection => _connection;
+
+    /// <summary>True for the call that moved the engine from usable to failed.</summary>
+    internal bool TryMarkFailed() => Interlocked.Exchange(ref _failed, 1) == 0;
+
+    internal bool TryClearFailure() => Interlocked.Exchange(ref _failed, 0) == 1;
+
+    public override string ToString() => Address;
+
+    public async ValueTask DisposeAsync() => await _connection.DisposeAsync();
+}
