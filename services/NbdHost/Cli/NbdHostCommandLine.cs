@@ -17,6 +17,7 @@ public static class NbdHostCommandLine
 
     private static IEnumerable<Command> Commands()
     {
-        yield break;
+        yield return TlogCommand.Create();
+        yield return ReplayCommand.Create();
     }
 }
