@@ -15,6 +15,8 @@ public static class EtcdKeys
     public static string ProcessedMessage(Guid messageId) => $"zerodisk/processed/{messageId:N}";
     public static string Agent(string node) => $"{AgentPrefix}{node}";
     public const string AgentPrefix = "zerodisk/agents/";
+    public static string RepairJob(string vdiskId) => $"{RepairJobPrefix}{vdiskId}";
+    public const string RepairJobPrefix = "zerodisk/repairs/";
 
     public const string StorageClusterConfigSuffix = ":cluster:conf:storage";
     public const string VdiskNbdConfigSuffix = ":vdisk:conf:storage:nbd";

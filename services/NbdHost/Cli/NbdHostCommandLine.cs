@@ -19,5 +19,6 @@ public static class NbdHostCommandLine
     {
         yield return TlogCommand.Create();
         yield return ReplayCommand.Create();
+        yield return AgentCommand.Create();
     }
 }
