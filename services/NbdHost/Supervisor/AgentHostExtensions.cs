@@ -19,8 +19,9 @@ public static class AgentHostExtensions
         builder.Services.AddSingleton<VmHook>();
         builder.Services.AddSingleton<NbdServerLauncher>();
         builder.Services.AddSingleton<RepairJobRunner>();
+        // Hosted services start in this order: adopt the children first, then consume commands, then announce the
+        // agent (the registration means "ready").
         builder.Services.AddHostedService<ChildAdoption>();
-        builder.Services.AddHostedService<AgentRegistrar>();
         builder.AddMessaging(bus =>
         {
             // One queue per node; the commands carry the node too, so a publish reaching every agent is harmless.
@@ -29,6 +30,7 @@ public static class AgentHostExtensions
             bus.AddConsumer<RepairVdiskConsumer>().Endpoint(e => e.Name = options.QueueName);
             bus.AddConsumer<RestartVmConsumer>().Endpoint(e => e.Name = options.QueueName);
         });
+        builder.Services.AddHostedService<AgentRegistrar>();
         return builder;
     }
 
