@@ -12,8 +12,10 @@ public sealed class TempDirectory : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
+    /// <summary>Kept when ZD_KEEP_TEMP=1, to read the logs of a failed run.</summary>
     public void Dispose()
     {
+        if (Environment.GetEnvironmentVariable("ZD_KEEP_TEMP") == "1") return;
         try { Directory.Delete(Path, recursive: true); }
         catch (IOException) { /* a child still writing: the temp dir is cleaned later */ }
     }

@@ -15,7 +15,7 @@ public sealed class ChildCommands(AgentOptions options)
         {
             ["vdisk"] = job.VdiskId, ["address"] = job.Address, ["kind"] = job.Kind.ToWire(), ["incident"] = job.Incident,
             ["epoch"] = epoch.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        }) with { ReportsExit = false };
 
     public static string RepairChildId(string vdiskId) => $"repair-{vdiskId}";
 

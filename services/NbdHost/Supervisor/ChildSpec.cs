@@ -3,8 +3,12 @@ using ZeroDisk.Contracts;
 
 namespace ZeroDisk.NbdHost.Supervisor;
 
-/// <summary>A child the agent runs: its role, its id (server id, or tlog address) and its command line.</summary>
-public sealed partial record ChildSpec(ProcessRole Role, string Id, IReadOnlyList<string> Arguments)
+/// <summary>
+/// A child the agent runs: its role, its id (server id, or tlog address) and its command line.
+/// <paramref name="ReportsExit"/> is false for a repair job's server: its exit ends the job (the job runner acts on
+/// it), it is not a crash for the scheduler to restart.
+/// </summary>
+public sealed partial record ChildSpec(ProcessRole Role, string Id, IReadOnlyList<string> Arguments, bool ReportsExit = true)
 {
     /// <summary>"nbdserver-vm1": the stem of the child's log and state files.</summary>
     public string Name => NameOf(Role, Id);
@@ -34,4 +38,4 @@ public sealed record ChildPaths(string LogFile, string PidFile, string StatusFil
 }
 
 /// <summary>What the agent remembers of a running child (the <see cref="ChildPaths.RecordFile"/>).</summary>
-public sealed record ChildRecord(ProcessRole Role, string Id, int Pid, long StartTime, IReadOnlyList<string> Arguments);
+public sealed record ChildRecord(ProcessRole Role, string Id, int Pid, long StartTime, IReadOnlyList<string> Arguments, bool ReportsExit = true);

@@ -47,12 +47,15 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
         var paths = ChildPaths.For(logDirectory, stateDirectory, spec.Name);
         File.Delete(paths.PidFile);
         File.Delete(paths.StatusFile);
+        // The record is written before the launch (pid unknown yet), so an agent that dies right after the launch
+        // leaves enough for its successor to adopt the child from the wrapper's pid file.
+        await WriteRecordAsync(paths.RecordFile, new ChildRecord(spec.Role, spec.Id, 0, 0, spec.Arguments, spec.ReportsExit));
         var psi = new ProcessStartInfo("setsid") { UseShellExecute = false };
         foreach (var argument in ChildWrapper.Arguments(paths, spec.Arguments)) psi.ArgumentList.Add(argument);
         // The wrapper is our child only until the agent dies; .NET reaps it when it exits.
         using var wrapper = Process.Start(psi) ?? throw new InvalidOperationException("could not start setsid");
         var pid = await ReadPidAsync(paths.PidFile, wrapper, ct);
-        var record = new ChildRecord(spec.Role, spec.Id, pid, ProcessStartTime(pid) ?? 0, spec.Arguments);
+        var record = new ChildRecord(spec.Role, spec.Id, pid, ProcessStartTime(pid) ?? 0, spec.Arguments, spec.ReportsExit);
         await WriteRecordAsync(paths.RecordFile, record);
         Watch(record, paths, PidFd.Open(pid));
         logger.LogInformation("started {Child} as pid {Pid}: {Command}", spec.Name, pid, string.Join(' ', spec.Arguments));
@@ -97,11 +100,20 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
                 continue;
             }
             var paths = PathsOf(record.Role, record.Id);
+            if (record.Pid == 0) record = CompleteInterruptedStart(record, paths);
             var alive = ProcessStartTime(record.Pid) == record.StartTime ? PidFd.Open(record.Pid) : null;
             if (alive is not null) logger.LogInformation("adopted {Role} {Id} (pid {Pid})", record.Role.ToWire(), record.Id, record.Pid);
             else logger.LogInformation("{Role} {Id} (pid {Pid}) exited while no agent ran", record.Role.ToWire(), record.Id, record.Pid);
             Watch(record, paths, alive);
         }
+    }
+
+    /// <summary>The previous agent died between launching a child and recording its pid: take the pid from the wrapper.</summary>
+    private static ChildRecord CompleteInterruptedStart(ChildRecord record, ChildPaths paths)
+    {
+        var pid = File.Exists(paths.PidFile) && int.TryParse(File.ReadAllText(paths.PidFile).Trim(), out var p) ? p : 0;
+        // No pid: the child never started (reported as exited, status unknown, so it gets restarted).
+        return pid == 0 ? record : record with { Pid = pid, StartTime = ProcessStartTime(pid) ?? -1 };
     }
 
     private void Watch(ChildRecord record, ChildPaths paths, PidFd? handle)
@@ -125,8 +137,8 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
     {
         var (role, id) = (child.Record.Role, child.Record.Id);
         var code = await ReadStatusAsync(child.Paths.StatusFile);
-        var line = child.StopRequested
-            ? $"zerodisk-agent: {role.ToWire()} {id} stopped by the agent (exit status {code})"
+        var line = child.StopRequested ? $"zerodisk-agent: {role.ToWire()} {id} stopped by the agent (exit status {code})"
+            : !child.Record.ReportsExit ? $"zerodisk-agent: {role.ToWire()} {id} ended (exit status {code})"
             : StderrEventWriter.Format(new ProcessExitedLine(role, id, code));
         await AppendLineAsync(child.Paths.LogFile, line);
         logger.LogInformation("{Role} {Id} (pid {Pid}) exited with {Code}; reported {Latency:0.0} ms after the exit was seen",
@@ -188,6 +200,7 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
     /// <summary>Field 22 of /proc/&lt;pid&gt;/stat (start time in clock ticks since boot), or null when the process is gone.</summary>
     internal static long? ProcessStartTime(int pid)
     {
+        if (pid <= 0) return null;
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
