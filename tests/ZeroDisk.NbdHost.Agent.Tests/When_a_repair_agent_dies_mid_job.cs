@@ -29,7 +29,7 @@ public class When_a_repair_agent_dies_mid_job(ITestOutputHelper output)
         try
         {
             await bus.Bus.Publish(job);
-            var ownerA = await Eventually.ValueAsync(() => VdiskOwnership.ReadAsync(etcd, vdisk, CancellationToken.None), o => o is not null, TimeSpan.FromSeconds(30));
+            var ownerA = await Eventually.ValueAsync(() => VdiskOwnership.ReadAsync(etcd, vdisk, CancellationToken.None), o => o is not null, TimeSpan.FromSeconds(60));
             Assert.Equal($"repair@{agentA.Node}", ownerA!.Server);
             Assert.Equal(VdiskOwnerKind.Repair, ownerA.Kind);
             var status = await Eventually.ValueAsync(() => etcd.GetAsync<RepairJobStatus>(EtcdKeys.RepairJob(vdisk), CancellationToken.None), s => s is not null, TimeSpan.FromSeconds(10));
@@ -38,7 +38,7 @@ public class When_a_repair_agent_dies_mid_job(ITestOutputHelper output)
 
             // While A holds the job, a dispatch to B does not run a second repair.
             await bus.Bus.Publish(job with { Node = agentB.Node });
-            await Eventually.ValueAsync(() => Task.FromResult(agentB.Stderr), e => e.Contains($"repair of {vdisk} not started on {agentB.Node}"), TimeSpan.FromSeconds(30));
+            await Eventually.ValueAsync(() => Task.FromResult(agentB.Stderr), e => e.Contains($"repair of {vdisk} not started on {agentB.Node}"), TimeSpan.FromSeconds(60));
             Assert.Equal(ownerA, await VdiskOwnership.ReadAsync(etcd, vdisk, CancellationToken.None));
 
             // A dies mid-job: nothing renews its lease, etcd drops the owner key after the TTL.
@@ -49,7 +49,7 @@ public class When_a_repair_agent_dies_mid_job(ITestOutputHelper output)
             Assert.Null(await etcd.GetAsync<RepairJobStatus>(EtcdKeys.RepairJob(vdisk), CancellationToken.None));
 
             await bus.Bus.Publish(job with { Node = agentB.Node });
-            var ownerB = await Eventually.ValueAsync(() => VdiskOwnership.ReadAsync(etcd, vdisk, CancellationToken.None), o => o is not null, TimeSpan.FromSeconds(30));
+            var ownerB = await Eventually.ValueAsync(() => VdiskOwnership.ReadAsync(etcd, vdisk, CancellationToken.None), o => o is not null, TimeSpan.FromSeconds(60));
             Assert.Equal($"repair@{agentB.Node}", ownerB!.Server);
             Assert.True(ownerB.Epoch > ownerA.Epoch, $"epoch {ownerB.Epoch} of the new job is not above {ownerA.Epoch}");
             await agentB.WaitForPidAsync(ProcessRole.NbdServer, ChildCommands.RepairChildId(vdisk), TimeSpan.FromSeconds(10));

@@ -24,7 +24,7 @@ public class When_a_supervised_child_is_killed(ITestOutputHelper output)
             var port = FreePort.Next();
             var id = $"127.0.0.1:{port}";
             await bus.Bus.Publish(new RestartTlogServer { Node = agent.Node, ServerId = id });
-            var pid = await agent.WaitForPidAsync(ProcessRole.TlogServer, id, TimeSpan.FromSeconds(30));
+            var pid = await agent.WaitForPidAsync(ProcessRole.TlogServer, id, TimeSpan.FromSeconds(60));
             await TlogServerProcess.WaitListeningAsync(port, () => ChildProcesses.IsAlive(pid) ? null : "tlog child died");
             var log = agent.PathsOf(ProcessRole.TlogServer, id).LogFile;
             // The child's own stderr lands in its log stream directly.

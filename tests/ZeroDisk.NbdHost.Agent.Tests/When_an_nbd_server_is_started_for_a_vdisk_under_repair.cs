@@ -31,11 +31,11 @@ public class When_an_nbd_server_is_started_for_a_vdisk_under_repair
         {
             await agent.Etcd.PutAsync(EtcdKeys.NbdServerVdisks(server), new NbdServerVdisksConfig([vdisk]), 0, CancellationToken.None);
             await bus.Bus.Publish(new RepairVdisk { Node = agent.Node, VdiskId = vdisk, Address = "127.0.0.1:1", Kind = RepairKind.Tmp, Incident = "inc-1" });
-            var owner = await Eventually.ValueAsync(() => VdiskOwnership.ReadAsync(agent.Etcd, vdisk, CancellationToken.None), o => o is not null, TimeSpan.FromSeconds(30));
+            var owner = await Eventually.ValueAsync(() => VdiskOwnership.ReadAsync(agent.Etcd, vdisk, CancellationToken.None), o => o is not null, TimeSpan.FromSeconds(60));
             Assert.Equal(new VdiskOwner($"repair@{agent.Node}", VdiskOwnerKind.Repair, owner!.Epoch), owner);
 
             await bus.Bus.Publish(new RestartNbdServer { Node = agent.Node, ServerId = server });
-            var deferred = await Eventually.ValueAsync(() => Task.FromResult(bus.Deferred.FirstOrDefault(d => d.ServerId == server)), d => d is not null, TimeSpan.FromSeconds(30));
+            var deferred = await Eventually.ValueAsync(() => Task.FromResult(bus.Deferred.FirstOrDefault(d => d.ServerId == server)), d => d is not null, TimeSpan.FromSeconds(60));
             Assert.Equal(vdisk, deferred!.VdiskId);
             Assert.Equal(owner.Server, deferred.RepairOwner);
             var log = agent.PathsOf(ProcessRole.NbdServer, server).LogFile;
@@ -45,8 +45,8 @@ public class When_an_nbd_server_is_started_for_a_vdisk_under_repair
             Assert.False(File.Exists(calls));
 
             File.WriteAllText(finish, "");
-            nbdPid = await agent.WaitForPidAsync(ProcessRole.NbdServer, server, TimeSpan.FromSeconds(30));
-            await Eventually.ValueAsync(() => Task.FromResult(File.Exists(calls) ? File.ReadAllText(calls) : null), c => c is not null, TimeSpan.FromSeconds(30));
+            nbdPid = await agent.WaitForPidAsync(ProcessRole.NbdServer, server, TimeSpan.FromSeconds(60));
+            await Eventually.ValueAsync(() => Task.FromResult(File.Exists(calls) ? File.ReadAllText(calls) : null), c => c is not null, TimeSpan.FromSeconds(60));
             Assert.Equal([server], File.ReadAllLines(calls));
             var vmOwner = await VdiskOwnership.ReadAsync(agent.Etcd, vdisk, CancellationToken.None);
             Assert.Equal(VdiskOwnerKind.Vm, vmOwner!.Kind);

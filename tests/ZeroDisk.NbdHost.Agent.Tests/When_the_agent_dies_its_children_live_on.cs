@@ -24,8 +24,8 @@ public class When_the_agent_dies_its_children_live_on(ITestOutputHelper output)
         {
             await bus.Bus.Publish(new RestartNbdServer { Node = agent.Node, ServerId = vmA });
             await bus.Bus.Publish(new RestartNbdServer { Node = agent.Node, ServerId = vmB });
-            var a = await agent.WaitForPidAsync(ProcessRole.NbdServer, vmA, TimeSpan.FromSeconds(30));
-            var b = await agent.WaitForPidAsync(ProcessRole.NbdServer, vmB, TimeSpan.FromSeconds(30));
+            var a = await agent.WaitForPidAsync(ProcessRole.NbdServer, vmA, TimeSpan.FromSeconds(60));
+            var b = await agent.WaitForPidAsync(ProcessRole.NbdServer, vmB, TimeSpan.FromSeconds(60));
             pids.AddRange([a, b]);
 
             await agent.KillAsync();
