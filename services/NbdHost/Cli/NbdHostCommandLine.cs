@@ -17,6 +17,8 @@ public static class NbdHostCommandLine
 
     private static IEnumerable<Command> Commands()
     {
+        yield return ServeCommand.Create();
+        yield return MemoryServeCommand.Create();
         yield return TlogCommand.Create();
         yield return ReplayCommand.Create();
         yield return AgentCommand.Create();

@@ -1,0 +1,25 @@
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.NbdHost.Failover;
+
+/// <summary>Where this process writes its event lines (stderr, read by the node's LogCollector).</summary>
+public interface IStderrEvents
+{
+    void Write(StderrEvent ev);
+}
+
+/// <summary>Writes each event as one line on the process's stderr, flushed at once.</summary>
+public sealed class ConsoleStderrEvents : IStderrEvents
+{
+    private readonly Lock _gate = new();
+
+    public void Write(StderrEvent ev)
+    {
+        var line = StderrEventWriter.Format(ev);
+        lock (_gate)
+        {
+            Console.Error.WriteLine(line);
+            Console.Error.Flush();
+        }
+    }
+}

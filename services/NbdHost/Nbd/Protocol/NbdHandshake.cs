@@ -1,0 +1,290 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.Nbd.Transport;
+
+namespace ZeroDisk.Nbd.Protocol;
+
+/// <summary>
+/// The fixed newstyle handshake and option haggling (proto.md "Handshake phase"). Not a hot path: it may
+/// allocate. Returns the export to serve, or null when the connection should close.
+/// </summary>
+internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog catalog, ILogger logger)
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
+    private bool _noZeroes;
+    private bool _structured;
+    private bool _baseAllocation;
+
+    public async Task<NegotiatedExport?> RunAsync(CancellationToken ct)
+    {
+        var greeting = new byte[18];
+        BinaryPrimitives.WriteUInt64BigEndian(greeting, NbdWire.NbdMagic);
+        BinaryPrimitives.WriteUInt64BigEndian(greeting.AsSpan(8), NbdWire.IHaveOpt);
+        BinaryPrimitives.WriteUInt16BigEndian(greeting.AsSpan(16), (ushort)(HandshakeFlags.FixedNewstyle | HandshakeFlags.NoZeroes));
+        await transport.SendAsync(greeting, ct).ConfigureAwait(false);
+
+        var clientFlagBytes = await ReadExactAsync(4, ct).ConfigureAwait(false);
+        if (clientFlagBytes is null) return null;
+        var clientFlags = (ClientFlags)BinaryPrimitives.ReadUInt32BigEndian(clientFlagBytes);
+        if ((clientFlags & ~(ClientFlags.FixedNewstyle | ClientFlags.NoZeroes)) != 0 || (clientFlags & ClientFlags.FixedNewstyle) == 0)
+        {
+            logger.LogDebug("NBD client sent unsupported handshake flags {Flags:x}; closing", (uint)clientFlags);
+            return null; // proto.md: a server that does not know a client flag MUST close
+        }
+        _noZeroes = (clientFlags & ClientFlags.NoZeroes) != 0;
+
+        while (true)
+        {
+            var header = await ReadExactAsync(NbdWire.OptionHeaderSize, ct).ConfigureAwait(false);
+            if (header is null) return null;
+            if (BinaryPrimitives.ReadUInt64BigEndian(header) != NbdWire.IHaveOpt)
+            {
+                logger.LogDebug("NBD option without IHAVEOPT magic; closing");
+                return null;
+            }
+            var option = (NbdOption)BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(8));
+            var length = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(12));
+            if (length > NbdWire.MaxOptionLength)
+            {
+                await ReplyAsync(option, OptionReply.ErrTooBig, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+                return null; // skipping up to 4 GiB of option data is not worth it
+            }
+            var data = await ReadExactAsync((int)length, ct).ConfigureAwait(false);
+            if (data is null) return null;
+
+            switch (option)
+            {
+                case NbdOption.ExportName:
+                    return await ExportNameAsync(data, ct).ConfigureAwait(false);
+                case NbdOption.Abort:
+                    await ReplyAsync(option, OptionReply.Ack, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+                    return null;
+                case NbdOption.List:
+                    await ListAsync(data, ct).ConfigureAwait(false);
+                    break;
+                case NbdOption.StructuredReply:
+                    if (data.Length != 0) await ReplyAsync(option, OptionReply.ErrInvalid, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+                    else
+                    {
+                        _structured = true;
+                        await ReplyAsync(option, OptionReply.Ack, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+                    }
+                    break;
+                case NbdOption.Info:
+                case NbdOption.Go:
+                    var chosen = await InfoOrGoAsync(option, data, ct).ConfigureAwait(false);
+                    if (chosen is not null) return chosen;
+                    break;
+                case NbdOption.ListMetaContext:
+                case NbdOption.SetMetaContext:
+                    await MetaContextAsync(option, data, ct).ConfigureAwait(false);
+                    break;
+                default: // STARTTLS included: no TLS here
+                    await ReplyAsync(option, OptionReply.ErrUnsup, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+                    break;
+            }
+        }
+    }
+
+    private async Task<NegotiatedExport?> ExportNameAsync(byte[] data, CancellationToken ct)
+    {
+        var name = Decode(data);
+        var export = name is null ? null : await catalog.OpenAsync(name, ct).ConfigureAwait(false);
+        if (export is null)
+        {
+            logger.LogInformation("NBD client asked for unknown export {Export}; closing", name);
+            return null; // NBD_OPT_EXPORT_NAME has no error reply: the server closes
+        }
+        var reply = new byte[_noZeroes ? 10 : 134];
+        BinaryPrimitives.WriteInt64BigEndian(reply, export.Size);
+        BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(8), (ushort)NegotiatedExport.TransmissionFlagsFor(export, _structured));
+        await transport.SendAsync(reply, ct).ConfigureAwait(false);
+        return new NegotiatedExport(name!, export, _structured, _baseAllocation && _structured);
+    }
+
+    private async Task ListAsync(byte[] data, CancellationToken ct)
+    {
+        if (data.Length != 0)
+        {
+            await ReplyAsync(NbdOption.List, OptionReply.ErrInvalid, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+            return;
+        }
+        foreach (var info in catalog.List())
+        {
+            var name = Encoding.UTF8.GetBytes(info.Name);
+            var description = info.Description is null ? [] : Encoding.UTF8.GetBytes(info.Description);
+            var payload = new byte[4 + name.Length + description.Length];
+            BinaryPrimitives.WriteUInt32BigEndian(payload, (uint)name.Length);
+            name.CopyTo(payload, 4);
+            description.CopyTo(payload, 4 + name.Length);
+            await ReplyAsync(NbdOption.List, OptionReply.Server, payload, ct).ConfigureAwait(false);
+        }
+        await ReplyAsync(NbdOption.List, OptionReply.Ack, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+    }
+
+    private async Task<NegotiatedExport?> InfoOrGoAsync(NbdOption option, byte[] data, CancellationToken ct)
+    {
+        // name length (4), name, request count (2), requests (2 each)
+        if (!TryParseNameAnd(data, out var name, out var rest) || rest.Length < 2
+            || rest.Length != 2 + 2 * BinaryPrimitives.ReadUInt16BigEndian(rest))
+        {
+            await ReplyAsync(option, OptionReply.ErrInvalid, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+            return null;
+        }
+        var requested = new List<InfoType>();
+        for (var i = 2; i < rest.Length; i += 2) requested.Add((InfoType)BinaryPrimitives.ReadUInt16BigEndian(rest.AsSpan(i)));
+
+        var export = await catalog.OpenAsync(name, ct).ConfigureAwait(false);
+        if (export is null)
+        {
+            await ReplyAsync(option, OptionReply.ErrUnknown, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+            return null;
+        }
+        var keep = false;
+        try
+        {
+            var exportInfo = new byte[12];
+            BinaryPrimitives.WriteUInt16BigEndian(exportInfo, (ushort)InfoType.Export);
+            BinaryPrimitives.WriteInt64BigEndian(exportInfo.AsSpan(2), export.Size);
+            BinaryPrimitives.WriteUInt16BigEndian(exportInfo.AsSpan(10), (ushort)NegotiatedExport.TransmissionFlagsFor(export, _structured));
+            await ReplyAsync(option, OptionReply.Info, exportInfo, ct).ConfigureAwait(false);
+
+            if (requested.Contains(InfoType.Name))
+                await ReplyAsync(option, OptionReply.Info, InfoString(InfoType.Name, name), ct).ConfigureAwait(false);
+            var description = catalog.List().FirstOrDefault(e => e.Name == name)?.Description;
+            if (requested.Contains(InfoType.Description) && description is not null)
+                await ReplyAsync(option, OptionReply.Info, InfoString(InfoType.Description, description), ct).ConfigureAwait(false);
+
+            // Always sent: min 1 (any alignment works), preferred = the vdisk block, max = what we accept per request.
+            var blockSize = new byte[14];
+            BinaryPrimitives.WriteUInt16BigEndian(blockSize, (ushort)InfoType.BlockSize);
+            BinaryPrimitives.WriteUInt32BigEndian(blockSize.AsSpan(2), 1);
+            BinaryPrimitives.WriteUInt32BigEndian(blockSize.AsSpan(6), (uint)Math.Clamp(export.BlockSize, 1, NbdWire.MaxPayload));
+            BinaryPrimitives.WriteUInt32BigEndian(blockSize.AsSpan(10), NbdWire.MaxPayload);
+            await ReplyAsync(option, OptionReply.Info, blockSize, ct).ConfigureAwait(false);
+
+            await ReplyAsync(option, OptionReply.Ack, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+            if (option != NbdOption.Go) return null;
+            keep = true;
+            return new NegotiatedExport(name, export, _structured, _baseAllocation && _structured);
+        }
+        finally
+        {
+            if (!keep) await ExportLifetime.ReleaseAsync(export).ConfigureAwait(false);
+        }
+    }
+
+    private async Task MetaContextAsync(NbdOption option, byte[] data, CancellationToken ct)
+    {
+        // export name length (4), name, query count (4), queries (length (4) + string each)
+        if (!TryParseNameAnd(data, out var name, out var rest) || rest.Length < 4)
+        {
+            await ReplyAsync(option, OptionReply.ErrInvalid, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+            return;
+        }
+        var count = BinaryPrimitives.ReadUInt32BigEndian(rest);
+        var queries = new List<string>();
+        var position = 4;
+        for (uint i = 0; i < count; i++)
+        {
+            if (rest.Length - position < 4) { queries = null; break; }
+            var length = BinaryPrimitives.ReadUInt32BigEndian(rest.AsSpan(position));
+            position += 4;
+            if (length > rest.Length - position) { queries = null; break; }
+            var query = Decode(rest.AsSpan(position, (int)length));
+            if (query is null) { queries = null; break; }
+            queries.Add(query);
+            position += (int)length;
+        }
+        if (queries is null || position != rest.Length || (option == NbdOption.SetMetaContext && !_structured))
+        {
+            await ReplyAsync(option, OptionReply.ErrInvalid, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+            return;
+        }
+        if (!catalog.List().Any(e => e.Name == name))
+        {
+            await ReplyAsync(option, OptionReply.ErrUnknown, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+            return;
+        }
+        var selected = option == NbdOption.ListMetaContext
+            ? queries.Count == 0 || queries.Any(q => q is "base:" or NbdWire.BaseAllocation)
+            : queries.Contains(NbdWire.BaseAllocation);
+        if (option == NbdOption.SetMetaContext) _baseAllocation = selected; // SET replaces any earlier choice
+        if (selected)
+        {
+            var contextName = Encoding.UTF8.GetBytes(NbdWire.BaseAllocation);
+            var payload = new byte[4 + contextName.Length];
+            BinaryPrimitives.WriteUInt32BigEndian(payload, NbdWire.BaseAllocationContextId);
+            contextName.CopyTo(payload, 4);
+            await ReplyAsync(option, OptionReply.MetaContext, payload, ct).ConfigureAwait(false);
+        }
+        await ReplyAsync(option, OptionReply.Ack, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+    }
+
+    private static bool TryParseNameAnd(byte[] data, out string name, out byte[] rest)
+    {
+        name = "";
+        rest = [];
+        if (data.Length < 4) return false;
+        var length = BinaryPrimitives.ReadUInt32BigEndian(data);
+        if (length > data.Length - 4) return false;
+        var decoded = Decode(data.AsSpan(4, (int)length));
+        if (decoded is null) return false;
+        name = decoded;
+        rest = data[(4 + (int)length)..];
+        return true;
+    }
+
+    private static string? Decode(ReadOnlySpan<byte> bytes)
+    {
+        try { return StrictUtf8.GetString(bytes); }
+        catch (DecoderFallbackException) { return null; }
+    }
+
+    private static byte[] InfoString(InfoType type, string value)
+    {
+        var bytes = Encoding.UTF8.GetBytes(value);
+        var payload = new byte[2 + bytes.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(payload, (ushort)type);
+        bytes.CopyTo(payload, 2);
+        return payload;
+    }
+
+    private async Task ReplyAsync(NbdOption option, OptionReply reply, ReadOnlyMemory<byte> payload, CancellationToken ct)
+    {
+        var message = new byte[NbdWire.OptionReplyHeaderSize + payload.Length];
+        BinaryPrimitives.WriteUInt64BigEndian(message, NbdWire.OptionReplyMagic);
+        BinaryPrimitives.WriteUInt32BigEndian(message.AsSpan(8), (uint)option);
+        BinaryPrimitives.WriteUInt32BigEndian(message.AsSpan(12), (uint)reply);
+        BinaryPrimitives.WriteUInt32BigEndian(message.AsSpan(16), (uint)payload.Length);
+        payload.Span.CopyTo(message.AsSpan(NbdWire.OptionReplyHeaderSize));
+        await transport.SendAsync(message, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads exactly <paramref name="count"/> bytes, or null when the client closed first.</summary>
+    private async Task<byte[]?> ReadExactAsync(int count, CancellationToken ct)
+    {
+        if (count == 0) return []; // a read would wait for bytes the client has no reason to send
+        var input = transport.Input;
+        while (true)
+        {
+            var result = await input.ReadAsync(ct).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.Length >= count)
+            {
+                var bytes = buffer.Slice(0, count).ToArray();
+                input.AdvanceTo(buffer.GetPosition(count));
+                return bytes;
+            }
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                input.AdvanceTo(buffer.End);
+                return null;
+            }
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+}

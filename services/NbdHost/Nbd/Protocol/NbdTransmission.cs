@@ -1,0 +1,368 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.Nbd.Transport;
+
+namespace ZeroDisk.Nbd.Protocol;
+
+/// <summary>
+/// The transmission phase of one connection. The receive loop parses requests straight from the pipe and starts
+/// each one inline: a request whose export call completes synchronously (memory, cached data) is answered
+/// without a thread hop or an allocation, and its reply leaves with the rest of the burst when the loop runs
+/// out of buffered input. A request that has to wait (a real backend) keeps running on its own while the loop
+/// goes on parsing, up to <see cref="NbdServerOptions.MaxInFlightPerConnection"/> at once; it then flushes its
+/// own reply. Replies may leave out of order; handles are echoed.
+/// </summary>
+internal sealed class NbdTransmission
+{
+    // Read replies at least this big are sent from the buffer the export read into, not copied into the gather buffer.
+    private const int DirectReplyThreshold = 64 * 1024;
+
+    private readonly INbdTransport _transport;
+    private readonly NegotiatedExport _negotiated;
+    private readonly INbdExport _export;
+    private readonly ILogger _logger;
+    private readonly CancellationToken _ct;
+    private readonly ReplyWriter _replies;
+    private readonly SemaphoreSlim _slots;
+    private readonly int _maxInFlight;
+    private readonly long _size;
+
+    // Set while the receive loop is running a request inline, so that request leaves its reply to the loop's flush.
+    private bool _dispatchingInline;
+    private int _dispatchThread;
+
+    public NbdTransmission(INbdTransport transport, NegotiatedExport negotiated, NbdServerOptions options, ILogger logger, CancellationToken ct)
+    {
+        _transport = transport;
+        _negotiated = negotiated;
+        _export = negotiated.Export;
+        _logger = logger;
+        _ct = ct;
+        _maxInFlight = Math.Max(1, options.MaxInFlightPerConnection);
+        _slots = new SemaphoreSlim(_maxInFlight, _maxInFlight);
+        _replies = new ReplyWriter(transport, ct);
+        _size = _export.Size;
+    }
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            await ReceiveLoopAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_ct.IsCancellationRequested) { }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            _logger.LogDebug(e, "NBD connection to {Export} ended", _negotiated.Name);
+        }
+        finally
+        {
+            // Requests still running keep their buffers and the writer: wait for every one before tearing down.
+            for (var i = 0; i < _maxInFlight; i++) await _slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            await _replies.FlushAsync().ConfigureAwait(false);
+            _replies.Dispose();
+            _slots.Dispose();
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var input = _transport.Input;
+        while (true)
+        {
+            var result = await input.ReadAsync(_ct).ConfigureAwait(false);
+            if (result.IsCanceled) return;
+            var buffer = result.Buffer;
+            var advanced = false;
+            while (!advanced)
+            {
+                if (!TryParseHeader(buffer, out var magic, out var request)) break;
+                if (magic != NbdWire.RequestMagic)
+                {
+                    _logger.LogDebug("NBD request with bad magic {Magic:x8} on {Export}; closing", magic, _negotiated.Name);
+                    input.AdvanceTo(buffer.End);
+                    return;
+                }
+
+                if (request.Command == NbdCommand.Write)
+                {
+                    if (request.Length > NbdWire.MaxPayload)
+                    {
+                        // The payload cannot be buffered and skipping up to 4 GiB on trust is not safe: answer, then close.
+                        ReplyError(request, NbdError.EINVAL);
+                        input.AdvanceTo(buffer.End);
+                        return;
+                    }
+                    var payloadLength = (int)request.Length;
+                    var error = Validate(request);
+                    var available = buffer.Length - NbdWire.RequestHeaderSize;
+                    if (available >= payloadLength)
+                    {
+                        var payload = buffer.Slice(NbdWire.RequestHeaderSize, payloadLength);
+                        buffer = buffer.Slice(payload.End);
+                        if (error != NbdError.None) ReplyError(request, error);
+                        else await DispatchWriteAsync(request, payload).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    // The payload is still on its way: take what is buffered, then receive the rest straight into place.
+                    var partial = buffer.Slice(NbdWire.RequestHeaderSize);
+                    if (error != NbdError.None)
+                    {
+                        input.AdvanceTo(buffer.End);
+                        advanced = true;
+                        if (!await SkipAsync(payloadLength - partial.Length).ConfigureAwait(false)) return;
+                        ReplyError(request, error);
+                        continue;
+                    }
+                    var data = ArrayPool<byte>.Shared.Rent(Math.Max(payloadLength, 1));
+                    partial.CopyTo(data);
+                    input.AdvanceTo(buffer.End);
+                    advanced = true;
+                    if (!await ReceiveDirectAsync(data.AsMemory((int)partial.Length, payloadLength - (int)partial.Length)).ConfigureAwait(false))
+                    {
+                        ArrayPool<byte>.Shared.Return(data);
+                        return;
+                    }
+                    await AcquireSlotAsync().ConfigureAwait(false);
+                    Dispatch(request, data);
+                    continue;
+                }
+
+                buffer = buffer.Slice(NbdWire.RequestHeaderSize);
+                if (request.Command == NbdCommand.Disconnect)
+                {
+                    input.AdvanceTo(buffer.End);
+                    return; // the finally of RunAsync answers what is in flight, then the connection closes
+                }
+                var failure = Validate(request);
+                if (failure != NbdError.None)
+                {
+                    ReplyError(request, failure);
+                    continue;
+                }
+                await AcquireSlotAsync().ConfigureAwait(false);
+                Dispatch(request, null);
+            }
+
+            await _replies.FlushAsync().ConfigureAwait(false);
+            if (_replies.IsBroken) return;
+            if (!advanced)
+            {
+                if (result.IsCompleted)
+                {
+                    input.AdvanceTo(buffer.End);
+                    return;
+                }
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+    }
+
+    private static bool TryParseHeader(in ReadOnlySequence<byte> buffer, out uint magic, out NbdRequest request)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        return NbdRequest.TryRead(ref reader, out magic, out request);
+    }
+
+    private NbdError Validate(in NbdRequest request)
+    {
+        if ((request.Flags & ~CommandFlags.Known) != 0) return NbdError.EINVAL;
+        var writes = request.Command is NbdCommand.Write or NbdCommand.Trim or NbdCommand.WriteZeroes;
+        if (writes && _export.ReadOnly) return NbdError.EPERM;
+        switch (request.Command)
+        {
+            case NbdCommand.Read:
+                if (request.Length > NbdWire.MaxPayload) return NbdError.EINVAL;
+                return request.InRange(_size) ? NbdError.None : NbdError.EINVAL;
+            case NbdCommand.Write:
+                return request.InRange(_size) ? NbdError.None : NbdError.ENOSPC;
+            case NbdCommand.Flush:
+                return NbdError.None;
+            case NbdCommand.Trim:
+                return request.InRange(_size) ? NbdError.None : NbdError.EINVAL;
+            case NbdCommand.WriteZeroes:
+                if (!request.InRange(_size)) return NbdError.ENOSPC;
+                // We cannot promise a zero faster than a write on every backend; proto.md: fail such requests at once.
+                return (request.Flags & CommandFlags.FastZero) != 0 ? NbdError.ENOTSUP : NbdError.None;
+            case NbdCommand.BlockStatus:
+                if (!_negotiated.BaseAllocation || request.Length == 0) return NbdError.EINVAL;
+                return request.InRange(_size) ? NbdError.None : NbdError.EINVAL;
+            default:
+                return NbdError.EINVAL;
+        }
+    }
+
+    private async ValueTask AcquireSlotAsync()
+    {
+        if (_slots.Wait(0)) return;
+        // All slots busy on a slow backend: let the replies already made go before waiting for one to finish.
+        await _replies.FlushAsync().ConfigureAwait(false);
+        await _slots.WaitAsync(_ct).ConfigureAwait(false);
+    }
+
+    private async ValueTask DispatchWriteAsync(NbdRequest request, ReadOnlySequence<byte> payload)
+    {
+        var data = ArrayPool<byte>.Shared.Rent(Math.Max((int)payload.Length, 1));
+        payload.CopyTo(data);
+        await AcquireSlotAsync().ConfigureAwait(false);
+        Dispatch(request, data);
+    }
+
+    private void Dispatch(in NbdRequest request, byte[]? payload)
+    {
+        _dispatchThread = Environment.CurrentManagedThreadId;
+        _dispatchingInline = true;
+        _ = ExecuteAsync(request, payload); // never throws: every outcome becomes a reply
+        _dispatchingInline = false;
+    }
+
+    /// <summary>Runs one request and replies. Owns one in-flight slot and the payload buffer, and releases both.</summary>
+    private async Task ExecuteAsync(NbdRequest request, byte[]? payload)
+    {
+        try
+        {
+            switch (request.Command)
+            {
+                case NbdCommand.Read:
+                    await ReadAsync(request).ConfigureAwait(false);
+                    break;
+                case NbdCommand.Write:
+                    await _export.WriteAsync((long)request.Offset, payload.AsMemory(0, (int)request.Length), Fua(request), _ct).ConfigureAwait(false);
+                    _replies.Simple(request.Handle, NbdError.None);
+                    break;
+                case NbdCommand.Flush:
+                    await _export.FlushAsync(_ct).ConfigureAwait(false);
+                    _replies.Simple(request.Handle, NbdError.None);
+                    break;
+                case NbdCommand.Trim:
+                    if (request.Length > 0) await _export.TrimAsync((long)request.Offset, request.Length, Fua(request), _ct).ConfigureAwait(false);
+                    _replies.Simple(request.Handle, NbdError.None);
+                    break;
+                case NbdCommand.WriteZeroes:
+                    if (request.Length > 0)
+                        await _export.WriteZeroesAsync((long)request.Offset, request.Length,
+                            (request.Flags & CommandFlags.NoHole) != 0, Fua(request), _ct).ConfigureAwait(false);
+                    _replies.Simple(request.Handle, NbdError.None);
+                    break;
+                case NbdCommand.BlockStatus:
+                    // Every byte is reported as allocated data: always true, and all base:allocation promises.
+                    _replies.BlockStatus(request.Handle, NbdWire.BaseAllocationContextId, request.Length, 0);
+                    break;
+                default:
+                    ReplyError(request, NbdError.EINVAL);
+                    break;
+            }
+        }
+        catch (Exception e)
+        {
+            ReplyError(request, ErrorFor(e, request));
+        }
+        if (payload is not null) ArrayPool<byte>.Shared.Return(payload);
+        try
+        {
+            // Inline requests leave their reply to the receive loop's flush; late ones send it themselves, before
+            // giving the slot back, so a connection that waits for all its slots knows every reply was handed on.
+            if (!_dispatchingInline || _dispatchThread != Environment.CurrentManagedThreadId)
+                await _replies.FlushAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async ValueTask ReadAsync(NbdRequest request)
+    {
+        var length = (int)request.Length;
+        var structured = _negotiated.StructuredReplies;
+        if (length == 0)
+        {
+            if (structured) _replies.StructuredNone(request.Handle);
+            else _replies.Simple(request.Handle, NbdError.None);
+            return;
+        }
+        if (length >= DirectReplyThreshold)
+        {
+            var headerSize = ReplyWriter.ReadHeaderSize(structured);
+            var reply = ArrayPool<byte>.Shared.Rent(headerSize + length);
+            try
+            {
+                await _export.ReadAsync((long)request.Offset, reply.AsMemory(headerSize, length), _ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(reply);
+                throw;
+            }
+            _replies.OwnedRead(reply, structured, request.Handle, request.Offset, length);
+            return;
+        }
+        var data = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            await _export.ReadAsync((long)request.Offset, data.AsMemory(0, length), _ct).ConfigureAwait(false);
+            if (structured) _replies.StructuredData(request.Handle, request.Offset, data.AsSpan(0, length));
+            else _replies.SimpleWithData(request.Handle, data.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(data);
+        }
+    }
+
+    private void ReplyError(in NbdRequest request, NbdError error)
+    {
+        // proto.md: with structured replies a READ is always answered with chunks, even on error.
+        if (_negotiated.StructuredReplies && request.Command is NbdCommand.Read or NbdCommand.BlockStatus)
+            _replies.StructuredError(request.Handle, error);
+        else
+            _replies.Simple(request.Handle, error);
+    }
+
+    private NbdError ErrorFor(Exception e, in NbdRequest request)
+    {
+        switch (e)
+        {
+            case NbdIoException io when io.Error != NbdError.None:
+                return io.Error;
+            case OperationCanceledException when _ct.IsCancellationRequested:
+                return NbdError.ESHUTDOWN;
+            default:
+                _logger.LogWarning(e, "NBD {Command} at {Offset}+{Length} on {Export} failed",
+                    request.Command, request.Offset, request.Length, _negotiated.Name);
+                return NbdError.EIO;
+        }
+    }
+
+    private static bool Fua(in NbdRequest request) => (request.Flags & CommandFlags.Fua) != 0;
+
+    /// <summary>Fills <paramref name="destination"/> from the transport; false when the client left first.</summary>
+    private async ValueTask<bool> ReceiveDirectAsync(Memory<byte> destination)
+    {
+        while (!destination.IsEmpty)
+        {
+            var n = await _transport.ReceiveDirectAsync(destination, _ct).ConfigureAwait(false);
+            if (n <= 0) return false;
+            destination = destination[n..];
+        }
+        return true;
+    }
+
+    /// <summary>Discards <paramref name="count"/> bytes of a rejected write's payload; false when the client left first.</summary>
+    private async ValueTask<bool> SkipAsync(long count)
+    {
+        var input = _transport.Input;
+        while (count > 0)
+        {
+            var result = await input.ReadAsync(_ct).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var take = Math.Min(count, buffer.Length);
+            input.AdvanceTo(buffer.GetPosition(take));
+            count -= take;
+            if (count > 0 && (result.IsCompleted || result.IsCanceled)) return false;
+        }
+        return true;
+    }
+}

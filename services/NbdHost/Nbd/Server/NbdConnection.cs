@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+using ZeroDisk.Nbd.Protocol;
+using ZeroDisk.Nbd.Transport;
+
+namespace ZeroDisk.Nbd;
+
+/// <summary>One client from handshake to close. Never throws: whatever goes wrong ends this connection only.</summary>
+internal static class NbdConnection
+{
+    public static async Task RunAsync(INbdTransport transport, INbdExportCatalog catalog, NbdServerOptions options,
+        ILogger logger, CancellationToken ct)
+    {
+        NegotiatedExport? negotiated = null;
+        try
+        {
+            using (var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                handshakeTimeout.CancelAfter(options.HandshakeTimeout);
+                negotiated = await new NbdHandshake(transport, catalog, logger).RunAsync(handshakeTimeout.Token).ConfigureAwait(false);
+            }
+            if (negotiated is null) return;
+            logger.LogDebug("NBD client serves {Export} (structured replies {Structured})", negotiated.Name, negotiated.StructuredReplies);
+            await new NbdTransmission(transport, negotiated, options, logger, ct).RunAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            if (!ct.IsCancellationRequested) logger.LogDebug(e, "NBD connection closed: {Reason}", e.Message);
+        }
+        finally
+        {
+            try
+            {
+                if (negotiated is not null) await ExportLifetime.ReleaseAsync(negotiated.Export).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Releasing NBD export {Export} failed", negotiated?.Name);
+            }
+            try { await transport.DisposeAsync().ConfigureAwait(false); }
+            catch (Exception e) { logger.LogDebug(e, "Closing NBD transport failed"); }
+        }
+    }
+}

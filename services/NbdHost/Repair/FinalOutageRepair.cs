@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using ZeroDisk.Contracts;
+using ZeroDisk.NbdHost.Failover;
+using ZeroDisk.NbdHost.Storage;
+
+namespace ZeroDisk.NbdHost.Repair;
+
+/// <summary>
+/// repair-final-outage for one vdisk ("respread"): every block of the dead engine's shard, enumerated from the
+/// surviving side with HSCAN, is written to its new home (<see cref="ShardPlacement"/> with the shard counted as
+/// rip) on primary and slave. New writes meanwhile go to the old surviving side and the new home; each copy holds
+/// the block's lock and re-reads the block under it, so a newer write is never overwritten. The HSCAN cursor is
+/// stored on the surviving side after each batch, so a crash resumes there. Reads stay on the surviving side until
+/// the respread is done.
+/// </summary>
+internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, IStderrEvents events, StorageOptions options, ILogger log)
+    : RepairRun(vdisk, options, log)
+{
+    public async Task RunAsync(CancellationToken ct)
+    {
+        RepairProgress? progress = null;
+        EngineSlot dead;
+        EngineSlot source;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var topology = Vdisk.Topology;
+            if (FindSlot(topology, deadAddress) is not { } found || !topology.IsRespreading(found.Shard)) return;
+            dead = found;
+            source = topology.Twin(dead);
+            if (source.Use != SlotUse.Serve)
+            {
+                await PauseAsync($"the surviving side {source.Address} of shard {dead.Shard} is {source.Use}", ct);
+                continue;
+            }
+            var cursorKey = RedisKeys.RespreadCursor(Vdisk.VdiskId, deadAddress);
+            try
+            {
+                var cursor = (long?)await source.Db.StringGetAsync(cursorKey) ?? 0;
+                if (progress is null)
+                {
+                    progress = new RepairProgress(RepairKind.Final, Vdisk.VdiskId, deadAddress, Vdisk.BlockSize, Options.RepairProgressInterval, Log)
+                    {
+                        Total = await source.Db.HashLengthAsync(Vdisk.Blocks.BlocksKey),
+                    };
+                    progress.Log(cursor == 0 ? "started" : $"resumed at cursor {cursor}");
+                }
+                var scan = (RedisResult[])(await source.Db.ExecuteAsync("HSCAN", Vdisk.Blocks.BlocksKey, cursor, "COUNT", Options.RepairBatch))!;
+                var next = (long)scan[0];
+                var entries = (RedisValue[])scan[1]!;
+                var blocks = new List<long>(entries.Length / 2);
+                for (var i = 0; i < entries.Length; i += 2)
+                    if (entries[i].TryParse(out long block) && topology.ShardOf(block) == dead.Shard) blocks.Add(block);
+                await Task.WhenAll(blocks.Select(b => MoveAsync(source, dead.Shard, b).AsTask()));
+                progress.Copied(blocks.Count, (long)blocks.Count * Vdisk.BlockSize);
+                Resumed();
+                if (next == 0) break;
+                await source.Db.StringSetAsync(cursorKey, next);
+            }
+            catch (Exception ex) when (StorageEngines.IsEngineFailure(ex) || ex is Nbd.NbdIoException)
+            {
+                await PauseAsync($"moving blocks failed: {ex.Message}", ct);
+            }
+        }
+        Vdisk.MarkRespread(dead.Shard);
+        await CleanUpAsync(source);
+        progress.Log("complete");
+        events.Write(new RepairCompleteLine(RepairKind.Final, deadAddress, Vdisk.VdiskId));
+    }
+
+    /// <summary>Copies one block from the surviving side of its old shard to its new home, under the block's lock.</summary>
+    private async ValueTask MoveAsync(EngineSlot source, int shard, long block)
+    {
+        var gate = Vdisk.Locks.For(block);
+        await gate.WaitAsync();
+        try
+        {
+            var topology = Vdisk.Topology;
+            var newHome = topology.RespreadTargetOf(block, shard);
+            if (newHome < 0) return; // the respread was called off meanwhile
+            Lease<byte>? lease;
+            try
+            {
+                lease = await source.Db.HashGetLeaseAsync(Vdisk.Blocks.BlocksKey, block);
+            }
+            catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+            {
+                Vdisk.Engines.ReportFailure(source.Engine, ex);
+                throw;
+            }
+            using (lease)
+                await Vdisk.Blocks.WriteShardAsync(topology, newHome, block, lease?.Memory ?? ReadOnlyMemory<byte>.Empty);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The cursor and the dead engine's dirty set mean nothing once its shard lives elsewhere.</summary>
+    private async Task CleanUpAsync(EngineSlot source)
+    {
+        try
+        {
+            await source.Db.KeyDeleteAsync([RedisKeys.RespreadCursor(Vdisk.VdiskId, deadAddress), RedisKeys.DirtyBlocks(Vdisk.VdiskId, deadAddress)]);
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            Log.LogWarning(ex, "vdisk {Vdisk}: could not delete the respread bookkeeping of {Engine}", Vdisk.VdiskId, deadAddress);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using ZeroDisk.Contracts;
+using ZeroDisk.NbdHost.Failover;
+
+namespace ZeroDisk.NbdHost.Storage;
+
+/// <summary>
+/// Every storage engine this process talks to, one connection each, shared by all vdisks. Owns the failure
+/// state: the first failure of an engine marks it failed, reports it once on stderr and tells every vdisk (so
+/// each records its recent writes of that engine as dirty, invariant 1).
+/// </summary>
+public sealed class StorageEngines(StorageOptions options, IStderrEvents events, ILogger<StorageEngines> log) : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<StorageEngine>> _engines = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _reported = new(StringComparer.Ordinal);
+
+    /// <summary>Raised once each time an engine goes from usable to failed.</summary>
+    public event Action<StorageEngine>? EngineFailed;
+
+    public StorageEngine Get(string address) =>
+        _engines.GetOrAdd(address, a => new Lazy<StorageEngine>(() => Connect(a), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+
+    /// <summary>Marks the engine failed (if it was not yet) because of <paramref name="reason"/>.</summary>
+    public void ReportFailure(StorageEngine engine, string reason)
+    {
+        if (!engine.TryMarkFailed()) return;
+        log.LogWarning("storage engine {Address} failed: {Reason}; serving its shards from the other side", engine.Address, reason);
+        if (_reported.TryAdd(engine.Address, 0))
+            events.Write(new StorageEngineFailureLine(engine.Address));
+        EngineFailed?.Invoke(engine);
+    }
+
+    public void ReportFailure(StorageEngine engine, Exception error) => ReportFailure(engine, $"{error.GetType().Name}: {error.Message}");
+
+    /// <summary>etcd says the engine is back (a new incident may start): use it again and report its next failure.</summary>
+    public void Restore(string address)
+    {
+        _reported.TryRemove(address, out _);
+        if (_engines.TryGetValue(address, out var lazy) && lazy.IsValueCreated && lazy.Value.TryClearFailure())
+            log.LogInformation("storage engine {Address} is usable again (etcd state changed)", address);
+    }
+
+    /// <summary>The errors that mean the engine is unhealthy: no connection, a timeout, an error reply.</summary>
+    public static bool IsEngineFailure(Exception error) => error is RedisException or TimeoutException or ObjectDisposedException;
+
+    private StorageEngine Connect(string address)
+    {
+        var config = new ConfigurationOptions
+        {
+            AbortOnConnectFail = false,
+            // A disconnect is a failure: never queue commands across a reconnect (invariant 1).
+            BacklogPolicy = BacklogPolicy.FailFast,
+            ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds,
+            SyncTimeout = (int)options.CommandTimeout.TotalMilliseconds,
+            AsyncTimeout = (int)options.CommandTimeout.TotalMilliseconds,
+            HeartbeatInterval = options.HeartbeatInterval,
+            ConnectRetry = 1,
+            KeepAlive = 1,
+            ClientName = "nbdhost",
+            // Only the interactive connection: no pub/sub connection whose state could confuse failure detection.
+            CommandMap = CommandMap.Create(["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"], available: false),
+        };
+        config.EndPoints.Add(address);
+        var connection = ConnectionMultiplexer.Connect(config);
+        var engine = new StorageEngine(address, connection);
+        connection.ConnectionFailed += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive)
+                ReportFailure(engine, $"connection {e.FailureType}: {e.Exception?.Message}");
+        };
+        if (!connection.IsConnected)
+            ReportFailure(engine, "not reachable when first connected");
+        return engine;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var lazy in _engines.Values)
+            if (lazy.IsValueCreated) await lazy.Value.DisposeAsync();
+    }
+}

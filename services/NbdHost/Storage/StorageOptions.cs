@@ -1,0 +1,33 @@
+namespace ZeroDisk.NbdHost.Storage;
+
+/// <summary>
+/// Timeouts and sizes of the storage path. Short timeouts bound the I/O stall of a failover (DESIGN §3: the
+/// client sees no error): a dead engine is noticed within <see cref="CommandTimeout"/> at worst.
+/// </summary>
+public sealed record StorageOptions
+{
+    /// <summary>Longest wait for one Redis command before the engine counts as failed.</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often the client checks for timed-out commands; bounds how late a timeout is noticed.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Blocks written this recently may be lost by an engine that crashes (appendfsync everysec): invariant 1.</summary>
+    public TimeSpan RecentWriteWindow { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Block operations of one request in flight at once.</summary>
+    public int MaxBlocksInFlight { get; init; } = 128;
+
+    /// <summary>Lock stripes per vdisk that order writes and repair copies of the same block.</summary>
+    public int BlockLockStripes { get; init; } = 4096;
+
+    /// <summary>Blocks one repair copies concurrently.</summary>
+    public int RepairBatch { get; init; } = 64;
+
+    public TimeSpan RepairProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a repair waits before checking again whether its source and target are usable.</summary>
+    public TimeSpan RepairRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+}

@@ -1,0 +1,294 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.Contracts;
+using ZeroDisk.Nbd;
+using ZeroDisk.NbdHost.Configuration;
+using ZeroDisk.NbdHost.Failover;
+using ZeroDisk.NbdHost.Repair;
+
+namespace ZeroDisk.NbdHost.Storage;
+
+/// <summary>
+/// One vdisk as an NBD export: byte ranges become whole-block operations on <see cref="MirroredBlocks"/>, fired
+/// concurrently and awaited together. Partial blocks are read-modify-written under the block's lock; all-zero
+/// blocks are deleted. One instance per vdisk serves every connection (so writes are visible to all at once) and
+/// runs the vdisk's repairs as etcd asks for them.
+/// </summary>
+public sealed class VdiskStorage : INbdExport, IAsyncDisposable
+{
+    private readonly StorageEngines _engines;
+    private readonly IWriteJournal _journal;
+    private readonly StorageOptions _options;
+    private readonly ILogger _log;
+    private readonly BlockLocks _locks;
+    private readonly RecentWrites _recent;
+    private readonly MirroredBlocks _blocks;
+    private readonly RepairCoordinator _repairs;
+    private readonly HashSet<string> _tmpRepaired = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _respread = [];
+    private readonly Lock _stateGate = new();
+    private VdiskConfig _config;
+
+    public VdiskStorage(VdiskConfig config, StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events, ILoggerFactory loggers)
+    {
+        _config = config;
+        _engines = engines;
+        _journal = journal;
+        _options = options;
+        _log = loggers.CreateLogger($"ZeroDisk.NbdHost.Vdisk.{config.VdiskId}");
+        _locks = new BlockLocks(options.BlockLockStripes);
+        _recent = new RecentWrites(config.ShardCount, options.RecentWriteWindow);
+        _blocks = new MirroredBlocks(config.VdiskId, engines, _recent, _log);
+        _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
+        _repairs = new RepairCoordinator(this, events, options, _log);
+        engines.EngineFailed += OnEngineFailed;
+    }
+
+    public string VdiskId => _config.VdiskId;
+    public VdiskConfig Config => Volatile.Read(ref _config);
+    public long Size => Config.Static.SizeBytes;
+    public int BlockSize => Config.Static.BlockSize;
+    public bool ReadOnly => Config.Static.ReadOnly;
+    public bool CanMultiConn => true;
+    public long BlockCount => Size / BlockSize;
+
+    internal VdiskTopology Topology => _blocks.Topology;
+    internal MirroredBlocks Blocks => _blocks;
+    internal BlockLocks Locks => _locks;
+    internal StorageEngines Engines => _engines;
+    internal RepairCoordinator Repairs => _repairs;
+
+    /// <summary>Takes a new config from etcd: rebuilds the topology, checks dirty sets (invariant 2), starts or stops repairs.</summary>
+    public async Task ApplyAsync(VdiskConfig config)
+    {
+        lock (_stateGate)
+        {
+            Volatile.Write(ref _config, config);
+            // A finished tmp repair counts only while the engine stays in repair-tmp-outage; a new incident repairs again.
+            foreach (var server in config.Primary.Servers.Concat(config.Slave.Servers))
+                if (server.State != EngineState.RepairTmpOutage) _tmpRepaired.Remove(server.Address);
+            RebuildTopology();
+        }
+        await CheckDirtySetsAsync();
+        _repairs.Reconcile(Topology);
+    }
+
+    /// <summary>A tmp repair finished: the engine is complete again for this vdisk.</summary>
+    internal void MarkTmpRepaired(string address)
+    {
+        lock (_stateGate)
+        {
+            _tmpRepaired.Add(address);
+            RebuildTopology();
+        }
+    }
+
+    /// <summary>A respread finished: the shard's blocks live at their new homes for this vdisk.</summary>
+    internal void MarkRespread(int shard)
+    {
+        lock (_stateGate)
+        {
+            _respread.Add(shard);
+            RebuildTopology();
+        }
+    }
+
+    private void RebuildTopology() => _blocks.Topology = VdiskTopology.Build(Config, _engines, _tmpRepaired, _respread);
+
+    /// <summary>
+    /// Invariant 2: a non-empty dirty set means its engine is stale for this vdisk whatever etcd says, so an engine
+    /// etcd calls online but with dirty blocks is treated as failed (and reported).
+    /// </summary>
+    private async Task CheckDirtySetsAsync()
+    {
+        var topology = Topology;
+        var checks = topology.Slots
+            .Where(slot => slot.Use == SlotUse.Serve && slot.State == EngineState.Online && topology.Twin(slot).Use == SlotUse.Serve)
+            .Select(async slot =>
+            {
+                var twin = topology.Twin(slot);
+                try
+                {
+                    var stale = await twin.Db.SetLengthAsync(slot.DirtyKey);
+                    if (stale > 0)
+                        _engines.ReportFailure(slot.Engine, $"{stale} dirty blocks of vdisk {VdiskId} recorded on {twin.Address}");
+                }
+                catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+                {
+                    _engines.ReportFailure(twin.Engine, ex);
+                }
+            });
+        await Task.WhenAll(checks);
+    }
+
+    /// <summary>Another request (of any vdisk) saw the engine fail: record this vdisk's recent writes to it as dirty.</summary>
+    private void OnEngineFailed(StorageEngine engine)
+    {
+        var topology = Topology;
+        foreach (var slot in topology.Slots.Where(s => ReferenceEquals(s.Engine, engine)))
+        {
+            var twin = topology.Twin(slot);
+            if (twin.Use != SlotUse.Serve) continue;
+            _ = RecordWindowAsync(twin, slot);
+        }
+    }
+
+    private async Task RecordWindowAsync(EngineSlot survivor, EngineSlot stale)
+    {
+        try
+        {
+            await _blocks.RecordDirtyAsync(survivor, stale, []);
+        }
+        catch (NbdIoException ex)
+        {
+            _log.LogError(ex, "could not record recent writes of vdisk {Vdisk} as dirty for {Engine}", VdiskId, stale.Address);
+        }
+    }
+
+    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
+    {
+        CheckRange(offset, buffer.Length);
+        return ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
+            length == BlockSize
+                ? _blocks.ReadAsync(block, buffer.Slice(position, length))
+                : ReadPartAsync(block, inBlock, buffer.Slice(position, length)));
+    }
+
+    public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool fua, CancellationToken ct)
+    {
+        CheckWritable();
+        CheckRange(offset, data.Length);
+        await ForEachBlockAsync(offset, data.Length, (block, inBlock, position, length) =>
+            length == BlockSize
+                ? WriteWholeAsync(block, data.Slice(position, length))
+                : ModifyPartAsync(block, inBlock, data.Slice(position, length)));
+        if (fua) await _journal.FlushAsync();
+    }
+
+    public ValueTask FlushAsync(CancellationToken ct) => _journal.FlushAsync();
+
+    /// <summary>Whole blocks in the range are deleted; partial ones are left as they are (a trim is advisory).</summary>
+    public async ValueTask TrimAsync(long offset, long length, bool fua, CancellationToken ct)
+    {
+        CheckWritable();
+        CheckRange(offset, length);
+        await ForEachBlockAsync(offset, length, (block, _, _, partLength) =>
+            partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ValueTask.CompletedTask);
+        if (fua) await _journal.FlushAsync();
+    }
+
+    /// <summary>Zeroes are never stored: whole blocks are deleted, partial ones read-modify-written.</summary>
+    public async ValueTask WriteZeroesAsync(long offset, long length, bool noHole, bool fua, CancellationToken ct)
+    {
+        CheckWritable();
+        CheckRange(offset, length);
+        await ForEachBlockAsync(offset, length, (block, inBlock, _, partLength) =>
+            partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ZeroPartAsync(block, inBlock, partLength));
+        if (fua) await _journal.FlushAsync();
+    }
+
+    private async ValueTask ReadPartAsync(long block, int inBlock, Memory<byte> into)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
+        try
+        {
+            await _blocks.ReadAsync(block, buffer.AsMemory(0, BlockSize));
+            buffer.AsSpan(inBlock, into.Length).CopyTo(into.Span);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async ValueTask WriteWholeAsync(long block, ReadOnlyMemory<byte> content)
+    {
+        if (!content.IsEmpty && !content.Span.ContainsAnyExcept((byte)0)) content = ReadOnlyMemory<byte>.Empty;
+        var gate = _locks.For(block);
+        await gate.WaitAsync();
+        try
+        {
+            await _blocks.WriteLockedAsync(block, content);
+            await _journal.AppendAsync(VdiskId, block, content);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private ValueTask ModifyPartAsync(long block, int inBlock, ReadOnlyMemory<byte> part) =>
+        ReadModifyWriteAsync(block, inBlock, part, part.Length);
+
+    private ValueTask ZeroPartAsync(long block, int inBlock, int length) =>
+        ReadModifyWriteAsync(block, inBlock, ReadOnlyMemory<byte>.Empty, length);
+
+    /// <summary>Replaces <paramref name="length"/> bytes at <paramref name="inBlock"/> with <paramref name="part"/> (zeroes when empty).</summary>
+    private async ValueTask ReadModifyWriteAsync(long block, int inBlock, ReadOnlyMemory<byte> part, int length)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
+        var gate = _locks.For(block);
+        await gate.WaitAsync();
+        try
+        {
+            var whole = buffer.AsMemory(0, BlockSize);
+            await _blocks.ReadAsync(block, whole);
+            if (part.IsEmpty) whole.Span.Slice(inBlock, length).Clear();
+            else part.Span.CopyTo(whole.Span[inBlock..]);
+            ReadOnlyMemory<byte> content = whole.Span.ContainsAnyExcept((byte)0) ? whole : ReadOnlyMemory<byte>.Empty;
+            await _blocks.WriteLockedAsync(block, content);
+            await _journal.AppendAsync(VdiskId, block, content);
+        }
+        finally
+        {
+            gate.Release();
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private delegate ValueTask BlockOperation(long block, int inBlock, int position, int length);
+
+    /// <summary>Runs one operation per block touched by the range, up to <see cref="StorageOptions.MaxBlocksInFlight"/> at once.</summary>
+    private async ValueTask ForEachBlockAsync(long offset, long length, BlockOperation operation)
+    {
+        if (length == 0) return;
+        var blockSize = BlockSize;
+        var first = offset / blockSize;
+        var last = (offset + length - 1) / blockSize;
+        if (first == last)
+        {
+            await operation(first, (int)(offset - first * blockSize), 0, (int)length);
+            return;
+        }
+        var inFlight = new List<Task>((int)Math.Min(last - first + 1, _options.MaxBlocksInFlight));
+        for (var block = first; block <= last; block++)
+        {
+            var start = Math.Max(offset, block * blockSize);
+            var end = Math.Min(offset + length, (block + 1) * blockSize);
+            inFlight.Add(operation(block, (int)(start - block * blockSize), (int)(start - offset), (int)(end - start)).AsTask());
+            if (inFlight.Count == _options.MaxBlocksInFlight)
+            {
+                await Task.WhenAll(inFlight);
+                inFlight.Clear();
+            }
+        }
+        await Task.WhenAll(inFlight);
+    }
+
+    private void CheckRange(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset + length > Size)
+            throw new NbdIoException(NbdError.EINVAL, $"range {offset}+{length} is outside vdisk {VdiskId} of {Size} bytes");
+    }
+
+    private void CheckWritable()
+    {
+        if (ReadOnly) throw new NbdIoException(NbdError.EPERM, $"vdisk {VdiskId} is read-only");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _engines.EngineFailed -= OnEngineFailed;
+        await _repairs.DisposeAsync();
+    }
+}

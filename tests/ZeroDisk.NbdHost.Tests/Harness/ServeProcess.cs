@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using ZeroDisk.Testing;
+
+namespace ZeroDisk.NbdHost.Tests.Harness;
+
+/// <summary>
+/// <c>nbdhost serve</c> as a real process (the built nbdhost.dll next to the tests), on a free loopback port, with its
+/// stdout and stderr lines kept. Ready once it prints where it listens. SIGKILL it to simulate a crash.
+/// </summary>
+public sealed class ServeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _stdout = [];
+    private readonly List<string> _stderr = [];
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ServeProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+    public IReadOnlyList<string> StderrLines { get { lock (_stderr) return _stderr.ToList(); } }
+    public IReadOnlyList<string> StdoutLines { get { lock (_stdout) return _stdout.ToList(); } }
+    public string Uri(string export) => $"nbd://127.0.0.1:{Port}/{export}";
+
+    public static async Task<ServeProcess> StartAsync(string serverId, string etcdEndpoints, int? port = null)
+    {
+        var listenPort = port ?? FreePort.Next();
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "nbdhost.dll"), "serve", "--id", serverId, "--listen", $"127.0.0.1:{listenPort}", "--etcd", etcdEndpoints })
+            psi.ArgumentList.Add(arg);
+        psi.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start nbdhost serve");
+        var serve = new ServeProcess(process, listenPort);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (serve._stdout) serve._stdout.Add(e.Data);
+            if (e.Data.StartsWith("listening nbd://", StringComparison.Ordinal)) serve._listening.TrySetResult();
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (serve._stderr) serve._stderr.Add(e.Data);
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var started = await Task.WhenAny(serve._listening.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30)));
+        if (started != serve._listening.Task)
+        {
+            var why = process.HasExited ? $"exited with {process.ExitCode}" : "did not listen within 30 s";
+            await serve.DisposeAsync();
+            throw new InvalidOperationException($"nbdhost serve {why}\nstdout: {string.Join('\n', serve.StdoutLines)}\nstderr: {string.Join('\n', serve.StderrLines)}");
+        }
+        return serve;
+    }
+
+    public async Task WaitForStderrAsync(string line, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!StderrLines.Contains(line))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"no stderr line {line} within {timeout}; stderr:\n{string.Join('\n', StderrLines)}\nstdout tail:\n{string.Join('\n', StdoutLines.TakeLast(30))}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>SIGKILL, as a crash.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+}

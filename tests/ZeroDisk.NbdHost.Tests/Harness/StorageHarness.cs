@@ -1,0 +1,152 @@
+using dotnet_etcd;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using ZeroDisk.Contracts;
+using ZeroDisk.NbdHost.Configuration;
+using ZeroDisk.NbdHost.Serving;
+using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.ServiceDefaults.Etcd;
+using ZeroDisk.Testing;
+
+namespace ZeroDisk.NbdHost.Tests.Harness;
+
+/// <summary>
+/// One NBD server's storage in process (engines, catalog, etcd watcher — what <c>nbdhost serve</c> runs) over a
+/// private primary and slave cluster of real redis-server processes, configured through the shared etcd under
+/// unique ids. <see cref="RestartServerAsync"/> drops the whole server state, as a crashed process would.
+/// </summary>
+public sealed class StorageHarness : IAsyncDisposable
+{
+    private readonly Dictionary<string, ConnectionMultiplexer> _inspectors = [];
+    private StorageEngines? _engines;
+    private VdiskCatalog? _catalog;
+    private ServerConfigWatcher? _watcher;
+
+    private StorageHarness(RedisClusters clusters, EtcdClient etcd, string etcdEndpoints, StorageOptions options, int blockSize)
+    {
+        Clusters = clusters;
+        Etcd = etcd;
+        EtcdEndpoints = etcdEndpoints;
+        Options = options;
+        BlockSize = blockSize;
+        ServerId = TestNames.Unique("nbd");
+        VdiskId = TestNames.Unique("vd");
+        PrimaryClusterId = TestNames.Unique("primary");
+        SlaveClusterId = TestNames.Unique("slave");
+    }
+
+    public RedisClusters Clusters { get; }
+    public EtcdClient Etcd { get; }
+    public string EtcdEndpoints { get; }
+    public StorageOptions Options { get; }
+    public int BlockSize { get; }
+    public string ServerId { get; }
+    public string VdiskId { get; }
+    public string PrimaryClusterId { get; }
+    public string SlaveClusterId { get; }
+    public RecordingStderrEvents Events { get; } = new();
+    public ListLoggerProvider Logs { get; } = new();
+    public VdiskCatalog Catalog => _catalog ?? throw new InvalidOperationException("server not running");
+    public VdiskStorage Vdisk => Catalog.Find(VdiskId) ?? throw new InvalidOperationException($"vdisk {VdiskId} not exported");
+
+    /// <param name="inProcessServer">False when the test runs <c>nbdhost serve</c> as a process (<see cref="ServeProcess"/>) instead.</param>
+    public static async Task<StorageHarness> StartAsync(int shards = 2, int blockSize = 4096, StorageOptions? options = null, bool inProcessServer = true)
+    {
+        var infra = await SharedInfrastructure.GetAsync();
+        var clusters = await RedisClusters.StartAsync(shards);
+        var harness = new StorageHarness(clusters, EtcdExtensions.CreateClient(infra.EtcdEndpoints), infra.EtcdEndpoints,
+            options ?? new StorageOptions { CommandTimeout = TimeSpan.FromMilliseconds(300) }, blockSize);
+        await harness.WriteClusterAsync(ClusterSide.Primary, _ => EngineState.Online);
+        await harness.WriteClusterAsync(ClusterSide.Slave, _ => EngineState.Online);
+        await harness.Etcd.PutJsonAsync(EtcdKeys.VdiskStaticConfig(harness.VdiskId), new VdiskStaticConfig(blockSize, false, 1, "db"));
+        await harness.Etcd.PutJsonAsync(EtcdKeys.VdiskNbdConfig(harness.VdiskId), new VdiskNbdConfig(harness.PrimaryClusterId, harness.SlaveClusterId));
+        await harness.Etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(harness.ServerId), new NbdServerVdisksConfig([harness.VdiskId]));
+        if (inProcessServer) await harness.StartServerAsync();
+        return harness;
+    }
+
+    public IReadOnlyList<RedisServerProcess> Engines(ClusterSide side) => side == ClusterSide.Primary ? Clusters.Primary : Clusters.Slave;
+
+    public string ClusterId(ClusterSide side) => side == ClusterSide.Primary ? PrimaryClusterId : SlaveClusterId;
+
+    /// <summary>Writes a cluster's config with each engine's state as <paramref name="state"/> says.</summary>
+    public Task WriteClusterAsync(ClusterSide side, Func<int, EngineState> state) =>
+        Etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(ClusterId(side)),
+            new StorageClusterConfig(Engines(side).Select((e, k) => new StorageServerConfig(e.Address, 0, state(k))).ToList()));
+
+    /// <summary>Sets one engine's state in etcd and waits until the running vdisk has taken it.</summary>
+    public async Task SetStateAsync(ClusterSide side, int shard, EngineState state)
+    {
+        var key = EtcdKeys.StorageClusterConfig(ClusterId(side));
+        var current = (await Etcd.GetJsonAsync<StorageClusterConfig>(key))!.Value;
+        var servers = current.Servers.Select((s, k) => k == shard ? s with { State = state } : s).ToList();
+        await Etcd.PutJsonAsync(key, new StorageClusterConfig(servers));
+        await WaitUntilAsync(() => Vdisk.Topology.Slot(shard, side).State == state, TimeSpan.FromSeconds(10), $"vdisk to see {side} {shard} {state}");
+    }
+
+    public async Task StartServerAsync()
+    {
+        var loggers = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Information));
+        _engines = new StorageEngines(Options, Events, loggers.CreateLogger<StorageEngines>());
+        _catalog = new VdiskCatalog(_engines, NoWriteJournal.Instance, Options, Events, loggers);
+        _watcher = new ServerConfigWatcher(new ServeOptions(ServerId, EtcdEndpoints), Etcd, _catalog, _engines, loggers.CreateLogger<ServerConfigWatcher>());
+        await _watcher.StartAsync(CancellationToken.None);
+        await _watcher.FirstLoad;
+    }
+
+    /// <summary>Drops everything the server held in memory, as a crash would, and starts it again.</summary>
+    public async Task RestartServerAsync()
+    {
+        await StopServerAsync();
+        await StartServerAsync();
+    }
+
+    public async Task StopServerAsync()
+    {
+        if (_watcher is not null) await _watcher.StopAsync(CancellationToken.None);
+        if (_catalog is not null) await _catalog.DisposeAsync();
+        if (_engines is not null) await _engines.DisposeAsync();
+        _watcher = null;
+        _catalog = null;
+        _engines = null;
+    }
+
+    /// <summary>A plain Redis client on one engine, to check what is stored where.</summary>
+    public IDatabase Inspect(RedisServerProcess engine)
+    {
+        lock (_inspectors)
+        {
+            if (!_inspectors.TryGetValue(engine.Address, out var connection))
+            {
+                var options = ConfigurationOptions.Parse(engine.Address);
+                options.AbortOnConnectFail = false;
+                _inspectors[engine.Address] = connection = ConnectionMultiplexer.Connect(options);
+            }
+            return connection.GetDatabase();
+        }
+    }
+
+    public RedisKey BlocksKey => RedisKeys.Blocks(VdiskId);
+
+    public RedisKey DirtyKey(RedisServerProcess engine) => RedisKeys.DirtyBlocks(VdiskId, engine.Address);
+
+    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopServerAsync();
+        foreach (var connection in _inspectors.Values) await connection.DisposeAsync();
+        await Etcd.DeleteRangeAsync(ServerId);
+        foreach (var key in new[] { EtcdKeys.VdiskStaticConfig(VdiskId), EtcdKeys.VdiskNbdConfig(VdiskId), EtcdKeys.StorageClusterConfig(PrimaryClusterId), EtcdKeys.StorageClusterConfig(SlaveClusterId) })
+            await Etcd.DeleteAsync(key);
+        await Clusters.DisposeAsync();
+    }
+}

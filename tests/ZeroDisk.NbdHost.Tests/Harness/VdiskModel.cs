@@ -1,0 +1,45 @@
+using System.Security.Cryptography;
+using ZeroDisk.NbdHost.Storage;
+
+namespace ZeroDisk.NbdHost.Tests.Harness;
+
+/// <summary>What a test wrote to a vdisk, block by block, to compare the whole vdisk against (md5 of the range).</summary>
+public sealed class VdiskModel(VdiskStorage vdisk, long blocks)
+{
+    private readonly byte[]?[] _expected = new byte[]?[blocks];
+
+    public long Blocks => blocks;
+
+    public async Task WriteAsync(long block, int generation)
+    {
+        var content = TestBlocks.Content(block, vdisk.BlockSize, generation);
+        await vdisk.WriteAsync(block * vdisk.BlockSize, content, false, default);
+        lock (_expected) _expected[block] = content;
+    }
+
+    public async Task ZeroAsync(long block)
+    {
+        await vdisk.WriteZeroesAsync(block * vdisk.BlockSize, vdisk.BlockSize, false, false, default);
+        lock (_expected) _expected[block] = null;
+    }
+
+    public byte[]? Expected(long block)
+    {
+        lock (_expected) return _expected[block];
+    }
+
+    public string ExpectedMd5()
+    {
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        var zero = new byte[vdisk.BlockSize];
+        for (var i = 0; i < blocks; i++) md5.AppendData(Expected(i) ?? zero);
+        return Convert.ToHexString(md5.GetHashAndReset());
+    }
+
+    public static async Task<string> Md5Async(VdiskStorage vdisk, long blocks)
+    {
+        var data = new byte[blocks * vdisk.BlockSize];
+        await vdisk.ReadAsync(0, data, default);
+        return Convert.ToHexString(MD5.HashData(data));
+    }
+}
