@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Serving;
+using ZeroDisk.NbdHost.Tlog;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Etcd;
 
@@ -26,6 +27,7 @@ internal static class ServeCommand
             var serve = new ServeOptions(result.GetValue(id)!, endpoints, result.GetValue(listen) ?? (unixPath is null ? "127.0.0.1:10809" : null), unixPath);
             var builder = Host.CreateApplicationBuilder();
             builder.AddServiceDefaults("nbdhost-serve");
+            builder.AddTlogJournal();
             builder.AddVdiskStorage(serve);
             builder.AddNbdListener(serve);
             using var host = builder.Build();

@@ -34,6 +34,8 @@ public sealed record ReplayResult(int ServersRead, int ServersUnreachable, long 
 /// </summary>
 public static class TlogReplay
 {
+    public const int DefaultBlockSize = 4096;
+
     public static async Task<(SortedDictionary<TlogKey, TlogRecord> Records, int Read, int Unreachable, int Conflicts)> MergeAsync(
         IReadOnlyList<string> servers, string vdiskId, ILogger logger, CancellationToken ct)
     {
@@ -65,29 +67,30 @@ public static class TlogReplay
 
     /// <summary>Writes the merged records into a raw image file (created or overwritten in place) of <paramref name="size"/> bytes, or as large as the highest block needs.</summary>
     public static async Task<ReplayResult> ToImageFileAsync(IReadOnlyList<string> servers, string vdiskId, string imagePath,
-        long? size, ReplayLimit limit, ILogger logger, CancellationToken ct)
+        long? size, int? blockSize, ReplayLimit limit, ILogger logger, CancellationToken ct)
     {
         var (records, read, unreachable, conflicts) = await MergeAsync(servers, vdiskId, logger, ct);
         if (read == 0) throw new IOException($"no tlog server of [{string.Join(", ", servers)}] could be read");
         var lastEpoch = records.Count > 0 ? records.Keys.Max().Epoch : 0;
         var selected = records.Values.Where(r => Includes(limit, r, lastEpoch)).ToList();
+        // Empty data is an all-zero block (the storage deletes those); the others give the block size.
+        var size0 = blockSize ?? records.Values.FirstOrDefault(r => !r.Data.IsEmpty)?.Data.Length ?? DefaultBlockSize;
+        var zeroes = new byte[size0];
         await using var image = new FileStream(imagePath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
         if (size is { } bytes) image.SetLength(bytes);
-        int? blockSize = null;
         TlogKey? last = null;
         foreach (var record in selected)
         {
-            blockSize ??= record.Data.Length;
-            if (record.Data.Length != blockSize)
-                throw new InvalidDataException($"{vdiskId} {record.Key}: block of {record.Data.Length} bytes in a log of {blockSize}-byte blocks");
-            var offset = record.BlockIndex * blockSize.Value;
-            if (size is { } limitBytes && offset + blockSize > limitBytes)
+            if (!record.Data.IsEmpty && record.Data.Length != size0)
+                throw new InvalidDataException($"{vdiskId} {record.Key}: block of {record.Data.Length} bytes in a log of {size0}-byte blocks");
+            var offset = record.BlockIndex * size0;
+            if (size is { } limitBytes && offset + size0 > limitBytes)
                 throw new InvalidDataException($"{vdiskId} {record.Key}: block {record.BlockIndex} lies beyond the {limitBytes}-byte image");
-            await RandomAccess.WriteAsync(image.SafeFileHandle, record.Data, offset, ct);
+            await RandomAccess.WriteAsync(image.SafeFileHandle, record.Data.IsEmpty ? zeroes : record.Data, offset, ct);
             last = record.Key;
         }
         if (size is null && selected.Count > 0)
-            image.SetLength(Math.Max(image.Length, (selected.Max(r => r.BlockIndex) + 1) * blockSize!.Value));
+            image.SetLength(Math.Max(image.Length, (selected.Max(r => r.BlockIndex) + 1) * size0));
         image.Flush(flushToDisk: true);
         return new ReplayResult(read, unreachable, records.Count, selected.Count, last, conflicts);
     }

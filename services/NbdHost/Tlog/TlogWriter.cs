@@ -10,7 +10,7 @@ namespace ZeroDisk.NbdHost.Tlog;
 /// fsynced it; <see cref="FlushAsync"/> waits for that (NBD FLUSH and FUA). A dead server does not fail the VM's
 /// I/O while k others are live; when it comes back its link resends what it misses from the records kept here.
 /// </summary>
-public sealed class TlogWriter : IBlockWriteJournal, IAsyncDisposable
+public sealed class TlogWriter : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly List<PendingRecord> _retained = [];
