@@ -52,8 +52,10 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
         await WriteRecordAsync(paths.RecordFile, new ChildRecord(spec.Role, spec.Id, 0, 0, spec.Arguments, spec.ReportsExit));
         var psi = new ProcessStartInfo("setsid") { UseShellExecute = false };
         foreach (var argument in ChildWrapper.Arguments(paths, spec.Arguments)) psi.ArgumentList.Add(argument);
-        // The wrapper is our child only until the agent dies; .NET reaps it when it exits.
-        using var wrapper = Process.Start(psi) ?? throw new InvalidOperationException("could not start setsid");
+        // The wrapper is our child only until the agent dies. The Process object stays referenced until the
+        // wrapper exits, so .NET keeps tracking it and reaps it (no zombie per restarted child).
+        var wrapper = Process.Start(psi) ?? throw new InvalidOperationException("could not start setsid");
+        _ = wrapper.WaitForExitAsync().ContinueWith(_ => wrapper.Dispose(), TaskScheduler.Default);
         var pid = await ReadPidAsync(paths.PidFile, wrapper, ct);
         var record = new ChildRecord(spec.Role, spec.Id, pid, ProcessStartTime(pid) ?? 0, spec.Arguments, spec.ReportsExit);
         await WriteRecordAsync(paths.RecordFile, record);
