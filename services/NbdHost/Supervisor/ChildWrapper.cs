@@ -14,10 +14,9 @@ internal static class ChildWrapper
         exec </dev/null >>"$log" 2>&1
         "$@" &
         child=$!
-        echo "$child" > "$pidf.tmp" && mv "$pidf.tmp" "$pidf"
+        echo "$child" > "$pidf"
         wait "$child"
-        code=$?
-        echo "$code" > "$statf.tmp" && mv "$statf.tmp" "$statf"
+        echo "$?" > "$statf"
         """;
 
     public static IReadOnlyList<string> Arguments(ChildPaths paths, IReadOnlyList<string> command) =>
