@@ -20,7 +20,7 @@ public sealed class TlogConnection : IAsyncDisposable
     {
         Address = address;
         _stream = stream;
-        Input = PipeReader.Create(stream);
+        Input = PipeReader.Create(stream, TlogFrames.ReaderOptions);
         Output = PipeWriter.Create(stream);
     }
 

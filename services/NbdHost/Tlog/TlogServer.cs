@@ -52,7 +52,7 @@ public sealed class TlogServer(string dataDirectory, ILogger logger) : IAsyncDis
     {
         var peer = socket.RemoteEndPoint?.ToString() ?? "?";
         await using var stream = new NetworkStream(socket, ownsSocket: true);
-        var input = PipeReader.Create(stream);
+        var input = PipeReader.Create(stream, TlogFrames.ReaderOptions);
         var output = PipeWriter.Create(stream);
         var pendingAcks = new List<(long Sequence, string? Reject)>();
         var touched = new HashSet<VdiskLog>();
