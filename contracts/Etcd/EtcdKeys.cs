@@ -16,6 +16,8 @@ public static class EtcdKeys
     public static string Agent(string node) => $"{AgentPrefix}{node}";
     public const string AgentPrefix = "zerodisk/agents/";
     public static string EngineIdentity(string address) => $"zerodisk/engines/{address}/identity";
+    public static string RepairJob(string vdiskId) => $"{RepairJobPrefix}{vdiskId}";
+    public const string RepairJobPrefix = "zerodisk/repairs/";
 
     public const string StorageClusterConfigSuffix = ":cluster:conf:storage";
     public const string VdiskNbdConfigSuffix = ":vdisk:conf:storage:nbd";

@@ -19,5 +19,8 @@ public static class NbdHostCommandLine
     {
         yield return ServeCommand.Create();
         yield return MemoryServeCommand.Create();
+        yield return TlogCommand.Create();
+        yield return ReplayCommand.Create();
+        yield return AgentCommand.Create();
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Serving;
 using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.NbdHost.Tlog;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Etcd;
 
@@ -28,6 +29,7 @@ internal static class ServeCommand
             var serve = new ServeOptions(result.GetValue(id)!, endpoints, result.GetValue(listen) ?? (unixPath is null ? "127.0.0.1:10809" : null), unixPath);
             var builder = Host.CreateApplicationBuilder();
             builder.AddServiceDefaults("nbdhost-serve");
+            builder.AddTlogJournal();
             // Timeouts and sizes may be tuned per deployment, e.g. Storage__CommandTimeout=00:00:00.750.
             builder.AddVdiskStorage(serve, builder.Configuration.GetSection("Storage").Get<StorageOptions>());
             builder.AddNbdListener(serve);

@@ -1,0 +1,35 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.NbdHost.Tlog;
+
+namespace ZeroDisk.NbdHost.Cli;
+
+/// <summary>
+/// <c>nbdhost replay --tlog h:p,h:p --vdisk &lt;id&gt; --to &lt;image file&gt; [--size bytes] [--until …]</c>:
+/// rebuilds a vdisk (or its state at a point in time) from its tlog into a raw image file.
+/// </summary>
+public static class ReplayCommand
+{
+    public static Command Create()
+    {
+        var tlog = new Option<string>("--tlog") { Description = "tlog servers, comma-separated host:port; any subset that holds k copies is enough", Required = true };
+        var vdisk = new Option<string>("--vdisk") { Description = "vdisk id", Required = true };
+        var to = new Option<string>("--to") { Description = "raw image file to write", Required = true };
+        var size = new Option<long?>("--size") { Description = "image size in bytes (default: up to the highest logged block)" };
+        var blockSize = new Option<int?>("--block-size") { Description = "vdisk block size (default: the size of the logged blocks, else 4096)" };
+        var until = new Option<string?>("--until") { Description = "stop at a time (ISO 8601), an epoch:sequence, or a sequence of the newest epoch" };
+        var command = new Command("replay", "Rebuild a vdisk from its tlog, optionally up to a point in time") { tlog, vdisk, to, size, blockSize, until };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var logging = StderrLogging.Create();
+            var logger = logging.CreateLogger("replay");
+            var servers = parse.GetValue(tlog)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var result = await TlogReplay.ToImageFileAsync(servers, parse.GetValue(vdisk)!, parse.GetValue(to)!, parse.GetValue(size), parse.GetValue(blockSize),
+                ReplayLimit.Parse(parse.GetValue(until)), logger, ct);
+            logger.LogInformation("replayed {Applied} of {Records} records (last {Last}) from {Read} servers, {Unreachable} unreachable, {Conflicts} conflicts",
+                result.Applied, result.Records, result.LastApplied?.ToString() ?? "none", result.ServersRead, result.ServersUnreachable, result.Conflicts);
+            return result.Conflicts == 0 ? 0 : 3;
+        });
+        return command;
+    }
+}

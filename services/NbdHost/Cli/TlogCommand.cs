@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.NbdHost.Tlog;
+
+namespace ZeroDisk.NbdHost.Cli;
+
+/// <summary><c>nbdhost tlog --listen host:port --data &lt;dir&gt; [--id &lt;id&gt;]</c>: one tlog server (DESIGN §3 "Tlog servers").</summary>
+public static class TlogCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string>("--listen") { Description = "address to listen on, host:port", Required = true };
+        var data = new Option<string>("--data") { Description = "directory of the per-vdisk log files", Required = true };
+        var id = new Option<string?>("--id") { Description = "this server's id in logs (defaults to the listen address)" };
+        var command = new Command("tlog", "Run a tlog server: logs every block write it is sent, acknowledges after fsync") { listen, data, id };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var logging = StderrLogging.Create();
+            var address = parse.GetValue(listen)!;
+            var logger = logging.CreateLogger($"tlog[{parse.GetValue(id) ?? address}]");
+            var (host, port) = TlogConnection.ParseAddress(address);
+            var ip = IPAddress.TryParse(host, out var parsed) ? parsed : (await Dns.GetHostAddressesAsync(host, ct))[0];
+            await using var server = new TlogServer(parse.GetValue(data)!, logger);
+            server.Start(new IPEndPoint(ip, port));
+            logger.LogInformation("tlog server listening on {Endpoint}, logs in {Data}", server.LocalEndPoint, parse.GetValue(data));
+            await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            logger.LogInformation("tlog server stopping");
+            return 0;
+        });
+        return command;
+    }
+}
+
+/// <summary>Log lines of the nbdhost verbs go to stderr: the node agent makes stderr the process's log file.</summary>
+internal static class StderrLogging
+{
+    public static ILoggerFactory Create() => LoggerFactory.Create(builder =>
+    {
+        builder.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        });
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.AddFilter("Microsoft", LogLevel.Warning);
+    });
+}

@@ -1,0 +1,103 @@
+using Etcdserverpb;
+using Google.Protobuf;
+using ZeroDisk.Contracts;
+using ZeroDisk.NbdHost.Supervisor;
+using ZeroDisk.Testing;
+
+namespace ZeroDisk.NbdHost.Agent.Tests;
+
+/// <summary>A real <c>nbdhost agent</c> process for one node, with its own log and state directories.</summary>
+public sealed class AgentUnderTest : IAsyncDisposable
+{
+    private readonly InfrastructureEndpoints _infra;
+    private readonly string[] _extra;
+    private NbdHostProcess? _process;
+    private int _generation;
+
+    private AgentUnderTest(InfrastructureEndpoints infra, string node, string root, string[] extra)
+    {
+        _infra = infra;
+        Node = node;
+        Root = root;
+        _extra = extra;
+        Etcd = new EtcdGrpc(infra.EtcdEndpoints);
+    }
+
+    public string Node { get; }
+    public string Root { get; }
+    public string LogDirectory => Path.Combine(Root, "log");
+    public string StateDirectory => Path.Combine(Root, "state");
+    public EtcdGrpc Etcd { get; }
+    public string Stderr => _process?.Stderr() ?? "";
+
+    public static async Task<AgentUnderTest> StartAsync(InfrastructureEndpoints infra, string node, string root, params string[] extra)
+    {
+        var agent = new AgentUnderTest(infra, node, root, extra);
+        await agent.RestartAsync();
+        return agent;
+    }
+
+    /// <summary>Starts the agent (again, on the same directories) and waits until it registered in etcd.</summary>
+    public async Task RestartAsync()
+    {
+        Directory.CreateDirectory(Root);
+        var started = DateTimeOffset.UtcNow;
+        _process = NbdHostProcess.Start(
+            ["agent", "--node", Node, "--log-dir", LogDirectory, "--state-dir", StateDirectory, "--etcd", _infra.EtcdEndpoints, .. _extra],
+            Path.Combine(Root, $"agent-{++_generation}.stderr"), _infra.ToEnvironment());
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"agent {Node} exited: {_process.Stderr()}");
+            if (await Etcd.GetAsync<AgentRegistration>(EtcdKeys.Agent(Node), CancellationToken.None) is { } registration
+                && registration.Value.HeartbeatAt >= started)
+                return;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"agent {Node} did not register within 60 s: {_process.Stderr()}");
+    }
+
+    public Task KillAsync() => _process?.KillAsync() ?? Task.CompletedTask;
+
+    public ChildPaths PathsOf(ProcessRole role, string id) => ChildPaths.For(LogDirectory, StateDirectory, ChildSpec.NameOf(role, id));
+
+    /// <summary>The pid of a child once the agent supervises it (its record holds the pid).</summary>
+    public async Task<int> WaitForPidAsync(ProcessRole role, string id, TimeSpan timeout)
+    {
+        var recordFile = PathsOf(role, id).RecordFile;
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if (File.Exists(recordFile) && ZeroDiskJson.Deserialize<ChildRecord>(File.ReadAllText(recordFile)) is { Pid: > 0 } record) return record.Pid;
+            }
+            catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException) { /* being replaced */ }
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"{role.ToWire()} {id} was not started within {timeout}: {Stderr}");
+    }
+
+    public async Task DeleteKeysAsync(params string[] keys)
+    {
+        foreach (var key in keys) await Etcd.Kv.DeleteRangeAsync(new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null) await _process.DisposeAsync();
+        await RabbitQueues.DeleteAsync(_infra, $"agent-{Node}");
+        Etcd.Dispose();
+    }
+}
+
+public static class RabbitQueues
+{
+    public static async Task DeleteAsync(InfrastructureEndpoints infra, string queue)
+    {
+        if (infra.RabbitMqManagementUrl is null) return;
+        using var http = new HttpClient { BaseAddress = infra.RabbitMqManagementUrl };
+        http.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
+        await http.DeleteAsync($"api/queues/%2F/{queue}");
+    }
+}

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.NbdHost.Agent.Tests;
+
+/// <summary>Looks at and kills supervised children by pid (they are not the test's children) and reads their log streams.</summary>
+public static class ChildProcesses
+{
+    /// <summary>Alive and not a zombie.</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    public static void SigKill(int pid)
+    {
+        using var process = Process.GetProcessById(pid);
+        process.Kill();
+    }
+
+    public static void KillQuietly(int pid)
+    {
+        try { SigKill(pid); }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException) { /* already gone */ }
+    }
+
+    /// <summary>The process-exited event in a log stream, waiting for it by polling every millisecond.</summary>
+    public static async Task<ProcessExitedLine> WaitForExitLineAsync(string logFile, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (File.Exists(logFile))
+                foreach (var line in await File.ReadAllLinesAsync(logFile))
+                    if (StderrEventParser.Parse(line).Event is ProcessExitedLine exited) return exited;
+            await Task.Delay(1);
+        }
+        throw new TimeoutException($"no process-exited line in {logFile} within {timeout}: {(File.Exists(logFile) ? File.ReadAllText(logFile) : "(no file)")}");
+    }
+}
