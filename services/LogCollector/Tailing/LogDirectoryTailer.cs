@@ -1,0 +1,234 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.LogCollector.Checkpoints;
+using ZeroDisk.LogCollector.Hosting;
+using ZeroDisk.LogCollector.Publishing;
+using ZeroDisk.LogCollector.Telemetry;
+
+namespace ZeroDisk.LogCollector.Tailing;
+
+/// <summary>
+/// Tails every file of the node's log directory. inotify (FileSystemWatcher) wakes the loop; a periodic rescan is the
+/// safety net for missed events. Each pass reads at most one batch per file (round robin, so one huge backlog does
+/// not starve the others), publishes it, waits for the broker's confirms, and only then moves that file's
+/// checkpoint. Nothing is read ahead of an unconfirmed batch: the files themselves are the backlog.
+/// </summary>
+internal sealed class LogDirectoryTailer(
+    LogCollectorOptions options,
+    CheckpointStore checkpoints,
+    LineClassifier classifier,
+    ConfirmedPublisher publisher,
+    ILogger<LogDirectoryTailer> logger) : BackgroundService
+{
+    private readonly Dictionary<FileIdentity, TailedFile> _files = [];
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly LineBatch _batch = new(options.MaxInFlight, options.MaxBatchBytes);
+    private Dictionary<FileIdentity, StreamCheckpoint> _unclaimed = [];
+    private int _rescanRequested = 1;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Directory.CreateDirectory(options.Directory);
+        _unclaimed = checkpoints.Load().ToDictionary(c => new FileIdentity(c.Device, c.Inode));
+        using var watcher = StartWatcher();
+        logger.LogInformation("Tailing {Directory} as node {Node} (checkpoint {Checkpoint}, {Resumed} streams to resume, inotify {Watching})",
+            options.Directory, options.Node, checkpoints.Path, _unclaimed.Count, watcher is not null);
+        var lastScan = DateTime.MinValue;
+        var firstScan = true;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                _wake.Reader.TryRead(out _);
+                if (Interlocked.Exchange(ref _rescanRequested, 0) == 1 || DateTime.UtcNow - lastScan >= options.RescanInterval)
+                {
+                    Scan(firstScan);
+                    firstScan = false;
+                    lastScan = DateTime.UtcNow;
+                }
+                if (!await PumpAllAsync(stoppingToken))
+                    await Task.WhenAny(_wake.Reader.WaitToReadAsync(stoppingToken).AsTask(), Task.Delay(options.RescanInterval, stoppingToken));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            foreach (var file in _files.Values) file.Dispose();
+            _files.Clear();
+        }
+    }
+
+    private FileSystemWatcher? StartWatcher()
+    {
+        try
+        {
+            var watcher = new FileSystemWatcher(options.Directory)
+            {
+                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
+                IncludeSubdirectories = false,
+            };
+            watcher.Changed += (_, _) => Wake();
+            watcher.Created += (_, _) => Rescan();
+            watcher.Deleted += (_, _) => Rescan();
+            watcher.Renamed += (_, _) => Rescan();
+            watcher.Error += (_, e) =>
+            {
+                logger.LogWarning(e.GetException(), "inotify overflowed or failed; rescanning {Directory}", options.Directory);
+                Rescan();
+            };
+            watcher.EnableRaisingEvents = true;
+            return watcher;
+        }
+        catch (Exception ex) when (ex is IOException or PlatformNotSupportedException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(ex, "No inotify watch on {Directory}; polling every {Interval}", options.Directory, options.RescanInterval);
+            return null;
+        }
+    }
+
+    private void Wake() => _wake.Writer.TryWrite(true);
+
+    private void Rescan()
+    {
+        Volatile.Write(ref _rescanRequested, 1);
+        Wake();
+    }
+
+    /// <summary>Finds new files (resuming those the checkpoint knows), follows renames by inode, notices unlinks.</summary>
+    private void Scan(bool firstScan)
+    {
+        var changed = false;
+        var present = new HashSet<FileIdentity>();
+        foreach (var path in Directory.EnumerateFiles(options.Directory))
+        {
+            if (Path.GetFileName(path).StartsWith('.')) continue; // the checkpoint and other hidden files
+            if (FileIdentity.OfPath(path) is not { } identity) continue; // gone since the listing
+            present.Add(identity);
+            if (_files.TryGetValue(identity, out var known))
+            {
+                if (known.Origin.Path != path)
+                {
+                    logger.LogInformation("Stream {Stream} renamed to {Path} (rotation); still reading it", known.Origin.Stream, path);
+                    known.Renamed(path);
+                }
+                known.InDirectory = true;
+                continue;
+            }
+            changed |= TryOpen(path);
+        }
+        foreach (var file in _files.Values)
+            if (!present.Contains(file.Identity)) file.InDirectory = false;
+        if (firstScan && _unclaimed.Count > 0)
+        {
+            // Files deleted while the collector was down: whatever they held past the checkpoint is gone.
+            foreach (var lost in _unclaimed.Values)
+                logger.LogWarning("Stream {Stream} (inode {Inode}) from the checkpoint is gone; forgetting it", lost.Stream, lost.Inode);
+            _unclaimed.Clear();
+            changed = true;
+        }
+        if (changed) SaveCheckpoint();
+    }
+
+    private bool TryOpen(string path)
+    {
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+        {
+            logger.LogDebug(ex, "Could not open {Path}; next scan retries", path);
+            return false;
+        }
+        var identity = FileIdentity.Of(handle); // of what was opened, not of what the name meant a moment ago
+        if (_files.ContainsKey(identity))
+        {
+            handle.Dispose();
+            return false;
+        }
+        _unclaimed.Remove(identity, out var resume);
+        var file = new TailedFile(options.Node, path, handle, identity, resume, options.MaxLineBytes, options.ReadChunkBytes);
+        _files.Add(identity, file);
+        if (resume is not null && RandomAccess.GetLength(handle) < resume.Offset)
+            MarkTruncated(file);
+        logger.LogInformation("Tailing {Path} as stream {Stream} from offset {Offset} (inode {Inode}, generation {Generation})",
+            path, file.Origin.Stream, file.CommittedOffset, identity.Inode, file.Origin.Generation);
+        return true;
+    }
+
+    private void MarkTruncated(TailedFile file)
+    {
+        file.Truncated();
+        CollectorTelemetry.Truncations.Add(1, CollectorTelemetry.StreamTags(options.Node, file.Origin.Stream));
+        logger.LogWarning("Stream {Stream} ({Path}) was truncated; reading it again from offset 0 as generation {Generation}",
+            file.Origin.Stream, file.Origin.Path, file.Origin.Generation);
+    }
+
+    /// <summary>One batch from every file that has new data; true when anything was read or published.</summary>
+    private async Task<bool> PumpAllAsync(CancellationToken cancellationToken)
+    {
+        var progress = false;
+        List<TailedFile>? drained = null;
+        foreach (var file in _files.Values.ToArray())
+        {
+            bool fileProgress;
+            try
+            {
+                fileProgress = await PumpBatchAsync(file, cancellationToken);
+            }
+            catch (IOException ex)
+            {
+                logger.LogWarning(ex, "Reading {Path} failed; retrying on the next pass", file.Origin.Path);
+                continue;
+            }
+            progress |= fileProgress;
+            if (!fileProgress && !file.InDirectory) (drained ??= []).Add(file);
+        }
+        if (drained is not null)
+        {
+            foreach (var file in drained)
+            {
+                logger.LogInformation("Stream {Stream} ({Path}) was removed and is read to its end; forgetting it", file.Origin.Stream, file.Origin.Path);
+                _files.Remove(file.Identity);
+                file.Dispose();
+            }
+            SaveCheckpoint();
+        }
+        return progress;
+    }
+
+    private async Task<bool> PumpBatchAsync(TailedFile file, CancellationToken cancellationToken)
+    {
+        var splitter = file.Splitter;
+        var length = RandomAccess.GetLength(file.Handle);
+        if (length < splitter.ReadPosition)
+        {
+            MarkTruncated(file);
+            SaveCheckpoint();
+        }
+        _batch.Clear();
+        var readAny = false;
+        while (true)
+        {
+            classifier.Drain(splitter, file.Origin, _batch);
+            if (_batch.IsFull || splitter.ReadPosition >= length) break;
+            var read = await RandomAccess.ReadAsync(file.Handle, splitter.GetWriteMemory(), splitter.ReadPosition, cancellationToken);
+            if (read == 0) break;
+            splitter.Advance(read);
+            readAny = true;
+        }
+        if (!_batch.ConsumedAny) return readAny;
+        if (_batch.Messages.Count > 0)
+            await publisher.PublishAllAsync(_batch.Messages, options.Node, cancellationToken);
+        file.CommittedOffset = _batch.EndOffset;
+        SaveCheckpoint();
+        splitter.ReleaseIfEmpty();
+        return true;
+    }
+
+    private void SaveCheckpoint() => checkpoints.Save(_files.Values.Select(f => f.ToCheckpoint()).ToList());
+}
