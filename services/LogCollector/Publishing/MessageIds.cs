@@ -17,8 +17,9 @@ public static class MessageIds
 
     public static Guid ForLine(string node, string stream, ulong inode, long generation, long offset)
     {
-        // name = node \n stream \n inode \n generation \n offset, all in UTF-8 / decimal
-        var name = $"{node}\n{stream}\n{inode}\n{generation}\n{offset}";
+        // Strings are length-prefixed (a file name may hold any byte but '/' and NUL, newlines included), so two
+        // different field tuples can never spell the same name.
+        var name = $"{node.Length}:{node}\n{stream.Length}:{stream}\n{inode}\n{generation}\n{offset}";
         var maxBytes = Namespace.Length + Encoding.UTF8.GetMaxByteCount(name.Length);
         var rented = ArrayPool<byte>.Shared.Rent(maxBytes);
         try
