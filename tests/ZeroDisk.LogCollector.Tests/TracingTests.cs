@@ -17,11 +17,11 @@ public class When_an_event_is_relayed
         var collectorSpans = new ConcurrentBag<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name == CollectorTelemetry.Source.Name || source.Name == ZeroDiskTelemetry.MassTransitName,
+            ShouldListenTo = source => source.Name == CollectorTelemetry.Name || source.Name == ZeroDiskTelemetry.MassTransitName,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = activity =>
             {
-                if (activity.Source.Name == CollectorTelemetry.Source.Name && (activity.GetTagItem("zerodisk.node") as string) == node)
+                if (activity.Source.Name == CollectorTelemetry.Name && (activity.GetTagItem("zerodisk.node") as string) == node)
                     collectorSpans.Add(activity);
             },
         };

@@ -8,6 +8,8 @@ namespace ZeroDisk.LogCollector.Telemetry;
 public static class CollectorTelemetry
 {
     public const string Component = "LogCollector";
+    /// <summary>The name of both the ActivitySource and the Meter (what a listener matches on).</summary>
+    public const string Name = ZeroDiskTelemetry.Prefix + "." + Component;
     public const string MalformedLinesName = "zerodisk.logcollector.malformed_lines";
     public const string PublishedName = "zerodisk.logcollector.published";
     public const string OrdinaryLinesName = "zerodisk.logcollector.ordinary_lines";

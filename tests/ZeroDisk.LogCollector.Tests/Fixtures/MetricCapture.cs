@@ -14,7 +14,7 @@ public sealed class MetricCapture : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == CollectorTelemetry.Meter.Name && instrument.Name == instrumentName)
+            if (instrument.Meter.Name == CollectorTelemetry.Name && instrument.Name == instrumentName)
                 listener.EnableMeasurementEvents(instrument);
         };
         _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
