@@ -6,11 +6,13 @@ namespace ZeroDisk.LogCollector.Publishing;
 /// </summary>
 internal sealed class LineBatch(int maxMessages, long maxBytes)
 {
-    public List<OutgoingMessage> Messages { get; } = new(maxMessages);
+    private int _maxMessages = maxMessages;
+
+    public List<OutgoingMessage> Messages { get; } = [];
     public long EndOffset { get; private set; } = -1;
     public long Bytes { get; private set; }
     public bool ConsumedAny => EndOffset >= 0;
-    public bool IsFull => Messages.Count >= maxMessages || Bytes >= maxBytes;
+    public bool IsFull => Messages.Count >= _maxMessages || Bytes >= maxBytes;
 
     public void Consumed(long nextOffset, int lineBytes, OutgoingMessage? message)
     {
@@ -18,6 +20,13 @@ internal sealed class LineBatch(int maxMessages, long maxBytes)
         if (message is null) return;
         Messages.Add(message);
         Bytes += lineBytes;
+    }
+
+    /// <summary>Empty it, and allow at most <paramref name="messageLimit"/> messages in the next fill.</summary>
+    public void Clear(int messageLimit)
+    {
+        _maxMessages = messageLimit;
+        Clear();
     }
 
     public void Clear()

@@ -10,9 +10,10 @@ namespace ZeroDisk.LogCollector.Tailing;
 
 /// <summary>
 /// Tails every file of the node's log directory. inotify (FileSystemWatcher) wakes the loop; a periodic rescan is the
-/// safety net for missed events. Each pass reads at most one batch per file (round robin, so one huge backlog does
-/// not starve the others), publishes it, waits for the broker's confirms, and only then moves that file's
-/// checkpoint. Nothing is read ahead of an unconfirmed batch: the files themselves are the backlog.
+/// safety net for missed events. Each pass reads new lines from the files (round robin, up to MaxInFlight messages
+/// in all, so one huge backlog does not starve the others), publishes them all concurrently, waits for every
+/// confirm, and only then moves those files' checkpoints. Nothing is read ahead of an unconfirmed pass: the files
+/// themselves are the backlog.
 /// </summary>
 internal sealed class LogDirectoryTailer(
     LogCollectorOptions options,
@@ -23,7 +24,8 @@ internal sealed class LogDirectoryTailer(
 {
     private readonly Dictionary<FileIdentity, TailedFile> _files = [];
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly LineBatch _batch = new(options.MaxInFlight, options.MaxBatchBytes);
+    private readonly List<TailedFile> _pass = [];
+    private int _nextFirst; // round robin: which file reads first in the next pass
     private Dictionary<FileIdentity, StreamCheckpoint> _unclaimed = [];
     private int _rescanRequested = 1;
 
@@ -151,7 +153,7 @@ internal sealed class LogDirectoryTailer(
             return false;
         }
         _unclaimed.Remove(identity, out var resume);
-        var file = new TailedFile(options.Node, path, handle, identity, resume, options.MaxLineBytes, options.ReadChunkBytes);
+        var file = new TailedFile(options.Node, path, handle, identity, resume, options.MaxLineBytes, options.ReadChunkBytes, options.MaxBatchBytes);
         _files.Add(identity, file);
         if (resume is not null && RandomAccess.GetLength(handle) < resume.Offset)
             MarkTruncated(file);
@@ -168,25 +170,46 @@ internal sealed class LogDirectoryTailer(
             file.Origin.Stream, file.Origin.Path, file.Origin.Generation);
     }
 
-    /// <summary>One batch from every file that has new data; true when anything was read or published.</summary>
+    /// <summary>One pass: read, publish, confirm, checkpoint. True when anything was read or published.</summary>
     private async Task<bool> PumpAllAsync(CancellationToken cancellationToken)
     {
         var progress = false;
+        var budget = options.MaxInFlight;
         List<TailedFile>? drained = null;
-        foreach (var file in _files.Values.ToArray())
+        var files = _files.Values.ToArray();
+        _pass.Clear();
+        for (var i = 0; i < files.Length && budget > 0; i++)
         {
-            bool fileProgress;
+            var file = files[(_nextFirst + i) % files.Length];
+            bool read;
             try
             {
-                fileProgress = await PumpBatchAsync(file, cancellationToken);
+                read = await FillBatchAsync(file, budget, cancellationToken);
             }
             catch (IOException ex)
             {
                 logger.LogWarning(ex, "Reading {Path} failed; retrying on the next pass", file.Origin.Path);
                 continue;
             }
-            progress |= fileProgress;
-            if (!fileProgress && !file.InDirectory) (drained ??= []).Add(file);
+            if (file.Batch.ConsumedAny)
+            {
+                _pass.Add(file);
+                budget -= file.Batch.Messages.Count;
+            }
+            progress |= read || file.Batch.ConsumedAny;
+            if (!read && !file.Batch.ConsumedAny && !file.InDirectory) (drained ??= []).Add(file);
+        }
+        _nextFirst = files.Length == 0 ? 0 : (_nextFirst + 1) % files.Length;
+
+        if (_pass.Count > 0)
+        {
+            await PublishPassAsync(cancellationToken);
+            foreach (var file in _pass)
+            {
+                file.CommittedOffset = file.Batch.EndOffset;
+                file.Batch.Clear();
+                file.Splitter.ReleaseIfEmpty();
+            }
         }
         if (drained is not null)
         {
@@ -196,12 +219,21 @@ internal sealed class LogDirectoryTailer(
                 _files.Remove(file.Identity);
                 file.Dispose();
             }
-            SaveCheckpoint();
         }
+        if (_pass.Count > 0 || drained is not null) SaveCheckpoint();
         return progress;
     }
 
-    private async Task<bool> PumpBatchAsync(TailedFile file, CancellationToken cancellationToken)
+    private Task PublishPassAsync(CancellationToken cancellationToken)
+    {
+        if (_pass.Count == 1) return publisher.PublishAllAsync(_pass[0].Batch.Messages, options.Node, cancellationToken);
+        var all = new List<OutgoingMessage>(options.MaxInFlight);
+        foreach (var file in _pass) all.AddRange(file.Batch.Messages);
+        return publisher.PublishAllAsync(all, options.Node, cancellationToken);
+    }
+
+    /// <summary>Reads the file's new complete lines into its batch (at most <paramref name="budget"/> messages); true when bytes were read.</summary>
+    private async Task<bool> FillBatchAsync(TailedFile file, int budget, CancellationToken cancellationToken)
     {
         var splitter = file.Splitter;
         var length = RandomAccess.GetLength(file.Handle);
@@ -210,24 +242,18 @@ internal sealed class LogDirectoryTailer(
             MarkTruncated(file);
             SaveCheckpoint();
         }
-        _batch.Clear();
+        file.Batch.Clear(budget);
         var readAny = false;
         while (true)
         {
-            classifier.Drain(splitter, file.Origin, _batch);
-            if (_batch.IsFull || splitter.ReadPosition >= length) break;
+            classifier.Drain(splitter, file.Origin, file.Batch);
+            if (file.Batch.IsFull || splitter.ReadPosition >= length) break;
             var read = await RandomAccess.ReadAsync(file.Handle, splitter.GetWriteMemory(), splitter.ReadPosition, cancellationToken);
             if (read == 0) break;
             splitter.Advance(read);
             readAny = true;
         }
-        if (!_batch.ConsumedAny) return readAny;
-        if (_batch.Messages.Count > 0)
-            await publisher.PublishAllAsync(_batch.Messages, options.Node, cancellationToken);
-        file.CommittedOffset = _batch.EndOffset;
-        SaveCheckpoint();
-        splitter.ReleaseIfEmpty();
-        return true;
+        return readAny;
     }
 
     private void SaveCheckpoint() => checkpoints.Save(_files.Values.Select(f => f.ToCheckpoint()).ToList());

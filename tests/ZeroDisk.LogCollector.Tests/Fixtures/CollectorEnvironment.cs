@@ -10,6 +10,8 @@ public static class CollectorEnvironment
         environment["DOTNET_gcServer"] = "0";
         environment["Logging__LogLevel__MassTransit"] = "Warning";
         environment["Logging__Console__FormatterName"] = "simple";
+        environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
         return environment;
     }
 }

@@ -53,12 +53,12 @@ public sealed class TcpProxy : IAsyncDisposable
     {
         try
         {
-            tcp.Client.LingerState = new LingerOption(true, 0); // RST, like a crashed broker host
-            tcp.Close();
+            if (tcp.Client is { } socket) socket.LingerState = new LingerOption(true, 0); // RST, like a crashed broker host
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
         {
         }
+        tcp.Dispose();
     }
 
     private async Task AcceptLoopAsync(TcpListener listener, CancellationToken cancellationToken)
