@@ -35,10 +35,10 @@ public sealed class EventCapture : IAsyncDisposable
 
     public Sink Messages { get; }
 
-    public static async Task<EventCapture> StartAsync(InfrastructureEndpoints endpoints, string node, Action<Received>? onFirstDelivery = null)
+    public static async Task<EventCapture> StartAsync(InfrastructureEndpoints endpoints, string node)
     {
         var queue = TestNames.Unique("lc-capture");
-        var sink = new Sink(node, onFirstDelivery);
+        var sink = new Sink(node);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [MessagingOptions.UriKey] = endpoints.RabbitMqUri.ToString() });
@@ -56,8 +56,11 @@ public sealed class EventCapture : IAsyncDisposable
         await RabbitMqQueues.DeleteAsync(_endpoints, _queue, $"{_queue}_error", $"{_queue}_skipped");
     }
 
-    public sealed class Sink(string node, Action<Received>? onFirstDelivery)
+    public sealed class Sink(string node)
     {
+        /// <summary>Called once per MessageId, on the consumer's thread (for latency measurements).</summary>
+        public Action<Received>? OnFirstDelivery { get; set; }
+
         private readonly ConcurrentDictionary<Guid, Received> _byId = new();
         private readonly ConcurrentDictionary<string, ConcurrentDictionary<Guid, byte>> _idsByKey = new();
         private long _deliveries;
@@ -83,7 +86,7 @@ public sealed class EventCapture : IAsyncDisposable
                 Activity.Current?.TraceId ?? default, Stopwatch.GetTimestamp());
             Interlocked.Increment(ref _deliveries);
             _idsByKey.GetOrAdd(received.Key, _ => new()).TryAdd(received.MessageId, 0);
-            if (_byId.TryAdd(received.MessageId, received)) onFirstDelivery?.Invoke(received);
+            if (_byId.TryAdd(received.MessageId, received)) OnFirstDelivery?.Invoke(received);
         }
 
         public async Task WaitForAsync(Func<Sink, bool> condition, TimeSpan timeout, string what)
