@@ -72,10 +72,11 @@ internal sealed class LogDirectoryTailer(
                 NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
                 IncludeSubdirectories = false,
             };
-            watcher.Changed += (_, _) => Wake();
-            watcher.Created += (_, _) => Rescan();
-            watcher.Deleted += (_, _) => Rescan();
-            watcher.Renamed += (_, _) => Rescan();
+            // Hidden files (our own checkpoint, replaced after every pass) must not wake the loop.
+            watcher.Changed += (_, e) => { if (!IsHidden(e.Name)) Wake(); };
+            watcher.Created += (_, e) => { if (!IsHidden(e.Name)) Rescan(); };
+            watcher.Deleted += (_, e) => { if (!IsHidden(e.Name)) Rescan(); };
+            watcher.Renamed += (_, e) => { if (!IsHidden(e.Name) || !IsHidden(e.OldName)) Rescan(); };
             watcher.Error += (_, e) =>
             {
                 logger.LogWarning(e.GetException(), "inotify overflowed or failed; rescanning {Directory}", options.Directory);
@@ -93,6 +94,8 @@ internal sealed class LogDirectoryTailer(
 
     private void Wake() => _wake.Writer.TryWrite(true);
 
+    private static bool IsHidden(string? name) => name is null || name.StartsWith('.');
+
     private void Rescan()
     {
         Volatile.Write(ref _rescanRequested, 1);
@@ -106,7 +109,7 @@ internal sealed class LogDirectoryTailer(
         var present = new HashSet<FileIdentity>();
         foreach (var path in Directory.EnumerateFiles(options.Directory))
         {
-            if (Path.GetFileName(path).StartsWith('.')) continue; // the checkpoint and other hidden files
+            if (IsHidden(Path.GetFileName(path))) continue; // the checkpoint and other hidden files
             if (FileIdentity.OfPath(path) is not { } identity) continue; // gone since the listing
             present.Add(identity);
             if (_files.TryGetValue(identity, out var known))
