@@ -23,7 +23,7 @@ public sealed class LogCollectorOptions
     /// <summary>Longer lines are counted as malformed and skipped without being buffered.</summary>
     public int MaxLineBytes { get; set; } = 64 * 1024;
 
-    /// <summary>Most messages in flight to the broker at once (one batch per stream, published concurrently).</summary>
+    /// <summary>Most messages awaiting the broker's confirm at once (two passes of half as many, published concurrently).</summary>
     public int MaxInFlight { get; set; } = 256;
 
     /// <summary>Safety net for missed inotify events (and the only wake-up where inotify is unavailable).</summary>

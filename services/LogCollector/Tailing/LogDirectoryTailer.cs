@@ -10,10 +10,11 @@ namespace ZeroDisk.LogCollector.Tailing;
 
 /// <summary>
 /// Tails every file of the node's log directory. inotify (FileSystemWatcher) wakes the loop; a periodic rescan is the
-/// safety net for missed events. Each pass reads new lines from the files (round robin, up to MaxInFlight messages
-/// in all, so one huge backlog does not starve the others), publishes them all concurrently, waits for every
-/// confirm, and only then moves those files' checkpoints. Nothing is read ahead of an unconfirmed pass: the files
-/// themselves are the backlog.
+/// safety net for missed events. Each pass reads new lines from the files (round robin, up to MaxInFlight/2 messages
+/// in all, so one huge backlog does not starve the others) and publishes them concurrently; the next pass is read and
+/// published while this one awaits its confirms (so at most MaxInFlight are in flight), and a pass moves its files'
+/// checkpoints only once all its confirms are in and every earlier pass has committed. Nothing is read beyond two
+/// unconfirmed passes: the files themselves are the backlog.
 /// </summary>
 internal sealed class LogDirectoryTailer(
     LogCollectorOptions options,
@@ -24,7 +25,7 @@ internal sealed class LogDirectoryTailer(
 {
     private readonly Dictionary<FileIdentity, TailedFile> _files = [];
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly List<TailedFile> _pass = [];
+    private readonly PublishPass[] _passes = [new(options.MaxBatchBytes), new(options.MaxBatchBytes)];
     private int _nextFirst; // round robin: which file reads first in the next pass
     private Dictionary<FileIdentity, StreamCheckpoint> _unclaimed = [];
     private int _rescanRequested = 1;
@@ -38,6 +39,9 @@ internal sealed class LogDirectoryTailer(
             options.Directory, options.Node, checkpoints.Path, _unclaimed.Count, watcher is not null);
         var lastScan = DateTime.MinValue;
         var firstScan = true;
+        var next = 0;
+        PublishPass? flying = null;
+        var flyingConfirmed = Task.CompletedTask;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -45,11 +49,33 @@ internal sealed class LogDirectoryTailer(
                 _wake.Reader.TryRead(out _);
                 if (Interlocked.Exchange(ref _rescanRequested, 0) == 1 || DateTime.UtcNow - lastScan >= options.RescanInterval)
                 {
-                    Scan(firstScan);
-                    firstScan = false;
+                    try
+                    {
+                        Scan(firstScan);
+                        firstScan = false;
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        logger.LogError(ex, "Could not list {Directory}; trying again in {Interval}", options.Directory, options.RescanInterval);
+                    }
                     lastScan = DateTime.UtcNow;
                 }
-                if (!await PumpAllAsync(stoppingToken))
+                var pass = _passes[next];
+                next ^= 1; // never the pass in flight: they alternate
+                var progress = await FillPassAsync(pass, stoppingToken);
+                var published = pass.Entries.Count > 0 ? publisher.PublishAllAsync(pass.Messages, options.Node, stoppingToken) : null;
+                if (flying is not null)
+                {
+                    await flyingConfirmed;
+                    Commit(flying);
+                    flying = null;
+                }
+                if (published is not null)
+                {
+                    flying = pass;
+                    flyingConfirmed = published;
+                }
+                if (!progress && flying is null)
                     await Task.WhenAny(_wake.Reader.WaitToReadAsync(stoppingToken).AsTask(), Task.Delay(options.RescanInterval, stoppingToken));
             }
         }
@@ -156,7 +182,7 @@ internal sealed class LogDirectoryTailer(
             return false;
         }
         _unclaimed.Remove(identity, out var resume);
-        var file = new TailedFile(options.Node, path, handle, identity, resume, options.MaxLineBytes, options.ReadChunkBytes, options.MaxBatchBytes);
+        var file = new TailedFile(options.Node, path, handle, identity, resume, options.MaxLineBytes, options.ReadChunkBytes);
         _files.Add(identity, file);
         if (resume is not null && RandomAccess.GetLength(handle) < resume.Offset)
             MarkTruncated(file);
@@ -173,70 +199,68 @@ internal sealed class LogDirectoryTailer(
             file.Origin.Stream, file.Origin.Path, file.Origin.Generation);
     }
 
-    /// <summary>One pass: read, publish, confirm, checkpoint. True when anything was read or published.</summary>
-    private async Task<bool> PumpAllAsync(CancellationToken cancellationToken)
+    /// <summary>Reads new complete lines from the files into <paramref name="pass"/>; true when anything was read or consumed.</summary>
+    private async Task<bool> FillPassAsync(PublishPass pass, CancellationToken cancellationToken)
     {
         var progress = false;
-        var budget = options.MaxInFlight;
+        var budget = Math.Max(1, options.MaxInFlight / 2);
         List<TailedFile>? drained = null;
         var files = _files.Values.ToArray();
-        _pass.Clear();
         for (var i = 0; i < files.Length && budget > 0; i++)
         {
             var file = files[(_nextFirst + i) % files.Length];
+            var batch = pass.RentBatch(budget);
             bool read;
             try
             {
-                read = await FillBatchAsync(file, budget, cancellationToken);
+                read = await FillBatchAsync(file, batch, cancellationToken);
             }
             catch (IOException ex)
             {
                 logger.LogWarning(ex, "Reading {Path} failed; retrying on the next pass", file.Origin.Path);
+                pass.ReturnBatch(batch);
                 continue;
             }
-            if (file.Batch.ConsumedAny)
+            progress |= read || batch.ConsumedAny;
+            if (batch.ConsumedAny)
             {
-                _pass.Add(file);
-                budget -= file.Batch.Messages.Count;
+                pass.Add(file, batch);
+                budget -= batch.Messages.Count;
+                continue;
             }
-            progress |= read || file.Batch.ConsumedAny;
-            if (!read && !file.Batch.ConsumedAny && !file.InDirectory) (drained ??= []).Add(file);
+            pass.ReturnBatch(batch);
+            if (!read && !file.InDirectory) (drained ??= []).Add(file);
         }
         _nextFirst = files.Length == 0 ? 0 : (_nextFirst + 1) % files.Length;
-
-        if (_pass.Count > 0)
-        {
-            await PublishPassAsync(cancellationToken);
-            foreach (var file in _pass)
-            {
-                file.CommittedOffset = file.Batch.EndOffset;
-                file.Batch.Clear();
-                file.Splitter.ReleaseIfEmpty();
-            }
-        }
         if (drained is not null)
         {
+            // Lines of these files may still await confirms in the other pass: that commit only sets a number.
             foreach (var file in drained)
             {
                 logger.LogInformation("Stream {Stream} ({Path}) was removed and is read to its end; forgetting it", file.Origin.Stream, file.Origin.Path);
                 _files.Remove(file.Identity);
                 file.Dispose();
             }
+            SaveCheckpoint();
         }
-        if (_pass.Count > 0 || drained is not null) SaveCheckpoint();
         return progress;
     }
 
-    private Task PublishPassAsync(CancellationToken cancellationToken)
+    /// <summary>Every message of the pass is confirmed: move its files' checkpoints (unless truncated meanwhile).</summary>
+    private void Commit(PublishPass pass)
     {
-        if (_pass.Count == 1) return publisher.PublishAllAsync(_pass[0].Batch.Messages, options.Node, cancellationToken);
-        var all = new List<OutgoingMessage>(options.MaxInFlight);
-        foreach (var file in _pass) all.AddRange(file.Batch.Messages);
-        return publisher.PublishAllAsync(all, options.Node, cancellationToken);
+        foreach (var entry in pass.Entries)
+        {
+            if (entry.File.Origin.Generation != entry.Generation) continue; // truncated since: those offsets mean nothing now
+            entry.File.CommittedOffset = entry.Batch.EndOffset;
+            entry.File.Splitter.ReleaseIfEmpty();
+        }
+        SaveCheckpoint();
+        pass.Reset();
     }
 
-    /// <summary>Reads the file's new complete lines into its batch (at most <paramref name="budget"/> messages); true when bytes were read.</summary>
-    private async Task<bool> FillBatchAsync(TailedFile file, int budget, CancellationToken cancellationToken)
+    /// <summary>Reads the file's new complete lines into <paramref name="batch"/> (until it is full); true when bytes were read.</summary>
+    private async Task<bool> FillBatchAsync(TailedFile file, LineBatch batch, CancellationToken cancellationToken)
     {
         var splitter = file.Splitter;
         var length = RandomAccess.GetLength(file.Handle);
@@ -245,12 +269,11 @@ internal sealed class LogDirectoryTailer(
             MarkTruncated(file);
             SaveCheckpoint();
         }
-        file.Batch.Clear(budget);
         var readAny = false;
         while (true)
         {
-            classifier.Drain(splitter, file.Origin, file.Batch);
-            if (file.Batch.IsFull || splitter.ReadPosition >= length) break;
+            classifier.Drain(splitter, file.Origin, batch);
+            if (batch.IsFull || splitter.ReadPosition >= length) break;
             var read = await RandomAccess.ReadAsync(file.Handle, splitter.GetWriteMemory(), splitter.ReadPosition, cancellationToken);
             if (read == 0) break;
             splitter.Advance(read);
@@ -259,5 +282,16 @@ internal sealed class LogDirectoryTailer(
         return readAny;
     }
 
-    private void SaveCheckpoint() => checkpoints.Save(_files.Values.Select(f => f.ToCheckpoint()).ToList());
+    private void SaveCheckpoint()
+    {
+        try
+        {
+            checkpoints.Save(_files.Values.Select(f => f.ToCheckpoint()).ToList());
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Keep going: the next pass saves again; a crash meanwhile only means re-reading (duplicates).
+            logger.LogError(ex, "Could not write the checkpoint {Path}", checkpoints.Path);
+        }
+    }
 }

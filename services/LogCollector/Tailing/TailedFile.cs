@@ -10,9 +10,8 @@ namespace ZeroDisk.LogCollector.Tailing;
 /// </summary>
 internal sealed class TailedFile : IDisposable
 {
-    public TailedFile(string node, string path, SafeFileHandle handle, FileIdentity identity, StreamCheckpoint? resume, int maxLineBytes, int chunkBytes, long maxBatchBytes)
+    public TailedFile(string node, string path, SafeFileHandle handle, FileIdentity identity, StreamCheckpoint? resume, int maxLineBytes, int chunkBytes)
     {
-        Batch = new LineBatch(1, maxBatchBytes);
         Handle = handle;
         Identity = identity;
         var stream = resume?.Stream ?? System.IO.Path.GetFileName(path);
@@ -25,9 +24,6 @@ internal sealed class TailedFile : IDisposable
     public FileIdentity Identity { get; }
     public LineOrigin Origin { get; private set; }
     public LineSplitter Splitter { get; }
-
-    /// <summary>The lines read in the current pass, waiting for the broker's confirms.</summary>
-    public LineBatch Batch { get; }
 
     /// <summary>Offset of the first line not yet confirmed by the broker (what the checkpoint holds).</summary>
     public long CommittedOffset { get; set; }
