@@ -7,11 +7,13 @@ namespace ZeroDisk.ClusterState.Extensions;
 /// <summary>The whole service, built the same way by Program.cs and by in-process tests.</summary>
 public static class ClusterStateApp
 {
-    public static WebApplication Build(string[] args)
+    /// <param name="configure">Extra services (tests add an in-memory trace exporter).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults("clusterstate");
         builder.AddClusterState();
+        configure?.Invoke(builder);
 
         var app = builder.Build();
         app.MapDefaultEndpoints();

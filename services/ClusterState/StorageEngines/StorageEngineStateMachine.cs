@@ -103,9 +103,10 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
     private async Task LocateAsync(BehaviorContext<StorageEngineSaga, StorageEngineFailureReported> c)
     {
         c.Saga.Address = c.Message.Address;
-        var cluster = await _topology.ClusterOfEngineAsync(c.Message.Address, c.CancellationToken);
-        c.Saga.ClusterId = cluster?.ClusterId;
-        c.Saga.AffectedVdisks = cluster is null ? [] : [.. await _topology.VdisksUsingAsync(cluster.ClusterId, c.CancellationToken)];
+        // An engine this instance cannot place (outside its key scope, or removed from its cluster) keeps what it had.
+        if (await _topology.ClusterOfEngineAsync(c.Message.Address, c.CancellationToken) is not { } cluster) return;
+        c.Saga.ClusterId = cluster.ClusterId;
+        c.Saga.AffectedVdisks = [.. await _topology.VdisksUsingAsync(cluster.ClusterId, c.CancellationToken)];
     }
 
     /// <summary>Offline with a new incident; every affected vdisk's repair is pending.</summary>

@@ -46,9 +46,9 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
         return new ClusterStateDeployment(endpoints, vhost, EtcdExtensions.CreateClient(endpoints.EtcdEndpoints), scope);
     }
 
-    public async Task<ClusterStateInstance> StartInProcessAsync()
+    public async Task<ClusterStateInstance> StartInProcessAsync(IEnumerable<string>? extraArguments = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null)
     {
-        var instance = await ClusterStateInstance.StartInProcessAsync(Endpoints, VirtualHost.Uri, Scope);
+        var instance = await ClusterStateInstance.StartInProcessAsync(Endpoints, VirtualHost.Uri, Scope, extraArguments, configure);
         _instances.Add(instance);
         await StartPublisherAsync();
         return instance;

@@ -25,10 +25,11 @@ public abstract class ClusterStateInstance : IAsyncDisposable
         "--Logging:LogLevel:MassTransit=Error",
     ];
 
-    public static async Task<ClusterStateInstance> StartInProcessAsync(InfrastructureEndpoints endpoints, Uri rabbitMq, string scope)
+    public static async Task<ClusterStateInstance> StartInProcessAsync(InfrastructureEndpoints endpoints, Uri rabbitMq, string scope,
+        IEnumerable<string>? extraArguments = null, Action<WebApplicationBuilder>? configure = null)
     {
         var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        var app = ClusterStateApp.Build([.. Arguments(url, endpoints, rabbitMq, scope)]);
+        var app = ClusterStateApp.Build([.. Arguments(url, endpoints, rabbitMq, scope), .. extraArguments ?? []], configure);
         await app.StartAsync();
         return new InProcess(url, app);
     }
