@@ -15,6 +15,21 @@ public static class EtcdRead
         return response.Kvs.Count == 0 ? null : response.Kvs[0];
     }
 
+    /// <summary>Two keys read at one revision in one round trip.</summary>
+    public static async Task<(KeyValue? First, KeyValue? Second)> GetTwoAsync(this EtcdClient etcd, string first, string second, CancellationToken ct)
+    {
+        var read = new TxnRequest
+        {
+            Success =
+            {
+                new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(first) } },
+                new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(second) } },
+            },
+        };
+        var response = await etcd.TransactionAsync(read, cancellationToken: ct);
+        return (response.Responses[0].ResponseRange.Kvs.FirstOrDefault(), response.Responses[1].ResponseRange.Kvs.FirstOrDefault());
+    }
+
     public static async Task<IReadOnlyList<KeyValue>> GetPrefixAsync(this EtcdClient etcd, string prefix, CancellationToken ct)
     {
         var response = await etcd.GetAsync(new RangeRequest
@@ -27,25 +42,25 @@ public static class EtcdRead
 
     /// <summary>
     /// Every key under <paramref name="scope"/> (the whole key space when empty) ending with <paramref name="suffix"/>,
-    /// with its value. The 0-Disk layout puts the id first, so there is no common prefix to range over; keys are
-    /// listed first (keys only) and the matching values read in one request per key.
+    /// with its value. The 0-Disk layout puts the id first, so there is no common prefix to range over: the range is
+    /// read in pages and filtered here.
     /// </summary>
     public static async Task<IReadOnlyList<KeyValue>> ScanSuffixAsync(this EtcdClient etcd, string scope, string suffix, CancellationToken ct)
     {
-        var range = new RangeRequest { KeysOnly = true };
-        if (scope.Length == 0)
+        const int PageSize = 1000;
+        var end = scope.Length == 0 ? ByteString.CopyFrom([0]) : ByteString.CopyFrom(EtcdWatch.PrefixEnd(scope));
+        var from = scope.Length == 0 ? ByteString.CopyFrom([0]) : ByteString.CopyFromUtf8(scope);
+        var matches = new List<KeyValue>();
+        var suffixBytes = System.Text.Encoding.UTF8.GetBytes(suffix);
+        long revision = 0;
+        while (true)
         {
-            range.Key = ByteString.CopyFrom([0]);
-            range.RangeEnd = ByteString.CopyFrom([0]);
+            // One revision for every page, so the pages form one consistent snapshot.
+            var page = await etcd.GetAsync(new RangeRequest { Key = from, RangeEnd = end, Limit = PageSize, Revision = revision }, cancellationToken: ct);
+            revision = page.Header.Revision;
+            matches.AddRange(page.Kvs.Where(kv => kv.Key.Span.EndsWith(suffixBytes)));
+            if (!page.More || page.Kvs.Count == 0) return matches;
+            from = ByteString.CopyFrom([.. page.Kvs[^1].Key.Span, 0]);
         }
-        else
-        {
-            range.Key = ByteString.CopyFromUtf8(scope);
-            range.RangeEnd = ByteString.CopyFrom(EtcdWatch.PrefixEnd(scope));
-        }
-        var keys = await etcd.GetAsync(range, cancellationToken: ct);
-        var matches = keys.Kvs.Select(kv => kv.Key.ToStringUtf8()).Where(k => k.EndsWith(suffix, StringComparison.Ordinal)).ToList();
-        var values = await Task.WhenAll(matches.Select(k => etcd.GetAsync(k, ct)));
-        return values.Where(v => v is not null).Select(v => v!).ToList();
     }
 }

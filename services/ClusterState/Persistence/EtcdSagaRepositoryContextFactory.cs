@@ -20,7 +20,7 @@ public sealed class EtcdSagaRepositoryContextFactory<TSaga>(
     public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next) where T : class
     {
         var session = services.GetRequiredService<EtcdSagaSession<TSaga>>();
-        if (await session.WasProcessedAsync(context.MessageId, context.CancellationToken))
+        if (await session.WasProcessedAsync(context.MessageId, context.CorrelationId, context.CancellationToken))
         {
             logger.LogDebug("{MessageType} {MessageId} was already processed by {Saga}; skipped", typeof(T).Name, context.MessageId, typeof(TSaga).Name);
             return;

@@ -1,5 +1,8 @@
 using System.Text.Json;
 using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+using Mvccpb;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.ClusterState.Identity;
@@ -21,17 +24,31 @@ public sealed class EtcdSagaSession<TSaga>(
 {
     private static readonly string SagaType = SagaTypeNames.Of<TSaga>();
     private readonly Dictionary<Guid, (long Version, string Json)> _loaded = new();
+    private readonly Dictionary<Guid, KeyValue?> _prefetched = new();
 
     public static string Key(Guid correlationId) => EtcdKeys.Saga(SagaType, correlationId.ToString("D"));
 
     public static string ProcessedKey(Guid messageId) => EtcdKeys.ProcessedMessage(SagaIds.ProcessedMessage(SagaType, messageId));
 
-    public async Task<bool> WasProcessedAsync(Guid? messageId, CancellationToken ct) =>
-        messageId is { } id && await etcd.GetAsync(ProcessedKey(id), ct) is not null;
+    /// <summary>
+    /// One round trip for what every message needs first: whether it was processed already and, when the saga id is
+    /// known, the saga itself (kept for <see cref="LoadAsync"/>).
+    /// </summary>
+    public async Task<bool> WasProcessedAsync(Guid? messageId, Guid? correlationId, CancellationToken ct)
+    {
+        var read = new TxnRequest();
+        if (messageId is { } id) read.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(ProcessedKey(id)), CountOnly = true } });
+        if (correlationId is { } saga) read.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(Key(saga)) } });
+        if (read.Success.Count == 0) return false;
+        var response = await etcd.TransactionAsync(read, cancellationToken: ct);
+        if (correlationId is { } loaded)
+            _prefetched[loaded] = response.Responses[^1].ResponseRange.Kvs.FirstOrDefault();
+        return messageId is not null && response.Responses[0].ResponseRange.Count > 0;
+    }
 
     public async Task<TSaga?> LoadAsync(Guid correlationId, CancellationToken ct)
     {
-        var kv = await etcd.GetAsync(Key(correlationId), ct);
+        var kv = _prefetched.Remove(correlationId, out var prefetched) ? prefetched : await etcd.GetAsync(Key(correlationId), ct);
         if (kv is null) return null;
         var json = kv.Value.ToStringUtf8();
         _loaded[correlationId] = (kv.Version, json);

@@ -17,8 +17,7 @@ public sealed class StorageEngineProjection(EtcdClient etcd) : ISagaEtcdProjecti
         if (saga.ClusterId is null) return;
         var configKey = EtcdKeys.StorageClusterConfig(saga.ClusterId);
         var statusKey = EtcdKeys.ClusterStatus(saga.ClusterId);
-        var configKv = await etcd.GetAsync(configKey, ct);
-        var statusKv = await etcd.GetAsync(statusKey, ct);
+        var (configKv, statusKv) = await etcd.GetTwoAsync(configKey, statusKey, ct);
         transaction.ExpectModRevision(configKey, configKv?.ModRevision ?? 0);
         transaction.ExpectModRevision(statusKey, statusKv?.ModRevision ?? 0);
         if (configKv is null) return; // the cluster was removed; the saga still records what happened

@@ -47,7 +47,7 @@ public sealed class When_an_incident_is_traced
         {
             try
             {
-                return spans.ToArray();
+                return spans.ToArray().Where(s => s is not null).ToList();
             }
             catch (ArgumentException)
             {
