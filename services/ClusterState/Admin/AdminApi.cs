@@ -75,11 +75,21 @@ public static class AdminApi
     }
 
     /// <summary>Operator override: the saga acts on DeclareOutage; the scheduler stops probing when it sees it.</summary>
-    private static async Task<IResult> DeclareOutageAsync(string address, DeclareOutageRequest request, IBus bus, SagaStore sagas, CancellationToken ct)
+    private static async Task<IResult> DeclareOutageAsync(string address, DeclareOutageRequest request, IBus bus, SagaStore sagas, ClusterTopology topology,
+        CancellationToken ct)
     {
         if (!ConfigValidation.IsHostPort(address)) return Results.BadRequest(new { message = $"'{address}' must be host:port" });
         var engine = await sagas.GetAsync<StorageEngineSaga>(SagaIds.Engine(address), ct);
         if (engine is null) return Results.NotFound(new { message = $"engine {address} has no recorded outage" });
+        if (request.Kind == OutageKind.Permanent && !request.Force
+            && (await TwinEngines.OfAsync(topology, address, ct)).Where(t => t.State != EngineState.Online).ToList() is { Count: > 0 } down)
+        {
+            return Results.Json(new
+            {
+                message = $"twin engine(s) {string.Join(", ", down.Select(t => $"{t.Address} ({t.State.ToWire()})"))} are not online: {address} may hold the only "
+                          + "complete copy of some blocks, and declaring it permanent would lose them. Repeat with \"force\": true to accept the data loss.",
+            }, statusCode: StatusCodes.Status409Conflict);
+        }
         await bus.Publish(new DeclareOutage { Address = address, Kind = request.Kind, Force = request.Force, Operator = request.Operator }, ct);
         return Results.Accepted($"/engines", new { message = $"outage of {address} declared {request.Kind.ToWire()}", engine.Incident });
     }
