@@ -19,18 +19,21 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
     private readonly ClusterTopology _topology;
     private readonly TimeProvider _time;
     private readonly int _historyLimit;
+    private readonly bool _requireVerification;
 
     public StorageEngineStateMachine(ClusterTopology topology, TimeProvider time, ClusterStateOptions options)
     {
         _topology = topology;
         _time = time;
         _historyLimit = options.HistoryLimit;
+        _requireVerification = options.RequireRepairVerification;
 
         InstanceState(x => x.CurrentState);
         Event(() => FailureReported, x => x.CorrelateById(c => SagaIds.Engine(c.Message.Address)));
         Event(() => OutageClassified, x => { x.CorrelateById(c => SagaIds.Engine(c.Message.Address)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => OutageDeclared, x => { x.CorrelateById(c => SagaIds.Engine(c.Message.Address)); x.OnMissingInstance(m => m.Discard()); });
         Event(() => RepairCompleted, x => { x.CorrelateById(c => SagaIds.Engine(c.Message.Address)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => RepairVerified, x => { x.CorrelateById(c => SagaIds.Engine(c.Message.Address)); x.OnMissingInstance(m => m.Discard()); });
         // Duplicates, stale reports and events for another state are expected (100 NBD servers report one failure).
         OnUnhandledEvent(x => x.Ignore());
         SetCompletedWhenFinalized();
@@ -65,7 +68,8 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
             When(RepairCompleted, c => Counts(c.Saga, c.Message, RepairKind.Tmp))
                 .Then(c => c.Saga.CompletedVdisks.Add(c.Message.VdiskId))
                 .Publish(c => Phase(c.Saga, c.Message.VdiskId, VdiskRepairPhase.Completed))
-                .If(c => c.Saga.AllVdisksCompleted, done => Enter(done, Online, _ => "every affected vdisk completed its repair")),
+                .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Online, _ => "every affected vdisk completed its repair")),
+            Verify(When(RepairVerified, c => IsVerdictOnCompletedRepair(c.Saga, c.Message)), Online),
             BeginFinalRepair(When(OutageClassified, c => c.Message.Incident == c.Saga.Incident && c.Message.Kind == OutageKind.Permanent),
                 c => $"reclassified permanent: {c.Message.Reason}"),
             BeginFinalRepair(When(OutageDeclared, c => c.Message.Kind == OutageKind.Permanent),
@@ -75,7 +79,8 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
             When(RepairCompleted, c => Counts(c.Saga, c.Message, RepairKind.Final))
                 .Then(c => c.Saga.CompletedVdisks.Add(c.Message.VdiskId))
                 .Publish(c => Phase(c.Saga, c.Message.VdiskId, VdiskRepairPhase.Completed))
-                .If(c => c.Saga.AllVdisksCompleted, done => Enter(done, Rip, _ => "every affected vdisk was respread")));
+                .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Rip, _ => "every affected vdisk was respread")),
+            Verify(When(RepairVerified, c => IsVerdictOnCompletedRepair(c.Saga, c.Message)), Rip));
     }
 
     public State Online { get; private set; } = null!;
@@ -88,6 +93,26 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
     public Event<OutageClassified> OutageClassified { get; private set; } = null!;
     public Event<DeclareOutage> OutageDeclared { get; private set; } = null!;
     public Event<VdiskRepairCompleted> RepairCompleted { get; private set; } = null!;
+    public Event<RepairVerified> RepairVerified { get; private set; } = null!;
+
+    /// <summary>The scheduler's scan after every affected vdisk reported completion, for the current incident.</summary>
+    private static bool IsVerdictOnCompletedRepair(StorageEngineSaga saga, RepairVerified message) =>
+        message.Incident == saga.Incident && saga.AllVdisksCompleted;
+
+    /// <summary>
+    /// The final gate (ClusterState:RequireRepairVerification): clean → online / rip; otherwise the leftover vdisks
+    /// are repaired again (their completions no longer count, their repair sagas run again).
+    /// </summary>
+    private EventActivityBinder<StorageEngineSaga, RepairVerified> Verify(EventActivityBinder<StorageEngineSaga, RepairVerified> binder, State done) =>
+        binder.IfElse(c => c.Message.Clean,
+            clean => Enter(clean, done, _ => "the repair was verified clean"),
+            dirty => dirty
+                .Then(c => c.Saga.CompletedVdisks.RemoveAll(v => c.Message.LeftoverVdisks.Contains(v)))
+                .ThenAsync(async c =>
+                {
+                    foreach (var vdisk in c.Message.LeftoverVdisks.Where(c.Saga.AffectedVdisks.Contains))
+                        await c.Publish(Phase(c.Saga, vdisk, VdiskRepairPhase.Running) with { Again = true }, c.CancellationToken);
+                }));
 
     /// <summary>A report observed before the engine entered its current state describes an older failure.</summary>
     private static bool IsFresh(BehaviorContext<StorageEngineSaga, StorageEngineFailureReported> c) =>
@@ -125,13 +150,13 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
         where T : class =>
         Enter(binder.Then(c => c.Saga.Outage = OutageKind.Temporary), RepairingTmpOutage, reason)
             .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Running))
-            .If(c => c.Saga.AllVdisksCompleted, done => Enter(done, Online, _ => "no vdisk to repair"));
+            .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Online, _ => "no vdisk to repair"));
 
     private EventActivityBinder<StorageEngineSaga, T> BeginFinalRepair<T>(EventActivityBinder<StorageEngineSaga, T> binder, Func<BehaviorContext<StorageEngineSaga, T>, string> reason)
         where T : class =>
         Enter(binder.Then(c => BeginFinalRepairCore(c.Saga)), RepairingFinalOutage, reason)
             .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Running))
-            .If(c => c.Saga.AllVdisksCompleted, done => Enter(done, Rip, _ => "no vdisk to respread"));
+            .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Rip, _ => "no vdisk to respread"));
 
     /// <summary>A respread starts over: completions of a temporary repair do not move blocks to new homes.</summary>
     private static void BeginFinalRepairCore(StorageEngineSaga saga)

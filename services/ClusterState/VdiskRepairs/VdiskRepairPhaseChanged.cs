@@ -21,4 +21,6 @@ public sealed record VdiskRepairPhaseChanged
     public required VdiskRepairPhase Phase { get; init; }
     public RepairKind? Kind { get; init; }
     public required DateTimeOffset At { get; init; }
+    /// <summary>Running again after a verification found the vdisk not repaired (the only way back from Completed).</summary>
+    public bool Again { get; init; }
 }

@@ -25,17 +25,25 @@ public sealed class VdiskRepairStateMachine : MassTransitStateMachine<VdiskRepai
 
         During(Initial, Pending, Running,
             When(PhaseChanged, c => Rank(c.Message.Phase) > Rank(c.Saga.CurrentState))
-                .Then(c =>
-                {
-                    c.Saga.VdiskId = c.Message.VdiskId;
-                    c.Saga.Address = c.Message.Address;
-                    c.Saga.Incident = c.Message.Incident;
-                    c.Saga.Kind = c.Message.Kind ?? c.Saga.Kind;
-                    TransitionHistory.Append(c.Saga.History, new TransitionRecord(c.Saga.CurrentState, c.Message.Phase.ToString(), _time.GetUtcNow(),
-                        $"engine {c.Message.Address}", c.Message.Incident, TransitionHistory.CurrentTraceId()), _historyLimit);
-                })
+                .Then(Record)
                 .IfElse(c => c.Message.Phase == VdiskRepairPhase.Pending, b => b.TransitionTo(Pending),
                     b => b.IfElse(c => c.Message.Phase == VdiskRepairPhase.Running, r => r.TransitionTo(Running), d => d.TransitionTo(Completed))));
+
+        During(Completed,
+            When(PhaseChanged, c => c.Message.Again && c.Message.Phase == VdiskRepairPhase.Running)
+                .Then(Record)
+                .TransitionTo(Running));
+    }
+
+    private void Record(BehaviorContext<VdiskRepairSaga, VdiskRepairPhaseChanged> c)
+    {
+        c.Saga.VdiskId = c.Message.VdiskId;
+        c.Saga.Address = c.Message.Address;
+        c.Saga.Incident = c.Message.Incident;
+        c.Saga.Kind = c.Message.Kind ?? c.Saga.Kind;
+        var reason = c.Message.Again ? $"engine {c.Message.Address}: verification found it not repaired" : $"engine {c.Message.Address}";
+        TransitionHistory.Append(c.Saga.History, new TransitionRecord(c.Saga.CurrentState, c.Message.Phase.ToString(), _time.GetUtcNow(),
+            reason, c.Message.Incident, TransitionHistory.CurrentTraceId()), _historyLimit);
     }
 
     public State Pending { get; private set; } = null!;
