@@ -59,6 +59,25 @@ async Task<List<double>> LatenciesAsync(string[] failing, long[] publishedAt)
     return failing.Select((a, i) => Stopwatch.GetElapsedTime(publishedAt[i], seen[a]).TotalMilliseconds).ToList();
 }
 
+// Anchor, measured now on the same machine: the bare etcd transaction every transition needs at least once.
+{
+    var key = $"{deployment.Scope}-anchor";
+    var single = new List<double>();
+    for (var i = 0; i < 200; i++)
+    {
+        var t = Stopwatch.GetTimestamp();
+        await new EtcdTransaction().ExpectVersion(key, i).Put(key, "x").CommitAsync(deployment.Etcd, CancellationToken.None);
+        single.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+    }
+    var concurrent = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, 32).Select(async caller =>
+    {
+        for (var i = 0; i < 32; i++)
+            await new EtcdTransaction().ExpectVersion($"{key}-{caller}", i).Put($"{key}-{caller}", "x").CommitAsync(deployment.Etcd, CancellationToken.None);
+    }));
+    Console.WriteLine($"anchor: etcd txn (1 compare + 1 put) one at a time {Summary(single)}; 32 callers {1024 / concurrent.Elapsed.TotalSeconds:F0} txn/s");
+}
+
 // Phase 1: paced, one failure every 20 ms.
 var paced = await SeedAsync("p");
 var pacedAt = new long[engines];
