@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using MassTransit;
 using ZeroDisk.ClusterState.History;
 using ZeroDisk.Contracts;
@@ -20,5 +21,6 @@ public sealed class StorageEngineSaga : SagaStateMachineInstance
     public List<string> CompletedVdisks { get; set; } = [];
     public List<TransitionRecord> History { get; set; } = [];
 
+    [JsonIgnore]
     public bool AllVdisksCompleted => AffectedVdisks.All(CompletedVdisks.Contains);
 }
