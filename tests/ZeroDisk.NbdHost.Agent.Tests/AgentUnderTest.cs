@@ -1,3 +1,4 @@
+using ZeroDisk.NbdHost.Ownership;
 using Etcdserverpb;
 using Google.Protobuf;
 using ZeroDisk.Contracts;

@@ -1,3 +1,4 @@
+using ZeroDisk.NbdHost.Ownership;
 using System.Diagnostics;
 using ZeroDisk.Contracts;
 using ZeroDisk.NbdHost.Supervisor;

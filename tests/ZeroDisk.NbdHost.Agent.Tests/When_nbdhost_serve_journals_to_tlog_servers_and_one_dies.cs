@@ -1,3 +1,4 @@
+using ZeroDisk.NbdHost.Ownership;
 using ZeroDisk.Contracts;
 using ZeroDisk.NbdHost.Supervisor;
 using ZeroDisk.Testing;

@@ -61,7 +61,10 @@ public sealed class DrillStack : IAsyncDisposable
                     "--etcd", Endpoints.EtcdEndpoints, "--storage-address", "127.0.0.1", "--repair-lease-ttl", "5",
                     "--vm-hook", Path.Combine(Root, "vm-hook.sh"),
                     "--nbd-command", $"{{self}} serve --id {{id}} --listen 127.0.0.1:{port} --etcd {Endpoints.EtcdEndpoints}",
-                ], env, Root));
+                ],
+                // The NBD servers inherit this: on a machine busy with the drill's own load a 500 ms command timeout
+                // would take a slow engine for a dead one.
+                new Dictionary<string, string>(env) { ["Storage__CommandTimeout"] = "00:00:02" }, Root));
             _services.Add(ManagedProcess.Start($"node{n}-collector", "dotnet", [Dll("LogCollector", "logcollector")],
                 new Dictionary<string, string>(env)
                 {

@@ -5,4 +5,13 @@ public sealed record ServeOptions(string ServerId, string EtcdEndpoints, string?
 {
     /// <summary>After this long without a watch event etcd is read again anyway (invariant 5).</summary>
     public TimeSpan RereadInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Repair-only mode (<c>--repair</c>): serve no client, open just this vdisk, run the repair etcd asks for and
+    /// exit once it completed. The agent that started the process holds the vdisk's owner key.
+    /// </summary>
+    public RepairOnlyJob? RepairOnly { get; init; }
 }
+
+/// <summary>The one repair a repair-only process runs: the vdisk, the engine it repairs, and what to expect.</summary>
+public sealed record RepairOnlyJob(string VdiskId, string Address, string Kind, string? Incident, long Epoch);

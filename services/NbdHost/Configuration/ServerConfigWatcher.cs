@@ -70,7 +70,9 @@ public sealed class ServerConfigWatcher(ServeOptions serve, EtcdClient etcd, Vdi
         var interest = new HashSet<string>(StringComparer.Ordinal);
         var listKey = EtcdKeys.NbdServerVdisks(serve.ServerId);
         interest.Add(listKey);
-        var list = await _values.ReadAsync<NbdServerVdisksConfig>(listKey, ValidateList, ct);
+        var list = serve.RepairOnly is { } job
+            ? new NbdServerVdisksConfig([job.VdiskId])
+            : await _values.ReadAsync<NbdServerVdisksConfig>(listKey, ValidateList, ct);
         var configs = new Dictionary<string, VdiskConfig>(StringComparer.Ordinal);
         foreach (var vdiskId in (list?.Vdisks ?? []).Distinct())
         {

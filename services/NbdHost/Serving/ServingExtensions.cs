@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Failover;
+using ZeroDisk.NbdHost.Ownership;
 using ZeroDisk.NbdHost.Storage;
 using ZeroDisk.ServiceDefaults.Etcd;
 
@@ -23,6 +24,7 @@ public static class ServingExtensions
         services.TryAddSingleton<IStderrEvents, ConsoleStderrEvents>();
         services.TryAddSingleton<IWriteJournal>(NoWriteJournal.Instance);
         services.AddSingleton<StorageEngines>();
+        services.AddSingleton<VdiskOwnerClaims>();
         services.AddSingleton<VdiskCatalog>();
         services.AddSingleton<ServerConfigWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<ServerConfigWatcher>());

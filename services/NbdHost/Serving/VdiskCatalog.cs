@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using ZeroDisk.Nbd;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Failover;
+using ZeroDisk.NbdHost.Ownership;
 using ZeroDisk.NbdHost.Storage;
 
 namespace ZeroDisk.NbdHost.Serving;
@@ -10,7 +11,7 @@ namespace ZeroDisk.NbdHost.Serving;
 /// The exports of this server: one <see cref="VdiskStorage"/> per vdisk etcd lists for it, shared by every
 /// connection. Asked on each handshake, so a vdisk added in etcd is exportable without a restart.
 /// </summary>
-public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events, ILoggerFactory loggers)
+public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events, VdiskOwnerClaims owners, ILoggerFactory loggers)
     : INbdExportCatalog, IAsyncDisposable
 {
     private readonly ILogger _log = loggers.CreateLogger<VdiskCatalog>();
@@ -41,6 +42,7 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
                 }
                 else
                 {
+                    if (!await owners.TryOwnAsync(id, CancellationToken.None)) continue;
                     vdisk = new VdiskStorage(config, engines, journal, options, events, loggers);
                     await vdisk.ApplyAsync(config);
                     _log.LogInformation("exporting vdisk {Vdisk}: {Size} GiB, {BlockSize} B blocks, {Shards} shards", id, config.Static.Size, config.Static.BlockSize, config.ShardCount);
@@ -52,6 +54,7 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
             {
                 _log.LogInformation("vdisk {Vdisk} is no longer listed for this server: no longer exported", id);
                 await gone.DisposeAsync();
+                await owners.ReleaseAsync(id);
             }
         }
         finally

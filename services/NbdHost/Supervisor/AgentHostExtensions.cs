@@ -1,3 +1,4 @@
+using ZeroDisk.NbdHost.Ownership;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

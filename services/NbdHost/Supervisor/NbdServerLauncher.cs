@@ -1,3 +1,4 @@
+using ZeroDisk.NbdHost.Ownership;
 using System.Collections.Concurrent;
 using MassTransit;
 using Microsoft.Extensions.Logging;

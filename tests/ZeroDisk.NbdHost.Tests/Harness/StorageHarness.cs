@@ -5,6 +5,7 @@ using ZeroDisk.Contracts;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Serving;
 using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.NbdHost.Ownership;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.Testing;
 
@@ -20,6 +21,7 @@ public sealed class StorageHarness : IAsyncDisposable
     private readonly Dictionary<string, ConnectionMultiplexer> _inspectors = [];
     private StorageEngines? _engines;
     private VdiskCatalog? _catalog;
+    private VdiskOwnerClaims? _owners;
     private ServerConfigWatcher? _watcher;
 
     private StorageHarness(RedisClusters clusters, EtcdClient etcd, string etcdEndpoints, StorageOptions options, int blockSize)
@@ -101,8 +103,11 @@ public sealed class StorageHarness : IAsyncDisposable
     {
         var loggers = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Information));
         _engines = new StorageEngines(Options, Events, loggers.CreateLogger<StorageEngines>());
-        _catalog = new VdiskCatalog(_engines, NoWriteJournal.Instance, Options, Events, loggers);
-        _watcher = new ServerConfigWatcher(new ServeOptions(ServerId, EtcdEndpoints), Etcd, _catalog, _engines, loggers.CreateLogger<ServerConfigWatcher>());
+        var serve = new ServeOptions(ServerId, EtcdEndpoints);
+        // The harness hands ownership over cleanly on every stop; lease expiry after a crash is the agent tests' subject.
+        _owners = new VdiskOwnerClaims(serve, loggers.CreateLogger<VdiskOwnerClaims>());
+        _catalog = new VdiskCatalog(_engines, NoWriteJournal.Instance, Options, Events, _owners, loggers);
+        _watcher = new ServerConfigWatcher(serve, Etcd, _catalog, _engines, loggers.CreateLogger<ServerConfigWatcher>());
         await _watcher.StartAsync(CancellationToken.None);
         await _watcher.FirstLoad;
     }
@@ -118,7 +123,9 @@ public sealed class StorageHarness : IAsyncDisposable
     {
         if (_watcher is not null) await _watcher.StopAsync(CancellationToken.None);
         if (_catalog is not null) await _catalog.DisposeAsync();
+        if (_owners is not null) await _owners.DisposeAsync();
         if (_engines is not null) await _engines.DisposeAsync();
+        _owners = null;
         _watcher = null;
         _catalog = null;
         _engines = null;

@@ -2,7 +2,7 @@ using Etcdserverpb;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
-namespace ZeroDisk.NbdHost.Supervisor;
+namespace ZeroDisk.NbdHost.Ownership;
 
 /// <summary>
 /// An etcd lease kept alive every TTL/3 over the keep-alive stream. <see cref="Lost"/> fires when etcd reports it

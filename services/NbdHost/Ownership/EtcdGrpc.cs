@@ -4,7 +4,7 @@ using Grpc.Net.Client;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
 
-namespace ZeroDisk.NbdHost.Supervisor;
+namespace ZeroDisk.NbdHost.Ownership;
 
 /// <summary>
 /// etcd's KV and Lease services over raw gRPC (as <see cref="EtcdWatch"/> does): leases need a keep-alive stream and

@@ -3,7 +3,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Contracts;
 
-namespace ZeroDisk.NbdHost.Supervisor;
+namespace ZeroDisk.NbdHost.Ownership;
 
 /// <summary>A held <c>&lt;vdiskID&gt;:vdisk:owner</c> key (DESIGN §3 invariant 5); disposing it releases the vdisk.</summary>
 public sealed class VdiskOwnerClaim(string vdiskId, VdiskOwner owner, EtcdLease lease) : IAsyncDisposable

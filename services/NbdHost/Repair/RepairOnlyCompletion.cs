@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.Contracts;
+using ZeroDisk.NbdHost.Configuration;
+using ZeroDisk.NbdHost.Failover;
+
+namespace ZeroDisk.NbdHost.Repair;
+
+/// <summary>
+/// Ends a repair-only process (<c>nbdhost serve --repair</c>) with exit code 0 once its repair reported completion
+/// on stderr — the same line a VM's server prints, so the collector and ClusterState see no difference.
+/// </summary>
+public sealed class RepairOnlyCompletion(RepairOnlyJob job, IHostApplicationLifetime lifetime, ILogger<RepairOnlyCompletion> log) : IStderrEvents
+{
+    private readonly ConsoleStderrEvents _stderr = new();
+
+    public void Write(StderrEvent ev)
+    {
+        _stderr.Write(ev);
+        if (ev is RepairCompleteLine done && done.VdiskId == job.VdiskId && done.Address == job.Address)
+        {
+            log.LogInformation("repair-only job for vdisk {Vdisk} and engine {Address} completed; exiting", job.VdiskId, job.Address);
+            lifetime.StopApplication();
+        }
+    }
+}
