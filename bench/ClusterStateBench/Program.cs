@@ -93,6 +93,7 @@ Console.WriteLine($"paced failures (1 per 20 ms): publish → etcd {Summary(awai
 var burst = await SeedAsync("b");
 var messageIds = new Guid[engines * ReportersPerEngine];
 var burstAt = new long[engines];
+var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
 var clock = Stopwatch.StartNew();
 var publishes = new List<Task>(messageIds.Length);
 for (var r = 0; r < ReportersPerEngine; r++)
@@ -117,9 +118,11 @@ await Eventually.UntilAsync(async () =>
     return firstPending == messageIds.Length;
 }, "every report is processed", TimeSpan.FromMinutes(5));
 var processed = clock.Elapsed;
+var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 var burstLatencies = await LatenciesAsync(burst, burstAt);
 Console.WriteLine($"burst of {messageIds.Length} reports ({engines} transitions): published in {published.TotalMilliseconds:F0} ms, processed in {processed.TotalMilliseconds:F0} ms = {messageIds.Length / processed.TotalSeconds:F0} events/s");
 Console.WriteLine($"burst: publish → etcd {Summary(burstLatencies)}");
+Console.WriteLine($"burst: CPU of this process (publisher, ClusterState, watch) {cpu.TotalMilliseconds / messageIds.Length:F2} ms per report; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 
 await watchStop.CancelAsync();
 await watch;
