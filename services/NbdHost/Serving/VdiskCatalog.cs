@@ -53,7 +53,7 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
             foreach (var (id, gone) in current.Where(c => !next.ContainsKey(c.Key)))
             {
                 _log.LogInformation("vdisk {Vdisk} is no longer listed for this server: no longer exported", id);
-                await gone.DisposeAsync();
+                await gone.CloseAsync();
                 await owners.ReleaseAsync(id);
             }
         }
@@ -65,6 +65,6 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var vdisk in _vdisks.Values) await vdisk.DisposeAsync();
+        foreach (var vdisk in _vdisks.Values) await vdisk.CloseAsync();
     }
 }

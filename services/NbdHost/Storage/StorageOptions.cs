@@ -31,7 +31,7 @@ public sealed record StorageOptions
     public int BlockLockStripes { get; init; } = 4096;
 
     /// <summary>Blocks one repair copies concurrently.</summary>
-    public int RepairBatch { get; init; } = 64;
+    public int RepairBatch { get; init; } = 256;
 
     public TimeSpan RepairProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -14,7 +14,7 @@ namespace ZeroDisk.NbdHost.Storage;
 /// blocks are deleted. One instance per vdisk serves every connection (so writes are visible to all at once) and
 /// runs the vdisk's repairs as etcd asks for them.
 /// </summary>
-public sealed class VdiskStorage : INbdExport, IAsyncDisposable
+public sealed class VdiskStorage : INbdExport
 {
     private readonly StorageEngines _engines;
     private readonly IWriteJournal _journal;
@@ -286,7 +286,12 @@ public sealed class VdiskStorage : INbdExport, IAsyncDisposable
         if (ReadOnly) throw new NbdIoException(NbdError.EPERM, $"vdisk {VdiskId} is read-only");
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops the vdisk's repairs and failure handling when it is no longer exported. Deliberately not
+    /// IAsyncDisposable: the NBD server disposes a disposable export when its connection ends, and this one instance
+    /// serves every connection.
+    /// </summary>
+    public async ValueTask CloseAsync()
     {
         _engines.EngineFailed -= OnEngineFailed;
         await _repairs.DisposeAsync();

@@ -58,6 +58,5 @@ public sealed class When_nbdhost_serve_is_killed_mid_repair(ITestOutputHelper ou
         await QemuIoAsync("read -P 0x22 0 16M");
     }
 
-    private async Task QemuIoAsync(string command) =>
-        (await ExternalProcess.RunAsync("qemu-io", ["-f", "raw", "-c", command, _serve.Uri(_h.VdiskId)], TimeSpan.FromMinutes(2))).EnsureSuccess($"qemu-io {command}");
+    private Task QemuIoAsync(string command) => NbdClients.QemuIoAsync(_serve.Uri(_h.VdiskId), command);
 }
