@@ -15,6 +15,7 @@ public static class EtcdKeys
     public static string ProcessedMessage(Guid messageId) => $"zerodisk/processed/{messageId:N}";
     public static string Agent(string node) => $"{AgentPrefix}{node}";
     public const string AgentPrefix = "zerodisk/agents/";
+    public static string EngineIdentity(string address) => $"zerodisk/engines/{address}/identity";
     public static string RepairJob(string vdiskId) => $"{RepairJobPrefix}{vdiskId}";
     public const string RepairJobPrefix = "zerodisk/repairs/";
 

@@ -1,13 +1,6 @@
-using ZeroDisk.ServiceDefaults;
-using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.ServiceDefaults.Health;
-using ZeroDisk.ServiceDefaults.Messaging;
+using ZeroDisk.ClusterState.Extensions;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults("clusterstate");
-builder.AddEtcd();
-builder.AddMessaging();
-
-var app = builder.Build();
-app.MapDefaultEndpoints();
+// ClusterState: the AYS model of DESIGN §4 — sagas per storage engine, storage cluster and vdisk repair, their
+// state in etcd, a reconciler and the admin API. The wiring is in Extensions/.
+var app = ClusterStateApp.Build(args);
 await app.RunAsync();

@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Hosting;
+using ZeroDisk.RepairScheduler.Extensions;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.ServiceDefaults.Messaging;
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddServiceDefaults("repairscheduler");
 builder.AddEtcd();
-builder.AddMessaging();
+builder.AddRepairScheduler(builder.Configuration["Scheduler:EndpointPrefix"]);
 
 await builder.Build().RunAsync();

@@ -1,8 +1,10 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Serving;
+using ZeroDisk.NbdHost.Storage;
 using ZeroDisk.NbdHost.Tlog;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Etcd;
@@ -28,7 +30,8 @@ internal static class ServeCommand
             var builder = Host.CreateApplicationBuilder();
             builder.AddServiceDefaults("nbdhost-serve");
             builder.AddTlogJournal();
-            builder.AddVdiskStorage(serve);
+            // Timeouts and sizes may be tuned per deployment, e.g. Storage__CommandTimeout=00:00:00.750.
+            builder.AddVdiskStorage(serve, builder.Configuration.GetSection("Storage").Get<StorageOptions>());
             builder.AddNbdListener(serve);
             using var host = builder.Build();
             await host.RunAsync(ct);

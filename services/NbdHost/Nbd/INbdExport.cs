@@ -5,6 +5,10 @@ namespace ZeroDisk.Nbd;
 /// Implementations must allow concurrent calls (requests pipelined on one connection, and several
 /// connections) and keep them consistent with each other. Errors are reported by throwing
 /// <see cref="NbdIoException"/>, which becomes the reply's error code; anything else becomes EIO.
+/// Buffers passed in are pooled and valid only until the returned task completes: never keep them. Calls may run
+/// on a socket's completion thread: never block (no sync-over-async); complete synchronously when the answer is
+/// at hand (that path costs no allocation), asynchronously when it has to wait. The token is cancelled only when
+/// the server stops, not when a client goes away.
 /// </summary>
 public interface INbdExport
 {
@@ -35,7 +39,11 @@ public interface INbdExportCatalog
 {
     IReadOnlyList<NbdExportInfo> List();
 
-    /// <summary>Opens an export for one connection, or null when there is no such export.</summary>
+    /// <summary>
+    /// Opens an export for one connection, or null when there is no such export. If the export returned implements
+    /// <see cref="IAsyncDisposable"/> or <see cref="IDisposable"/>, the server disposes it when that connection ends
+    /// (or right after answering NBD_OPT_INFO).
+    /// </summary>
     ValueTask<INbdExport?> OpenAsync(string name, CancellationToken ct);
 }
 

@@ -38,8 +38,10 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
     public async ValueTask<bool> TryReadFromAsync(EngineSlot slot, long block, Memory<byte> into)
     {
         if (slot.Use != SlotUse.Serve) return false;
+        await slot.Engine.EnterAsync();
         try
         {
+            if (slot.Engine.IsFailed) return false; // failed while this read waited its turn
             using var lease = await slot.Db.HashGetLeaseAsync(_blocksKey, block);
             CopyOrZero(lease, into.Span);
             return true;
@@ -48,6 +50,10 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         {
             engines.ReportFailure(slot.Engine, ex);
             return false;
+        }
+        finally
+        {
+            slot.Engine.Exit();
         }
     }
 
@@ -111,8 +117,10 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
     private async ValueTask<bool> WriteSideAsync(EngineSlot slot, SlotUse use, EngineSlot twin, SlotUse twinUse, long block, ReadOnlyMemory<byte> content)
     {
         if (use is not (SlotUse.Serve or SlotUse.RepairTarget)) return false;
+        await slot.Engine.EnterAsync();
         try
         {
+            if (slot.Engine.IsFailed) return false; // failed while this write waited its turn
             // The twin gets nothing: this complete side remembers the block is stale there (sent first, same connection).
             var dirty = use == SlotUse.Serve && twinUse == SlotUse.Stale ? slot.Db.SetAddAsync(twin.DirtyKey, block) : null;
             Task data = content.IsEmpty ? slot.Db.HashDeleteAsync(_blocksKey, block) : slot.Db.HashSetAsync(_blocksKey, block, content);
@@ -135,6 +143,10 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         {
             engines.ReportFailure(slot.Engine, ex);
             return false;
+        }
+        finally
+        {
+            slot.Engine.Exit();
         }
     }
 

@@ -10,13 +10,24 @@ namespace ZeroDisk.NbdHost.Storage;
 public sealed class StorageEngine : IAsyncDisposable
 {
     private readonly ConnectionMultiplexer _connection;
+    private readonly SemaphoreSlim _inFlight;
     private int _failed;
 
-    internal StorageEngine(string address, ConnectionMultiplexer connection)
+    internal StorageEngine(string address, ConnectionMultiplexer connection, int maxInFlight)
     {
         Address = address;
         _connection = connection;
+        _inFlight = new SemaphoreSlim(maxInFlight, maxInFlight);
     }
+
+    /// <summary>
+    /// Waits for a command slot. The client's timeout runs from the moment a command is queued, so a burst of
+    /// thousands of block operations queued at once would time out on a healthy engine; bounding what is in flight
+    /// per engine keeps the queueing here, where it does not count as the engine being slow.
+    /// </summary>
+    public Task EnterAsync() => _inFlight.WaitAsync();
+
+    public void Exit() => _inFlight.Release();
 
     public string Address { get; }
 

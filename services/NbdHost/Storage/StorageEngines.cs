@@ -58,6 +58,8 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
             AsyncTimeout = (int)options.CommandTimeout.TotalMilliseconds,
             HeartbeatInterval = options.HeartbeatInterval,
             ConnectRetry = 1,
+            // Reconnect soon after an engine returns, so it answers by the time etcd hands it to a repair.
+            ReconnectRetryPolicy = new LinearRetry(200),
             KeepAlive = 1,
             ClientName = "nbdhost",
             // Only the interactive connection: no pub/sub connection whose state could confuse failure detection.
@@ -65,7 +67,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         };
         config.EndPoints.Add(address);
         var connection = ConnectionMultiplexer.Connect(config);
-        var engine = new StorageEngine(address, connection);
+        var engine = new StorageEngine(address, connection, options.MaxCommandsInFlightPerEngine);
         connection.ConnectionFailed += (_, e) =>
         {
             if (e.ConnectionType == ConnectionType.Interactive)

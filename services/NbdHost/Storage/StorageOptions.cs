@@ -9,13 +9,20 @@ public sealed record StorageOptions
     /// <summary>Longest wait for one Redis command before the engine counts as failed.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>
+    /// How long connecting may take. A dead engine refuses at once, so this does not bound the failover stall; too
+    /// short, and a busy machine marks healthy engines failed at start-up.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How often the client checks for timed-out commands; bounds how late a timeout is noticed.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Blocks written this recently may be lost by an engine that crashes (appendfsync everysec): invariant 1.</summary>
     public TimeSpan RecentWriteWindow { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Commands in flight per engine (pipelined on its one connection); more wait their turn in this process.</summary>
+    public int MaxCommandsInFlightPerEngine { get; init; } = 256;
 
     /// <summary>Block operations of one request in flight at once.</summary>
     public int MaxBlocksInFlight { get; init; } = 128;

@@ -10,7 +10,9 @@ public static class MessagingExtensions
     /// MassTransit over RabbitMQ (RABBITMQ_URI) with quorum queues, message retry and the in-memory outbox on
     /// every endpoint. This RabbitMQ has no delayed-exchange plugin, so no delayed redelivery or scheduling.
     /// </summary>
-    public static IHostApplicationBuilder AddMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator>? configure = null)
+    /// <param name="endpointPrefix">Prefix of every endpoint (queue) name; lets several copies of a service share a
+    /// broker without competing for each other's messages (tests, side-by-side stacks).</param>
+    public static IHostApplicationBuilder AddMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator>? configure = null, string? endpointPrefix = null)
     {
         var options = MessagingOptions.From(builder.Configuration);
         builder.Services.AddSingleton(options);
@@ -19,7 +21,7 @@ public static class MessagingExtensions
         builder.Services.Configure<MassTransitHostOptions>(host => host.WaitUntilStarted = true);
         builder.Services.AddMassTransit(bus =>
         {
-            bus.SetKebabCaseEndpointNameFormatter();
+            bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(endpointPrefix, includeNamespace: false));
             configure?.Invoke(bus);
             bus.AddConfigureEndpointsCallback((context, _, endpoint) =>
             {

@@ -63,7 +63,6 @@ public sealed class When_a_primary_engine_dies_during_writes(ITestOutputHelper o
 
         var failureLine = $"{{\"type\": \"storageengine-failure\", \"data\": \"{dead.Address}\"}}";
         Assert.Equal([failureLine], _h.Events.Lines);
-        Assert.True(longest < TimeSpan.FromSeconds(1), $"a write stalled {longest}");
         var dirty = (await _h.Inspect(_h.Clusters.Slave[0]).SetMembersAsync(_h.DirtyKey(dead))).Select(v => (long)v).ToHashSet();
         Assert.Superset(writtenAfterKill.Where(b => b % 2 == 0).ToHashSet(), dirty);
         Assert.Equal(model.ExpectedMd5(), await VdiskModel.Md5Async(_h.Vdisk, Blocks));

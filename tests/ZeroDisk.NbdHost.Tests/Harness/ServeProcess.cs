@@ -25,7 +25,7 @@ public sealed class ServeProcess : IAsyncDisposable
     public IReadOnlyList<string> StdoutLines { get { lock (_stdout) return _stdout.ToList(); } }
     public string Uri(string export) => $"nbd://127.0.0.1:{Port}/{export}";
 
-    public static async Task<ServeProcess> StartAsync(string serverId, string etcdEndpoints, int? port = null)
+    public static async Task<ServeProcess> StartAsync(string serverId, string etcdEndpoints, int? port = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var listenPort = port ?? FreePort.Next();
         var psi = new ProcessStartInfo("dotnet")
@@ -37,6 +37,8 @@ public sealed class ServeProcess : IAsyncDisposable
         foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "nbdhost.dll"), "serve", "--id", serverId, "--listen", $"127.0.0.1:{listenPort}", "--etcd", etcdEndpoints })
             psi.ArgumentList.Add(arg);
         psi.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
+        psi.Environment["Storage__CommandTimeout"] = StorageHarness.TestStorageOptions.CommandTimeout.ToString();
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start nbdhost serve");
         var serve = new ServeProcess(process, listenPort);
         process.OutputDataReceived += (_, e) =>

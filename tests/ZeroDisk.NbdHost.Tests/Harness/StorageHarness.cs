@@ -35,6 +35,13 @@ public sealed class StorageHarness : IAsyncDisposable
         SlaveClusterId = TestNames.Unique("slave");
     }
 
+    /// <summary>
+    /// The product default (500 ms) bounds a hung engine's stall; on the shared 2-core test machine, with every
+    /// helper's tests running, a healthy redis-server can miss it for want of CPU. Engines killed by tests fail
+    /// with a connection reset at once, which no timeout affects.
+    /// </summary>
+    public static readonly StorageOptions TestStorageOptions = new() { CommandTimeout = TimeSpan.FromSeconds(2) };
+
     public RedisClusters Clusters { get; }
     public EtcdClient Etcd { get; }
     public string EtcdEndpoints { get; }
@@ -55,7 +62,7 @@ public sealed class StorageHarness : IAsyncDisposable
         var infra = await SharedInfrastructure.GetAsync();
         var clusters = await RedisClusters.StartAsync(shards);
         var harness = new StorageHarness(clusters, EtcdExtensions.CreateClient(infra.EtcdEndpoints), infra.EtcdEndpoints,
-            options ?? new StorageOptions { CommandTimeout = TimeSpan.FromMilliseconds(300) }, blockSize);
+            options ?? TestStorageOptions, blockSize);
         await harness.WriteClusterAsync(ClusterSide.Primary, _ => EngineState.Online);
         await harness.WriteClusterAsync(ClusterSide.Slave, _ => EngineState.Online);
         await harness.Etcd.PutJsonAsync(EtcdKeys.VdiskStaticConfig(harness.VdiskId), new VdiskStaticConfig(blockSize, false, 1, "db"));
@@ -77,11 +84,17 @@ public sealed class StorageHarness : IAsyncDisposable
     /// <summary>Sets one engine's state in etcd and waits until the running vdisk has taken it.</summary>
     public async Task SetStateAsync(ClusterSide side, int shard, EngineState state)
     {
+        await PutStateAsync(side, shard, state);
+        await WaitUntilAsync(() => Vdisk.Topology.Slot(shard, side).State == state, TimeSpan.FromSeconds(10), $"vdisk to see {side} {shard} {state}");
+    }
+
+    /// <summary>Sets one engine's state in etcd (what ClusterState does), without waiting for anyone to see it.</summary>
+    public async Task PutStateAsync(ClusterSide side, int shard, EngineState state)
+    {
         var key = EtcdKeys.StorageClusterConfig(ClusterId(side));
         var current = (await Etcd.GetJsonAsync<StorageClusterConfig>(key))!.Value;
         var servers = current.Servers.Select((s, k) => k == shard ? s with { State = state } : s).ToList();
         await Etcd.PutJsonAsync(key, new StorageClusterConfig(servers));
-        await WaitUntilAsync(() => Vdisk.Topology.Slot(shard, side).State == state, TimeSpan.FromSeconds(10), $"vdisk to see {side} {shard} {state}");
     }
 
     public async Task StartServerAsync()
@@ -120,6 +133,7 @@ public sealed class StorageHarness : IAsyncDisposable
             {
                 var options = ConfigurationOptions.Parse(engine.Address);
                 options.AbortOnConnectFail = false;
+                options.AsyncTimeout = options.SyncTimeout = 60_000; // whole-hash reads of a loaded machine's engines
                 _inspectors[engine.Address] = connection = ConnectionMultiplexer.Connect(options);
             }
             return connection.GetDatabase();

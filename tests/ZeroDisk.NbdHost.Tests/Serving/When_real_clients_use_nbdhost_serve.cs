@@ -5,7 +5,7 @@ using ZeroDisk.Testing;
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary><c>nbdhost serve</c> as a process, over Redis, driven by the real NBD clients.</summary>
-public sealed class When_real_clients_use_nbdhost_serve : IAsyncLifetime
+public sealed class When_real_clients_use_nbdhost_serve(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private StorageHarness _h = null!;
     private ServeProcess _serve = null!;
@@ -19,6 +19,7 @@ public sealed class When_real_clients_use_nbdhost_serve : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _serve.DisposeAsync();
+        foreach (var line in _serve.StdoutLines.Where(l => !l.StartsWith("      ", StringComparison.Ordinal) || l.Contains("Exception"))) output.WriteLine(line);
         await _h.DisposeAsync();
     }
 

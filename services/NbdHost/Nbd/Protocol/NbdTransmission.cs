@@ -52,7 +52,7 @@ internal sealed class NbdTransmission
             await ReceiveLoopAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_ct.IsCancellationRequested) { }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
             _logger.LogDebug(e, "NBD connection to {Export} ended", _negotiated.Name);
         }
@@ -107,7 +107,9 @@ internal sealed class NbdTransmission
                     }
 
                     // The payload is still on its way: take what is buffered, then receive the rest straight into place.
+                    // Replies made so far leave first, so they never wait for the rest of a large payload.
                     var partial = buffer.Slice(NbdWire.RequestHeaderSize);
+                    await _replies.FlushAsync().ConfigureAwait(false);
                     if (error != NbdError.None)
                     {
                         input.AdvanceTo(buffer.End);

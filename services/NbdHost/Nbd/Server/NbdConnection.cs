@@ -22,9 +22,14 @@ internal static class NbdConnection
             logger.LogDebug("NBD client serves {Export} (structured replies {Structured})", negotiated.Name, negotiated.StructuredReplies);
             await new NbdTransmission(transport, negotiated, options, logger, ct).RunAsync().ConfigureAwait(false);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
         {
             if (!ct.IsCancellationRequested) logger.LogDebug(e, "NBD connection closed: {Reason}", e.Message);
+        }
+        catch (Exception e)
+        {
+            // A bug, not a client problem: the connection ends, the server goes on, and it shows.
+            logger.LogError(e, "NBD connection failed unexpectedly");
         }
         finally
         {

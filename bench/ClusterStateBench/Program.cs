@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Mvccpb;
+using ZeroDisk.ClusterState.Persistence;
+using ZeroDisk.ClusterState.StorageEngines;
+using ZeroDisk.ClusterState.Tests.Fixtures;
+using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Etcd;
+
+// ClusterState benchmark (real RabbitMQ and etcd from run/infra.env): one in-process instance.
+//  1. latency: engines fail one after another (paced); time from publishing the first report to the watch seeing
+//     the engine's state change in etcd.
+//  2. throughput: a burst of reports (every engine reported by 10 reporters) published at once; events per second
+//     until every one is recorded as processed, and the publish → etcd latency of the transitions in the burst.
+var engines = args.Length > 0 ? int.Parse(args[0]) : 200;
+const int ReportersPerEngine = 10;
+
+await using var deployment = await ClusterStateDeployment.CreateAsync();
+await deployment.StartInProcessAsync();
+Console.WriteLine($"clusterstate bench: scope {deployment.Scope}, {engines} engines per phase, {ReportersPerEngine} reports each in the burst");
+
+var seen = new ConcurrentDictionary<string, long>(); // engine → Stopwatch timestamp the watch saw it offline
+using var watchStop = new CancellationTokenSource();
+var start = (await deployment.Etcd.GetAsync("zerodisk/bench-none")).Header.Revision + 1;
+var watch = EtcdWatch.RunAsync(deployment.Endpoints.EtcdEndpoints, deployment.Scope, prefix: true, start, (events, _) =>
+{
+    var now = Stopwatch.GetTimestamp();
+    foreach (var e in events)
+    {
+        if (e.Type != Event.Types.EventType.Put || EtcdKeys.ClusterIdOfStorageConfig(e.Kv.Key.ToStringUtf8()) is null) continue;
+        foreach (var server in ZeroDiskJson.Deserialize<StorageClusterConfig>(e.Kv.Value.ToStringUtf8()).Servers)
+            if (server.State == EngineState.Offline) seen.TryAdd(server.Address, now);
+    }
+    return Task.CompletedTask;
+}, watchStop.Token);
+
+async Task<string[]> SeedAsync(string phase)
+{
+    var failing = new string[engines];
+    for (var i = 0; i < engines; i++)
+    {
+        failing[i] = deployment.NewEngineAddress();
+        await deployment.SeedClusterAsync($"{phase}{i}", failing[i], deployment.NewEngineAddress());
+    }
+    return failing;
+}
+
+static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+static string Summary(List<double> latencies)
+{
+    latencies.Sort();
+    return $"p50 {Percentile(latencies, 0.50):F1} ms, p99 {Percentile(latencies, 0.99):F1} ms, max {latencies[^1]:F1} ms (n={latencies.Count})";
+}
+
+async Task<List<double>> LatenciesAsync(string[] failing, long[] publishedAt)
+{
+    await Eventually.UntilAsync(() => Task.FromResult(failing.All(seen.ContainsKey)), "every engine is offline in etcd", TimeSpan.FromMinutes(3));
+    return failing.Select((a, i) => Stopwatch.GetElapsedTime(publishedAt[i], seen[a]).TotalMilliseconds).ToList();
+}
+
+// Anchor, measured now on the same machine: the bare etcd transaction every transition needs at least once.
+{
+    var key = $"{deployment.Scope}-anchor";
+    var single = new List<double>();
+    for (var i = 0; i < 200; i++)
+    {
+        var t = Stopwatch.GetTimestamp();
+        await new EtcdTransaction().ExpectVersion(key, i).Put(key, "x").CommitAsync(deployment.Etcd, CancellationToken.None);
+        single.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+    }
+    var concurrent = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, 32).Select(async caller =>
+    {
+        for (var i = 0; i < 32; i++)
+            await new EtcdTransaction().ExpectVersion($"{key}-{caller}", i).Put($"{key}-{caller}", "x").CommitAsync(deployment.Etcd, CancellationToken.None);
+    }));
+    Console.WriteLine($"anchor: etcd txn (1 compare + 1 put) one at a time {Summary(single)}; 32 callers {1024 / concurrent.Elapsed.TotalSeconds:F0} txn/s");
+}
+
+// Phase 1: paced, one failure every 20 ms.
+var paced = await SeedAsync("p");
+var pacedAt = new long[engines];
+for (var i = 0; i < engines; i++)
+{
+    pacedAt[i] = Stopwatch.GetTimestamp();
+    await deployment.ReportFailureAsync(paced[i]);
+    await Task.Delay(20);
+}
+Console.WriteLine($"paced failures (1 per 20 ms): publish → etcd {Summary(await LatenciesAsync(paced, pacedAt))}");
+
+// Phase 2: burst.
+var burst = await SeedAsync("b");
+var messageIds = new Guid[engines * ReportersPerEngine];
+var burstAt = new long[engines];
+var clock = Stopwatch.StartNew();
+var publishes = new List<Task>(messageIds.Length);
+for (var r = 0; r < ReportersPerEngine; r++)
+{
+    for (var i = 0; i < engines; i++)
+    {
+        var n = r * engines + i;
+        messageIds[n] = Guid.NewGuid();
+        if (r == 0) burstAt[i] = Stopwatch.GetTimestamp();
+        publishes.Add(deployment.ReportFailureAsync(burst[i], node: $"nbd-{r}", messageId: messageIds[n]));
+    }
+}
+await Task.WhenAll(publishes);
+var published = clock.Elapsed;
+// Poll from the first report not yet seen processed on, so the check itself does not load etcd.
+var firstPending = 0;
+await Eventually.UntilAsync(async () =>
+{
+    while (firstPending < messageIds.Length
+           && await deployment.Etcd.GetAsync(EtcdSagaSession<StorageEngineSaga>.ProcessedKey(messageIds[firstPending]), CancellationToken.None) is not null)
+        firstPending++;
+    return firstPending == messageIds.Length;
+}, "every report is processed", TimeSpan.FromMinutes(5));
+var processed = clock.Elapsed;
+var burstLatencies = await LatenciesAsync(burst, burstAt);
+Console.WriteLine($"burst of {messageIds.Length} reports ({engines} transitions): published in {published.TotalMilliseconds:F0} ms, processed in {processed.TotalMilliseconds:F0} ms = {messageIds.Length / processed.TotalSeconds:F0} events/s");
+Console.WriteLine($"burst: publish → etcd {Summary(burstLatencies)}");
+
+await watchStop.CancelAsync();
+await watch;

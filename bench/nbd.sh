@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# NBD throughput and latency: the same fio jobs (nbd engine) against NbdHost serve-memory, nbdkit memory (the
+# anchor) and, with ZD_BENCH_REDIS=1, NbdHost over Redis. Prints IOPS, MiB/s, p99 latency and the ratio to nbdkit
+# per job, and NbdHost's peak RSS. See bench/README.md.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SECONDS_PER_JOB="${ZD_BENCH_SECONDS:-20}"
+SIZE_MIB="${ZD_BENCH_SIZE_MIB:-1024}"
+MEMORY_PORT="${ZD_BENCH_MEMORY_PORT:-21809}"
+NBDKIT_PORT="${ZD_BENCH_NBDKIT_PORT:-21810}"
+REDIS_URI="${ZD_BENCH_REDIS_URI:-}"
+WORK="$(mktemp -d /tmp/zd-bench-nbd.XXXXXX)"
+NBDHOST="$ROOT/services/NbdHost/bin/Release/net10.0/nbdhost"
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in fio nbdkit jq nbdinfo; do command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }; done
+
+if [[ "${ZD_BENCH_NO_BUILD:-0}" != 1 ]]; then
+  dotnet build -c Release "$ROOT/services/NbdHost/ZeroDisk.NbdHost.csproj" -v q -nologo >/dev/null
+fi
+
+wait_for_nbd() { # uri
+  for _ in $(seq 1 100); do nbdinfo --size "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "no NBD server at $1" >&2; exit 1
+}
+
+# Handlers run inline on the socket's completion (DESIGN §6): no thread-pool hop per request.
+DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 "$NBDHOST" serve-memory \
+  --listen "127.0.0.1:$MEMORY_PORT" --export "bench:$SIZE_MIB" >"$WORK/nbdhost.log" 2>&1 &
+NBDHOST_PID=$!
+PIDS+=("$NBDHOST_PID")
+
+# nbdkit sets PR_SET_PDEATHSIG: keep it in the foreground (-f) under a parent that waits for it.
+( nbdkit -f -p "$NBDKIT_PORT" memory "${SIZE_MIB}M" & echo $! >"$WORK/nbdkit.pid"; wait ) &
+PIDS+=("$!")
+
+declare -A URI=( [nbdhost-memory]="nbd://127.0.0.1:$MEMORY_PORT/bench" [nbdkit-memory]="nbd://127.0.0.1:$NBDKIT_PORT/" )
+TARGETS=(nbdkit-memory nbdhost-memory)
+
+REDIS_PID=""
+if [[ "${ZD_BENCH_REDIS:-0}" == 1 ]]; then
+  if "$NBDHOST" serve --help >/dev/null 2>&1 && [[ -n "$REDIS_URI" ]]; then
+    # The Redis-backed server's arguments (cluster config, vdisk) come from the environment: see bench/README.md.
+    # shellcheck disable=SC2086
+    DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 "$NBDHOST" serve ${ZD_BENCH_REDIS_ARGS:-} >"$WORK/nbdhost-redis.log" 2>&1 &
+    REDIS_PID=$!
+    PIDS+=("$REDIS_PID")
+    URI[nbdhost-redis]="$REDIS_URI"
+    TARGETS+=(nbdhost-redis)
+  else
+    echo "ZD_BENCH_REDIS=1 needs an 'nbdhost serve' verb and ZD_BENCH_REDIS_URI; skipping the Redis backend" >&2
+  fi
+fi
+
+[[ -s "$WORK/nbdkit.pid" ]] || sleep 0.5
+for target in "${TARGETS[@]}"; do wait_for_nbd "${URI[$target]}"; done
+
+run_fio() { # target name rw bs iodepth seconds(0 = one pass over the size)
+  local uri="${URI[$1]}" out="$WORK/$1-$2.json" timing=()
+  [[ "$6" == 0 ]] || timing=(--time_based "--runtime=$6" --ramp_time=1)
+  fio --name="$2" --ioengine=nbd --uri="$uri" --rw="$3" --bs="$4" --iodepth="$5" --size="${SIZE_MIB}m" \
+      --norandommap --randrepeat=0 "${timing[@]}" --output-format=json --output="$out" >/dev/null 2>"$WORK/fio.err" \
+    || { echo "fio $2 on $1 failed:" >&2; cat "$WORK/fio.err" >&2; exit 1; }
+  echo "$out"
+}
+
+# Fill every store first so reads return data, not holes.
+for target in "${TARGETS[@]}"; do run_fio "$target" prefill write 1m 8 0 >/dev/null; done
+
+JOBS=(
+  "4k-randread-qd1 randread 4k 1"
+  "4k-randread-qd32 randread 4k 32"
+  "4k-randwrite-qd1 randwrite 4k 1"
+  "4k-randwrite-qd32 randwrite 4k 32"
+  "1m-read-qd8 read 1m 8"
+  "1m-write-qd8 write 1m 8"
+)
+
+printf "fio --ioengine=nbd, %ss per job, %s MiB export, %s\n\n" "$SECONDS_PER_JOB" "$SIZE_MIB" "$(date -u +%FT%TZ)"
+printf "%-18s %-15s %10s %10s %12s %10s\n" job target IOPS MiB/s "p99 (us)" "x nbdkit"
+for job in "${JOBS[@]}"; do
+  read -r name rw bs depth <<<"$job"
+  direction=$([[ "$rw" == *read ]] && echo read || echo write)
+  anchor=""
+  for target in "${TARGETS[@]}"; do
+    out=$(run_fio "$target" "$name" "$rw" "$bs" "$depth" "$SECONDS_PER_JOB")
+    read -r iops mibs p99 < <(jq -r --arg d "$direction" \
+      '.jobs[0][$d] | "\(.iops) \(.bw_bytes / 1048576) \((.clat_ns.percentile["99.000000"] // 0) / 1000)"' "$out")
+    [[ "$target" == nbdkit-memory ]] && anchor="$iops"
+    ratio=$(awk -v a="$iops" -v b="$anchor" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+    printf "%-18s %-15s %10.0f %10.1f %12.0f %10s\n" "$name" "$target" "$iops" "$mibs" "$p99" "$ratio"
+  done
+done
+
+echo
+echo "nbdhost-memory peak RSS: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$NBDHOST_PID/status")"
+[[ -z "$REDIS_PID" ]] || echo "nbdhost-redis peak RSS: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$REDIS_PID/status")"

@@ -1,0 +1,23 @@
+using ZeroDisk.ClusterState.Admin;
+using ZeroDisk.ServiceDefaults;
+using ZeroDisk.ServiceDefaults.Health;
+
+namespace ZeroDisk.ClusterState.Extensions;
+
+/// <summary>The whole service, built the same way by Program.cs and by in-process tests.</summary>
+public static class ClusterStateApp
+{
+    /// <param name="configure">Extra services (tests add an in-memory trace exporter).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults("clusterstate");
+        builder.AddClusterState();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        app.MapAdminApi();
+        return app;
+    }
+}

@@ -1,0 +1,46 @@
+using MassTransit;
+using ZeroDisk.ClusterState.Admin;
+using ZeroDisk.ClusterState.Persistence;
+using ZeroDisk.ClusterState.Reconciliation;
+using ZeroDisk.ClusterState.StorageClusters;
+using ZeroDisk.ClusterState.StorageEngines;
+using ZeroDisk.ClusterState.Topology;
+using ZeroDisk.ClusterState.VdiskRepairs;
+using ZeroDisk.ServiceDefaults.Etcd;
+using ZeroDisk.ServiceDefaults.Messaging;
+
+namespace ZeroDisk.ClusterState.Extensions;
+
+public static class ClusterStateExtensions
+{
+    /// <summary>The admin API listens on loopback unless told otherwise (--urls / ASPNETCORE_URLS).</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>The three sagas over RabbitMQ with their state in etcd, the reconciler and the admin API's services.</summary>
+    public static WebApplicationBuilder AddClusterState(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+            builder.WebHost.UseUrls(DefaultUrl);
+
+        var options = builder.Configuration.GetSection(ClusterStateOptions.Section).Get<ClusterStateOptions>() ?? new ClusterStateOptions();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ClusterTopology>();
+        builder.Services.AddSingleton<ProcessedMessageLease>();
+        builder.Services.AddSingleton<SagaStore>();
+        builder.Services.AddSingleton<VdiskAdmin>();
+        builder.Services.AddSingleton<ISagaEtcdProjection<StorageEngineSaga>, StorageEngineProjection>();
+        builder.Services.AddHostedService<Reconciler>();
+
+        builder.AddEtcd();
+        builder.AddMessaging(bus =>
+        {
+            if (options.EndpointPrefix.Length > 0)
+                bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(options.EndpointPrefix, false));
+            bus.AddSagaStateMachine<StorageEngineStateMachine, StorageEngineSaga, StorageEngineSagaDefinition>().EtcdRepository();
+            bus.AddSagaStateMachine<StorageClusterStateMachine, StorageClusterSaga, StorageClusterSagaDefinition>().EtcdRepository();
+            bus.AddSagaStateMachine<VdiskRepairStateMachine, VdiskRepairSaga, VdiskRepairSagaDefinition>().EtcdRepository();
+        });
+        return builder;
+    }
+}

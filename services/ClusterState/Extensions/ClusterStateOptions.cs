@@ -1,0 +1,35 @@
+namespace ZeroDisk.ClusterState.Extensions;
+
+/// <summary>Settings of the ClusterState service (configuration section "ClusterState").</summary>
+public sealed class ClusterStateOptions
+{
+    public const string Section = "ClusterState";
+
+    /// <summary>Prefix of every queue name, so several deployments (or tests) on one broker keep their own queues.</summary>
+    public string EndpointPrefix { get; set; } = "";
+
+    /// <summary>
+    /// Only etcd keys that begin with this are scanned for clusters and vdisks. Empty in production; tests sharing
+    /// one etcd give each deployment its own scope so an instance never manages another test's clusters.
+    /// </summary>
+    public string KeyScope { get; set; } = "";
+
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a processed-MessageId record is kept (an etcd lease); redeliveries come within minutes.</summary>
+    public TimeSpan ProcessedMessageTtl { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Partitions of the per-saga partitioner: one saga's events run one at a time within a process.</summary>
+    public int PartitionCount { get; set; } = 32;
+
+    public int ConcurrentMessageLimit { get; set; } = 64;
+
+    /// <summary>
+    /// Wait for the scheduler's clean RepairVerified (DESIGN §4 Verify) before an engine goes online / rip. Off by
+    /// default: then the last affected vdisk's completion ends the repair.
+    /// </summary>
+    public bool RequireRepairVerification { get; set; }
+
+    /// <summary>Transitions kept in each saga's history.</summary>
+    public int HistoryLimit { get; set; } = 50;
+}

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+using Mvccpb;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.ClusterState.Identity;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.ClusterState.Persistence;
+
+/// <summary>
+/// One message's unit of work on one saga type: loads instances with their etcd Version and commits a transition
+/// as one transaction comparing that Version (0 = absent), the projection's reads and the absence of the
+/// processed-MessageId record.
+/// </summary>
+public sealed class EtcdSagaSession<TSaga>(
+    EtcdClient etcd,
+    ProcessedMessageLease lease,
+    IEnumerable<ISagaEtcdProjection<TSaga>> projections,
+    ILogger<EtcdSagaSession<TSaga>> logger)
+    where TSaga : class, ISaga
+{
+    private static readonly string SagaType = SagaTypeNames.Of<TSaga>();
+    private readonly Dictionary<Guid, (long Version, string Json)> _loaded = new();
+    private readonly Dictionary<Guid, KeyValue?> _prefetched = new();
+
+    public static string Key(Guid correlationId) => EtcdKeys.Saga(SagaType, correlationId.ToString("D"));
+
+    public static string ProcessedKey(Guid messageId) => EtcdKeys.ProcessedMessage(SagaIds.ProcessedMessage(SagaType, messageId));
+
+    /// <summary>
+    /// One round trip for what every message needs first: whether it was processed already and, when the saga id is
+    /// known, the saga itself (kept for <see cref="LoadAsync"/>).
+    /// </summary>
+    public async Task<bool> WasProcessedAsync(Guid? messageId, Guid? correlationId, CancellationToken ct)
+    {
+        var read = new TxnRequest();
+        if (messageId is { } id) read.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(ProcessedKey(id)), CountOnly = true } });
+        if (correlationId is { } saga) read.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(Key(saga)) } });
+        if (read.Success.Count == 0) return false;
+        var response = await etcd.TransactionAsync(read, cancellationToken: ct);
+        if (correlationId is { } loaded)
+            _prefetched[loaded] = response.Responses[^1].ResponseRange.Kvs.FirstOrDefault();
+        return messageId is not null && response.Responses[0].ResponseRange.Count > 0;
+    }
+
+    public async Task<TSaga?> LoadAsync(Guid correlationId, CancellationToken ct)
+    {
+        var kv = _prefetched.Remove(correlationId, out var prefetched) ? prefetched : await etcd.GetAsync(Key(correlationId), ct);
+        if (kv is null) return null;
+        var json = kv.Value.ToStringUtf8();
+        _loaded[correlationId] = (kv.Version, json);
+        return Deserialize(json);
+    }
+
+    /// <summary>Writes a new or changed instance; an unchanged one only proves (by compare) that it still is what was read.</summary>
+    public async Task CommitAsync(TSaga saga, Guid? messageId, CancellationToken ct)
+    {
+        var key = Key(saga.CorrelationId);
+        var (version, loadedJson) = _loaded.TryGetValue(saga.CorrelationId, out var loaded) ? loaded : (0L, "");
+        var json = JsonSerializer.Serialize(saga, ZeroDiskJson.Options);
+        var transaction = new EtcdTransaction().ExpectVersion(key, version);
+        var changed = json != loadedJson;
+        if (changed)
+        {
+            transaction.Put(key, json);
+            foreach (var projection in projections) await projection.AddToAsync(transaction, saga, ct);
+        }
+        if (messageId is { } id)
+        {
+            var processed = ProcessedKey(id);
+            transaction.ExpectVersion(processed, 0).Put(processed, SagaType, await lease.CurrentAsync(ct));
+        }
+        if (!transaction.HasWrites) return;
+        if (!await transaction.CommitAsync(etcd, ct))
+        {
+            logger.LogDebug("{SagaType} {CorrelationId}: etcd compare failed, retrying from a fresh load", SagaType, saga.CorrelationId);
+            // Jitter, so two instances that collided do not collide again on the retry.
+            await Task.Delay(Random.Shared.Next(1, 25), ct);
+            throw new EtcdSagaConcurrencyException(typeof(TSaga), saga.CorrelationId);
+        }
+        _loaded[saga.CorrelationId] = (changed ? version + 1 : version, json);
+    }
+
+    public async Task DeleteAsync(TSaga saga, Guid? messageId, CancellationToken ct)
+    {
+        var key = Key(saga.CorrelationId);
+        var version = _loaded.TryGetValue(saga.CorrelationId, out var loaded) ? loaded.Version : 0;
+        var transaction = new EtcdTransaction().ExpectVersion(key, version).Delete(key);
+        if (messageId is { } id)
+            transaction.ExpectVersion(ProcessedKey(id), 0).Put(ProcessedKey(id), SagaType, await lease.CurrentAsync(ct));
+        if (!await transaction.CommitAsync(etcd, ct))
+            throw new EtcdSagaConcurrencyException(typeof(TSaga), saga.CorrelationId);
+        _loaded.Remove(saga.CorrelationId);
+    }
+
+    public static TSaga Deserialize(string json) =>
+        JsonSerializer.Deserialize<TSaga>(json, ZeroDiskJson.Options) ?? throw new JsonException($"{typeof(TSaga).Name} must not be null");
+}

@@ -1,0 +1,95 @@
+using dotnet_etcd;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.ClusterState.Extensions;
+using ZeroDisk.ClusterState.Identity;
+using ZeroDisk.ClusterState.Persistence;
+using ZeroDisk.ClusterState.StorageClusters;
+using ZeroDisk.ClusterState.StorageEngines;
+using ZeroDisk.ClusterState.Topology;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.ClusterState.Reconciliation;
+
+/// <summary>
+/// Re-derives each cluster's status from its engines' states in etcd (an operator edit, a lost write) and
+/// republishes engine changes the cluster saga never saw (a crash between the etcd commit and the publish).
+/// </summary>
+public sealed class Reconciler(
+    EtcdClient etcd,
+    ClusterTopology topology,
+    SagaStore sagas,
+    IBus bus,
+    ClusterStateOptions options,
+    TimeProvider time,
+    ILogger<Reconciler> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.ReconcileInterval, time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await ReconcileAsync(stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogWarning(ex, "reconciliation failed; next attempt in {Interval}", options.ReconcileInterval);
+                }
+            } while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // shutting down
+        }
+    }
+
+    public async Task ReconcileAsync(CancellationToken ct)
+    {
+        foreach (var cluster in await topology.ClustersAsync(ct))
+            await FixStatusAsync(cluster, ct);
+        await RepublishMissedAsync(ct);
+    }
+
+    private async Task FixStatusAsync(ClusterEntry cluster, CancellationToken ct)
+    {
+        var statusKey = EtcdKeys.ClusterStatus(cluster.ClusterId);
+        var status = await etcd.GetAsync(statusKey, ct);
+        var derived = ClusterHealth.Derive(cluster.Config);
+        if (status?.Value.ToStringUtf8() == derived.ToWire()) return;
+        var committed = await new EtcdTransaction()
+            .ExpectModRevision(EtcdKeys.StorageClusterConfig(cluster.ClusterId), cluster.ModRevision)
+            .ExpectModRevision(statusKey, status?.ModRevision ?? 0)
+            .Put(statusKey, derived.ToWire())
+            .CommitAsync(etcd, ct);
+        if (!committed) return; // something changed meanwhile; the next round looks again
+        logger.LogWarning("cluster {ClusterId}: status was {Old}, engines say {New}; corrected", cluster.ClusterId, status?.Value.ToStringUtf8() ?? "(none)", derived.ToWire());
+        await bus.Publish(new StorageClusterStateChanged { ClusterId = cluster.ClusterId, Status = derived, At = time.GetUtcNow() }, ct);
+    }
+
+    private async Task RepublishMissedAsync(CancellationToken ct)
+    {
+        var scope = options.KeyScope;
+        foreach (var engine in await sagas.ListAsync<StorageEngineSaga>(ct))
+        {
+            if (engine.ClusterId is null || engine.Incident is null || engine.History.Count == 0 || !engine.ClusterId.StartsWith(scope, StringComparison.Ordinal)) continue;
+            var state = EngineStateNames.ToEngineState(engine.CurrentState);
+            var cluster = await sagas.GetAsync<StorageClusterSaga>(SagaIds.Cluster(engine.ClusterId), ct);
+            if (cluster?.SeenEngineStates.GetValueOrDefault(engine.Address) == StorageClusterStateMachine.SeenKey(state, engine.Incident)) continue;
+            logger.LogInformation("engine {Address}: republishing {State} for incident {Incident}", engine.Address, state.ToWire(), engine.Incident);
+            var last = engine.History[^1];
+            await bus.Publish(new StorageEngineStateChanged
+            {
+                ClusterId = engine.ClusterId,
+                Address = engine.Address,
+                From = EngineStateNames.ToEngineState(last.From),
+                To = state,
+                Incident = engine.Incident,
+                At = engine.StateEnteredAt,
+            }, ct);
+        }
+    }
+}

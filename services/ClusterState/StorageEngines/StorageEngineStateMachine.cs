@@ -1,0 +1,206 @@
+using MassTransit;
+using ZeroDisk.ClusterState.Extensions;
+using ZeroDisk.ClusterState.History;
+using ZeroDisk.ClusterState.Identity;
+using ZeroDisk.ClusterState.Topology;
+using ZeroDisk.ClusterState.VdiskRepairs;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.ClusterState.StorageEngines;
+
+/// <summary>
+/// The life of one storage engine (DESIGN §4): Online → Offline → RepairingTmpOutage → Online,
+/// Offline → RepairingFinalOutage → Rip, and back to Offline on a fresh failure during a temporary repair.
+/// Every transition is committed to etcd by the saga repository together with its projection (engine state,
+/// cluster status) and the processed-MessageId record; events that change nothing are ignored.
+/// </summary>
+public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageEngineSaga>
+{
+    private readonly ClusterTopology _topology;
+    private readonly TimeProvider _time;
+    private readonly int _historyLimit;
+    private readonly bool _requireVerification;
+
+    public StorageEngineStateMachine(ClusterTopology topology, TimeProvider time, ClusterStateOptions options)
+    {
+        _topology = topology;
+        _time = time;
+        _historyLimit = options.HistoryLimit;
+        _requireVerification = options.RequireRepairVerification;
+
+        InstanceState(x => x.CurrentState);
+        Event(() => FailureReported, x => x.CorrelateById(c => SagaIds.Engine(c.Message.Address)));
+        Event(() => OutageClassified, x => { x.CorrelateById(c => SagaIds.Engine(c.Message.Address)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => OutageDeclared, x => { x.CorrelateById(c => SagaIds.Engine(c.Message.Address)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => RepairCompleted, x => { x.CorrelateById(c => SagaIds.Engine(c.Message.Address)); x.OnMissingInstance(m => m.Discard()); });
+        Event(() => RepairVerified, x => { x.CorrelateById(c => SagaIds.Engine(c.Message.Address)); x.OnMissingInstance(m => m.Discard()); });
+        // Duplicates, stale reports and events for another state are expected (100 NBD servers report one failure).
+        OnUnhandledEvent(x => x.Ignore());
+        SetCompletedWhenFinalized();
+
+        Initially(
+            When(FailureReported)
+                .ThenAsync(LocateAsync)
+                .IfElse(c => c.Saga.ClusterId is not null,
+                    known => BeginIncident(known),
+                    // An engine in no cluster this instance manages: nothing to record.
+                    unknown => unknown.Finalize()));
+
+        During(Online,
+            When(FailureReported, IsFresh).ThenAsync(LocateAsync).IfElse(c => c.Saga.ClusterId is not null,
+                known => BeginIncident(known),
+                unknown => unknown));
+
+        During(Offline,
+            When(OutageClassified, c => c.Message.Incident == c.Saga.Incident)
+                .IfElse(c => c.Message.Kind == OutageKind.Temporary,
+                    tmp => BeginTmpRepair(tmp, c => $"classified temporary: {c.Message.Reason}"),
+                    final => BeginFinalRepair(final, c => $"classified permanent: {c.Message.Reason}")),
+            When(OutageDeclared)
+                .IfElse(c => c.Message.Kind == OutageKind.Temporary,
+                    tmp => BeginTmpRepair(tmp, c => $"declared temporary by {c.Message.Operator}"),
+                    final => BeginFinalRepair(final, c => $"declared permanent by {c.Message.Operator}")));
+
+        During(RepairingTmpOutage,
+            When(FailureReported, IsFresh).ThenAsync(LocateAsync).IfElse(c => c.Saga.ClusterId is not null,
+                known => BeginIncident(known),
+                unknown => unknown),
+            When(RepairCompleted, c => Counts(c.Saga, c.Message, RepairKind.Tmp))
+                .Then(c => c.Saga.CompletedVdisks.Add(c.Message.VdiskId))
+                .Publish(c => Phase(c.Saga, c.Message.VdiskId, VdiskRepairPhase.Completed))
+                .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Online, _ => "every affected vdisk completed its repair")),
+            Verify(When(RepairVerified, c => IsVerdictOnCompletedRepair(c.Saga, c.Message)), Online),
+            BeginFinalRepair(When(OutageClassified, c => c.Message.Incident == c.Saga.Incident && c.Message.Kind == OutageKind.Permanent),
+                c => $"reclassified permanent: {c.Message.Reason}"),
+            BeginFinalRepair(When(OutageDeclared, c => c.Message.Kind == OutageKind.Permanent),
+                c => $"declared permanent by {c.Message.Operator}"));
+
+        During(RepairingFinalOutage,
+            When(RepairCompleted, c => Counts(c.Saga, c.Message, RepairKind.Final))
+                .Then(c => c.Saga.CompletedVdisks.Add(c.Message.VdiskId))
+                .Publish(c => Phase(c.Saga, c.Message.VdiskId, VdiskRepairPhase.Completed))
+                .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Rip, _ => "every affected vdisk was respread")),
+            Verify(When(RepairVerified, c => IsVerdictOnCompletedRepair(c.Saga, c.Message)), Rip));
+    }
+
+    public State Online { get; private set; } = null!;
+    public State Offline { get; private set; } = null!;
+    public State RepairingTmpOutage { get; private set; } = null!;
+    public State RepairingFinalOutage { get; private set; } = null!;
+    public State Rip { get; private set; } = null!;
+
+    public Event<StorageEngineFailureReported> FailureReported { get; private set; } = null!;
+    public Event<OutageClassified> OutageClassified { get; private set; } = null!;
+    public Event<DeclareOutage> OutageDeclared { get; private set; } = null!;
+    public Event<VdiskRepairCompleted> RepairCompleted { get; private set; } = null!;
+    public Event<RepairVerified> RepairVerified { get; private set; } = null!;
+
+    /// <summary>The scheduler's scan after every affected vdisk reported completion, for the current incident.</summary>
+    private static bool IsVerdictOnCompletedRepair(StorageEngineSaga saga, RepairVerified message) =>
+        message.Incident == saga.Incident && saga.AllVdisksCompleted;
+
+    /// <summary>
+    /// The final gate (ClusterState:RequireRepairVerification): clean → online / rip; otherwise the leftover vdisks
+    /// are repaired again (their completions no longer count, their repair sagas run again).
+    /// </summary>
+    private EventActivityBinder<StorageEngineSaga, RepairVerified> Verify(EventActivityBinder<StorageEngineSaga, RepairVerified> binder, State done) =>
+        binder.IfElse(c => c.Message.Clean,
+            clean => Enter(clean, done, _ => "the repair was verified clean"),
+            dirty => dirty
+                .Then(c => c.Saga.CompletedVdisks.RemoveAll(v => c.Message.LeftoverVdisks.Contains(v)))
+                .ThenAsync(async c =>
+                {
+                    foreach (var vdisk in c.Message.LeftoverVdisks.Where(c.Saga.AffectedVdisks.Contains))
+                        await c.Publish(Phase(c.Saga, vdisk, VdiskRepairPhase.Running) with { Again = true }, c.CancellationToken);
+                }));
+
+    /// <summary>A report observed before the engine entered its current state describes an older failure.</summary>
+    private static bool IsFresh(BehaviorContext<StorageEngineSaga, StorageEngineFailureReported> c) =>
+        c.Message.Source.ObservedAt >= c.Saga.StateEnteredAt;
+
+    /// <summary>A completion counts once, for an affected vdisk, of the current incident (or one carrying no incident).</summary>
+    private static bool Counts(StorageEngineSaga saga, VdiskRepairCompleted message, RepairKind kind) =>
+        message.Kind == kind
+        && (message.Incident is null || message.Incident == saga.Incident)
+        && saga.AffectedVdisks.Contains(message.VdiskId)
+        && !saga.CompletedVdisks.Contains(message.VdiskId);
+
+    private async Task LocateAsync(BehaviorContext<StorageEngineSaga, StorageEngineFailureReported> c)
+    {
+        c.Saga.Address = c.Message.Address;
+        // An engine this instance cannot place (outside its key scope, or removed from its cluster) keeps what it had.
+        if (await _topology.ClusterOfEngineAsync(c.Message.Address, c.CancellationToken) is not { } cluster) return;
+        c.Saga.ClusterId = cluster.ClusterId;
+        c.Saga.AffectedVdisks = [.. await _topology.VdisksUsingAsync(cluster.ClusterId, c.CancellationToken)];
+    }
+
+    /// <summary>Offline with a new incident; every affected vdisk's repair is pending.</summary>
+    private EventActivityBinder<StorageEngineSaga, StorageEngineFailureReported> BeginIncident(EventActivityBinder<StorageEngineSaga, StorageEngineFailureReported> binder) =>
+        Enter(binder
+                .Then(c =>
+                {
+                    c.Saga.Incident = NewId.NextGuid().ToString("N");
+                    c.Saga.Outage = null;
+                    c.Saga.CompletedVdisks = [];
+                }),
+                Offline, c => $"failure reported by {c.Message.Source.Node}/{c.Message.Source.Stream}")
+            .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Pending));
+
+    private EventActivityBinder<StorageEngineSaga, T> BeginTmpRepair<T>(EventActivityBinder<StorageEngineSaga, T> binder, Func<BehaviorContext<StorageEngineSaga, T>, string> reason)
+        where T : class =>
+        Enter(binder.Then(c => c.Saga.Outage = OutageKind.Temporary), RepairingTmpOutage, reason)
+            .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Running))
+            .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Online, _ => "no vdisk to repair"));
+
+    private EventActivityBinder<StorageEngineSaga, T> BeginFinalRepair<T>(EventActivityBinder<StorageEngineSaga, T> binder, Func<BehaviorContext<StorageEngineSaga, T>, string> reason)
+        where T : class =>
+        Enter(binder.Then(c => BeginFinalRepairCore(c.Saga)), RepairingFinalOutage, reason)
+            .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Running))
+            .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Rip, _ => "no vdisk to respread"));
+
+    /// <summary>A respread starts over: completions of a temporary repair do not move blocks to new homes.</summary>
+    private static void BeginFinalRepairCore(StorageEngineSaga saga)
+    {
+        saga.Outage = OutageKind.Permanent;
+        saga.CompletedVdisks = [];
+    }
+
+    /// <summary>One transition: history (with the trace id), entry time, new state, and the StorageEngineStateChanged event.</summary>
+    private EventActivityBinder<StorageEngineSaga, T> Enter<T>(EventActivityBinder<StorageEngineSaga, T> binder, State state,
+        Func<BehaviorContext<StorageEngineSaga, T>, string> reason)
+        where T : class =>
+        binder
+            .Then(c =>
+            {
+                var at = _time.GetUtcNow();
+                TransitionHistory.Append(c.Saga.History,
+                    new TransitionRecord(c.Saga.CurrentState, state.Name, at, reason(c), c.Saga.Incident, TransitionHistory.CurrentTraceId()), _historyLimit);
+                c.Saga.StateEnteredAt = at;
+            })
+            .TransitionTo(state)
+            .Publish(c => new StorageEngineStateChanged
+            {
+                ClusterId = c.Saga.ClusterId!,
+                Address = c.Saga.Address,
+                From = EngineStateNames.ToEngineState(c.Saga.History[^1].From),
+                To = EngineStateNames.ToEngineState(c.Saga.CurrentState),
+                Incident = c.Saga.Incident!,
+                At = c.Saga.StateEnteredAt,
+            });
+
+    private static async Task PublishPhasesAsync<T>(BehaviorContext<StorageEngineSaga, T> c, VdiskRepairPhase phase) where T : class
+    {
+        foreach (var vdisk in c.Saga.AffectedVdisks)
+            await c.Publish(Phase(c.Saga, vdisk, phase), c.CancellationToken);
+    }
+
+    private static VdiskRepairPhaseChanged Phase(StorageEngineSaga saga, string vdisk, VdiskRepairPhase phase) => new()
+    {
+        Address = saga.Address,
+        VdiskId = vdisk,
+        Incident = saga.Incident!,
+        Phase = phase,
+        Kind = saga.Outage switch { OutageKind.Temporary => RepairKind.Tmp, OutageKind.Permanent => RepairKind.Final, _ => null },
+        At = DateTimeOffset.UtcNow,
+    };
+}

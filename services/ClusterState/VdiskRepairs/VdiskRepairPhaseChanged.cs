@@ -1,0 +1,26 @@
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.ClusterState.VdiskRepairs;
+
+public enum VdiskRepairPhase
+{
+    Pending,
+    Running,
+    Completed,
+}
+
+/// <summary>
+/// Internal to ClusterState: the engine saga tells the vdisk-repair saga where one vdisk's repair for one incident
+/// stands (pending at the Offline transition, running once the engine is being repaired, completed when counted).
+/// </summary>
+public sealed record VdiskRepairPhaseChanged
+{
+    public required string Address { get; init; }
+    public required string VdiskId { get; init; }
+    public required string Incident { get; init; }
+    public required VdiskRepairPhase Phase { get; init; }
+    public RepairKind? Kind { get; init; }
+    public required DateTimeOffset At { get; init; }
+    /// <summary>Running again after a verification found the vdisk not repaired (the only way back from Completed).</summary>
+    public bool Again { get; init; }
+}

@@ -1,0 +1,17 @@
+using MassTransit;
+using ZeroDisk.ClusterState.History;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.ClusterState.VdiskRepairs;
+
+/// <summary>One vdisk's repair for one engine incident, persisted at <c>zerodisk/sagas/vdisk-repair/&lt;id&gt;</c>.</summary>
+public sealed class VdiskRepairSaga : SagaStateMachineInstance
+{
+    public Guid CorrelationId { get; set; }
+    public string CurrentState { get; set; } = "Initial";
+    public string VdiskId { get; set; } = "";
+    public string Address { get; set; } = "";
+    public string Incident { get; set; } = "";
+    public RepairKind? Kind { get; set; }
+    public List<TransitionRecord> History { get; set; } = [];
+}

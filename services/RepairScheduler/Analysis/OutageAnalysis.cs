@@ -1,0 +1,48 @@
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.RepairScheduler.Analysis;
+
+/// <summary>
+/// Seed step 3, "analyse the problem", for one engine: probe until it is clearly back (temporary) or clearly gone
+/// (permanent). Back means <see cref="SchedulerOptions.GoodProbesForTemporary"/> good probes in a row with the
+/// identity marker intact — classified at once, to shorten the time data has one copy. A lost marker is permanent
+/// at once: a dirty-only resync onto an empty engine would silently lose data.
+/// </summary>
+public sealed class OutageAnalysis(SchedulerOptions options, TimeProvider time)
+{
+    public sealed record Classification(OutageKind Kind, string Reason);
+
+    public async Task<Classification> RunAsync(Func<CancellationToken, Task<ProbeResult>> probe, Action<ProbeResult> onProbe, CancellationToken ct)
+    {
+        var started = time.GetUtcNow();
+        var goodInARow = 0;
+        var interval = options.ProbeInterval;
+        while (true)
+        {
+            var result = await probe(ct);
+            onProbe(result);
+            var age = time.GetUtcNow() - started;
+            switch (result.Outcome)
+            {
+                case ProbeOutcome.IdentityLost:
+                    return new(OutageKind.Permanent, result.Reason);
+                case ProbeOutcome.Healthy when ++goodInARow >= options.GoodProbesForTemporary:
+                    return new(OutageKind.Temporary, $"back after {age.TotalSeconds:F1} s: {goodInARow} good probes in a row");
+                case ProbeOutcome.Healthy:
+                    break;
+                default:
+                    goodInARow = 0;
+                    break;
+            }
+            if (age >= options.Deadline)
+                return new(OutageKind.Permanent, $"not back within the deadline of {options.Deadline.TotalSeconds:F0} s (last probe: {result.Reason})");
+
+            // Fast while a reboot or restart is likely (the grace period), then back off up to the maximum.
+            interval = result.Healthy || age < options.GracePeriod
+                ? options.ProbeInterval
+                : TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, options.MaxProbeInterval.Ticks));
+            var untilDeadline = options.Deadline - age;
+            await Task.Delay(interval < untilDeadline ? interval : untilDeadline, time, ct);
+        }
+    }
+}

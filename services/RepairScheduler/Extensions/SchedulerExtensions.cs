@@ -1,0 +1,36 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using ZeroDisk.RepairScheduler.Analysis;
+using ZeroDisk.RepairScheduler.Repair;
+using ZeroDisk.RepairScheduler.Restarts;
+using ZeroDisk.ServiceDefaults.Messaging;
+
+namespace ZeroDisk.RepairScheduler.Extensions;
+
+public static class SchedulerExtensions
+{
+    /// <summary>
+    /// Outage analysis, repair dispatch and restarts, with their bus consumers. Scheduler instances share one queue
+    /// per consumer (competing consumers), so two instances do not do the work twice.
+    /// </summary>
+    public static IHostApplicationBuilder AddRepairScheduler(this IHostApplicationBuilder builder, string? endpointPrefix = null, Action<IBusRegistrationConfigurator>? configureBus = null)
+    {
+        builder.Services.Configure<SchedulerOptions>(builder.Configuration.GetSection(SchedulerOptions.Section));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<OutageAnalyzer>();
+        builder.Services.AddSingleton<AgentDirectory>();
+        builder.Services.AddSingleton<RepairCampaigns>();
+        builder.Services.AddSingleton<DelayedRestarts>();
+        builder.Services.AddSingleton(sp => new CrashLoopThrottle(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        builder.AddMessaging(bus =>
+        {
+            bus.AddConsumer<EngineStateChangedConsumer>();
+            bus.AddConsumer<VdiskRepairCompletedConsumer>();
+            bus.AddConsumer<ProcessExitedConsumer>();
+            configureBus?.Invoke(bus);
+        }, endpointPrefix);
+        return builder;
+    }
+}

@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using dotnet_etcd;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Etcd;
+
+namespace ZeroDisk.RepairScheduler.Repair;
+
+/// <summary>
+/// Seed step 4 for the vdisks nobody serves: while an engine is in a repair state, every affected vdisk that no
+/// process owns (no <c>&lt;vdiskID&gt;:vdisk:owner</c> key: neither a VM's NBD server nor a repair job) and that has
+/// not reported completion gets a <see cref="RepairVdisk"/> on the least loaded agent. A job whose agent dies loses
+/// its lease, so its owner key vanishes and the vdisk is dispatched again; the job resumes from the dirty set.
+/// </summary>
+public sealed class RepairCampaign(
+    StorageEngineStateChanged repair,
+    EtcdClient etcd,
+    AgentDirectory agents,
+    ISendEndpointProvider sender,
+    SchedulerOptions options,
+    TimeProvider time,
+    ILogger logger)
+{
+    private readonly ConcurrentDictionary<string, bool> _completed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _dispatchedAt = new(StringComparer.Ordinal);
+
+    public string Address => repair.Address;
+    public string Incident => repair.Incident;
+    public RepairKind Kind => repair.To == EngineState.RepairFinalOutage ? RepairKind.Final : RepairKind.Tmp;
+
+    public void MarkCompleted(string vdiskId) => _completed[vdiskId] = true;
+
+    public async Task RunAsync(ActivityContext parent, CancellationToken ct)
+    {
+        using var activity = SchedulerTelemetry.Source.StartActivity("repair campaign", ActivityKind.Internal, parent);
+        activity?.SetTag("zerodisk.engine", Address).SetTag("zerodisk.incident", Incident).SetTag("zerodisk.repair", Kind.ToWire());
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await DispatchRoundAsync(ct);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Repair round for engine {Address} failed; retrying", Address);
+            }
+            await Task.Delay(options.RepairScanInterval, time, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>One pass over the affected vdisks; returns the vdisks dispatched in it.</summary>
+    public async Task<IReadOnlyList<string>> DispatchRoundAsync(CancellationToken ct)
+    {
+        var affected = await etcd.VdisksInClusterAsync(repair.ClusterId, ct);
+        var pending = affected.Where(v => !_completed.ContainsKey(v)).ToList();
+        var dispatched = new List<string>();
+        if (pending.Count == 0) return dispatched;
+
+        var now = time.GetUtcNow();
+        var assigned = new Dictionary<string, int>(StringComparer.Ordinal);
+        IReadOnlyList<AgentRegistration>? registered = null;
+        foreach (var vdisk in pending)
+        {
+            var owner = (await etcd.GetAsync(EtcdKeys.VdiskOwner(vdisk), cancellationToken: ct)).Kvs.Count > 0;
+            if (owner) continue; // a running NBD server or a live repair job takes care of it
+            if (_dispatchedAt.TryGetValue(vdisk, out var at) && now - at < options.DispatchTimeout) continue;
+
+            registered ??= await agents.ListAsync(ct);
+            var agent = AgentDirectory.PickLeastLoaded(registered, assigned);
+            if (agent is null)
+            {
+                logger.LogWarning("Repair of vdisk {Vdisk} for engine {Address} waits: no node agent is registered", vdisk, Address);
+                break;
+            }
+            var endpoint = await sender.GetSendEndpoint(AgentQueues.Address(agent.Node));
+            await endpoint.Send(new RepairVdisk { Node = agent.Node, VdiskId = vdisk, Address = Address, Kind = Kind, Incident = Incident }, ct);
+            assigned[agent.Node] = assigned.GetValueOrDefault(agent.Node) + 1;
+            var again = _dispatchedAt.ContainsKey(vdisk);
+            _dispatchedAt[vdisk] = now;
+            dispatched.Add(vdisk);
+            SchedulerTelemetry.RepairsDispatched.Add(1);
+            logger.LogInformation("{Verb} {Kind} repair of vdisk {Vdisk} for engine {Address} to agent {Node} (load {Load:F2})",
+                again ? "Re-dispatched" : "Dispatched", Kind.ToWire(), vdisk, Address, agent.Node, agent.Load);
+        }
+        return dispatched;
+    }
+}

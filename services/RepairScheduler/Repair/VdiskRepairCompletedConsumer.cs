@@ -1,0 +1,14 @@
+using MassTransit;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.RepairScheduler.Repair;
+
+/// <summary>A vdisk that reported completion is not dispatched again in its campaign.</summary>
+public sealed class VdiskRepairCompletedConsumer(RepairCampaigns campaigns) : IConsumer<VdiskRepairCompleted>
+{
+    public Task Consume(ConsumeContext<VdiskRepairCompleted> context)
+    {
+        campaigns.MarkCompleted(context.Message);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,35 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.RepairScheduler.Restarts;
+
+/// <summary>
+/// Seed "NBD server failure" and "Tlog server failure": a crashed NBD server is restarted with its VM, a crashed
+/// tlog server is restarted, both through the node's agent. Exit code 0 is a deliberate stop and is left alone.
+/// A crash loop is throttled and reported, not restarted forever at full speed.
+/// </summary>
+public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRestarts delayed, ILogger<ProcessExitedConsumer> logger) : IConsumer<ProcessExited>
+{
+    public async Task Consume(ConsumeContext<ProcessExited> context)
+    {
+        var exited = context.Message;
+        if (exited.ExitCode == 0)
+        {
+            logger.LogInformation("{Role} {Id} on {Node} exited cleanly; not restarting", exited.Role.ToWire(), exited.Id, exited.Source.Node);
+            return;
+        }
+        var (crashes, delay) = throttle.OnCrash($"{exited.Source.Node}/{exited.Role.ToWire()}/{exited.Id}");
+        if (delay > TimeSpan.Zero)
+        {
+            logger.LogError("{Role} {Id} on {Node} crashed {Crashes} times in a row (exit {ExitCode}); next restart in {Delay}",
+                exited.Role.ToWire(), exited.Id, exited.Source.Node, crashes, exited.ExitCode, delay);
+            SchedulerTelemetry.RestartsThrottled.Add(1);
+            await context.Publish(new RestartThrottled { Node = exited.Source.Node, Role = exited.Role, Id = exited.Id, CrashesInARow = crashes, Delay = delay });
+            delayed.After(delay, exited);
+            return;
+        }
+        logger.LogWarning("{Role} {Id} on {Node} exited with {ExitCode}; restarting", exited.Role.ToWire(), exited.Id, exited.Source.Node, exited.ExitCode);
+        await RestartCommands.SendAsync(context, exited, context.CancellationToken);
+    }
+}

@@ -1,0 +1,162 @@
+using System.Net.Http.Json;
+using dotnet_etcd;
+using MassTransit;
+using ZeroDisk.ClusterState.Identity;
+using ZeroDisk.ClusterState.Persistence;
+using ZeroDisk.ClusterState.StorageClusters;
+using ZeroDisk.ClusterState.StorageEngines;
+using ZeroDisk.ClusterState.VdiskRepairs;
+using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Etcd;
+using ZeroDisk.Testing;
+
+namespace ZeroDisk.ClusterState.Tests.Fixtures;
+
+/// <summary>
+/// ClusterState instances of one test with everything unique to it: an etcd key scope (cluster and vdisk ids start
+/// with it), a RabbitMQ vhost, and a publisher standing in for the log collectors and the scheduler.
+/// </summary>
+public sealed class ClusterStateDeployment : IAsyncDisposable
+{
+    private readonly List<ClusterStateInstance> _instances = [];
+    private readonly List<string> _engines = [];
+    private readonly List<string> _clusters = [];
+    private IBusControl? _publisher;
+
+    private ClusterStateDeployment(InfrastructureEndpoints endpoints, RabbitMqVirtualHost vhost, EtcdClient etcd, string scope)
+    {
+        Endpoints = endpoints;
+        VirtualHost = vhost;
+        Etcd = etcd;
+        Scope = scope;
+    }
+
+    public InfrastructureEndpoints Endpoints { get; }
+    public RabbitMqVirtualHost VirtualHost { get; }
+    public EtcdClient Etcd { get; }
+    public string Scope { get; }
+    public IReadOnlyList<ClusterStateInstance> Instances => _instances;
+    public IBus Publisher => _publisher ?? throw new InvalidOperationException("start an instance first");
+
+    public static async Task<ClusterStateDeployment> CreateAsync()
+    {
+        var endpoints = await SharedInfrastructure.GetAsync();
+        var scope = TestNames.Unique("cs");
+        var vhost = await RabbitMqVirtualHost.CreateAsync(endpoints, scope);
+        return new ClusterStateDeployment(endpoints, vhost, EtcdExtensions.CreateClient(endpoints.EtcdEndpoints), scope);
+    }
+
+    public async Task<ClusterStateInstance> StartInProcessAsync(IEnumerable<string>? extraArguments = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null)
+    {
+        var instance = await ClusterStateInstance.StartInProcessAsync(Endpoints, VirtualHost.Uri, Scope, extraArguments, configure);
+        _instances.Add(instance);
+        await StartPublisherAsync();
+        return instance;
+    }
+
+    public async Task<ClusterStateInstance.ExternalInstance> StartProcessAsync()
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"{Scope}-clusterstate.log");
+        var instance = await ClusterStateInstance.StartProcessAsync(Endpoints, VirtualHost.Uri, Scope, log);
+        _instances.Add(instance);
+        await StartPublisherAsync();
+        return instance;
+    }
+
+    private async Task StartPublisherAsync()
+    {
+        if (_publisher is not null) return;
+        _publisher = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(VirtualHost.Uri));
+        await _publisher.StartAsync();
+    }
+
+    /// <summary>A loopback-free engine address no other test uses (the engine saga id is derived from it).</summary>
+    public string NewEngineAddress()
+    {
+        var address = $"10.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}:{Random.Shared.Next(20000, 60000)}";
+        _engines.Add(address);
+        return address;
+    }
+
+    public void TrackEngine(string address) => _engines.Add(address);
+
+    public async Task<string> SeedClusterAsync(string name, params string[] addresses)
+    {
+        var clusterId = $"{Scope}-{name}";
+        _clusters.Add(clusterId);
+        await Etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(clusterId), new StorageClusterConfig(addresses.Select(a => new StorageServerConfig(a)).ToList()));
+        await Etcd.PutAsync(EtcdKeys.ClusterStatus(clusterId), ClusterStatus.Healthy.ToWire());
+        return clusterId;
+    }
+
+    public async Task<string> SeedVdiskAsync(string name, string primaryCluster, string slaveCluster)
+    {
+        var vdiskId = $"{Scope}-{name}";
+        await Etcd.PutJsonAsync(EtcdKeys.VdiskStaticConfig(vdiskId), new VdiskStaticConfig());
+        await Etcd.PutJsonAsync(EtcdKeys.VdiskNbdConfig(vdiskId), new VdiskNbdConfig(primaryCluster, slaveCluster));
+        return vdiskId;
+    }
+
+    public async Task<EngineState?> EngineStateAsync(string clusterId, string address)
+    {
+        var config = await Etcd.GetJsonAsync<StorageClusterConfig>(EtcdKeys.StorageClusterConfig(clusterId));
+        return config?.Value.Servers.FirstOrDefault(s => s.Address == address)?.State;
+    }
+
+    public async Task<string?> ClusterStatusAsync(string clusterId) => await Etcd.GetValAsync(EtcdKeys.ClusterStatus(clusterId)) is { Length: > 0 } v ? v : null;
+
+    public Task<StorageEngineSaga?> EngineSagaAsync(string address) => new SagaStore(Etcd).GetAsync<StorageEngineSaga>(SagaIds.Engine(address), CancellationToken.None);
+
+    public Task<StorageClusterSaga?> ClusterSagaAsync(string clusterId) => new SagaStore(Etcd).GetAsync<StorageClusterSaga>(SagaIds.Cluster(clusterId), CancellationToken.None);
+
+    public Task<VdiskRepairSaga?> VdiskRepairSagaAsync(string vdiskId, string incident) =>
+        new SagaStore(Etcd).GetAsync<VdiskRepairSaga>(SagaIds.VdiskRepair(vdiskId, incident), CancellationToken.None);
+
+    public Task WaitForEngineAsync(string clusterId, string address, EngineState state, TimeSpan? timeout = null) =>
+        Eventually.UntilAsync(async () => await EngineStateAsync(clusterId, address) == state, $"engine {address} is {state.ToWire()} in etcd", timeout);
+
+    public Task WaitForClusterAsync(string clusterId, ClusterStatus status) =>
+        Eventually.UntilAsync(async () => await ClusterStatusAsync(clusterId) == status.ToWire(), $"cluster {clusterId} is {status.ToWire()}");
+
+    // What the collectors and the scheduler would publish.
+
+    public static EventSource Source(string node, DateTimeOffset? observedAt = null, long offset = 0) =>
+        new() { Node = node, Stream = $"{node}.log", Offset = offset, ObservedAt = observedAt ?? DateTimeOffset.UtcNow };
+
+    public Task ReportFailureAsync(string address, string node = "nbd-1", DateTimeOffset? observedAt = null, Guid? messageId = null) =>
+        Publisher.Publish(new StorageEngineFailureReported { Address = address, Source = Source(node, observedAt) },
+            ctx => { if (messageId is { } id) ctx.MessageId = id; });
+
+    public Task ClassifyAsync(string address, string incident, OutageKind kind) =>
+        Publisher.Publish(new OutageClassified { Address = address, Incident = incident, Kind = kind, Reason = "test" });
+
+    public Task CompleteAsync(string address, string vdiskId, RepairKind kind, string? incident) =>
+        Publisher.Publish(new VdiskRepairCompleted { Address = address, VdiskId = vdiskId, Kind = kind, Incident = incident, Source = Source("nbd-1") });
+
+    public async Task<string> IncidentAsync(string address)
+    {
+        string? incident = null;
+        await Eventually.UntilAsync(async () => (incident = (await EngineSagaAsync(address))?.Incident) is not null, $"engine {address} has an incident");
+        return incident!;
+    }
+
+    public HttpClient Http(int instance = 0) => new() { BaseAddress = _instances[instance].Url };
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var instance in _instances) await instance.DisposeAsync();
+        if (_publisher is not null) await _publisher.StopAsync();
+        await VirtualHost.DisposeAsync();
+        // Everything this test wrote to etcd: its scoped keys and the sagas of its engines, clusters and repairs.
+        await Etcd.DeleteRangeAsync(Scope);
+        await Etcd.DeleteRangeAsync(VdiskAdminTombstonePrefix + Scope);
+        foreach (var engine in _engines) await Etcd.DeleteAsync(EtcdSagaSession<StorageEngineSaga>.Key(SagaIds.Engine(engine)));
+        foreach (var cluster in _clusters) await Etcd.DeleteAsync(EtcdSagaSession<StorageClusterSaga>.Key(SagaIds.Cluster(cluster)));
+        foreach (var repair in await new SagaStore(Etcd).ListAsync<VdiskRepairSaga>(CancellationToken.None))
+            if (repair.VdiskId.StartsWith(Scope, StringComparison.Ordinal))
+                await Etcd.DeleteAsync(EtcdSagaSession<VdiskRepairSaga>.Key(repair.CorrelationId));
+        Etcd.Dispose();
+    }
+
+    private const string VdiskAdminTombstonePrefix = "zerodisk/vdisk-deleting/";
+}

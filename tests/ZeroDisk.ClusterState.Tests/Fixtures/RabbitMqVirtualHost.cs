@@ -1,0 +1,52 @@
+using System.Net.Http.Json;
+using ZeroDisk.Testing;
+
+namespace ZeroDisk.ClusterState.Tests.Fixtures;
+
+/// <summary>
+/// A private RabbitMQ virtual host per test deployment: other tests (and other helpers' services) publishing the
+/// same contracts never reach this test's queues, and deleting the vhost removes every queue it created.
+/// </summary>
+public sealed class RabbitMqVirtualHost : IAsyncDisposable
+{
+    private readonly HttpClient _http;
+
+    private RabbitMqVirtualHost(HttpClient http, string name, Uri uri)
+    {
+        _http = http;
+        Name = name;
+        Uri = uri;
+    }
+
+    public string Name { get; }
+    public Uri Uri { get; }
+
+    public static async Task<RabbitMqVirtualHost> CreateAsync(InfrastructureEndpoints endpoints, string name)
+    {
+        var management = endpoints.RabbitMqManagementUrl ?? throw new InvalidOperationException("RABBITMQ_MANAGEMENT_URL is needed to create a test vhost");
+        var http = new HttpClient { BaseAddress = management };
+        var user = Uri.UnescapeDataString(endpoints.RabbitMqUri.UserInfo);
+        http.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user)));
+        (await http.PutAsync($"api/vhosts/{name}", null)).EnsureSuccessStatusCode();
+        var username = user.Split(':')[0];
+        (await http.PutAsJsonAsync($"api/permissions/{name}/{username}", new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
+        var uri = new UriBuilder(endpoints.RabbitMqUri) { Path = "/" + name }.Uri;
+        return new RabbitMqVirtualHost(http, name, uri);
+    }
+
+    public async Task<IReadOnlyList<string>> QueueNamesAsync()
+    {
+        var queues = await _http.GetFromJsonAsync<List<QueueInfo>>($"api/queues/{Name}") ?? [];
+        return queues.Select(q => q.Name).ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var queue in await QueueNamesAsync())
+            await _http.DeleteAsync($"api/queues/{Name}/{Uri.EscapeDataString(queue)}");
+        await _http.DeleteAsync($"api/vhosts/{Name}");
+        _http.Dispose();
+    }
+
+    private sealed record QueueInfo(string Name);
+}

@@ -1,0 +1,53 @@
+using ZeroDisk.ClusterState.StorageEngines;
+using ZeroDisk.ClusterState.Tests.Fixtures;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.ClusterState.Tests.Scenarios;
+
+/// <summary>DESIGN §4 Verify (ClusterState:RequireRepairVerification): online only on a clean verification.</summary>
+public sealed class When_a_repair_must_be_verified
+{
+    [Fact]
+    public async Task Leftover_vdisks_are_repaired_again_and_only_a_clean_verdict_brings_the_engine_online()
+    {
+        await using var deployment = await ClusterStateDeployment.CreateAsync();
+        await deployment.StartInProcessAsync(["--ClusterState:RequireRepairVerification=true"]);
+        var engine = deployment.NewEngineAddress();
+        var primary = await deployment.SeedClusterAsync("primary", engine, deployment.NewEngineAddress());
+        var slave = await deployment.SeedClusterAsync("slave", deployment.NewEngineAddress(), deployment.NewEngineAddress());
+        var vd1 = await deployment.SeedVdiskAsync("vd1", primary, slave);
+        var vd2 = await deployment.SeedVdiskAsync("vd2", primary, slave);
+
+        await deployment.ReportFailureAsync(engine);
+        var incident = await deployment.IncidentAsync(engine);
+        await deployment.ClassifyAsync(engine, incident, OutageKind.Temporary);
+        await deployment.WaitForEngineAsync(primary, engine, EngineState.RepairTmpOutage);
+        await deployment.CompleteAsync(engine, vd1, RepairKind.Tmp, incident);
+        await deployment.CompleteAsync(engine, vd2, RepairKind.Tmp, incident);
+        await Eventually.UntilAsync(async () => (await deployment.EngineSagaAsync(engine))!.AllVdisksCompleted, "both completions are counted");
+        Assert.Equal(EngineState.RepairTmpOutage, await deployment.EngineStateAsync(primary, engine));
+
+        // The scan still finds dirty blocks of vd2: it is repaired again.
+        await Verdict(deployment, engine, incident, clean: false, leftover: [vd2]);
+        await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(vd2, incident))?.CurrentState == "Running", "vd2's repair runs again");
+        Assert.Equal([vd1], (await deployment.EngineSagaAsync(engine))!.CompletedVdisks);
+        // A clean verdict before vd2 completed again is no verdict on this repair.
+        await Verdict(deployment, engine, incident, clean: true, leftover: []);
+        await Task.Delay(500);
+        Assert.Equal(EngineState.RepairTmpOutage, await deployment.EngineStateAsync(primary, engine));
+
+        await deployment.CompleteAsync(engine, vd2, RepairKind.Tmp, incident);
+        await Eventually.UntilAsync(async () => (await deployment.EngineSagaAsync(engine))!.AllVdisksCompleted, "vd2 completed again");
+        await Verdict(deployment, engine, "another-incident", clean: true, leftover: []);
+        await Task.Delay(300);
+        Assert.Equal(EngineState.RepairTmpOutage, await deployment.EngineStateAsync(primary, engine));
+        await Verdict(deployment, engine, incident, clean: true, leftover: []);
+        await deployment.WaitForEngineAsync(primary, engine, EngineState.Online);
+        await deployment.WaitForClusterAsync(primary, ClusterStatus.Healthy);
+        Assert.Equal("the repair was verified clean", (await deployment.EngineSagaAsync(engine))!.History[^1].Reason);
+        Assert.Equal(["Pending", "Running", "Completed", "Running", "Completed"], (await deployment.VdiskRepairSagaAsync(vd2, incident))!.History.Select(h => h.To));
+    }
+
+    private static Task Verdict(ClusterStateDeployment deployment, string engine, string incident, bool clean, IReadOnlyList<string> leftover) =>
+        deployment.Publisher.Publish(new RepairVerified { Address = engine, Incident = incident, Clean = clean, LeftoverVdisks = leftover });
+}

@@ -1,0 +1,43 @@
+using ZeroDisk.ClusterState.StorageEngines;
+using ZeroDisk.ClusterState.Tests.Fixtures;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.ClusterState.Tests.Scenarios;
+
+/// <summary>DESIGN §4: the saga state lives in etcd, so ClusterState can be killed at any moment.</summary>
+public sealed class When_clusterstate_is_killed_between_events
+{
+    [Fact]
+    public async Task A_new_process_continues_from_etcd_and_finishes_the_repair()
+    {
+        await using var deployment = await ClusterStateDeployment.CreateAsync();
+        var first = await deployment.StartProcessAsync();
+        var engine = deployment.NewEngineAddress();
+        var primary = await deployment.SeedClusterAsync("primary", engine, deployment.NewEngineAddress());
+        var slave = await deployment.SeedClusterAsync("slave", deployment.NewEngineAddress(), deployment.NewEngineAddress());
+        var vd1 = await deployment.SeedVdiskAsync("vd1", primary, slave);
+        var vd2 = await deployment.SeedVdiskAsync("vd2", primary, slave);
+
+        await deployment.ReportFailureAsync(engine);
+        await deployment.WaitForEngineAsync(primary, engine, EngineState.Offline);
+        var incident = await deployment.IncidentAsync(engine);
+        await first.KillAsync();
+
+        // Events arrive while no ClusterState runs: they wait in the durable queue.
+        await deployment.ClassifyAsync(engine, incident, OutageKind.Temporary);
+        var second = await deployment.StartProcessAsync();
+        await deployment.WaitForEngineAsync(primary, engine, EngineState.RepairTmpOutage);
+        await deployment.CompleteAsync(engine, vd1, RepairKind.Tmp, incident);
+        await Eventually.UntilAsync(async () => (await deployment.EngineSagaAsync(engine))!.CompletedVdisks.Count == 1, "the first completion is counted");
+        await second.KillAsync();
+
+        await deployment.CompleteAsync(engine, vd2, RepairKind.Tmp, incident);
+        await deployment.StartProcessAsync();
+        await deployment.WaitForEngineAsync(primary, engine, EngineState.Online);
+        await deployment.WaitForClusterAsync(primary, ClusterStatus.Healthy);
+
+        var saga = await deployment.EngineSagaAsync(engine);
+        Assert.Equal([EngineStateNames.Offline, EngineStateNames.RepairingTmpOutage, EngineStateNames.Online], saga!.History.Select(h => h.To));
+        Assert.Equal(incident, saga.Incident);
+    }
+}

@@ -1,0 +1,208 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using dotnet_etcd;
+using MassTransit;
+using StackExchange.Redis;
+using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Etcd;
+using ZeroDisk.Testing;
+
+namespace ZeroDisk.Drill;
+
+/// <summary>
+/// The failure drill: create vdisks, serve one under an fio write-and-verify load, SIGKILL an engine, watch the
+/// failover, the state transitions and the repair, and prove no data was lost and every cluster is healthy.
+/// </summary>
+public sealed class DrillRun(DrillOptions options, DrillReport report)
+{
+    private const int VdiskGiB = 1;
+    private const int ImageMiB = 64;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var endpoints = await SharedInfrastructure.GetAsync();
+        var id = "drill-" + Guid.NewGuid().ToString("N")[..8];
+        var root = Path.Combine(RepoPaths.Root, "run", "drill", id);
+        Directory.CreateDirectory(root);
+        report.Progress($"Drill {id}: {options.Outage} outage of a {options.Side} engine; logs in {root}");
+
+        await using var stack = new DrillStack
+        {
+            Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(2),
+            AdminPort = FreePort.Next(), NbdPort = FreePort.Next(),
+        };
+        using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
+        await RegisterClustersAsync(stack, etcd);
+        stack.StartServices(options);
+        report.Progress($"Started {string.Join(", ", stack.Services.Select(s => $"{s.Name} (pid {s.Pid})"))}");
+
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{stack.AdminPort}/"), Timeout = TimeSpan.FromSeconds(10) };
+        await WaitAsync("ClusterState admin API answers", async () => (await admin.GetAsync("health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(60), ct);
+        await WaitAsync("both agents registered", async () => (await etcd.GetRangeAsync(EtcdKeys.AgentPrefix + id, cancellationToken: ct)).Kvs.Count >= 2, TimeSpan.FromSeconds(60), ct);
+
+        string vd1 = $"{id}-vd1", vd2 = $"{id}-vd2";
+        foreach (var vdisk in new[] { vd1, vd2 })
+        {
+            var created = await admin.PostAsJsonAsync("vdisks", new { id = vdisk, storageClusterID = stack.PrimaryCluster, slaveStorageClusterID = stack.SlaveCluster, blockSize = 4096, size = VdiskGiB }, ct);
+            report.Check($"create {vdisk}", created.IsSuccessStatusCode, $"POST /vdisks -> {(int)created.StatusCode}");
+        }
+        await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.NbdServer), new NbdServerVdisksConfig([vd1, vd2]), ct);
+
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(endpoints.RabbitMqUri));
+        await bus.StartAsync(ct);
+        try
+        {
+            await (await bus.GetSendEndpoint(AgentQueues.Address(stack.Node(1)))).Send(new RestartNbdServer { Node = stack.Node(1), ServerId = stack.NbdServer }, ct);
+        }
+        finally
+        {
+            await bus.StopAsync(ct);
+        }
+        var uri = (string vdisk) => $"nbd://127.0.0.1:{stack.NbdPort}/{vdisk}";
+        var serving = await WaitAsync("the agent started the NBD server", async () => (await ExternalProcess.RunAsync("nbdinfo", [uri(vd1)], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(90), ct);
+        report.Check("NBD server serves through the agent", serving, uri(vd1));
+
+        // vd2 holds a known image: its checksum after the repair is the proof that nothing was lost.
+        var image = Path.Combine(root, "vd2.img");
+        await File.WriteAllBytesAsync(image, RandomNumberGenerator.GetBytes(ImageMiB << 20), ct);
+        var written = await ExternalProcess.RunAsync("nbdcopy", [image, uri(vd2)], TimeSpan.FromMinutes(3));
+        report.Check("known image written to vd2", written.ExitCode == 0, $"{ImageMiB} MiB, md5 {Md5(image)}");
+
+        var fio = ExternalProcess.RunAsync("fio",
+        [
+            "--name=drill", "--ioengine=nbd", $"--uri={uri(vd1)}", "--rw=randwrite", "--bs=4k", "--iodepth=16", "--numjobs=2",
+            "--size=128m", "--time_based", $"--runtime={(int)options.Load.TotalSeconds}", "--verify=crc32c", "--verify_backlog=512",
+            "--verify_fatal=1", "--group_reporting",
+        ], options.Load + TimeSpan.FromMinutes(5));
+        report.Progress($"fio: 4K random writes with crc32c verification on vd1 for {options.Load.TotalSeconds:F0} s");
+        await Task.Delay(options.Load / 4, ct);
+
+        var engines = options.Side == FailedSide.Primary ? stack.Engines.Primary : stack.Engines.Slave;
+        var victim = engines[0];
+        var cluster = options.Side == FailedSide.Primary ? stack.PrimaryCluster : stack.SlaveCluster;
+        await victim.KillAsync();
+        report.Progress($"SIGKILLed {options.Side.ToString().ToLowerInvariant()} engine {victim.Address} (shard 0 of {cluster})");
+
+        var watch = new EngineWatch(etcd, cluster, victim.Address, report);
+        var restart = Task.CompletedTask;
+        if (options.Outage == OutageMode.Tmp)
+            restart = Task.Delay(options.Downtime, ct).ContinueWith(async _ =>
+            {
+                await victim.RestartAsync();
+                report.Progress($"engine {victim.Address} restarted with its old data (a reboot)");
+            }, ct).Unwrap();
+
+        var end = options.Outage == OutageMode.Tmp ? EngineState.Online : EngineState.Rip;
+        var repaired = await watch.UntilAsync(end, options.Timeout, ct);
+        await restart;
+        var fioResult = await fio;
+
+        report.Check("no I/O error and every block verified during failover and repair (fio)", fioResult.ExitCode == 0,
+            fioResult.ExitCode == 0 ? FioSummary(fioResult.StdOut) : $"fio exited {fioResult.ExitCode}: {Tail(fioResult.StdErr + fioResult.StdOut)}");
+        var failureLines = FailureLines(stack, victim.Address);
+        report.Check("failure reported once on the NBD server's stderr", failureLines == 1, $"{failureLines} storageengine-failure line(s) for {victim.Address}");
+        report.Check("engine went offline", watch.Seen.Contains(EngineState.Offline), string.Join(" -> ", watch.Seen.Select(s => s.ToWire())));
+        var repairState = options.Outage == OutageMode.Tmp ? EngineState.RepairTmpOutage : EngineState.RepairFinalOutage;
+        report.Check($"outage classified {options.Outage.ToString().ToLowerInvariant()}", watch.Seen.Contains(repairState), $"saw {repairState.ToWire()}: {watch.Seen.Contains(repairState)}");
+        report.Check($"engine {end.ToWire()} after the repair", repaired, $"state now {(await watch.CurrentAsync(ct))?.ToWire() ?? "?"}");
+
+        var statuses = new List<string>();
+        foreach (var c in new[] { stack.PrimaryCluster, stack.SlaveCluster })
+            statuses.Add($"{c}={(await etcd.GetAsync(EtcdKeys.ClusterStatus(c), cancellationToken: ct)).Kvs.FirstOrDefault()?.Value.ToStringUtf8()}");
+        report.Check("every cluster healthy", statuses.All(s => s.EndsWith("=healthy", StringComparison.Ordinal)), string.Join(", ", statuses));
+
+        var readBack = Path.Combine(root, "vd2.readback");
+        var read = await ExternalProcess.RunAsync("nbdcopy", [uri(vd2), readBack], TimeSpan.FromMinutes(5));
+        var same = read.ExitCode == 0 && Md5Prefix(readBack, ImageMiB << 20) == Md5(image);
+        report.Check("checksum of vd2 equals what was written", same, read.ExitCode == 0 ? $"md5 {Md5Prefix(readBack, ImageMiB << 20)}" : read.StdErr);
+        File.Delete(readBack);
+
+        if (options.Outage == OutageMode.Tmp)
+        {
+            var mismatches = await MirrorMismatchesAsync(stack, [vd1, vd2]);
+            report.Check("primary and slave hold identical blocks", mismatches == 0, $"{mismatches} block(s) differ");
+        }
+    }
+
+    private static async Task RegisterClustersAsync(DrillStack stack, EtcdClient etcd)
+    {
+        foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave))
+        {
+            var marker = $"{stack.Id}-{engine.Port}";
+            await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+            await redis.GetDatabase().StringSetAsync(EngineIdentity.RedisKey, marker);
+            await etcd.PutAsync(EtcdKeys.EngineIdentity(engine.Address), marker);
+        }
+        await etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(stack.PrimaryCluster), new StorageClusterConfig(stack.Engines.Primary.Select(e => new StorageServerConfig(e.Address)).ToList()));
+        await etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(stack.SlaveCluster), new StorageClusterConfig(stack.Engines.Slave.Select(e => new StorageServerConfig(e.Address)).ToList()));
+        foreach (var c in new[] { stack.PrimaryCluster, stack.SlaveCluster })
+            await etcd.PutAsync(EtcdKeys.ClusterStatus(c), ClusterStatus.Healthy.ToWire());
+    }
+
+    private static int FailureLines(DrillStack stack, string address)
+    {
+        var line = StderrEventWriter.Format(new StorageEngineFailureLine(address));
+        return Enumerable.Range(1, 2).Where(n => Directory.Exists(stack.NodeLogs(n)))
+            .SelectMany(n => Directory.EnumerateFiles(stack.NodeLogs(n), "*.log"))
+            .Sum(f => File.ReadLines(f).Count(l => l.Contains(line, StringComparison.Ordinal)));
+    }
+
+    private static async Task<int> MirrorMismatchesAsync(DrillStack stack, IEnumerable<string> vdisks)
+    {
+        var mismatches = 0;
+        for (var shard = 0; shard < stack.Engines.Primary.Count; shard++)
+        {
+            await using var primary = await ConnectionMultiplexer.ConnectAsync(stack.Engines.Primary[shard].Address);
+            await using var slave = await ConnectionMultiplexer.ConnectAsync(stack.Engines.Slave[shard].Address);
+            foreach (var vdisk in vdisks)
+            {
+                var p = (await primary.GetDatabase().HashGetAllAsync($"nondedup:{vdisk}")).ToDictionary(e => (string)e.Name!, e => (byte[])e.Value!);
+                var s = (await slave.GetDatabase().HashGetAllAsync($"nondedup:{vdisk}")).ToDictionary(e => (string)e.Name!, e => (byte[])e.Value!);
+                mismatches += p.Keys.Union(s.Keys).Count(k => !p.TryGetValue(k, out var a) || !s.TryGetValue(k, out var b) || !a.AsSpan().SequenceEqual(b));
+            }
+        }
+        return mismatches;
+    }
+
+    private async Task<bool> WaitAsync(string what, Func<Task<bool>> condition, TimeSpan within, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if (await condition()) return true;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException) { /* not up yet */ }
+            await Task.Delay(250, ct);
+        }
+        report.Progress($"gave up waiting: {what}");
+        return false;
+    }
+
+    private static string Md5(string path)
+    {
+        using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(MD5.HashData(file));
+    }
+
+    private static string Md5Prefix(string path, long length)
+    {
+        using var file = File.OpenRead(path);
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        var buffer = new byte[1 << 20];
+        for (long left = length; left > 0;)
+        {
+            var n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n == 0) break;
+            md5.AppendData(buffer, 0, n);
+            left -= n;
+        }
+        return Convert.ToHexStringLower(md5.GetHashAndReset());
+    }
+
+    private static string FioSummary(string output) =>
+        output.Split('\n').FirstOrDefault(l => l.TrimStart().StartsWith("write:", StringComparison.Ordinal))?.Trim() ?? "ok";
+
+    private static string Tail(string text) => text.Length > 400 ? text[^400..] : text;
+}

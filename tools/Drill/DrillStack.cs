@@ -1,0 +1,91 @@
+using ZeroDisk.Testing;
+
+namespace ZeroDisk.Drill;
+
+/// <summary>
+/// The stack the drill runs on, all real processes: private primary and slave engines, ClusterState,
+/// RepairScheduler, and two nodes (an NbdHost agent and a LogCollector each, with their own log directory) on the
+/// shared RabbitMQ and etcd. Every name starts with <see cref="Id"/>, so the drill never touches anything else.
+/// </summary>
+public sealed class DrillStack : IAsyncDisposable
+{
+    private readonly List<ManagedProcess> _services = [];
+
+    public required string Id { get; init; }
+    public required string Root { get; init; }
+    public required InfrastructureEndpoints Endpoints { get; init; }
+    public required RedisClusters Engines { get; init; }
+    public required int AdminPort { get; init; }
+    public required int NbdPort { get; init; }
+    public string PrimaryCluster => $"{Id}-primary";
+    public string SlaveCluster => $"{Id}-slave";
+    public string Node(int n) => $"{Id}-node{n}";
+    public string NodeLogs(int n) => Path.Combine(Root, $"node{n}", "logs");
+    public string NodeState(int n) => Path.Combine(Root, $"node{n}", "state");
+    public string NbdServer => $"{Id}-nbd1";
+    public string VmHookCalls => Path.Combine(Root, "vm-hook.calls");
+    public IReadOnlyList<ManagedProcess> Services => _services;
+
+    public void StartServices(DrillOptions options)
+    {
+        var env = new Dictionary<string, string>(Endpoints.ToEnvironment()) { ["DOTNET_gcServer"] = "0" };
+        string Dll(string project, string name) => Path.Combine(RepoPaths.Root, "services", project, "bin", options.Configuration, "net10.0", name + ".dll");
+
+        _services.Add(ManagedProcess.Start("clusterstate", "dotnet", [Dll("ClusterState", "clusterstate"), "--urls", $"http://127.0.0.1:{AdminPort}"],
+            new Dictionary<string, string>(env)
+            {
+                ["ClusterState__EndpointPrefix"] = $"{Id}-",
+                ["ClusterState__KeyScope"] = Id,
+                ["ClusterState__ReconcileInterval"] = "00:00:05",
+            }, Root));
+        _services.Add(ManagedProcess.Start("repairscheduler", "dotnet", [Dll("RepairScheduler", "repairscheduler")],
+            new Dictionary<string, string>(env)
+            {
+                ["Scheduler__EndpointPrefix"] = $"{Id}-",
+                ["Scheduler__GracePeriod"] = "00:00:02",
+                ["Scheduler__ProbeInterval"] = "00:00:00.3",
+                ["Scheduler__Deadline"] = options.Deadline.ToString(),
+                ["Scheduler__RepairScanInterval"] = "00:00:01",
+                ["Scheduler__DispatchTimeout"] = "00:00:08",
+            }, Root));
+
+        File.WriteAllText(Path.Combine(Root, "vm-hook.sh"), $"#!/bin/sh\necho \"$@\" >> '{VmHookCalls}'\n");
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(Path.Combine(Root, "vm-hook.sh"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (var n in new[] { 1, 2 })
+        {
+            Directory.CreateDirectory(NodeLogs(n));
+            var port = n == 1 ? NbdPort : NbdPort + 1;
+            _services.Add(ManagedProcess.Start($"node{n}-agent", "dotnet",
+                [
+                    Dll("NbdHost", "nbdhost"), "agent", "--node", Node(n), "--log-dir", NodeLogs(n), "--state-dir", NodeState(n),
+                    "--etcd", Endpoints.EtcdEndpoints, "--storage-address", "127.0.0.1", "--repair-lease-ttl", "5",
+                    "--vm-hook", Path.Combine(Root, "vm-hook.sh"),
+                    "--nbd-command", $"{{self}} serve --id {{id}} --listen 127.0.0.1:{port} --etcd {Endpoints.EtcdEndpoints}",
+                ], env, Root));
+            _services.Add(ManagedProcess.Start($"node{n}-collector", "dotnet", [Dll("LogCollector", "logcollector")],
+                new Dictionary<string, string>(env)
+                {
+                    ["LogCollector__Node"] = Node(n),
+                    ["LogCollector__Directory"] = NodeLogs(n),
+                }, Root));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var service in _services) await service.DisposeAsync();
+        // The agents' children run in their own sessions (they outlive an agent by design): stop them by pid file.
+        foreach (var n in new[] { 1, 2 })
+        {
+            if (!Directory.Exists(NodeState(n))) continue;
+            foreach (var pidFile in Directory.EnumerateFiles(NodeState(n), "*.pid", SearchOption.AllDirectories))
+            {
+                if (!int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) continue;
+                try { System.Diagnostics.Process.GetProcessById(pid).Kill(entireProcessTree: true); }
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException) { /* already gone */ }
+            }
+        }
+        await Engines.DisposeAsync();
+        await RabbitMqManagement.DeleteQueuesAsync(Endpoints, Id);
+    }
+}

@@ -1,0 +1,25 @@
+using System.CommandLine;
+using ZeroDisk.Drill;
+
+var outage = new Option<OutageMode>("--outage") { Description = "tmp: the engine comes back with its data; final: it never comes back", DefaultValueFactory = _ => OutageMode.Tmp };
+var side = new Option<FailedSide>("--side") { Description = "which cluster loses an engine", DefaultValueFactory = _ => FailedSide.Primary };
+var load = new Option<int>("--load-seconds") { Description = "how long fio writes and verifies", DefaultValueFactory = _ => 30 };
+var timeout = new Option<int>("--timeout-seconds") { Description = "how long the repair may take", DefaultValueFactory = _ => 180 };
+var root = new RootCommand("ZeroDisk failure drill: SIGKILL a storage engine under load and prove nothing is lost") { outage, side, load, timeout };
+root.SetAction(async (parse, ct) =>
+{
+    var configuration = AppContext.BaseDirectory.Contains("/bin/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
+    var options = new DrillOptions(parse.GetValue(outage), parse.GetValue(side), TimeSpan.FromSeconds(parse.GetValue(load)), TimeSpan.FromSeconds(parse.GetValue(timeout)), configuration);
+    var report = new DrillReport();
+    try
+    {
+        await new DrillRun(options, report).RunAsync(ct);
+    }
+    catch (Exception ex)
+    {
+        report.Check("drill ran to the end", false, ex.Message);
+    }
+    report.PrintSummary($"Drill: {options.Outage} outage of a {options.Side} engine");
+    return report.AllHeld ? 0 : 1;
+});
+return await root.Parse(args).InvokeAsync();
