@@ -28,7 +28,8 @@ public static class TlogReplayToStorage
         {
             var config = await ReadConfigAsync(etcd, targetVdiskId, ct);
             var (selected, stats) = await TlogReplay.SelectAsync(servers, sourceVdiskId, limit, logger, ct);
-            var options = new StorageOptions();
+            // An offline rebuild: no VM waits on it, so a slow engine is waited for rather than failed over.
+            var options = new StorageOptions { CommandTimeout = TimeSpan.FromSeconds(10), ConnectTimeout = TimeSpan.FromSeconds(5) };
             var events = new ConsoleStderrEvents();
             await using var engines = new StorageEngines(options, events, loggers.CreateLogger<StorageEngines>());
             await using var storage = new VdiskStorage(config, engines, NoWriteJournal.Instance, options, events, loggers);
