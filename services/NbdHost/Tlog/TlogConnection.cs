@@ -21,7 +21,7 @@ public sealed class TlogConnection : IAsyncDisposable
         Address = address;
         _stream = stream;
         Input = PipeReader.Create(stream, TlogFrames.ReaderOptions);
-        Output = PipeWriter.Create(stream);
+        Output = PipeWriter.Create(stream, TlogFrames.WriterOptions);
     }
 
     public string Address { get; }
@@ -138,8 +138,7 @@ public sealed class TlogConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Input.CompleteAsync();
-        await Output.CompleteAsync();
+        await TlogFrames.CompleteQuietlyAsync(Input, Output);
         await _stream.DisposeAsync();
     }
 }

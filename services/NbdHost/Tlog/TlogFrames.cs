@@ -38,7 +38,26 @@ public static class TlogFrames
     /// Socket reads of up to 512 KiB: with the default 4 KiB a read rarely holds more than one 4 KiB record, and
     /// the server's group commit (one fsync per read batch) would degrade to one fsync per record.
     /// </summary>
-    public static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 512 * 1024, minimumReadSize: 64 * 1024);
+    public static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 512 * 1024, minimumReadSize: 64 * 1024, leaveOpen: true);
+
+    /// <summary>The stream outlives the pipes: its owner disposes it after completing both.</summary>
+    public static readonly StreamPipeWriterOptions WriterOptions = new(leaveOpen: true);
+
+    /// <summary>
+    /// Completes a connection's pipes. Completing the writer flushes what is buffered, which on a broken connection
+    /// fails: there is nobody left to tell.
+    /// </summary>
+    public static async ValueTask CompleteQuietlyAsync(PipeReader input, PipeWriter output)
+    {
+        try
+        {
+            await output.CompleteAsync();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+        }
+        await input.CompleteAsync();
+    }
     public const int MaxFrameLength = 64 * 1024 * 1024;
 
     public static void WriteAppend(IBufferWriter<byte> output, TlogRecord record, TlogFrameType type = TlogFrameType.Append)

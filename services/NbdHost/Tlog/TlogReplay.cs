@@ -69,12 +69,9 @@ public static class TlogReplay
     public static async Task<ReplayResult> ToImageFileAsync(IReadOnlyList<string> servers, string vdiskId, string imagePath,
         long? size, int? blockSize, ReplayLimit limit, ILogger logger, CancellationToken ct)
     {
-        var (records, read, unreachable, conflicts) = await MergeAsync(servers, vdiskId, logger, ct);
-        if (read == 0) throw new IOException($"no tlog server of [{string.Join(", ", servers)}] could be read");
-        var lastEpoch = records.Count > 0 ? records.Keys.Max().Epoch : 0;
-        var selected = records.Values.Where(r => Includes(limit, r, lastEpoch)).ToList();
+        var (selected, stats) = await SelectAsync(servers, vdiskId, limit, logger, ct);
         // Empty data is an all-zero block (the storage deletes those); the others give the block size.
-        var size0 = blockSize ?? records.Values.FirstOrDefault(r => !r.Data.IsEmpty)?.Data.Length ?? DefaultBlockSize;
+        var size0 = blockSize ?? selected.FirstOrDefault(r => !r.Data.IsEmpty)?.Data.Length ?? DefaultBlockSize;
         var zeroes = new byte[size0];
         await using var image = new FileStream(imagePath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
         if (size is { } bytes) image.SetLength(bytes);
@@ -92,7 +89,18 @@ public static class TlogReplay
         if (size is null && selected.Count > 0)
             image.SetLength(Math.Max(image.Length, (selected.Max(r => r.BlockIndex) + 1) * size0));
         image.Flush(flushToDisk: true);
-        return new ReplayResult(read, unreachable, records.Count, selected.Count, last, conflicts);
+        return stats with { Applied = selected.Count, LastApplied = last };
+    }
+
+    /// <summary>The merged records up to the limit, in key order, and what the merge found.</summary>
+    public static async Task<(List<TlogRecord> Selected, ReplayResult Stats)> SelectAsync(IReadOnlyList<string> servers, string vdiskId,
+        ReplayLimit limit, ILogger logger, CancellationToken ct)
+    {
+        var (records, read, unreachable, conflicts) = await MergeAsync(servers, vdiskId, logger, ct);
+        if (read == 0) throw new IOException($"no tlog server of [{string.Join(", ", servers)}] could be read");
+        var lastEpoch = records.Count > 0 ? records.Keys.Max().Epoch : 0;
+        var selected = records.Values.Where(r => Includes(limit, r, lastEpoch)).ToList();
+        return (selected, new ReplayResult(read, unreachable, records.Count, selected.Count, selected.Count > 0 ? selected[^1].Key : null, conflicts));
     }
 
     private static bool Includes(ReplayLimit limit, TlogRecord record, long lastEpoch) => limit switch

@@ -53,7 +53,7 @@ public sealed class TlogServer(string dataDirectory, ILogger logger) : IAsyncDis
         var peer = socket.RemoteEndPoint?.ToString() ?? "?";
         await using var stream = new NetworkStream(socket, ownsSocket: true);
         var input = PipeReader.Create(stream, TlogFrames.ReaderOptions);
-        var output = PipeWriter.Create(stream);
+        var output = PipeWriter.Create(stream, TlogFrames.WriterOptions);
         var pendingAcks = new List<(long Sequence, string? Reject)>();
         var touched = new HashSet<VdiskLog>();
         try
@@ -82,8 +82,7 @@ public sealed class TlogServer(string dataDirectory, ILogger logger) : IAsyncDis
         }
         finally
         {
-            await input.CompleteAsync();
-            await output.CompleteAsync();
+            await TlogFrames.CompleteQuietlyAsync(input, output);
         }
     }
 
