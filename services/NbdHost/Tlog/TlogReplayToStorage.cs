@@ -1,3 +1,4 @@
+using ZeroDisk.NbdHost.Ownership;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Contracts;
 using ZeroDisk.NbdHost.Configuration;
@@ -32,17 +33,24 @@ public static class TlogReplayToStorage
             var options = new StorageOptions { CommandTimeout = TimeSpan.FromSeconds(10), ConnectTimeout = TimeSpan.FromSeconds(5) };
             var events = new ConsoleStderrEvents();
             await using var engines = new StorageEngines(options, events, loggers.CreateLogger<StorageEngines>());
-            await using var storage = new VdiskStorage(config, engines, NoWriteJournal.Instance, options, events, loggers);
-            await storage.ApplyAsync(config);
-            var zeroes = new byte[storage.BlockSize];
-            foreach (var record in selected)
+            var storage = new VdiskStorage(config, engines, NoWriteJournal.Instance, options, events, loggers);
+            try
             {
-                if (!record.Data.IsEmpty && record.Data.Length != storage.BlockSize)
-                    throw new InvalidDataException($"{sourceVdiskId} {record.Key}: {record.Data.Length}-byte block, the target has {storage.BlockSize}-byte blocks");
-                await storage.WriteAsync(record.BlockIndex * storage.BlockSize, record.Data.IsEmpty ? zeroes : record.Data, fua: false, ct);
+                await storage.ApplyAsync(config);
+                var zeroes = new byte[storage.BlockSize];
+                foreach (var record in selected)
+                {
+                    if (!record.Data.IsEmpty && record.Data.Length != storage.BlockSize)
+                        throw new InvalidDataException($"{sourceVdiskId} {record.Key}: {record.Data.Length}-byte block, the target has {storage.BlockSize}-byte blocks");
+                    await storage.WriteAsync(record.BlockIndex * storage.BlockSize, record.Data.IsEmpty ? zeroes : record.Data, fua: false, ct);
+                }
+                await storage.FlushAsync(ct);
+                return stats;
             }
-            await storage.FlushAsync(ct);
-            return stats;
+            finally
+            {
+                await storage.CloseAsync();
+            }
         }
     }
 
