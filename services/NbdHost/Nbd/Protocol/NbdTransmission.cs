@@ -128,7 +128,7 @@ internal sealed class NbdTransmission
                         return;
                     }
                     await AcquireSlotAsync().ConfigureAwait(false);
-                    Dispatch(request, data);
+                    await DispatchAsync(request, data).ConfigureAwait(false);
                     continue;
                 }
 
@@ -145,7 +145,7 @@ internal sealed class NbdTransmission
                     continue;
                 }
                 await AcquireSlotAsync().ConfigureAwait(false);
-                Dispatch(request, null);
+                await DispatchAsync(request, null).ConfigureAwait(false);
             }
 
             await _replies.FlushAsync().ConfigureAwait(false);
@@ -209,15 +209,16 @@ internal sealed class NbdTransmission
         var data = ArrayPool<byte>.Shared.Rent(Math.Max((int)payload.Length, 1));
         payload.CopyTo(data);
         await AcquireSlotAsync().ConfigureAwait(false);
-        Dispatch(request, data);
+        await DispatchAsync(request, data).ConfigureAwait(false);
     }
 
-    private void Dispatch(in NbdRequest request, byte[]? payload)
+    private ValueTask DispatchAsync(in NbdRequest request, byte[]? payload)
     {
         _dispatchThread = Environment.CurrentManagedThreadId;
         _dispatchingInline = true;
         _ = ExecuteAsync(request, payload); // never throws: every outcome becomes a reply
         _dispatchingInline = false;
+        return _replies.HasFullBuffers ? _replies.FlushAsync() : default;
     }
 
     /// <summary>Runs one request and replies. Owns one in-flight slot and the payload buffer, and releases both.</summary>

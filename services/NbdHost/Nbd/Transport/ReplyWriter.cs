@@ -24,6 +24,12 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
     private bool _broken;
     private bool _disposed;
 
+    /// <summary>
+    /// True when a full gather buffer (or a large read) waits to be sent: the receive loop then flushes before
+    /// parsing on, so a long burst of requests never piles its replies up in memory.
+    /// </summary>
+    public bool HasFullBuffers => _sealed.Count > 0; // a hint; read without the lock on purpose
+
     /// <summary>True once a send failed: the peer is gone and further replies are dropped.</summary>
     public bool IsBroken => Volatile.Read(ref _broken);
 
