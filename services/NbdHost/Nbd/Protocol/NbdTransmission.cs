@@ -30,6 +30,10 @@ internal sealed class NbdTransmission
 
     // Set while the receive loop is running a request inline, so that request leaves its reply to the loop's flush.
     private bool _dispatchingInline;
+
+    // A send of large replies that outlives the batch that started it, so the loop reads on while it drains.
+    private Task? _backgroundSend;
+    private const long MaxQueuedReplyBytes = 8 * 1024 * 1024;
     private int _dispatchThread;
 
     public NbdTransmission(INbdTransport transport, NegotiatedExport negotiated, NbdServerOptions options, ILogger logger, CancellationToken ct)
@@ -60,6 +64,7 @@ internal sealed class NbdTransmission
         {
             // Requests still running keep their buffers and the writer: wait for every one before tearing down.
             for (var i = 0; i < _maxInFlight; i++) await _slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            if (_backgroundSend is not null) await _backgroundSend.ConfigureAwait(false);
             await _replies.FlushAsync().ConfigureAwait(false);
             _replies.Dispose();
             _slots.Dispose();
@@ -148,7 +153,7 @@ internal sealed class NbdTransmission
                 await DispatchAsync(request, null).ConfigureAwait(false);
             }
 
-            await _replies.FlushAsync().ConfigureAwait(false);
+            await SendRepliesAsync().ConfigureAwait(false);
             if (_replies.IsBroken) return;
             if (!advanced)
             {
@@ -218,7 +223,28 @@ internal sealed class NbdTransmission
         _dispatchingInline = true;
         _ = ExecuteAsync(request, payload); // never throws: every outcome becomes a reply
         _dispatchingInline = false;
-        return _replies.HasFullBuffers ? _replies.FlushAsync() : default;
+        return _replies.HasFullBuffers ? SendRepliesAsync() : default;
+    }
+
+    /// <summary>
+    /// Starts sending the replies made so far. A send that cannot finish at once (large reads, a full socket buffer)
+    /// carries on by itself while the loop parses more requests; the loop waits for it only when more than
+    /// <see cref="MaxQueuedReplyBytes"/> are queued, which bounds a connection's reply memory.
+    /// </summary>
+    private ValueTask SendRepliesAsync()
+    {
+        var send = _replies.FlushAsync();
+        if (send.IsCompleted)
+        {
+            send.GetAwaiter().GetResult();
+        }
+        else
+        {
+            _backgroundSend = send.AsTask();
+        }
+        return _replies.QueuedBytes > MaxQueuedReplyBytes && _backgroundSend is { IsCompleted: false } pending
+            ? new ValueTask(pending)
+            : default;
     }
 
     /// <summary>Runs one request and replies. Owns one in-flight slot and the payload buffer, and releases both.</summary>
