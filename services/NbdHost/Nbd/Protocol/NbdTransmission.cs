@@ -30,6 +30,10 @@ internal sealed class NbdTransmission
 
     // Set while the receive loop is running a request inline, so that request leaves its reply to the loop's flush.
     private bool _dispatchingInline;
+
+    // A send of large replies that outlives the batch that started it, so the loop reads on while it drains.
+    private Task? _backgroundSend;
+    private const long MaxQueuedReplyBytes = 8 * 1024 * 1024;
     private int _dispatchThread;
 
     public NbdTransmission(INbdTransport transport, NegotiatedExport negotiated, NbdServerOptions options, ILogger logger, CancellationToken ct)
@@ -60,6 +64,7 @@ internal sealed class NbdTransmission
         {
             // Requests still running keep their buffers and the writer: wait for every one before tearing down.
             for (var i = 0; i < _maxInFlight; i++) await _slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            if (_backgroundSend is not null) await _backgroundSend.ConfigureAwait(false);
             await _replies.FlushAsync().ConfigureAwait(false);
             _replies.Dispose();
             _slots.Dispose();
@@ -128,7 +133,7 @@ internal sealed class NbdTransmission
                         return;
                     }
                     await AcquireSlotAsync().ConfigureAwait(false);
-                    Dispatch(request, data);
+                    await DispatchAsync(request, data).ConfigureAwait(false);
                     continue;
                 }
 
@@ -145,10 +150,10 @@ internal sealed class NbdTransmission
                     continue;
                 }
                 await AcquireSlotAsync().ConfigureAwait(false);
-                Dispatch(request, null);
+                await DispatchAsync(request, null).ConfigureAwait(false);
             }
 
-            await _replies.FlushAsync().ConfigureAwait(false);
+            await SendRepliesAsync().ConfigureAwait(false);
             if (_replies.IsBroken) return;
             if (!advanced)
             {
@@ -209,15 +214,37 @@ internal sealed class NbdTransmission
         var data = ArrayPool<byte>.Shared.Rent(Math.Max((int)payload.Length, 1));
         payload.CopyTo(data);
         await AcquireSlotAsync().ConfigureAwait(false);
-        Dispatch(request, data);
+        await DispatchAsync(request, data).ConfigureAwait(false);
     }
 
-    private void Dispatch(in NbdRequest request, byte[]? payload)
+    private ValueTask DispatchAsync(in NbdRequest request, byte[]? payload)
     {
         _dispatchThread = Environment.CurrentManagedThreadId;
         _dispatchingInline = true;
         _ = ExecuteAsync(request, payload); // never throws: every outcome becomes a reply
         _dispatchingInline = false;
+        return _replies.HasFullBuffers ? SendRepliesAsync() : default;
+    }
+
+    /// <summary>
+    /// Starts sending the replies made so far. A send that cannot finish at once (large reads, a full socket buffer)
+    /// carries on by itself while the loop parses more requests; the loop waits for it only when more than
+    /// <see cref="MaxQueuedReplyBytes"/> are queued, which bounds a connection's reply memory.
+    /// </summary>
+    private ValueTask SendRepliesAsync()
+    {
+        var send = _replies.FlushAsync();
+        if (send.IsCompleted)
+        {
+            send.GetAwaiter().GetResult();
+        }
+        else
+        {
+            _backgroundSend = send.AsTask();
+        }
+        return _replies.QueuedBytes > MaxQueuedReplyBytes && _backgroundSend is { IsCompleted: false } pending
+            ? new ValueTask(pending)
+            : default;
     }
 
     /// <summary>Runs one request and replies. Owns one in-flight slot and the payload buffer, and releases both.</summary>

@@ -24,6 +24,17 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
     private bool _broken;
     private bool _disposed;
 
+    /// <summary>
+    /// True when a full gather buffer (or a large read) waits to be sent: the receive loop then flushes before
+    /// parsing on, so a long burst of requests never piles its replies up in memory.
+    /// </summary>
+    public bool HasFullBuffers => _sealed.Count > 0; // a hint; read without the lock on purpose
+
+    /// <summary>Bytes waiting in full buffers (a hint for backpressure, read without the lock).</summary>
+    public long QueuedBytes => Volatile.Read(ref _queuedBytes);
+
+    private long _queuedBytes;
+
     /// <summary>True once a send failed: the peer is gone and further replies are dropped.</summary>
     public bool IsBroken => Volatile.Read(ref _broken);
 
@@ -113,6 +124,7 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
             }
             if (_gathered > 0) SealGather(GatherSize);
             _sealed.Enqueue((buffer, ReadHeaderSize(structured) + dataLength));
+            _queuedBytes += ReadHeaderSize(structured) + dataLength;
         }
     }
 
@@ -139,6 +151,7 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
                 if (_sealed.Count > 0)
                 {
                     (buffer, length) = _sealed.Dequeue();
+                    _queuedBytes -= length;
                 }
                 else if (_gathered > 0)
                 {
@@ -199,7 +212,11 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
 
     private void SealGather(int nextSize)
     {
-        if (_gathered > 0) _sealed.Enqueue((_gather, _gathered));
+        if (_gathered > 0)
+        {
+            _sealed.Enqueue((_gather, _gathered));
+            _queuedBytes += _gathered;
+        }
         else ArrayPool<byte>.Shared.Return(_gather);
         _gather = ArrayPool<byte>.Shared.Rent(nextSize);
         _gathered = 0;
@@ -209,6 +226,7 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
     {
         while (_sealed.TryDequeue(out var item)) ArrayPool<byte>.Shared.Return(item.Buffer);
         _gathered = 0;
+        _queuedBytes = 0;
     }
 
     private static void WriteSimpleHeader(Span<byte> span, ulong handle, NbdError error)
