@@ -77,7 +77,7 @@ public sealed class CapturedLog : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (IsEnabled(logLevel)) owner._messages.Enqueue($"{logLevel}: {formatter(state, exception)}");
+            if (IsEnabled(logLevel)) owner._messages.Enqueue($"{logLevel}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
         }
     }
 }
