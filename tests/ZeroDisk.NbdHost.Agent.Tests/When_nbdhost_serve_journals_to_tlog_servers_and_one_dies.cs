@@ -50,6 +50,9 @@ public class When_nbdhost_serve_journals_to_tlog_servers_and_one_dies(ITestOutpu
                     ["Storage__CommandTimeout"] = "00:00:05",
                 });
             await TlogServerProcess.WaitListeningAsync(port, () => serve.HasExited ? serve.Stderr() : null);
+            // The server owns the vdisk under an epoch (invariant 5); its tlog records are keyed by it.
+            var epoch = await Eventually.ValueAsync(async () => (await etcd.GetAsync<VdiskOwner>(EtcdKeys.VdiskOwner(vdisk), none))?.Value.Epoch ?? 0,
+                e => e > 0, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
 
             var image = new byte[ImageBytes];
             new Random(77).NextBytes(image);
@@ -59,12 +62,12 @@ public class When_nbdhost_serve_journals_to_tlog_servers_and_one_dies(ITestOutpu
             // Kill once the journal is under way: records logged, the copy still writing.
             await using (var probe = await Tlog.TlogConnection.ConnectAsync(tlogs[0].Address, TimeSpan.FromSeconds(5), none))
             {
-                var atKill = await Eventually.ValueAsync(() => probe.QueryHighestAsync(vdisk, 0, none), h => h >= 64 || copy.IsCompleted,
+                var atKill = await Eventually.ValueAsync(() => probe.QueryHighestAsync(vdisk, epoch, none), h => h >= 64 || copy.IsCompleted,
                     TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(5));
                 await tlogs[1].KillAsync();
                 var copied = await copy;
                 copied.EnsureSuccess("nbdcopy into nbdhost serve while a tlog server was killed");
-                var total = await probe.QueryHighestAsync(vdisk, 0, none);
+                var total = await probe.QueryHighestAsync(vdisk, epoch, none);
                 output.WriteLine($"tlog server SIGKILLed at record {atKill} of {total}");
                 Assert.True(atKill < total, "the kill did not happen during the copy");
             }

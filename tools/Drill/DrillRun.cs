@@ -17,6 +17,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
 {
     private const int VdiskGiB = 1;
     private const int ImageMiB = 64;
+    private const int ParkedMiB = 16;
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -40,27 +41,38 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         await WaitAsync("ClusterState admin API answers", async () => (await admin.GetAsync("health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(60), ct);
         await WaitAsync("both agents registered", async () => (await etcd.GetRangeAsync(EtcdKeys.AgentPrefix + id, cancellationToken: ct)).Kvs.Count >= 2, TimeSpan.FromSeconds(60), ct);
 
-        string vd1 = $"{id}-vd1", vd2 = $"{id}-vd2";
-        foreach (var vdisk in new[] { vd1, vd2 })
+        string vd1 = $"{id}-vd1", vd2 = $"{id}-vd2", vd3 = $"{id}-vd3";
+        foreach (var vdisk in new[] { vd1, vd2, vd3 })
         {
             var created = await admin.PostAsJsonAsync("vdisks", new { id = vdisk, storageClusterID = stack.PrimaryCluster, slaveStorageClusterID = stack.SlaveCluster, blockSize = 4096, size = VdiskGiB }, ct);
             report.Check($"create {vdisk}", created.IsSuccessStatusCode, $"POST /vdisks -> {(int)created.StatusCode}");
         }
         await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.NbdServer), new NbdServerVdisksConfig([vd1, vd2]), ct);
+        await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([vd3]), ct);
 
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(endpoints.RabbitMqUri));
         await bus.StartAsync(ct);
         try
         {
             await (await bus.GetSendEndpoint(AgentQueues.Address(stack.Node(1)))).Send(new RestartNbdServer { Node = stack.Node(1), ServerId = stack.NbdServer }, ct);
+            await (await bus.GetSendEndpoint(AgentQueues.Address(stack.Node(2)))).Send(new RestartNbdServer { Node = stack.Node(2), ServerId = stack.ParkedServer }, ct);
         }
         finally
         {
             await bus.StopAsync(ct);
         }
-        var uri = (string vdisk) => $"nbd://127.0.0.1:{stack.NbdPort}/{vdisk}";
+        var uri = (string vdisk) => $"nbd://127.0.0.1:{(vdisk == vd3 ? stack.NbdPort + 1 : stack.NbdPort)}/{vdisk}";
         var serving = await WaitAsync("the agent started the NBD server", async () => (await ExternalProcess.RunAsync("nbdinfo", [uri(vd1)], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(90), ct);
         report.Check("NBD server serves through the agent", serving, uri(vd1));
+
+        // vd3 gets data, then its VM stops (no server exports it): its repair must come from a dispatched job.
+        var parkedImage = Path.Combine(root, "vd3.img");
+        await File.WriteAllBytesAsync(parkedImage, RandomNumberGenerator.GetBytes(ParkedMiB << 20), ct);
+        var parked = await WaitAsync("node 2's NBD server serves vd3", async () => (await ExternalProcess.RunAsync("nbdinfo", [uri(vd3)], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(90), ct)
+                     && (await ExternalProcess.RunAsync("nbdcopy", [parkedImage, uri(vd3)], TimeSpan.FromMinutes(3))).ExitCode == 0;
+        await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([]), ct);
+        parked &= await WaitAsync("vd3's owner key released", async () => (await etcd.GetAsync(EtcdKeys.VdiskOwner(vd3), cancellationToken: ct)).Kvs.Count == 0, TimeSpan.FromSeconds(30), ct);
+        report.Check("vd3 written, then no longer served", parked, $"{ParkedMiB} MiB, md5 {Md5(parkedImage)}; owner key released");
 
         // vd2 holds a known image: its checksum after the repair is the proof that nothing was lost.
         var image = Path.Combine(root, "vd2.img");
@@ -117,6 +129,16 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         report.Check("checksum of vd2 equals what was written", same, read.ExitCode == 0 ? $"md5 {Md5Prefix(readBack, ImageMiB << 20)}" : read.StdErr);
         File.Delete(readBack);
 
+        var job = RepairJobCompleted(stack, vd3, victim.Address);
+        report.Check("vd3 (not running) repaired by a job an agent ran", job is not null, job ?? "no repair-only server reported completion for vd3");
+        await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([vd3]), ct);
+        var vd3Back = Path.Combine(root, "vd3.readback");
+        var vd3Read = await WaitAsync("vd3 served again", async () => (await ExternalProcess.RunAsync("nbdinfo", [uri(vd3)], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(60), ct)
+                      && (await ExternalProcess.RunAsync("nbdcopy", [uri(vd3), vd3Back], TimeSpan.FromMinutes(5))).ExitCode == 0;
+        report.Check("checksum of vd3 equals what was written", vd3Read && Md5Prefix(vd3Back, ParkedMiB << 20) == Md5(parkedImage),
+            vd3Read ? $"md5 {Md5Prefix(vd3Back, ParkedMiB << 20)}" : "vd3 could not be read back");
+        if (File.Exists(vd3Back)) File.Delete(vd3Back);
+
         if (options.Outage == OutageMode.Tmp)
         {
             var mismatches = await MirrorMismatchesAsync(stack, [vd1, vd2]);
@@ -137,6 +159,20 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         await etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(stack.SlaveCluster), new StorageClusterConfig(stack.Engines.Slave.Select(e => new StorageServerConfig(e.Address)).ToList()));
         foreach (var c in new[] { stack.PrimaryCluster, stack.SlaveCluster })
             await etcd.PutAsync(EtcdKeys.ClusterStatus(c), ClusterStatus.Healthy.ToWire());
+    }
+
+    /// <summary>The log of the repair-only server an agent ran for the vdisk, if it printed its completion.</summary>
+    private static string? RepairJobCompleted(DrillStack stack, string vdisk, string address)
+    {
+        var kinds = new[] { RepairKind.Tmp, RepairKind.Final };
+        foreach (var n in new[] { 1, 2 })
+        {
+            if (!Directory.Exists(stack.NodeLogs(n))) continue;
+            foreach (var log in Directory.EnumerateFiles(stack.NodeLogs(n), $"*repair*{vdisk}*.log"))
+                if (File.ReadLines(log).Any(l => kinds.Any(k => l.Contains(StderrEventWriter.Format(new RepairCompleteLine(k, address, vdisk)).TrimEnd('}'), StringComparison.Ordinal))))
+                    return $"{Path.GetFileName(log)} on {stack.Node(n)}";
+        }
+        return null;
     }
 
     private static int FailureLines(DrillStack stack, string address)

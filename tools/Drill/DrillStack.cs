@@ -23,6 +23,8 @@ public sealed class DrillStack : IAsyncDisposable
     public string NodeLogs(int n) => Path.Combine(Root, $"node{n}", "logs");
     public string NodeState(int n) => Path.Combine(Root, $"node{n}", "state");
     public string NbdServer => $"{Id}-nbd1";
+    /// <summary>Node 2's NBD server: it writes vd3, then stops exporting it, so vd3 is a vdisk nobody serves.</summary>
+    public string ParkedServer => $"{Id}-nbd2";
     public string VmHookCalls => Path.Combine(Root, "vm-hook.calls");
     public IReadOnlyList<ManagedProcess> Services => _services;
 

@@ -73,7 +73,7 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
     /// <summary>A loopback-free engine address no other test uses (the engine saga id is derived from it).</summary>
     public string NewEngineAddress()
     {
-        var address = $"10.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}:{Random.Shared.Next(20000, 60000)}";
+        var address = $"127.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}:{Random.Shared.Next(20000, 60000)}";
         _engines.Add(address);
         return address;
     }

@@ -37,7 +37,9 @@ public abstract class ClusterStateInstance : IAsyncDisposable
     public static async Task<ExternalInstance> StartProcessAsync(InfrastructureEndpoints endpoints, Uri rabbitMq, string scope, string logFile)
     {
         var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        var dll = Path.Combine(RepoPaths.Root, "services", "ClusterState", "bin", "Debug", "net10.0", "clusterstate.dll");
+        // The same configuration as these tests were built in (scripts/test.sh builds Release).
+        var configuration = AppContext.BaseDirectory.Contains("/bin/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
+        var dll = Path.Combine(RepoPaths.Root, "services", "ClusterState", "bin", configuration, "net10.0", "clusterstate.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException("build services/ClusterState first", dll);
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(dll);
