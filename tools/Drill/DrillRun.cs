@@ -112,7 +112,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         report.Check("no I/O error and every block verified during failover and repair (fio)", fioResult.ExitCode == 0,
             fioResult.ExitCode == 0 ? FioSummary(fioResult.StdOut) : $"fio exited {fioResult.ExitCode}: {Tail(fioResult.StdErr + fioResult.StdOut)}");
         var failureLines = FailureLines(stack, victim.Address);
-        report.Check("failure reported once on the NBD server's stderr", failureLines == 1, $"{failureLines} storageengine-failure line(s) for {victim.Address}");
+        report.Check("failure reported once on the VM's NBD server's stderr", failureLines == 1, $"{failureLines} storageengine-failure line(s) for {victim.Address}");
         report.Check("engine went offline", watch.Seen.Contains(EngineState.Offline), string.Join(" -> ", watch.Seen.Select(s => s.ToWire())));
         var repairState = options.Outage == OutageMode.Tmp ? EngineState.RepairTmpOutage : EngineState.RepairFinalOutage;
         report.Check($"outage classified {options.Outage.ToString().ToLowerInvariant()}", watch.Seen.Contains(repairState), $"saw {repairState.ToWire()}: {watch.Seen.Contains(repairState)}");
@@ -175,11 +175,12 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         return null;
     }
 
+    /// <summary>Failure lines in the log stream of the VM's NBD server (other processes report once each too).</summary>
     private static int FailureLines(DrillStack stack, string address)
     {
         var line = StderrEventWriter.Format(new StorageEngineFailureLine(address));
         return Enumerable.Range(1, 2).Where(n => Directory.Exists(stack.NodeLogs(n)))
-            .SelectMany(n => Directory.EnumerateFiles(stack.NodeLogs(n), "*.log"))
+            .SelectMany(n => Directory.EnumerateFiles(stack.NodeLogs(n), $"*-{stack.NbdServer}.log"))
             .Sum(f => File.ReadLines(f).Count(l => l.Contains(line, StringComparison.Ordinal)));
     }
 
