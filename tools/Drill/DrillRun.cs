@@ -144,6 +144,31 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
             var mismatches = await MirrorMismatchesAsync(stack, [vd1, vd2]);
             report.Check("primary and slave hold identical blocks", mismatches == 0, $"{mismatches} block(s) differ");
         }
+
+        if (options.CrashServer) await CrashServerAsync(stack, uri(vd2), image, ct);
+    }
+
+    /// <summary>Seed "NBD server failure": SIGKILL the VM's server; it must come back and the VM hook must run again.</summary>
+    private async Task CrashServerAsync(DrillStack stack, string vd2Uri, string image, CancellationToken ct)
+    {
+        var pidFile = Path.Combine(stack.NodeState(1), $"nbdserver-{stack.NbdServer}.pid");
+        var hookCalls = () => File.Exists(stack.VmHookCalls) ? File.ReadLines(stack.VmHookCalls).Count(l => l.Contains(stack.NbdServer, StringComparison.Ordinal)) : 0;
+        var callsBefore = hookCalls();
+        var pid = int.Parse(await File.ReadAllTextAsync(pidFile, ct));
+        System.Diagnostics.Process.GetProcessById(pid).Kill();
+        report.Progress($"SIGKILLed the VM's NBD server {stack.NbdServer} (pid {pid})");
+        var log = Path.Combine(stack.NodeLogs(1), $"nbdserver-{stack.NbdServer}.log");
+        var exited = StderrEventWriter.Format(new ProcessExitedLine(ProcessRole.NbdServer, stack.NbdServer, 137));
+        var reported = await WaitAsync("process-exited in the server's log stream", () => Task.FromResult(File.ReadLines(log).Any(l => l.Contains(exited, StringComparison.Ordinal))), TimeSpan.FromSeconds(10), ct);
+        report.Check("the agent reported the crash", reported, exited);
+        var back = await WaitAsync("the server restarted and the VM hook called", async () =>
+            hookCalls() > callsBefore && File.Exists(pidFile) && int.Parse(await File.ReadAllTextAsync(pidFile, ct)) != pid
+            && (await ExternalProcess.RunAsync("nbdinfo", [vd2Uri], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(90), ct);
+        report.Check("NBD server restarted by the scheduler through the agent, VM hook called", back, $"VM hook calls for {stack.NbdServer}: {callsBefore} -> {hookCalls()}");
+        var readBack = image + ".after-crash";
+        var read = await ExternalProcess.RunAsync("nbdcopy", [vd2Uri, readBack], TimeSpan.FromMinutes(5));
+        report.Check("checksum of vd2 after the server crash", read.ExitCode == 0 && Md5Prefix(readBack, ImageMiB << 20) == Md5(image), read.ExitCode == 0 ? "md5 equal" : read.StdErr);
+        if (File.Exists(readBack)) File.Delete(readBack);
     }
 
     private static async Task RegisterClustersAsync(DrillStack stack, EtcdClient etcd)

@@ -5,11 +5,12 @@ var outage = new Option<OutageMode>("--outage") { Description = "tmp: the engine
 var side = new Option<FailedSide>("--side") { Description = "which cluster loses an engine", DefaultValueFactory = _ => FailedSide.Primary };
 var load = new Option<int>("--load-seconds") { Description = "how long fio writes and verifies", DefaultValueFactory = _ => 30 };
 var timeout = new Option<int>("--timeout-seconds") { Description = "how long the repair may take", DefaultValueFactory = _ => 180 };
-var root = new RootCommand("ZeroDisk failure drill: SIGKILL a storage engine under load and prove nothing is lost") { outage, side, load, timeout };
+var crash = new Option<bool>("--crash-server") { Description = "afterwards, SIGKILL the VM's NBD server too: it must be restarted and the VM hook called" };
+var root = new RootCommand("ZeroDisk failure drill: SIGKILL a storage engine under load and prove nothing is lost") { outage, side, load, timeout, crash };
 root.SetAction(async (parse, ct) =>
 {
     var configuration = AppContext.BaseDirectory.Contains("/bin/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
-    var options = new DrillOptions(parse.GetValue(outage), parse.GetValue(side), TimeSpan.FromSeconds(parse.GetValue(load)), TimeSpan.FromSeconds(parse.GetValue(timeout)), configuration);
+    var options = new DrillOptions(parse.GetValue(outage), parse.GetValue(side), TimeSpan.FromSeconds(parse.GetValue(load)), TimeSpan.FromSeconds(parse.GetValue(timeout)), configuration, parse.GetValue(crash));
     var report = new DrillReport();
     try
     {
