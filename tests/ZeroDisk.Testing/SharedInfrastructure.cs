@@ -65,8 +65,8 @@ public static class SharedInfrastructure
     private static async Task<InfrastructureEndpoints> StartLocalAsync()
     {
         var envFile = Path.Combine(RepoPaths.Root, "run", "infra.env");
-        await ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "scripts", "infra.sh"), ["up"], TimeSpan.FromMinutes(10))
-            .ContinueWith(t => t.Result.EnsureSuccess("scripts/infra.sh up"));
+        (await ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "scripts", "infra.sh"), ["up"], TimeSpan.FromMinutes(10)))
+            .EnsureSuccess("scripts/infra.sh up");
         return InfrastructureEndpoints.FromEnvFile(envFile) ?? throw new InvalidOperationException($"scripts/infra.sh up did not write {envFile}");
     }
 }
