@@ -5,21 +5,10 @@ using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.StorageClusters;
 
-public sealed class StorageClusterSagaDefinition : SagaDefinition<StorageClusterSaga>
+public sealed class StorageClusterSagaDefinition(ClusterStateOptions options) : EtcdSagaDefinition<StorageClusterSaga>(options)
 {
-    private readonly ClusterStateOptions _options;
-
-    public StorageClusterSagaDefinition(ClusterStateOptions options)
+    protected override void PartitionMessages(ISagaConfigurator<StorageClusterSaga> saga, IPartitioner partition)
     {
-        _options = options;
-        ConcurrentMessageLimit = options.ConcurrentMessageLimit;
-    }
-
-    protected override void ConfigureSaga(IReceiveEndpointConfigurator endpointConfigurator, ISagaConfigurator<StorageClusterSaga> sagaConfigurator,
-        IRegistrationContext context)
-    {
-        sagaConfigurator.UseEtcdConflictRetry();
-        var partition = endpointConfigurator.CreatePartitioner(_options.PartitionCount);
-        sagaConfigurator.Message<StorageEngineStateChanged>(m => m.UsePartitioner(partition, c => c.Message.ClusterId));
+        saga.Message<StorageEngineStateChanged>(m => m.UsePartitioner(partition, c => c.Message.ClusterId));
     }
 }

@@ -1,3 +1,4 @@
+using ZeroDisk.ServiceDefaults.Etcd;
 using dotnet_etcd;
 using ZeroDisk.ClusterState.Extensions;
 using ZeroDisk.ClusterState.Persistence;
@@ -32,23 +33,12 @@ public sealed class ClusterTopology(EtcdClient etcd, ClusterStateOptions options
     public async Task<ClusterEntry?> ClusterOfEngineAsync(string address, CancellationToken ct) =>
         (await ClustersAsync(ct)).FirstOrDefault(c => c.Config.Servers.Any(s => s.Address == address));
 
-    public async Task<IReadOnlyList<VdiskEntry>> VdisksAsync(CancellationToken ct)
-    {
-        var kvs = await etcd.ScanSuffixAsync(options.KeyScope, EtcdKeys.VdiskNbdConfigSuffix, ct);
-        var vdisks = new List<VdiskEntry>(kvs.Count);
-        foreach (var kv in kvs)
-            if (TryParse<VdiskNbdConfig>(kv.Value.ToStringUtf8()) is { } nbd)
-                vdisks.Add(new VdiskEntry(EtcdKeys.VdiskIdOfNbdConfig(kv.Key.ToStringUtf8())!, nbd));
-        return vdisks;
-    }
+    public async Task<IReadOnlyList<VdiskEntry>> VdisksAsync(CancellationToken ct) =>
+        (await etcd.AllVdiskNbdConfigsAsync(options.KeyScope, ct)).Select(kv => new VdiskEntry(kv.Key, kv.Value)).ToList();
 
     /// <summary>The vdisks an outage of an engine of this cluster affects: those using it as primary or slave.</summary>
-    public async Task<IReadOnlyList<string>> VdisksUsingAsync(string clusterId, CancellationToken ct) =>
-        (await VdisksAsync(ct))
-            .Where(v => v.Nbd.StorageClusterID == clusterId || v.Nbd.SlaveStorageClusterID == clusterId)
-            .Select(v => v.VdiskId)
-            .Order(StringComparer.Ordinal)
-            .ToList();
+    public Task<IReadOnlyList<string>> VdisksUsingAsync(string clusterId, CancellationToken ct) =>
+        etcd.VdisksInClusterAsync(clusterId, options.KeyScope, ct);
 
     private static T? TryParse<T>(string json) where T : class
     {

@@ -4,21 +4,10 @@ using ZeroDisk.ClusterState.Persistence;
 
 namespace ZeroDisk.ClusterState.VdiskRepairs;
 
-public sealed class VdiskRepairSagaDefinition : SagaDefinition<VdiskRepairSaga>
+public sealed class VdiskRepairSagaDefinition(ClusterStateOptions options) : EtcdSagaDefinition<VdiskRepairSaga>(options)
 {
-    private readonly ClusterStateOptions _options;
-
-    public VdiskRepairSagaDefinition(ClusterStateOptions options)
+    protected override void PartitionMessages(ISagaConfigurator<VdiskRepairSaga> saga, IPartitioner partition)
     {
-        _options = options;
-        ConcurrentMessageLimit = options.ConcurrentMessageLimit;
-    }
-
-    protected override void ConfigureSaga(IReceiveEndpointConfigurator endpointConfigurator, ISagaConfigurator<VdiskRepairSaga> sagaConfigurator,
-        IRegistrationContext context)
-    {
-        sagaConfigurator.UseEtcdConflictRetry();
-        var partition = endpointConfigurator.CreatePartitioner(_options.PartitionCount);
-        sagaConfigurator.Message<VdiskRepairPhaseChanged>(m => m.UsePartitioner(partition, c => $"{c.Message.VdiskId}:{c.Message.Incident}"));
+        saga.Message<VdiskRepairPhaseChanged>(m => m.UsePartitioner(partition, c => $"{c.Message.VdiskId}:{c.Message.Incident}"));
     }
 }

@@ -53,7 +53,7 @@ public sealed class RepairCampaign(
     /// <summary>One pass over the affected vdisks; returns the vdisks dispatched in it.</summary>
     public async Task<IReadOnlyList<string>> DispatchRoundAsync(CancellationToken ct)
     {
-        var affected = await etcd.VdisksInClusterAsync(repair.ClusterId, ct);
+        var affected = await etcd.VdisksInClusterAsync(repair.ClusterId, ct: ct);
         var pending = affected.Where(v => !_completed.ContainsKey(v)).ToList();
         var dispatched = new List<string>();
         if (pending.Count == 0) return dispatched;

@@ -1,36 +1,33 @@
 using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
+using Mvccpb;
 using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ServiceDefaults.Etcd;
 
 /// <summary>
-/// Which vdisks live in which storage clusters. The key schema puts the vdisk id first
-/// (<c>&lt;vdiskID&gt;:vdisk:conf:storage:nbd</c>), so there is no prefix to range over: read every key and keep
-/// those with the suffix. Fine for the thousands of keys a cluster config holds.
+/// Which vdisks live in which storage clusters, shared by ClusterState (affected vdisks of an incident) and the
+/// scheduler (vdisks to repair). The key schema puts the vdisk id first (<c>&lt;vdiskID&gt;:vdisk:conf:storage:nbd</c>),
+/// so there is no prefix to range over: <see cref="ScanSuffixAsync"/> reads the key space in pages and filters.
 /// </summary>
 public static class VdiskDirectory
 {
-    /// <summary>Vdisks whose primary or slave cluster is <paramref name="clusterId"/>.</summary>
-    public static async Task<IReadOnlyList<string>> VdisksInClusterAsync(this EtcdClient etcd, string clusterId, CancellationToken ct = default)
-    {
-        var all = await etcd.AllVdiskNbdConfigsAsync(ct);
-        return all.Where(kv => kv.Value.StorageClusterID == clusterId || kv.Value.SlaveStorageClusterID == clusterId)
+    /// <summary>Vdisks whose primary or slave cluster is <paramref name="clusterId"/>, ordered by id.</summary>
+    /// <param name="scope">Only keys starting with this (empty: all); lets deployments share one etcd.</param>
+    public static async Task<IReadOnlyList<string>> VdisksInClusterAsync(this EtcdClient etcd, string clusterId, string scope = "", CancellationToken ct = default) =>
+        (await etcd.AllVdiskNbdConfigsAsync(scope, ct))
+            .Where(kv => kv.Value.StorageClusterID == clusterId || kv.Value.SlaveStorageClusterID == clusterId)
             .Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
-    }
 
-    public static async Task<IReadOnlyDictionary<string, VdiskNbdConfig>> AllVdiskNbdConfigsAsync(this EtcdClient etcd, CancellationToken ct = default)
+    public static async Task<IReadOnlyDictionary<string, VdiskNbdConfig>> AllVdiskNbdConfigsAsync(this EtcdClient etcd, string scope = "", CancellationToken ct = default)
     {
-        var response = await etcd.GetAsync(new RangeRequest { Key = ByteString.CopyFrom([0]), RangeEnd = ByteString.CopyFrom([0]) }, cancellationToken: ct);
         var result = new Dictionary<string, VdiskNbdConfig>(StringComparer.Ordinal);
-        foreach (var kv in response.Kvs)
+        foreach (var kv in await etcd.ScanSuffixAsync(scope, EtcdKeys.VdiskNbdConfigSuffix, ct))
         {
-            var vdisk = EtcdKeys.VdiskIdOfNbdConfig(kv.Key.ToStringUtf8());
-            if (vdisk is null) continue;
             try
             {
-                result[vdisk] = ZeroDiskJson.Deserialize<VdiskNbdConfig>(kv.Value.ToStringUtf8());
+                result[EtcdKeys.VdiskIdOfNbdConfig(kv.Key.ToStringUtf8())!] = ZeroDiskJson.Deserialize<VdiskNbdConfig>(kv.Value.ToStringUtf8());
             }
             catch (System.Text.Json.JsonException)
             {
@@ -38,5 +35,29 @@ public static class VdiskDirectory
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// Every key under <paramref name="scope"/> (the whole key space when empty) ending with <paramref name="suffix"/>,
+    /// with its value. The 0-Disk layout puts the id first, so there is no common prefix to range over: the range is
+    /// read in pages and filtered here.
+    /// </summary>
+    public static async Task<IReadOnlyList<KeyValue>> ScanSuffixAsync(this EtcdClient etcd, string scope, string suffix, CancellationToken ct)
+    {
+        const int PageSize = 1000;
+        var end = scope.Length == 0 ? ByteString.CopyFrom([0]) : ByteString.CopyFrom(EtcdWatch.PrefixEnd(scope));
+        var from = scope.Length == 0 ? ByteString.CopyFrom([0]) : ByteString.CopyFromUtf8(scope);
+        var matches = new List<KeyValue>();
+        var suffixBytes = System.Text.Encoding.UTF8.GetBytes(suffix);
+        long revision = 0;
+        while (true)
+        {
+            // One revision for every page, so the pages form one consistent snapshot.
+            var page = await etcd.GetAsync(new RangeRequest { Key = from, RangeEnd = end, Limit = PageSize, Revision = revision }, cancellationToken: ct);
+            revision = page.Header.Revision;
+            matches.AddRange(page.Kvs.Where(kv => kv.Key.Span.EndsWith(suffixBytes)));
+            if (!page.More || page.Kvs.Count == 0) return matches;
+            from = ByteString.CopyFrom([.. page.Kvs[^1].Key.Span, 0]);
+        }
     }
 }
