@@ -1,3 +1,4 @@
+using ZeroDisk.Testing;
 using Mvccpb;
 using ZeroDisk.ClusterState.Identity;
 using ZeroDisk.ClusterState.Persistence;

@@ -1,3 +1,4 @@
+using ZeroDisk.Testing;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;

@@ -1,3 +1,4 @@
+using ZeroDisk.Testing;
 using ZeroDisk.ClusterState.Identity;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.StorageClusters;
