@@ -13,7 +13,10 @@ namespace ZeroDisk.LogCollector.Tests;
 /// event line exactly once and nothing else. Size: ZD_LC_CHAOS_LINES (default 40,000, so the
 /// run stays within ~2 minutes on 2 busy cores; the full size is ZD_LC_CHAOS_LINES=100000) over
 /// ZD_LC_CHAOS_FILES (50).
+/// Runs alone: every capture queue on the shared broker receives its tens of thousands of messages, which would bury
+/// the few lines of a test running beside it.
 /// </summary>
+[Collection(RunsAlone.Name)]
 public class When_the_collector_is_killed_and_the_broker_is_unreachable(ITestOutputHelper output)
 {
     private static int Setting(string name, int fallback) => int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : fallback;
