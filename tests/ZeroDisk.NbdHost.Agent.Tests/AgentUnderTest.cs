@@ -12,12 +12,14 @@ public sealed class AgentUnderTest : IAsyncDisposable
 {
     private readonly InfrastructureEndpoints _infra;
     private readonly string[] _extra;
+    private readonly IReadOnlyDictionary<string, string> _environment;
     private NbdHostProcess? _process;
     private int _generation;
 
-    private AgentUnderTest(InfrastructureEndpoints infra, string node, string root, string[] extra)
+    private AgentUnderTest(InfrastructureEndpoints infra, string node, string root, string[] extra, IReadOnlyDictionary<string, string>? environment)
     {
         _infra = infra;
+        _environment = environment is null ? infra.ToEnvironment() : infra.ToEnvironment().Concat(environment).ToDictionary();
         Node = node;
         Root = root;
         _extra = extra;
@@ -31,9 +33,14 @@ public sealed class AgentUnderTest : IAsyncDisposable
     public EtcdGrpc Etcd { get; }
     public string Stderr => _process?.Stderr() ?? "";
 
-    public static async Task<AgentUnderTest> StartAsync(InfrastructureEndpoints infra, string node, string root, params string[] extra)
+    public static Task<AgentUnderTest> StartAsync(InfrastructureEndpoints infra, string node, string root, params string[] extra) =>
+        StartAsync(infra, node, root, null, extra);
+
+    /// <param name="environment">Added to the agent's environment, which its children inherit (e.g. <c>Storage__*</c> settings of a repair).</param>
+    public static async Task<AgentUnderTest> StartAsync(InfrastructureEndpoints infra, string node, string root,
+        IReadOnlyDictionary<string, string>? environment, params string[] extra)
     {
-        var agent = new AgentUnderTest(infra, node, root, extra);
+        var agent = new AgentUnderTest(infra, node, root, extra, environment);
         await agent.RestartAsync();
         return agent;
     }
@@ -45,7 +52,7 @@ public sealed class AgentUnderTest : IAsyncDisposable
         var started = DateTimeOffset.UtcNow;
         _process = NbdHostProcess.Start(
             ["agent", "--node", Node, "--log-dir", LogDirectory, "--state-dir", StateDirectory, "--etcd", _infra.EtcdEndpoints, .. _extra],
-            Path.Combine(Root, $"agent-{++_generation}.stderr"), _infra.ToEnvironment());
+            Path.Combine(Root, $"agent-{++_generation}.stderr"), _environment);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {

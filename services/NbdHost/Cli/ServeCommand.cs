@@ -61,7 +61,7 @@ internal static class ServeCommand
             if (job is null) builder.AddNbdListener(serve);
             using var host = builder.Build();
             await host.RunAsync(ct);
-            return 0;
+            return Environment.ExitCode; // 0 unless a repair-only job lost its vdisk (RepairOnlyWatchdog)
         });
         return command;
     }

@@ -1,12 +1,18 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.NbdHost.Storage;
 
 namespace ZeroDisk.NbdHost.Repair;
 
-/// <summary>What the two repairs share: waiting, with a visible reason, until their engines can be used.</summary>
+/// <summary>
+/// What the two repairs share: waiting, with a visible reason, until their engines can be used, and keeping to the
+/// configured copy rate.
+/// </summary>
 internal abstract class RepairRun(VdiskStorage vdisk, StorageOptions options, ILogger log)
 {
     private string? _pausedFor;
+    private readonly Stopwatch _pacing = Stopwatch.StartNew();
+    private long _pacedBytes;
 
     protected VdiskStorage Vdisk => vdisk;
     protected StorageOptions Options => options;
@@ -28,6 +34,16 @@ internal abstract class RepairRun(VdiskStorage vdisk, StorageOptions options, IL
         if (_pausedFor is null) return;
         log.LogInformation("vdisk {Vdisk}: repair resumed", vdisk.VdiskId);
         _pausedFor = null;
+    }
+
+    /// <summary>After copying <paramref name="bytes"/>, waits as long as the run is ahead of <see cref="StorageOptions.RepairBytesPerSecond"/>.</summary>
+    protected async Task PaceAsync(long bytes, CancellationToken ct)
+    {
+        if (options.RepairBytesPerSecond <= 0) return;
+        _pacedBytes += bytes;
+        var due = TimeSpan.FromSeconds((double)_pacedBytes / options.RepairBytesPerSecond);
+        var ahead = due - _pacing.Elapsed;
+        if (ahead > TimeSpan.Zero) await Task.Delay(ahead, ct);
     }
 
     protected EngineSlot? FindSlot(VdiskTopology topology, string address) =>

@@ -50,6 +50,7 @@ internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStder
                 await Task.WhenAll(batch.Select(b => CopyAsync(source, target, (long)b).AsTask()));
                 progress.Copied(batch.Length, (long)batch.Length * Vdisk.BlockSize);
                 Resumed();
+                await PaceAsync((long)batch.Length * Vdisk.BlockSize, ct);
             }
             catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
             {

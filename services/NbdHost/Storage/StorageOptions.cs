@@ -33,6 +33,12 @@ public sealed record StorageOptions
     /// <summary>Blocks one repair copies concurrently.</summary>
     public int RepairBatch { get; init; } = 256;
 
+    /// <summary>
+    /// Bytes per second one repair copies at most (0: as fast as the engines go). A cap keeps a big resync from
+    /// crowding out the VM's own I/O on shared engines; an operator trades repair time for I/O latency.
+    /// </summary>
+    public long RepairBytesPerSecond { get; init; }
+
     public TimeSpan RepairProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a repair waits before checking again whether its source and target are usable.</summary>
