@@ -1,24 +1,13 @@
 using System.Diagnostics;
 using ZeroDisk.Contracts;
+using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 
 /// <summary>Looks at and kills supervised children by pid (they are not the test's children) and reads their log streams.</summary>
 public static class ChildProcesses
 {
-    /// <summary>Alive and not a zombie.</summary>
-    public static bool IsAlive(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    public static bool IsAlive(int pid) => ProcessState.IsAlive(pid);
 
     public static void SigKill(int pid)
     {

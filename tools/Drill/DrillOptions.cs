@@ -6,6 +6,12 @@ public enum FailedSide { Primary, Slave }
 /// <summary>What the drill does: which outage, on which side, how long the load runs, how long to wait.</summary>
 public sealed record DrillOptions(OutageMode Outage, FailedSide Side, TimeSpan Load, TimeSpan Timeout, string Configuration, bool CrashServer = false)
 {
+    /// <summary>SIGKILL the agent running the repair job of the vdisk nobody serves, mid-job (needs a permanent outage: a temporary one leaves that vdisk nothing to copy).</summary>
+    public bool KillRepairAgent { get; init; }
+
+    /// <summary>Journal vd2 to three tlog servers and SIGKILL one under load: it must be restarted, the load must not notice.</summary>
+    public bool CrashTlog { get; init; }
+
     /// <summary>How long a temporarily failed engine stays down.</summary>
     public TimeSpan Downtime { get; init; } = TimeSpan.FromSeconds(4);
 

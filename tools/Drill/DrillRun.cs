@@ -42,9 +42,14 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         await WaitAsync("both agents registered", async () => (await etcd.GetRangeAsync(EtcdKeys.AgentPrefix + id, cancellationToken: ct)).Kvs.Count >= 2, TimeSpan.FromSeconds(60), ct);
 
         string vd1 = $"{id}-vd1", vd2 = $"{id}-vd2", vd3 = $"{id}-vd3";
+        var tlog = options.CrashTlog ? await StartTlogServersAsync(stack, etcd, ct) : null;
         foreach (var vdisk in new[] { vd1, vd2, vd3 })
         {
-            var created = await admin.PostAsJsonAsync("vdisks", new { id = vdisk, storageClusterID = stack.PrimaryCluster, slaveStorageClusterID = stack.SlaveCluster, blockSize = 4096, size = VdiskGiB }, ct);
+            var created = await admin.PostAsJsonAsync("vdisks", new
+            {
+                id = vdisk, storageClusterID = stack.PrimaryCluster, slaveStorageClusterID = stack.SlaveCluster, blockSize = 4096, size = VdiskGiB,
+                tlogServerClusterID = vdisk == vd2 ? tlog?.ClusterId : null,
+            }, ct);
             report.Check($"create {vdisk}", created.IsSuccessStatusCode, $"POST /vdisks -> {(int)created.StatusCode}");
         }
         await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.NbdServer), new NbdServerVdisksConfig([vd1, vd2]), ct);
@@ -105,8 +110,10 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
             }, ct).Unwrap();
 
         var end = options.Outage == OutageMode.Tmp ? EngineState.Online : EngineState.Rip;
+        var agentKill = options.KillRepairAgent ? KillRepairAgentAsync(stack, etcd, vd3, ct) : Task.CompletedTask;
         var repaired = await watch.UntilAsync(end, options.Timeout, ct);
         await restart;
+        await agentKill;
         var fioResult = await fio;
 
         report.Check("no I/O error and every block verified during failover and repair (fio)", fioResult.ExitCode == 0,
@@ -146,6 +153,112 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         }
 
         if (options.CrashServer) await CrashServerAsync(stack, uri(vd2), image, ct);
+        if (tlog is not null) await CrashTlogServerAsync(stack, tlog, uri(vd2), ct);
+    }
+
+    /// <summary>
+    /// Issue #9: the agent running vd3's repair job dies mid-job. Its repair process, orphaned, must stop once the lease
+    /// lapses; the scheduler dispatches the job again and the new job resumes from the respread cursor.
+    /// </summary>
+    private async Task KillRepairAgentAsync(DrillStack stack, EtcdClient etcd, string vdisk, CancellationToken ct)
+    {
+        VdiskOwner? first = null;
+        var claimed = await WaitAsync($"{vdisk}'s repair job to be claimed", async () =>
+            (first = (await etcd.GetJsonAsync<VdiskOwner>(EtcdKeys.VdiskOwner(vdisk), ct))?.Value) is { Kind: VdiskOwnerKind.Repair }, options.Timeout, ct);
+        if (!claimed || first is null)
+        {
+            report.Check($"{vdisk}'s repair job claimed by an agent", false, "no repair owner key appeared");
+            return;
+        }
+        var n = first.Server == $"repair@{stack.Node(1)}" ? 1 : 2;
+        var pidFile = Path.Combine(stack.NodeState(n), $"nbdserver-repair-{vdisk}.pid");
+        var orphan = 0;
+        await WaitAsync("the repair process's pid", async () => File.Exists(pidFile) && int.TryParse((await File.ReadAllTextAsync(pidFile, ct)).Trim(), out orphan), TimeSpan.FromSeconds(30), ct);
+        await Task.Delay(TimeSpan.FromSeconds(2), ct); // a few blocks moved
+        await stack.KillAgentAsync(n);
+        report.Progress($"SIGKILLed {stack.Node(n)}'s agent in the middle of {vdisk}'s repair job (epoch {first.Epoch}, repair process pid {orphan} left behind)");
+        var stopped = await WaitAsync("the orphaned repair process to stop", () => Task.FromResult(!ProcessState.IsAlive(orphan)), TimeSpan.FromSeconds(30), ct);
+        report.Check("orphaned repair process stopped once its lease lapsed", stopped && orphan > 0, $"pid {orphan} alive: {ProcessState.IsAlive(orphan)}");
+        stack.StartAgent(n, options); // as a node's init system would
+        report.Progress($"restarted {stack.Node(n)}'s agent");
+        VdiskOwner? second = null;
+        var again = await WaitAsync($"{vdisk}'s job dispatched again", async () =>
+            (second = (await etcd.GetJsonAsync<VdiskOwner>(EtcdKeys.VdiskOwner(vdisk), ct))?.Value) is { Kind: VdiskOwnerKind.Repair } o && o.Epoch > first.Epoch,
+            options.Timeout, ct);
+        report.Check($"{vdisk}'s repair job dispatched again after its agent died", again, again ? $"{second!.Server}, epoch {first.Epoch} -> {second.Epoch}" : "no new claim");
+        var resumed = await WaitAsync("the second job to resume", () => Task.FromResult(RepairLogs(stack, vdisk).Any(l => l.Contains("resumed at cursor", StringComparison.Ordinal))), options.Timeout, ct);
+        report.Check("the second job resumed where the first stopped (respread cursor)", resumed,
+            RepairLogs(stack, vdisk).FirstOrDefault(l => l.Contains("resumed at cursor", StringComparison.Ordinal))?.Trim() ?? "no resume line");
+    }
+
+    private static IEnumerable<string> RepairLogs(DrillStack stack, string vdisk) =>
+        new[] { 1, 2 }.Select(stack.NodeLogs).Where(Directory.Exists)
+            .SelectMany(d => Directory.EnumerateFiles(d, $"*repair*{vdisk}*.log")).SelectMany(File.ReadLines);
+
+    private sealed record TlogServers(string ClusterId, IReadOnlyList<(int Node, string Address)> Servers);
+
+    /// <summary>Three tlog servers (two on node 1, one on node 2), so k = 2 acknowledgements survive one crash.</summary>
+    private async Task<TlogServers> StartTlogServersAsync(DrillStack stack, EtcdClient etcd, CancellationToken ct)
+    {
+        var servers = new[] { 1, 1, 2 }.Select(n => (Node: n, Address: $"127.0.0.1:{FreePort.Next()}")).ToList();
+        var tlog = new TlogServers($"{stack.Id}-tlog", servers);
+        await etcd.PutJsonAsync(EtcdKeys.TlogClusterConfig(tlog.ClusterId), new TlogClusterConfig(servers.Select(s => s.Address).ToList()), ct);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(stack.Endpoints.RabbitMqUri));
+        await bus.StartAsync(ct);
+        try
+        {
+            foreach (var (n, address) in servers)
+                await (await bus.GetSendEndpoint(AgentQueues.Address(stack.Node(n)))).Send(new RestartTlogServer { Node = stack.Node(n), ServerId = address }, ct);
+        }
+        finally
+        {
+            await bus.StopAsync(ct);
+        }
+        var up = await WaitAsync("the tlog servers to listen", async () => (await Task.WhenAll(servers.Select(s => AcceptsAsync(s.Address)))).All(a => a), TimeSpan.FromSeconds(60), ct);
+        report.Check("three tlog servers started by the agents", up, string.Join(", ", servers.Select(s => $"{s.Address} on {stack.Node(s.Node)}")));
+        return tlog;
+    }
+
+    /// <summary>Seed "Tlog server failure": SIGKILL one of vd2's tlog servers under a write load; the scheduler restarts it.</summary>
+    private async Task CrashTlogServerAsync(DrillStack stack, TlogServers tlog, string vd2Uri, CancellationToken ct)
+    {
+        var (n, address) = tlog.Servers[0];
+        var pidFile = Path.Combine(stack.NodeState(n), $"tlogserver-{address}.pid");
+        var pid = int.Parse((await File.ReadAllTextAsync(pidFile, ct)).Trim());
+        // Beyond the 64 MiB image, so its checksum stays the proof of the earlier checks.
+        var fio = ExternalProcess.RunAsync("fio",
+        [
+            "--name=tlog", "--ioengine=nbd", $"--uri={vd2Uri}", "--rw=randwrite", "--bs=4k", "--iodepth=16", "--offset=64m", "--size=64m",
+            "--time_based", "--runtime=15", "--fsync=64", "--verify=crc32c", "--verify_backlog=512", "--verify_fatal=1",
+        ], TimeSpan.FromMinutes(3));
+        await Task.Delay(TimeSpan.FromSeconds(4), ct);
+        System.Diagnostics.Process.GetProcessById(pid).Kill();
+        report.Progress($"SIGKILLed tlog server {address} (pid {pid}) on {stack.Node(n)} under fio writes with flushes");
+        var log = Path.Combine(stack.NodeLogs(n), $"tlogserver-{address}.log");
+        var exited = StderrEventWriter.Format(new ProcessExitedLine(ProcessRole.TlogServer, address, 137));
+        var reported = await WaitAsync("process-exited in the tlog server's log stream", () => Task.FromResult(File.ReadLines(log).Any(l => l.Contains(exited, StringComparison.Ordinal))), TimeSpan.FromSeconds(10), ct);
+        report.Check("the agent reported the tlog server's crash", reported, exited);
+        var back = await WaitAsync("the tlog server restarted", async () =>
+            File.Exists(pidFile) && int.TryParse((await File.ReadAllTextAsync(pidFile, ct)).Trim(), out var now) && now != pid && await AcceptsAsync(address), TimeSpan.FromSeconds(90), ct);
+        report.Check("tlog server restarted by the scheduler through the agent", back, address);
+        var result = await fio;
+        report.Check("no I/O error and every block verified while a tlog server died (fio with flushes)", result.ExitCode == 0,
+            result.ExitCode == 0 ? FioSummary(result.StdOut) : $"fio exited {result.ExitCode}: {Tail(result.StdErr + result.StdOut)}");
+    }
+
+    private static async Task<bool> AcceptsAsync(string address)
+    {
+        var endpoint = System.Net.IPEndPoint.Parse(address);
+        using var client = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await client.ConnectAsync(endpoint.Address, endpoint.Port).WaitAsync(TimeSpan.FromSeconds(2));
+            return true;
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Seed "NBD server failure": SIGKILL the VM's server; it must come back and the VM hook must run again.</summary>

@@ -10,6 +10,7 @@ namespace ZeroDisk.Drill;
 public sealed class DrillStack : IAsyncDisposable
 {
     private readonly List<ManagedProcess> _services = [];
+    private readonly Dictionary<int, ManagedProcess> _agents = [];
 
     public required string Id { get; init; }
     public required string Root { get; init; }
@@ -30,17 +31,16 @@ public sealed class DrillStack : IAsyncDisposable
 
     public void StartServices(DrillOptions options)
     {
-        var env = new Dictionary<string, string>(Endpoints.ToEnvironment()) { ["DOTNET_gcServer"] = "0" };
-        string Dll(string project, string name) => Path.Combine(RepoPaths.Root, "services", project, "bin", options.Configuration, "net10.0", name + ".dll");
+        var env = ServiceEnvironment(options);
 
-        _services.Add(ManagedProcess.Start("clusterstate", "dotnet", [Dll("ClusterState", "clusterstate"), "--urls", $"http://127.0.0.1:{AdminPort}"],
+        _services.Add(ManagedProcess.Start("clusterstate", "dotnet", [Dll(options, "ClusterState", "clusterstate"), "--urls", $"http://127.0.0.1:{AdminPort}"],
             new Dictionary<string, string>(env)
             {
                 ["ClusterState__EndpointPrefix"] = $"{Id}-",
                 ["ClusterState__KeyScope"] = Id,
                 ["ClusterState__ReconcileInterval"] = "00:00:05",
             }, Root));
-        _services.Add(ManagedProcess.Start("repairscheduler", "dotnet", [Dll("RepairScheduler", "repairscheduler")],
+        _services.Add(ManagedProcess.Start("repairscheduler", "dotnet", [Dll(options, "RepairScheduler", "repairscheduler")],
             new Dictionary<string, string>(env)
             {
                 ["Scheduler__EndpointPrefix"] = $"{Id}-",
@@ -56,18 +56,8 @@ public sealed class DrillStack : IAsyncDisposable
         foreach (var n in new[] { 1, 2 })
         {
             Directory.CreateDirectory(NodeLogs(n));
-            var port = n == 1 ? NbdPort : NbdPort + 1;
-            _services.Add(ManagedProcess.Start($"node{n}-agent", "dotnet",
-                [
-                    Dll("NbdHost", "nbdhost"), "agent", "--node", Node(n), "--log-dir", NodeLogs(n), "--state-dir", NodeState(n),
-                    "--etcd", Endpoints.EtcdEndpoints, "--storage-address", "127.0.0.1", "--repair-lease-ttl", "5",
-                    "--vm-hook", Path.Combine(Root, "vm-hook.sh"),
-                    "--nbd-command", $"{{self}} serve --id {{id}} --listen 127.0.0.1:{port} --etcd {Endpoints.EtcdEndpoints}",
-                ],
-                // The NBD servers inherit this: on a machine busy with the drill's own load a 500 ms command timeout
-                // would take a slow engine for a dead one.
-                new Dictionary<string, string>(env) { ["Storage__CommandTimeout"] = "00:00:02" }, Root));
-            _services.Add(ManagedProcess.Start($"node{n}-collector", "dotnet", [Dll("LogCollector", "logcollector")],
+            StartAgent(n, options);
+            _services.Add(ManagedProcess.Start($"node{n}-collector", "dotnet", [Dll(options, "LogCollector", "logcollector")],
                 new Dictionary<string, string>(env)
                 {
                     ["LogCollector__Node"] = Node(n),
@@ -75,6 +65,40 @@ public sealed class DrillStack : IAsyncDisposable
                 }, Root));
         }
     }
+
+    /// <summary>The agent of node <paramref name="n"/> (again, on the same directories: it adopts its children).</summary>
+    public void StartAgent(int n, DrillOptions options)
+    {
+        var port = n == 1 ? NbdPort : NbdPort + 1;
+        // Paced repair jobs give the drill time to kill an agent in the middle of one.
+        var repair = options.KillRepairAgent
+            ? $"env Storage__RepairBytesPerSecond={RepairJobBytesPerSecond} {{self}} serve --repair {{vdisk}} --engine {{address}} --kind {{kind}} --incident {{incident}} --epoch {{epoch}}"
+            : null;
+        var agent = ManagedProcess.Start($"node{n}-agent", "dotnet",
+            [
+                Dll(options, "NbdHost", "nbdhost"), "agent", "--node", Node(n), "--log-dir", NodeLogs(n), "--state-dir", NodeState(n),
+                "--etcd", Endpoints.EtcdEndpoints, "--storage-address", "127.0.0.1", "--repair-lease-ttl", "5",
+                "--vm-hook", Path.Combine(Root, "vm-hook.sh"),
+                "--nbd-command", $"{{self}} serve --id {{id}} --listen 127.0.0.1:{port} --etcd {Endpoints.EtcdEndpoints}",
+                .. repair is null ? Array.Empty<string>() : ["--repair-command", repair],
+            ],
+            // The NBD servers inherit this: on a machine busy with the drill's own load a 500 ms command timeout
+            // would take a slow engine for a dead one.
+            new Dictionary<string, string>(ServiceEnvironment(options)) { ["Storage__CommandTimeout"] = "00:00:02" }, Root);
+        _agents[n] = agent;
+        _services.Add(agent);
+    }
+
+    /// <summary>SIGKILL of node <paramref name="n"/>'s agent alone: its children live on, as they would on a real node.</summary>
+    public Task KillAgentAsync(int n) => _agents[n].KillAsync();
+
+    /// <summary>Repair jobs' copy rate when the drill kills an agent mid-job (bytes per second).</summary>
+    public const long RepairJobBytesPerSecond = 512L << 10;
+
+    private Dictionary<string, string> ServiceEnvironment(DrillOptions options) => new(Endpoints.ToEnvironment()) { ["DOTNET_gcServer"] = "0" };
+
+    private static string Dll(DrillOptions options, string project, string name) =>
+        Path.Combine(RepoPaths.Root, "services", project, "bin", options.Configuration, "net10.0", name + ".dll");
 
     public async ValueTask DisposeAsync()
     {

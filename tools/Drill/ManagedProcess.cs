@@ -38,6 +38,14 @@ public sealed class ManagedProcess : IAsyncDisposable
         return new ManagedProcess(name, process, logPath);
     }
 
+    /// <summary>SIGKILL of this process alone, as a crash.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: false);
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

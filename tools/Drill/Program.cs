@@ -6,11 +6,21 @@ var side = new Option<FailedSide>("--side") { Description = "which cluster loses
 var load = new Option<int>("--load-seconds") { Description = "how long fio writes and verifies", DefaultValueFactory = _ => 30 };
 var timeout = new Option<int>("--timeout-seconds") { Description = "how long the repair may take", DefaultValueFactory = _ => 180 };
 var crash = new Option<bool>("--crash-server") { Description = "afterwards, SIGKILL the VM's NBD server too: it must be restarted and the VM hook called" };
-var root = new RootCommand("ZeroDisk failure drill: SIGKILL a storage engine under load and prove nothing is lost") { outage, side, load, timeout, crash };
+var killRepairAgent = new Option<bool>("--kill-repair-agent") { Description = "SIGKILL the agent running the repair job of the vdisk nobody serves, mid-job (with --outage final): the job must be dispatched again and resume" };
+var crashTlog = new Option<bool>("--crash-tlog") { Description = "journal vd2 to three tlog servers and SIGKILL one under load: it must be restarted, the load must not notice" };
+var root = new RootCommand("ZeroDisk failure drill: SIGKILL a storage engine under load and prove nothing is lost") { outage, side, load, timeout, crash, killRepairAgent, crashTlog };
 root.SetAction(async (parse, ct) =>
 {
     var configuration = AppContext.BaseDirectory.Contains("/bin/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
-    var options = new DrillOptions(parse.GetValue(outage), parse.GetValue(side), TimeSpan.FromSeconds(parse.GetValue(load)), TimeSpan.FromSeconds(parse.GetValue(timeout)), configuration, parse.GetValue(crash));
+    var options = new DrillOptions(parse.GetValue(outage), parse.GetValue(side), TimeSpan.FromSeconds(parse.GetValue(load)), TimeSpan.FromSeconds(parse.GetValue(timeout)), configuration, parse.GetValue(crash))
+    {
+        KillRepairAgent = parse.GetValue(killRepairAgent), CrashTlog = parse.GetValue(crashTlog),
+    };
+    if (options is { KillRepairAgent: true, Outage: OutageMode.Tmp })
+    {
+        Console.Error.WriteLine("--kill-repair-agent needs --outage final: after a temporary outage the vdisk nobody serves has nothing to repair");
+        return 2;
+    }
     var report = new DrillReport();
     try
     {

@@ -55,9 +55,9 @@ internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, 
                 await Task.WhenAll(blocks.Select(b => MoveAsync(source, dead.Shard, b).AsTask()));
                 progress.Copied(blocks.Count, (long)blocks.Count * Vdisk.BlockSize);
                 Resumed();
-                await PaceAsync((long)blocks.Count * Vdisk.BlockSize, ct);
                 if (next == 0) break;
                 await source.Db.StringSetAsync(cursorKey, next);
+                await PaceAsync((long)blocks.Count * Vdisk.BlockSize, ct); // after the cursor: a stop while waiting loses no batch
             }
             catch (Exception ex) when (StorageEngines.IsEngineFailure(ex) || ex is Nbd.NbdIoException)
             {
