@@ -9,6 +9,12 @@ public sealed record DrillOptions(OutageMode Outage, FailedSide Side, TimeSpan L
     /// <summary>SIGKILL the agent running the repair job of the vdisk nobody serves, mid-job (needs a permanent outage: a temporary one leaves that vdisk nothing to copy).</summary>
     public bool KillRepairAgent { get; init; }
 
+    /// <summary>
+    /// During the incident SIGKILL node 1's collector, ClusterState, the scheduler, RabbitMQ and etcd once each
+    /// (<see cref="ChaosSchedule"/>); RabbitMQ and etcd are restarted with scripts/infra.sh, so run it via scripts/chaos.sh.
+    /// </summary>
+    public bool Chaos { get; init; }
+
     /// <summary>Journal vd2 to three tlog servers and SIGKILL one under load: it must be restarted, the load must not notice.</summary>
     public bool CrashTlog { get; init; }
 

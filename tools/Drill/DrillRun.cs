@@ -27,10 +27,11 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         Directory.CreateDirectory(root);
         report.Progress($"Drill {id}: {options.Outage} outage of a {options.Side} engine; logs in {root}");
 
+        await using var traces = OtlpHttpReceiver.Start();
         await using var stack = new DrillStack
         {
             Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(2),
-            AdminPort = FreePort.Next(), NbdPort = FreePort.Next(),
+            AdminPort = FreePort.Next(), NbdPort = FreePort.Next(), Telemetry = traces.ExporterEnvironment(),
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
         await RegisterClustersAsync(stack, etcd);
@@ -111,9 +112,17 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
 
         var end = options.Outage == OutageMode.Tmp ? EngineState.Online : EngineState.Rip;
         var agentKill = options.KillRepairAgent ? KillRepairAgentAsync(stack, etcd, vd3, ct) : Task.CompletedTask;
+        var chaos = options.Chaos ? new ChaosSchedule(stack, watch, report) : null;
+        var chaosRun = chaos?.RunAsync(ct) ?? Task.CompletedTask;
         var repaired = await watch.UntilAsync(end, options.Timeout, ct);
         await restart;
         await agentKill;
+        await chaosRun;
+        if (chaos is not null)
+        {
+            foreach (var (component, at, what) in chaos.Crashes) report.Progress($"chaos table: {at.TotalSeconds,6:0.0} s  {component,-16} {what}");
+            repaired = await watch.UntilAsync(end, options.Timeout, ct); // still there after the last crash
+        }
         var fioResult = await fio;
 
         report.Check("no I/O error and every block verified during failover and repair (fio)", fioResult.ExitCode == 0,
@@ -124,6 +133,11 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         var repairState = options.Outage == OutageMode.Tmp ? EngineState.RepairTmpOutage : EngineState.RepairFinalOutage;
         report.Check($"outage classified {options.Outage.ToString().ToLowerInvariant()}", watch.Seen.Contains(repairState), $"saw {repairState.ToWire()}: {watch.Seen.Contains(repairState)}");
         report.Check($"engine {end.ToWire()} after the repair", repaired, $"state now {(await watch.CurrentAsync(ct))?.ToWire() ?? "?"}");
+        await CheckTransitionsOnceAsync(admin, victim.Address, ct);
+
+        await CheckIncidentTraceAsync(traces, ct);
+        await File.WriteAllLinesAsync(Path.Combine(root, "spans.tsv"),
+            traces.Spans.Select(s => string.Join('\t', s.TraceId, s.SpanId, s.ParentSpanId, s.Service, s.Name)), ct);
 
         var statuses = new List<string>();
         foreach (var c in new[] { stack.PrimaryCluster, stack.SlaveCluster })
@@ -261,6 +275,46 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         }
     }
 
+    /// <summary>The engine saga's history: no transition recorded twice (exactly-once state changes, whatever crashed).</summary>
+    private async Task CheckTransitionsOnceAsync(HttpClient admin, string address, CancellationToken ct)
+    {
+        var history = new List<string>();
+        await WaitAsync("the engine saga's history", async () =>
+        {
+            using var engines = System.Text.Json.JsonDocument.Parse(await admin.GetStringAsync("engines", ct));
+            var engine = engines.RootElement.EnumerateArray().FirstOrDefault(e => e.GetProperty("address").GetString() == address);
+            if (engine.ValueKind == System.Text.Json.JsonValueKind.Undefined) return false;
+            history = engine.GetProperty("history").EnumerateArray()
+                .Select(h => $"{h.GetProperty("from").GetString()}->{h.GetProperty("to").GetString()}@{h.GetProperty("incident").GetString()}").ToList();
+            return true;
+        }, TimeSpan.FromSeconds(30), ct);
+        var twice = history.GroupBy(h => h).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        report.Check("no state transition recorded twice", history.Count > 0 && twice.Count == 0,
+            twice.Count > 0 ? $"twice: {string.Join(", ", twice)}" : string.Join(", ", history.Select(h => h[..h.IndexOf('@')])));
+    }
+
+    /// <summary>
+    /// DESIGN §5, one incident = one trace: the trace of the scheduler's repair campaign must hold the spans of the
+    /// collector that read the failure line, of ClusterState's sagas, of the scheduler and of the agent's repair job
+    /// (all exported over OTLP/HTTP to the drill's receiver, as they would be to Jaeger).
+    /// </summary>
+    private async Task CheckIncidentTraceAsync(OtlpHttpReceiver traces, CancellationToken ct)
+    {
+        string[] services = ["logcollector", "clusterstate", "repairscheduler", "nbdhost-agent"];
+        string? trace = null;
+        bool Complete()
+        {
+            var spans = traces.Spans;
+            trace = spans.FirstOrDefault(s => s is { Service: "repairscheduler", Name: "repair campaign" })?.TraceId;
+            return trace is not null && services.All(service => spans.Any(s => s.TraceId == trace && s.Service == service))
+                && spans.Any(s => s.TraceId == trace && s.Name == "repair job");
+        }
+        var whole = await WaitAsync("the incident's spans to arrive", () => Task.FromResult(Complete()), TimeSpan.FromSeconds(20), ct);
+        var byService = traces.Spans.Where(s => s.TraceId == trace).GroupBy(s => s.Service).Select(g => $"{g.Key} {g.Count()}");
+        report.Check("one incident = one trace (collector, ClusterState, scheduler, agent's repair job)", whole,
+            trace is null ? "no repair campaign span received" : $"trace {trace}: {string.Join(", ", byService)} span(s)");
+    }
+
     /// <summary>Seed "NBD server failure": SIGKILL the VM's server; it must come back and the VM hook must run again.</summary>
     private async Task CrashServerAsync(DrillStack stack, string vd2Uri, string image, CancellationToken ct)
     {
@@ -348,7 +402,10 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
             {
                 if (await condition()) return true;
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException) { /* not up yet */ }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException or Grpc.Core.RpcException)
+            {
+                /* not up yet, or restarting (chaos) */
+            }
             await Task.Delay(250, ct);
         }
         report.Progress($"gave up waiting: {what}");

@@ -18,6 +18,8 @@ public sealed class DrillStack : IAsyncDisposable
     public required RedisClusters Engines { get; init; }
     public required int AdminPort { get; init; }
     public required int NbdPort { get; init; }
+    /// <summary>OTEL_* variables every service gets, so their spans reach the drill's trace receiver.</summary>
+    public IReadOnlyDictionary<string, string> Telemetry { get; init; } = new Dictionary<string, string>();
     public string PrimaryCluster => $"{Id}-primary";
     public string SlaveCluster => $"{Id}-slave";
     public string Node(int n) => $"{Id}-node{n}";
@@ -92,10 +94,23 @@ public sealed class DrillStack : IAsyncDisposable
     /// <summary>SIGKILL of node <paramref name="n"/>'s agent alone: its children live on, as they would on a real node.</summary>
     public Task KillAgentAsync(int n) => _agents[n].KillAsync();
 
+    /// <summary>SIGKILL of one service (by name, e.g. <c>clusterstate</c>), and after <paramref name="down"/> the same command again.</summary>
+    public async Task<(int Killed, int Started)> CrashAndRestartAsync(string name, TimeSpan down, CancellationToken ct)
+    {
+        var index = _services.FindLastIndex(s => s.Name == name);
+        var victim = _services[index];
+        await victim.KillAsync();
+        await Task.Delay(down, ct);
+        var again = victim.StartAgain();
+        _services.Add(again);
+        return (victim.Pid, again.Pid);
+    }
+
     /// <summary>Repair jobs' copy rate when the drill kills an agent mid-job (bytes per second).</summary>
     public const long RepairJobBytesPerSecond = 512L << 10;
 
-    private Dictionary<string, string> ServiceEnvironment(DrillOptions options) => new(Endpoints.ToEnvironment()) { ["DOTNET_gcServer"] = "0" };
+    private Dictionary<string, string> ServiceEnvironment(DrillOptions options) =>
+        new(Endpoints.ToEnvironment().Concat(Telemetry)) { ["DOTNET_gcServer"] = "0" };
 
     private static string Dll(DrillOptions options, string project, string name) =>
         Path.Combine(RepoPaths.Root, "services", project, "bin", options.Configuration, "net10.0", name + ".dll");

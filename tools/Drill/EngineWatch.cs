@@ -18,14 +18,23 @@ public sealed class EngineWatch(EtcdClient etcd, string clusterId, string addres
     public async Task<bool> UntilAsync(EngineState end, TimeSpan within, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + within;
-        EngineState? last = EngineState.Online;
+        var last = Seen.Count > 0 ? Seen[^1] : EngineState.Online;
         while (DateTime.UtcNow < deadline)
         {
-            var state = await CurrentAsync(ct);
-            if (state != last && state is { } s)
+            EngineState? state;
+            try
+            {
+                state = await CurrentAsync(ct);
+            }
+            catch (Grpc.Core.RpcException)
+            {
+                await Task.Delay(500, ct); // etcd restarting (chaos): the state is still there afterwards
+                continue;
+            }
+            if (state is { } s && s != last)
             {
                 Seen.Add(s);
-                report.Progress($"engine {address}: {last?.ToWire()} -> {s.ToWire()}");
+                report.Progress($"engine {address}: {last.ToWire()} -> {s.ToWire()}");
                 last = s;
             }
             if (state == end && Seen.Count > 0) return true;

@@ -6,12 +6,14 @@ namespace ZeroDisk.Drill;
 public sealed class ManagedProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly Func<ManagedProcess> _startAgain;
 
-    private ManagedProcess(string name, Process process, string logPath)
+    private ManagedProcess(string name, Process process, string logPath, Func<ManagedProcess> startAgain)
     {
         Name = name;
         _process = process;
         LogPath = logPath;
+        _startAgain = startAgain;
     }
 
     public string Name { get; }
@@ -35,8 +37,11 @@ public sealed class ManagedProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         process.EnableRaisingEvents = true;
         process.Exited += (_, _) => { lock (gate) log.Dispose(); };
-        return new ManagedProcess(name, process, logPath);
+        return new ManagedProcess(name, process, logPath, () => Start(name, fileName, args, environment, logDirectory));
     }
+
+    /// <summary>The same command again (after a crash), logging on into the same file.</summary>
+    public ManagedProcess StartAgain() => _startAgain();
 
     /// <summary>SIGKILL of this process alone, as a crash.</summary>
     public async Task KillAsync()

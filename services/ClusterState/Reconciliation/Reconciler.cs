@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using dotnet_etcd;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -8,12 +9,15 @@ using ZeroDisk.ClusterState.StorageClusters;
 using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Telemetry;
 
 namespace ZeroDisk.ClusterState.Reconciliation;
 
 /// <summary>
 /// Re-derives each cluster's status from its engines' states in etcd (an operator edit, a lost write) and
-/// republishes engine changes the cluster saga never saw (a crash between the etcd commit and the publish).
+/// republishes engine changes the cluster saga never saw (a crash between the etcd commit and the publish). A change
+/// younger than one reconcile interval is in flight, not lost; a lost one is republished inside the trace it happened
+/// in, so the incident stays one trace (DESIGN §5).
 /// </summary>
 public sealed class Reconciler(
     EtcdClient etcd,
@@ -24,6 +28,8 @@ public sealed class Reconciler(
     TimeProvider time,
     ILogger<Reconciler> logger) : BackgroundService
 {
+    private static readonly ActivitySource Tracing = ZeroDiskTelemetry.CreateSource("ClusterState.Reconciler");
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.ReconcileInterval, time);
@@ -79,8 +85,10 @@ public sealed class Reconciler(
             var state = EngineStateNames.ToEngineState(engine.CurrentState);
             var cluster = await sagas.GetAsync<StorageClusterSaga>(SagaIds.Cluster(engine.ClusterId), ct);
             if (cluster?.SeenEngineStates.GetValueOrDefault(engine.Address) == StorageClusterStateMachine.SeenKey(state, engine.Incident)) continue;
-            logger.LogInformation("engine {Address}: republishing {State} for incident {Incident}", engine.Address, state.ToWire(), engine.Incident);
+            if (time.GetUtcNow() - engine.StateEnteredAt < options.ReconcileInterval) continue; // still on its way
             var last = engine.History[^1];
+            using var activity = Tracing.StartActivity("republish missed transition", ActivityKind.Producer, last.TraceContext());
+            logger.LogInformation("engine {Address}: republishing {State} for incident {Incident}", engine.Address, state.ToWire(), engine.Incident);
             await bus.Publish(new StorageEngineStateChanged
             {
                 ClusterId = engine.ClusterId,

@@ -60,7 +60,7 @@ public sealed class StorageClusterStateMachine : MassTransitStateMachine<Storage
         binder
             .Then(c => TransitionHistory.Append(c.Saga.History,
                 new TransitionRecord(c.Saga.CurrentState, state.Name, _time.GetUtcNow(), $"engine {c.Message.Address} is {c.Message.To.ToWire()}",
-                    c.Message.Incident, TransitionHistory.CurrentTraceId()), _historyLimit))
+                    c.Message.Incident, TransitionHistory.CurrentTraceId(), TransitionHistory.CurrentSpanId()), _historyLimit))
             .TransitionTo(state)
             .Publish(c => new StorageClusterStateChanged
             {

@@ -174,7 +174,7 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
             {
                 var at = _time.GetUtcNow();
                 TransitionHistory.Append(c.Saga.History,
-                    new TransitionRecord(c.Saga.CurrentState, state.Name, at, reason(c), c.Saga.Incident, TransitionHistory.CurrentTraceId()), _historyLimit);
+                    new TransitionRecord(c.Saga.CurrentState, state.Name, at, reason(c), c.Saga.Incident, TransitionHistory.CurrentTraceId(), TransitionHistory.CurrentSpanId()), _historyLimit);
                 c.Saga.StateEnteredAt = at;
             })
             .TransitionTo(state)

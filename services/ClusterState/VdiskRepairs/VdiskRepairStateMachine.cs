@@ -43,7 +43,7 @@ public sealed class VdiskRepairStateMachine : MassTransitStateMachine<VdiskRepai
         c.Saga.Kind = c.Message.Kind ?? c.Saga.Kind;
         var reason = c.Message.Again ? $"engine {c.Message.Address}: verification found it not repaired" : $"engine {c.Message.Address}";
         TransitionHistory.Append(c.Saga.History, new TransitionRecord(c.Saga.CurrentState, c.Message.Phase.ToString(), _time.GetUtcNow(),
-            reason, c.Message.Incident, TransitionHistory.CurrentTraceId()), _historyLimit);
+            reason, c.Message.Incident, TransitionHistory.CurrentTraceId(), TransitionHistory.CurrentSpanId()), _historyLimit);
     }
 
     public State Pending { get; private set; } = null!;

@@ -1,7 +1,9 @@
 using ZeroDisk.NbdHost.Ownership;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Telemetry;
 
 namespace ZeroDisk.NbdHost.Supervisor;
 
@@ -14,6 +16,7 @@ namespace ZeroDisk.NbdHost.Supervisor;
 public sealed class RepairJobRunner(AgentOptions options, ChildSupervisor supervisor, ChildCommands commands, EtcdGrpc etcd,
     ILogger<RepairJobRunner> logger)
 {
+    private static readonly ActivitySource Tracing = ZeroDiskTelemetry.CreateSource("NbdHost.Agent");
     private readonly ConcurrentDictionary<string, Task> _jobs = new(StringComparer.Ordinal);
 
     public Task StartAsync(RepairVdisk job, CancellationToken ct)
@@ -25,6 +28,12 @@ public sealed class RepairJobRunner(AgentOptions options, ChildSupervisor superv
 
     private async Task RunAsync(RepairVdisk job, CancellationToken ct)
     {
+        // A child of the consumer's span (the scheduler's dispatch): the job is part of the incident's trace.
+        using var activity = Tracing.StartActivity("repair job");
+        activity?.SetTag("zerodisk.vdisk", job.VdiskId);
+        activity?.SetTag("zerodisk.engine", job.Address);
+        activity?.SetTag("zerodisk.incident", job.Incident);
+        activity?.SetTag("zerodisk.node", options.Node);
         try
         {
             var (claim, holder) = await VdiskOwnership.TryClaimAsync(etcd, job.VdiskId, options.RepairOwnerName, VdiskOwnerKind.Repair,
