@@ -17,7 +17,7 @@ public sealed class EtcdGrpc : IDisposable
     public EtcdGrpc(string endpoints)
     {
         Endpoints = endpoints;
-        _channel = GrpcChannel.ForAddress(EtcdExtensions.NormaliseEndpoints(endpoints).Split(',')[0]);
+        _channel = EtcdChannel.Create(endpoints);
         Kv = new KV.KVClient(_channel);
         Leases = new Lease.LeaseClient(_channel);
     }
