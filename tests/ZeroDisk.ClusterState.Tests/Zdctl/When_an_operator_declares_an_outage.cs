@@ -28,6 +28,7 @@ public sealed class When_an_operator_declares_an_outage
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("refused (409)", refused.StdErr);
         Assert.Contains($"{s0} (offline)", refused.StdErr);
+        Assert.Contains("(zdctl: --force)", refused.StdErr);
         Assert.Single(refused.StdErr.Trim().Split('\n'));
 
         var forced = (await zdctl.RunAsync("outage", "declare", e0, "--permanent", "--force", "--operator", "alice")).EnsureSuccess("zdctl outage declare --force");

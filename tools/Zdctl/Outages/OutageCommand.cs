@@ -29,9 +29,13 @@ public static class OutageCommand
             var engine = parse.GetValue(address)!;
             var request = new DeclareOutageRequest(parse.GetValue(permanent) ? OutageKind.Permanent : OutageKind.Temporary, parse.GetValue(force), parse.GetValue(operatorName)!);
             var reply = await context.Admin().PostAsync($"/engines/{Uri.EscapeDataString(engine)}/outage", request, ct);
-            if (reply.Succeeded && reply.Body.TryGetProperty("incident", out var incident))
-                return AdminReplyOutput.Report(reply with { Message = $"{reply.Message} (incident {incident})" });
-            return AdminReplyOutput.Report(reply);
+            return AdminReplyOutput.Report(reply switch
+            {
+                { Succeeded: true } when reply.Body.TryGetProperty("incident", out var incident) => reply with { Message = $"{reply.Message} (incident {incident})" },
+                // The API speaks of its JSON field; the operator types a flag.
+                { Status: 409 } when !request.Force => reply with { Message = $"{reply.Message} (zdctl: --force)" },
+                _ => reply,
+            });
         });
         return new Command("outage", "operator overrides of an engine outage") { declare };
     }

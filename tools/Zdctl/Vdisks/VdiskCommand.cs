@@ -22,11 +22,11 @@ public static class VdiskCommand
         var tlog = new Option<string?>("--tlog-cluster") { Description = "the tlog server cluster, if any" };
         var size = new Option<long>("--size")
         {
-            Description = $"size in GiB, e.g. 10 or 10GiB (default {defaults.Size})",
+            Description = "size in GiB, e.g. 10 or 10GiB",
             DefaultValueFactory = _ => defaults.Size,
             CustomParser = GibSize.Parse,
         };
-        var blockSize = new Option<int>("--block-size") { Description = $"block size in bytes (default {defaults.BlockSize})", DefaultValueFactory = _ => defaults.BlockSize };
+        var blockSize = new Option<int>("--block-size") { Description = "block size in bytes, a power of two", DefaultValueFactory = _ => defaults.BlockSize };
         var readOnly = new Option<bool>("--read-only") { Description = "export the vdisk read-only" };
         var create = new Command("create", "create a vdisk (refused while either cluster is repairing)") { id, cluster, slave, tlog, size, blockSize, readOnly };
         create.SetZdctlAction(globals, async (parse, context, ct) =>
