@@ -30,11 +30,16 @@ public sealed class When_an_operator_reads_the_status
         var saga = await deployment.EngineSagaAsync(e0);
         Assert.NotNull(saga!.IncidentTraceId);
 
+        // An agent's repair job for the vdisk heartbeats under zerodisk/repairs/<vdisk> (held by its lease in real life).
+        var job = new RepairJobStatus("node-9", vdisk, e0, RepairKind.Tmp, saga.Incident!, 7, "running", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+        await deployment.Etcd.PutJsonAsync(EtcdKeys.RepairJob(vdisk), job);
+
         var after = (await zdctl.RunAsync("status")).EnsureSuccess("zdctl status");
+        await deployment.Etcd.DeleteAsync(EtcdKeys.RepairJob(vdisk));
         Assert.Matches($@"{Regex(primary)}\s+repairing\s+2", after.StdOut);
         Assert.Matches($@"{Regex(e0)}\s+{Regex(primary)}\s+0\s+primary\s+offline\s+\S+ \(\S+ ago\)\s+{saga.Incident}", after.StdOut);
         Assert.Matches($@"{Regex(e0)}\s+offline\s+-\s+0/1 vdisks \(0%\)\s+{saga.Incident}\s+{saga.IncidentTraceId}", after.StdOut);
-        Assert.Matches($@"{Regex(vdisk)}: (pending|running)", after.StdOut);
+        Assert.Matches($@"{Regex(vdisk)}: (pending|running), job on node-9 running \(epoch 7, heartbeat \S+ ago\)", after.StdOut);
 
         using var json = JsonDocument.Parse((await zdctl.RunAsync("status", "--json")).EnsureSuccess("zdctl status --json").StdOut);
         var engine = json.RootElement.GetProperty("engines").EnumerateArray().Single(e => e.GetProperty("address").GetString() == e0);
