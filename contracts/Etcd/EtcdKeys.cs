@@ -9,7 +9,7 @@ public static class EtcdKeys
     public static string VdiskStaticConfig(string vdiskId) => $"{vdiskId}:vdisk:conf:static";
     public static string VdiskNbdConfig(string vdiskId) => $"{vdiskId}:vdisk:conf:storage:nbd";
     public static string NbdServerVdisks(string serverId) => $"{serverId}:nbdserver:conf:vdisks";
-    public static string VdiskOwner(string vdiskId) => $"{vdiskId}:vdisk:owner";
+    public static string VdiskOwner(string vdiskId) => $"{vdiskId}{VdiskOwnerSuffix}";
     public static string Saga(string sagaType, string id) => $"{SagaPrefix(sagaType)}{id}";
     public static string SagaPrefix(string sagaType) => $"zerodisk/sagas/{sagaType}/";
     public static string ProcessedMessage(Guid messageId) => $"zerodisk/processed/{messageId:N}";
@@ -22,12 +22,15 @@ public static class EtcdKeys
     public const string StorageClusterConfigSuffix = ":cluster:conf:storage";
     public const string VdiskNbdConfigSuffix = ":vdisk:conf:storage:nbd";
     public const string VdiskStaticConfigSuffix = ":vdisk:conf:static";
+    public const string VdiskOwnerSuffix = ":vdisk:owner";
 
     /// <summary>The cluster id in a <c>&lt;clusterID&gt;:cluster:conf:storage</c> key, or null for any other key.</summary>
-    public static string? ClusterIdOfStorageConfig(string key) =>
-        key.EndsWith(StorageClusterConfigSuffix, StringComparison.Ordinal) ? key[..^StorageClusterConfigSuffix.Length] : null;
+    public static string? ClusterIdOfStorageConfig(string key) => IdOf(key, StorageClusterConfigSuffix);
 
     /// <summary>The vdisk id in a <c>&lt;vdiskID&gt;:vdisk:conf:storage:nbd</c> key, or null for any other key.</summary>
-    public static string? VdiskIdOfNbdConfig(string key) =>
-        key.EndsWith(VdiskNbdConfigSuffix, StringComparison.Ordinal) ? key[..^VdiskNbdConfigSuffix.Length] : null;
+    public static string? VdiskIdOfNbdConfig(string key) => IdOf(key, VdiskNbdConfigSuffix);
+
+    /// <summary>The id in front of <paramref name="suffix"/> (the 0-Disk layout puts ids first), or null when the key has another suffix.</summary>
+    public static string? IdOf(string key, string suffix) =>
+        key.EndsWith(suffix, StringComparison.Ordinal) ? key[..^suffix.Length] : null;
 }

@@ -1,9 +1,6 @@
-using System.Diagnostics;
-using System.Text;
-
 namespace ZeroDisk.Testing;
 
-/// <summary>Runs a command line tool (qemu-io, nbdinfo, fio, …) to completion with a deadline.</summary>
+/// <summary>Runs a command line tool (qemu-io, nbdinfo, fio, zdctl, …) to completion with a deadline.</summary>
 public static class ExternalProcess
 {
     public sealed record Result(int ExitCode, string StdOut, string StdErr)
@@ -15,23 +12,8 @@ public static class ExternalProcess
     public static async Task<Result> RunAsync(string fileName, IEnumerable<string> args, TimeSpan? timeout = null,
         IDictionary<string, string>? environment = null, string? stdin = null)
     {
-        var psi = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = stdin is not null,
-            UseShellExecute = false,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        if (environment is not null)
-            foreach (var (k, v) in environment) psi.Environment[k] = v;
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {fileName}");
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        await using var running = BackgroundProcess.Start(fileName, args, environment, redirectStdin: stdin is not null);
+        var process = running.Process;
         if (stdin is not null)
         {
             await process.StandardInput.WriteAsync(stdin);
@@ -45,10 +27,10 @@ public static class ExternalProcess
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', args)} did not finish within {timeout}; stderr so far: {stderr}");
+            throw new TimeoutException($"{fileName} {string.Join(' ', args)} did not finish within {timeout}; stderr so far: {running.StdErr}");
         }
         process.WaitForExit();
-        return new Result(process.ExitCode, stdout.ToString(), stderr.ToString());
+        return new Result(process.ExitCode, running.StdOut, running.StdErr);
     }
 
     public static Task<Result> ShellAsync(string script, TimeSpan? timeout = null) => RunAsync("/bin/bash", ["-c", script], timeout);

@@ -50,6 +50,7 @@ public static class AdminApi
             e.ClusterId,
             State = EngineStateNames.ToEngineState(e.CurrentState),
             e.Incident,
+            e.IncidentTraceId,
             e.Outage,
             e.StateEnteredAt,
             Progress = new { Completed = e.CompletedVdisks.Count, Affected = e.AffectedVdisks.Count },

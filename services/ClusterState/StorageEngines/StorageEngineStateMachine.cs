@@ -140,6 +140,7 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
                 .Then(c =>
                 {
                     c.Saga.Incident = NewId.NextGuid().ToString("N");
+                    c.Saga.IncidentTraceId = TransitionHistory.CurrentTraceId();
                     c.Saga.Outage = null;
                     c.Saga.CompletedVdisks = [];
                 }),
@@ -199,6 +200,7 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
         Address = saga.Address,
         VdiskId = vdisk,
         Incident = saga.Incident!,
+        IncidentTraceId = saga.IncidentTraceId,
         Phase = phase,
         Kind = saga.Outage switch { OutageKind.Temporary => RepairKind.Tmp, OutageKind.Permanent => RepairKind.Final, _ => null },
         At = DateTimeOffset.UtcNow,

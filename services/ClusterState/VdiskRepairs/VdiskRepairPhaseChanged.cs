@@ -18,6 +18,7 @@ public sealed record VdiskRepairPhaseChanged
     public required string Address { get; init; }
     public required string VdiskId { get; init; }
     public required string Incident { get; init; }
+    public string? IncidentTraceId { get; init; }
     public required VdiskRepairPhase Phase { get; init; }
     public RepairKind? Kind { get; init; }
     public required DateTimeOffset At { get; init; }

@@ -12,6 +12,8 @@ public sealed class VdiskRepairSaga : SagaStateMachineInstance
     public string VdiskId { get; set; } = "";
     public string Address { get; set; } = "";
     public string Incident { get; set; } = "";
+    /// <summary>The trace of the engine incident this repair belongs to (the engine saga's, passed on).</summary>
+    public string? IncidentTraceId { get; set; }
     public RepairKind? Kind { get; set; }
     public List<TransitionRecord> History { get; set; } = [];
 }

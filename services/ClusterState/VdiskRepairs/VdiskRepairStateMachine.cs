@@ -40,6 +40,7 @@ public sealed class VdiskRepairStateMachine : MassTransitStateMachine<VdiskRepai
         c.Saga.VdiskId = c.Message.VdiskId;
         c.Saga.Address = c.Message.Address;
         c.Saga.Incident = c.Message.Incident;
+        c.Saga.IncidentTraceId ??= c.Message.IncidentTraceId;
         c.Saga.Kind = c.Message.Kind ?? c.Saga.Kind;
         var reason = c.Message.Again ? $"engine {c.Message.Address}: verification found it not repaired" : $"engine {c.Message.Address}";
         TransitionHistory.Append(c.Saga.History, new TransitionRecord(c.Saga.CurrentState, c.Message.Phase.ToString(), _time.GetUtcNow(),

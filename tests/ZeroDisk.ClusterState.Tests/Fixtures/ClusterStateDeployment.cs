@@ -97,6 +97,16 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
         return vdiskId;
     }
 
+    /// <summary>A primary and a slave cluster of <paramref name="shards"/> engines each (unique addresses) and vdisk "vd1" mirrored on them.</summary>
+    public async Task<MirroredClusters> SeedMirroredClustersAsync(int shards = 2)
+    {
+        var primaryEngines = Enumerable.Range(0, shards).Select(_ => NewEngineAddress()).ToList();
+        var slaveEngines = Enumerable.Range(0, shards).Select(_ => NewEngineAddress()).ToList();
+        var primary = await SeedClusterAsync("primary", [.. primaryEngines]);
+        var slave = await SeedClusterAsync("slave", [.. slaveEngines]);
+        return new MirroredClusters(primary, slave, primaryEngines, slaveEngines, await SeedVdiskAsync("vd1", primary, slave));
+    }
+
     public async Task<EngineState?> EngineStateAsync(string clusterId, string address)
     {
         var config = await Etcd.GetJsonAsync<StorageClusterConfig>(EtcdKeys.StorageClusterConfig(clusterId));
@@ -157,6 +167,8 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
                 await Etcd.DeleteAsync(EtcdSagaSession<VdiskRepairSaga>.Key(repair.CorrelationId));
         Etcd.Dispose();
     }
+
+    public sealed record MirroredClusters(string Primary, string Slave, IReadOnlyList<string> PrimaryEngines, IReadOnlyList<string> SlaveEngines, string Vdisk);
 
     private const string VdiskAdminTombstonePrefix = "zerodisk/vdisk-deleting/";
 }

@@ -20,6 +20,8 @@ public sealed class When_an_incident_is_traced
         await deployment.StartInProcessAsync(configure: b => b.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
         var engine = deployment.NewEngineAddress();
         var clusterId = await deployment.SeedClusterAsync("c1", engine, deployment.NewEngineAddress());
+        var slaveId = await deployment.SeedClusterAsync("c2", deployment.NewEngineAddress(), deployment.NewEngineAddress());
+        var vdisk = await deployment.SeedVdiskAsync("vd1", clusterId, slaveId);
 
         ActivityTraceId traceId;
         using (var incident = Reporter.StartActivity("storageengine-failure", ActivityKind.Producer))
@@ -32,6 +34,10 @@ public sealed class When_an_incident_is_traced
 
         var saga = await deployment.EngineSagaAsync(engine);
         Assert.Equal(traceId.ToString(), saga!.History.Single().TraceId);
+        // The incident keeps its trace id, and each vdisk repair of the incident carries it (zdctl shows it).
+        Assert.Equal(traceId.ToString(), saga.IncidentTraceId);
+        var repair = await Eventually.ValueAsync(() => deployment.VdiskRepairSagaAsync(vdisk, saga.Incident!), r => r is not null, TimeSpan.FromSeconds(30));
+        Assert.Equal(traceId.ToString(), repair!.IncidentTraceId);
         // The announcement travels on in the same trace: the cluster saga's transition carries it too.
         await Eventually.UntilAsync(async () => (await deployment.ClusterSagaAsync(clusterId))?.History.Count == 1, "the cluster saga recorded repairing");
         Assert.Equal(traceId.ToString(), (await deployment.ClusterSagaAsync(clusterId))!.History.Single().TraceId);

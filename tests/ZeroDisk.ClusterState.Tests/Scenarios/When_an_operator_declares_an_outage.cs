@@ -13,10 +13,8 @@ public sealed class When_an_operator_declares_an_outage
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
         await deployment.StartInProcessAsync();
-        string e0 = deployment.NewEngineAddress(), e1 = deployment.NewEngineAddress(), s0 = deployment.NewEngineAddress(), s1 = deployment.NewEngineAddress();
-        var primary = await deployment.SeedClusterAsync("primary", e0, e1);
-        var slave = await deployment.SeedClusterAsync("slave", s0, s1);
-        await deployment.SeedVdiskAsync("vd1", primary, slave);
+        var (primary, slave, primaryEngines, slaveEngines, _) = await deployment.SeedMirroredClustersAsync();
+        string e0 = primaryEngines[0], s0 = slaveEngines[0];
         using var http = deployment.Http();
 
         Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsJsonAsync($"/engines/{e0}/outage", new { kind = "permanent" })).StatusCode);

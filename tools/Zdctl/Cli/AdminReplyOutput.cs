@@ -1,0 +1,14 @@
+namespace ZeroDisk.Zdctl.Cli;
+
+/// <summary>How an admin API answer ends a command: the message on stdout when it succeeded, on stderr with the status when refused.</summary>
+public static class AdminReplyOutput
+{
+    public static int Report(AdminReply reply)
+    {
+        if (!reply.Succeeded)
+            throw new ZdctlException(reply.Status == 400 ? ExitCodes.BadInput : ExitCodes.Refused, $"refused ({reply.Status}): {reply.Message}");
+        Console.Out.WriteLine(reply.Message);
+        foreach (var line in reply.Detail) Console.Out.WriteLine($"  {line}");
+        return ExitCodes.Ok;
+    }
+}
