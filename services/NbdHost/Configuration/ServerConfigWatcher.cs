@@ -79,6 +79,7 @@ public sealed class ServerConfigWatcher(ServeOptions serve, EtcdClient etcd, Vdi
             var config = await ReadVdiskAsync(vdiskId, interest, ct);
             if (config is not null) configs[vdiskId] = config;
         }
+        await ReadIdentitiesAsync(configs.Values, interest, ct);
         Watches.Update(interest, _values.Revision + 1);
         RestoreReturnedEngines(configs.Values);
         await catalog.ApplyAsync(configs);
@@ -129,6 +130,22 @@ public sealed class ServerConfigWatcher(ServeOptions serve, EtcdClient etcd, Vdi
         config.Vdisks is null
             ? ["vdisks must be a list"]
             : config.Vdisks.Where(v => !ConfigValidation.IsValidId(v)).Select(v => $"'{v}' is not a valid vdisk id").ToList();
+
+    /// <summary>
+    /// Each engine's identity marker as etcd registered it (DESIGN §3 "Engine identity"): every write checks it on the
+    /// engine, in the same script as the fence, so a wiped engine that answers again never takes a write as if whole.
+    /// </summary>
+    private async Task ReadIdentitiesAsync(IEnumerable<VdiskConfig> configs, HashSet<string> interest, CancellationToken ct)
+    {
+        var addresses = configs.SelectMany(c => c.Primary.Servers.Concat(c.Slave.Servers)).Select(s => s.Address).Distinct(StringComparer.Ordinal);
+        foreach (var address in addresses)
+        {
+            var key = EtcdKeys.EngineIdentity(address);
+            interest.Add(key);
+            var response = await etcd.GetAsync(key, cancellationToken: ct);
+            engines.Get(address).ExpectedIdentity = response.Kvs.Count > 0 ? response.Kvs[0].Value.ToStringUtf8() : "";
+        }
+    }
 
     /// <summary>An engine etcd moves to online or repair-tmp-outage starts a new life: this process may use it again.</summary>
     private void RestoreReturnedEngines(IEnumerable<VdiskConfig> configs)

@@ -17,20 +17,24 @@ public sealed class VdiskOwnerClaims(ServeOptions serve, ILogger<VdiskOwnerClaim
 
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>True when this process may serve the vdisk (it owns it, or runs a repair for its owner).</summary>
-    public async Task<bool> TryOwnAsync(string vdiskId, CancellationToken ct)
+    /// <summary>
+    /// The owner epoch when this process may serve the vdisk (it owns it, or runs a repair for the agent that owns
+    /// it: the epoch the agent passed), null when another process owns it.
+    /// </summary>
+    public async Task<long?> TryOwnAsync(string vdiskId, CancellationToken ct)
     {
-        if (serve.RepairOnly is not null || _claims.ContainsKey(vdiskId)) return true;
+        if (serve.RepairOnly is { } job) return job.VdiskId == vdiskId ? job.Epoch : null;
+        if (_claims.TryGetValue(vdiskId, out var held)) return held.Owner.Epoch;
         var (claim, holder) = await VdiskOwnership.TryClaimAsync(_etcd, vdiskId, serve.ServerId, VdiskOwnerKind.Vm, Ttl, log, ct);
         if (claim is null)
         {
             log.LogError("vdisk {Vdisk} is owned by {Holder} ({Kind}, epoch {Epoch}): refusing to serve it while it is owned elsewhere",
                 vdiskId, holder?.Server, holder?.Kind.ToWire(), holder?.Epoch);
-            return false;
+            return null;
         }
         _claims[vdiskId] = claim;
         log.LogInformation("vdisk {Vdisk}: owner key taken (epoch {Epoch})", vdiskId, claim.Owner.Epoch);
-        return true;
+        return claim.Owner.Epoch;
     }
 
     public async Task ReleaseAsync(string vdiskId)

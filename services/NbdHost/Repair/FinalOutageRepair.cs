@@ -56,10 +56,10 @@ internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, 
                 progress.Copied(blocks.Count, (long)blocks.Count * Vdisk.BlockSize);
                 Resumed();
                 if (next == 0) break;
-                await source.Db.StringSetAsync(cursorKey, next);
+                await Vdisk.Blocks.Fence.CommandAsync(source, "SET", [cursorKey], next);
                 await PaceAsync((long)blocks.Count * Vdisk.BlockSize, ct); // after the cursor: a stop while waiting loses no batch
             }
-            catch (Exception ex) when (StorageEngines.IsEngineFailure(ex) || ex is Nbd.NbdIoException)
+            catch (Exception ex) when (StorageEngines.IsEngineFailure(ex) || ex is Nbd.NbdIoException && !Vdisk.IsFenced)
             {
                 await PauseAsync($"moving blocks failed: {ex.Message}", ct);
             }
@@ -104,7 +104,7 @@ internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, 
     {
         try
         {
-            await source.Db.KeyDeleteAsync([RedisKeys.RespreadCursor(Vdisk.VdiskId, deadAddress), RedisKeys.DirtyBlocks(Vdisk.VdiskId, deadAddress)]);
+            await Vdisk.Blocks.Fence.CommandAsync(source, "DEL", [RedisKeys.RespreadCursor(Vdisk.VdiskId, deadAddress), RedisKeys.DirtyBlocks(Vdisk.VdiskId, deadAddress)]);
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {

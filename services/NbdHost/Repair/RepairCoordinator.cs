@@ -68,6 +68,11 @@ internal sealed class RepairCoordinator(VdiskStorage vdisk, IStderrEvents events
             {
                 return;
             }
+            catch (Exception) when (vdisk.IsFenced)
+            {
+                log.LogWarning("vdisk {Vdisk}: repair {Repair} stops: the vdisk is fenced out (another owner repairs it)", vdisk.VdiskId, key);
+                return;
+            }
             catch (Exception ex)
             {
                 // What is stored (dirty set, cursor) is the progress: starting again resumes, it does not redo.

@@ -69,11 +69,10 @@ internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStder
         await gate.WaitAsync();
         try
         {
-            var blocksKey = Vdisk.Blocks.BlocksKey;
             Lease<byte>? lease;
             try
             {
-                lease = await source.Db.HashGetLeaseAsync(blocksKey, block);
+                lease = await source.Db.HashGetLeaseAsync(Vdisk.Blocks.BlocksKey, block);
             }
             catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
             {
@@ -84,8 +83,7 @@ internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStder
             {
                 try
                 {
-                    if (lease is null) await target.Db.HashDeleteAsync(blocksKey, block);
-                    else await target.Db.HashSetAsync(blocksKey, block, lease.Memory);
+                    await Vdisk.Blocks.Fence.WriteBlockAsync(target, block, lease?.Memory ?? ReadOnlyMemory<byte>.Empty);
                 }
                 catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
                 {
@@ -93,8 +91,9 @@ internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStder
                     throw;
                 }
             }
-            // Only now is the block no longer stale on the target.
-            await source.Db.SetRemoveAsync(target.DirtyKey, block);
+            // Only now is the block no longer stale on the target. Fenced too: a stale repairer must not clear a
+            // block the new owner marked dirty again.
+            await Vdisk.Blocks.Fence.CommandAsync(source, "SREM", [target.DirtyKey], block);
         }
         finally
         {

@@ -42,9 +42,17 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
                 }
                 else
                 {
-                    if (!await owners.TryOwnAsync(id, CancellationToken.None)) continue;
-                    vdisk = new VdiskStorage(config, engines, journal, options, events, loggers);
+                    if (await owners.TryOwnAsync(id, CancellationToken.None) is not { } epoch) continue;
+                    vdisk = new VdiskStorage(config, epoch, engines, journal, options, events, loggers);
                     await vdisk.ApplyAsync(config);
+                    if (vdisk.IsFenced)
+                    {
+                        // Raising the fence found a newer owner's epoch: that owner serves it, not this process.
+                        await vdisk.CloseAsync();
+                        await owners.ReleaseAsync(id);
+                        continue;
+                    }
+                    vdisk.Fenced += OnFenced;
                     _log.LogInformation("exporting vdisk {Vdisk}: {Size} GiB, {BlockSize} B blocks, {Shards} shards", id, config.Static.Size, config.Static.BlockSize, config.ShardCount);
                 }
                 next[id] = vdisk;
@@ -56,6 +64,30 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
                 await gone.CloseAsync();
                 await owners.ReleaseAsync(id);
             }
+        }
+        finally
+        {
+            _applyGate.Release();
+        }
+    }
+
+    /// <summary>A newer owner fenced the vdisk out: stop exporting it and let go of the owner key (it lapsed anyway).</summary>
+    private void OnFenced(VdiskStorage fenced) => _ = DropFencedAsync(fenced);
+
+    private async Task DropFencedAsync(VdiskStorage fenced)
+    {
+        await _applyGate.WaitAsync();
+        try
+        {
+            if (!_vdisks.TryGetValue(fenced.VdiskId, out var current) || !ReferenceEquals(current, fenced)) return;
+            _vdisks = new Dictionary<string, VdiskStorage>(_vdisks.Where(v => v.Key != fenced.VdiskId), StringComparer.Ordinal);
+            _log.LogWarning("vdisk {Vdisk} is no longer exported: fenced out by a newer owner", fenced.VdiskId);
+            await fenced.CloseAsync();
+            await owners.ReleaseAsync(fenced.VdiskId);
+        }
+        catch (Exception ex)
+        {
+            _log.LogError(ex, "vdisk {Vdisk}: closing it after it was fenced out failed", fenced.VdiskId);
         }
         finally
         {

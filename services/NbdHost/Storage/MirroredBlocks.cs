@@ -11,12 +11,14 @@ namespace ZeroDisk.NbdHost.Storage;
 /// and the block recorded in its dirty set on the surviving side before the write is acknowledged; reads come
 /// from the primary, else the slave, only ever from a complete side. EIO only when no complete side answers.
 /// </summary>
-internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, RecentWrites recent, ILogger log)
+internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, RecentWrites recent, EngineFence fence, ILogger log)
 {
     private readonly RedisKey _blocksKey = RedisKeys.Blocks(vdiskId);
     private VdiskTopology? _topology;
 
     public RedisKey BlocksKey => _blocksKey;
+
+    public EngineFence Fence => fence;
 
     public VdiskTopology Topology
     {
@@ -27,6 +29,7 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
     /// <summary>Reads one whole block into <paramref name="into"/> (zeroes when absent).</summary>
     public async ValueTask ReadAsync(long block, Memory<byte> into)
     {
+        if (fence.IsTripped) throw fence.Rejected(); // another process owns the vdisk: its data may be newer
         var topology = Topology;
         var shard = topology.ShardOf(block);
         if (await TryReadFromAsync(topology.Slot(shard, ClusterSide.Primary), block, into)) return;
@@ -60,6 +63,7 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
     /// <summary>Writes one whole block (empty = all zeroes, stored as absent). The caller holds the block's lock.</summary>
     public ValueTask WriteLockedAsync(long block, ReadOnlyMemory<byte> content)
     {
+        if (fence.IsTripped) throw fence.Rejected();
         var topology = Topology;
         var shard = topology.ShardOf(block);
         var newHome = topology.RespreadTargetOf(block, shard);
@@ -80,8 +84,15 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
 
         var primaryWrite = WriteSideAsync(primary, primaryUse, slave, slaveUse, block, content);
         var slaveWrite = WriteSideAsync(slave, slaveUse, primary, primaryUse, block, content);
-        var primaryOk = await primaryWrite;
-        var slaveOk = await slaveWrite;
+        bool primaryOk, slaveOk;
+        try
+        {
+            primaryOk = await primaryWrite;
+        }
+        finally
+        {
+            slaveOk = await slaveWrite; // a fenced write on one side must not leave the other unobserved
+        }
 
         // A side that should have got the write but failed (or was marked failed meanwhile, and may lose it) is
         // stale for this block: record that on the complete side before acknowledging.
@@ -105,7 +116,7 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         if (members.Length == 0) return;
         try
         {
-            await survivor.Db.SetAddAsync(stale.DirtyKey, members);
+            await fence.CommandAsync(survivor, "SADD", [stale.DirtyKey], members);
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {
@@ -121,22 +132,8 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         try
         {
             if (slot.Engine.IsFailed) return false; // failed while this write waited its turn
-            // The twin gets nothing: this complete side remembers the block is stale there (sent first, same connection).
-            var dirty = use == SlotUse.Serve && twinUse == SlotUse.Stale ? slot.Db.SetAddAsync(twin.DirtyKey, block) : null;
-            Task data = content.IsEmpty ? slot.Db.HashDeleteAsync(_blocksKey, block) : slot.Db.HashSetAsync(_blocksKey, block, content);
-            if (dirty is not null)
-            {
-                try
-                {
-                    await dirty;
-                }
-                catch
-                {
-                    await data.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                    throw;
-                }
-            }
-            await data;
+            // The twin gets nothing: this complete side remembers the block is stale there, in the same script.
+            await fence.WriteBlockAsync(slot, block, content, use == SlotUse.Serve && twinUse == SlotUse.Stale ? (RedisKey?)twin.DirtyKey : null);
             return true;
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))

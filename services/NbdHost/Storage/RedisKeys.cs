@@ -11,6 +11,9 @@ public static class RedisKeys
     /// <summary>Set of block indexes stale on <paramref name="engineAddress"/>, kept on its twin (invariant 2).</summary>
     public static RedisKey DirtyBlocks(string vdiskId, string engineAddress) => $"dirty:{vdiskId}:{engineAddress}";
 
+    /// <summary>The vdisk's fence epoch on one engine: the highest owner epoch that wrote there (invariant 5).</summary>
+    public static RedisKey Fence(string vdiskId) => $"fence:{vdiskId}";
+
     /// <summary>HSCAN cursor of an unfinished respread of a dead engine's shard, kept on the surviving side.</summary>
     public static RedisKey RespreadCursor(string vdiskId, string deadEngineAddress) => $"respread:{vdiskId}:{deadEngineAddress}";
 }

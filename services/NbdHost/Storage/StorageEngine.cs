@@ -12,6 +12,7 @@ public sealed class StorageEngine : IAsyncDisposable
     private readonly ConnectionMultiplexer _connection;
     private readonly SemaphoreSlim _inFlight;
     private int _failed;
+    private string _expectedIdentity = "";
 
     internal StorageEngine(string address, ConnectionMultiplexer connection, int maxInFlight)
     {
@@ -32,6 +33,16 @@ public sealed class StorageEngine : IAsyncDisposable
     public string Address { get; }
 
     public bool IsFailed => Volatile.Read(ref _failed) != 0;
+
+    /// <summary>The identity marker etcd registered for this engine, or "" when none is (then writes do not check it).</summary>
+    public string ExpectedIdentity
+    {
+        get => Volatile.Read(ref _expectedIdentity);
+        set => Volatile.Write(ref _expectedIdentity, value);
+    }
+
+    /// <summary>The engine's <c>run_id</c> when this process first reached it (or after etcd brought it back): a different one means it restarted.</summary>
+    internal string? RunId { get; set; }
 
     public IDatabase Database(int db) => _connection.GetDatabase(db);
 

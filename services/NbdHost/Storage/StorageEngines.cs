@@ -35,12 +35,20 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
 
     public void ReportFailure(StorageEngine engine, Exception error) => ReportFailure(engine, $"{error.GetType().Name}: {error.Message}");
 
-    /// <summary>etcd says the engine is back (a new incident may start): use it again and report its next failure.</summary>
+    /// <summary>
+    /// etcd says the engine is back (a new incident may start): use it again and report its next failure. The
+    /// restart etcd's state already covers is not a new one: the next run_id seen is what a later restart is
+    /// measured against (the client may not even have reconnected yet).
+    /// </summary>
     public void Restore(string address)
     {
         _reported.TryRemove(address, out _);
-        if (_engines.TryGetValue(address, out var lazy) && lazy.IsValueCreated && lazy.Value.TryClearFailure())
-            log.LogInformation("storage engine {Address} is usable again (etcd state changed)", address);
+        if (!_engines.TryGetValue(address, out var lazy) || !lazy.IsValueCreated) return;
+        var engine = lazy.Value;
+        if (!engine.TryClearFailure()) return;
+        log.LogInformation("storage engine {Address} is usable again (etcd state changed)", address);
+        engine.RunId = null;
+        _ = CheckRunIdAsync(engine);
     }
 
     /// <summary>The errors that mean the engine is unhealthy: no connection, a timeout, an error reply.</summary>
@@ -62,6 +70,8 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
             ReconnectRetryPolicy = new LinearRetry(200),
             KeepAlive = 1,
             ClientName = "nbdhost",
+            // INFO (for run_id) counts as an admin command to the client; nothing here sends a destructive one.
+            AllowAdmin = true,
             // Only the interactive connection: no pub/sub connection whose state could confuse failure detection.
             CommandMap = CommandMap.Create(["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"], available: false),
         };
@@ -73,9 +83,45 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
             if (e.ConnectionType == ConnectionType.Interactive)
                 ReportFailure(engine, $"connection {e.FailureType}: {e.Exception?.Message}");
         };
+        // The client reconnects by itself; an engine that answers again under a new run_id restarted and may have
+        // lost its last second of writes (invariant 1): failed, whether or not the disconnect was seen.
+        connection.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive) _ = CheckRunIdAsync(engine);
+        };
         if (!connection.IsConnected)
             ReportFailure(engine, "not reachable when first connected");
+        else
+            CheckRunIdAsync(engine).GetAwaiter().GetResult();
         return engine;
+    }
+
+    /// <summary>Records the engine's run_id when none is known, or fails the engine when it changed.</summary>
+    private async Task CheckRunIdAsync(StorageEngine engine)
+    {
+        try
+        {
+            var runId = await ReadRunIdAsync(engine);
+            if (runId is null) return;
+            var known = engine.RunId;
+            engine.RunId = runId;
+            if (known is null || known == runId) return;
+            log.LogWarning("storage engine {Address} restarted (run_id {Old} -> {New}): failed until etcd brings it back through a repair",
+                engine.Address, known, runId);
+            ReportFailure(engine, $"restarted (run_id {known} -> {runId})");
+        }
+        catch (Exception ex) when (IsEngineFailure(ex))
+        {
+            // Not connected (yet): the reconnect checks again, and a command that fails meanwhile reports it.
+            log.LogDebug("storage engine {Address}: run_id not read ({Reason})", engine.Address, ex.Message);
+        }
+    }
+
+    private static async Task<string?> ReadRunIdAsync(StorageEngine engine)
+    {
+        var server = engine.Connection.GetServer(engine.Connection.GetEndPoints()[0]);
+        var info = await server.InfoAsync("server");
+        return info.SelectMany(g => g).FirstOrDefault(kv => kv.Key == "run_id").Value;
     }
 
     public async ValueTask DisposeAsync()

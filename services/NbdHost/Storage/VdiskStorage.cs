@@ -23,13 +23,16 @@ public sealed class VdiskStorage : INbdExport
     private readonly BlockLocks _locks;
     private readonly RecentWrites _recent;
     private readonly MirroredBlocks _blocks;
+    private readonly EngineFence _fence;
+    private readonly HashSet<StorageEngine> _fenceRaised = [];
     private readonly RepairCoordinator _repairs;
     private readonly HashSet<string> _tmpRepaired = new(StringComparer.Ordinal);
     private readonly HashSet<int> _respread = [];
     private readonly Lock _stateGate = new();
     private VdiskConfig _config;
 
-    public VdiskStorage(VdiskConfig config, StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events, ILoggerFactory loggers)
+    /// <param name="ownerEpoch">The epoch of this process's <c>&lt;vdiskID&gt;:vdisk:owner</c> (invariant 5): the fence it raises and writes behind.</param>
+    public VdiskStorage(VdiskConfig config, long ownerEpoch, StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events, ILoggerFactory loggers)
     {
         _config = config;
         _engines = engines;
@@ -38,7 +41,9 @@ public sealed class VdiskStorage : INbdExport
         _log = loggers.CreateLogger($"ZeroDisk.NbdHost.Vdisk.{config.VdiskId}");
         _locks = new BlockLocks(options.BlockLockStripes);
         _recent = new RecentWrites(config.ShardCount, options.RecentWriteWindow);
-        _blocks = new MirroredBlocks(config.VdiskId, engines, _recent, _log);
+        _fence = new EngineFence(config.VdiskId, ownerEpoch);
+        _fence.Tripped += OnFenced;
+        _blocks = new MirroredBlocks(config.VdiskId, engines, _recent, _fence, _log);
         _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
         _repairs = new RepairCoordinator(this, events, options, _log);
         engines.EngineFailed += OnEngineFailed;
@@ -58,6 +63,14 @@ public sealed class VdiskStorage : INbdExport
     internal StorageEngines Engines => _engines;
     internal RepairCoordinator Repairs => _repairs;
 
+    public long OwnerEpoch => _fence.Epoch;
+
+    /// <summary>True once an engine showed a newer owner's fence: nothing of this vdisk is served here any more.</summary>
+    public bool IsFenced => _fence.IsTripped;
+
+    /// <summary>Raised once when the vdisk is fenced out, so whoever exports it stops doing so.</summary>
+    public event Action<VdiskStorage>? Fenced;
+
     /// <summary>Takes a new config from etcd: rebuilds the topology, checks dirty sets (invariant 2), starts or stops repairs.</summary>
     public async Task ApplyAsync(VdiskConfig config)
     {
@@ -69,8 +82,42 @@ public sealed class VdiskStorage : INbdExport
                 if (server.State != EngineState.RepairTmpOutage) _tmpRepaired.Remove(server.Address);
             RebuildTopology();
         }
+        await RaiseFencesAsync();
+        if (IsFenced) return;
         await CheckDirtySetsAsync();
         _repairs.Reconcile(Topology);
+    }
+
+    /// <summary>
+    /// Invariant 5: raises the vdisk's fence to this owner's epoch on every engine it may write to, before writing,
+    /// and again on an engine that failed meanwhile (a crash may have lost its fence key). An engine down now is
+    /// raised when it is usable again (and the write script raises a lower fence itself).
+    /// </summary>
+    private async Task RaiseFencesAsync()
+    {
+        var topology = Topology;
+        List<EngineSlot> pending;
+        lock (_fenceRaised)
+            pending = topology.Slots.Where(s => s.Use is SlotUse.Serve or SlotUse.RepairTarget && !_fenceRaised.Contains(s.Engine)).DistinctBy(s => s.Engine).ToList();
+        await Task.WhenAll(pending.Select(async slot =>
+        {
+            try
+            {
+                if (!await _fence.RaiseAsync(slot)) return;
+                lock (_fenceRaised) _fenceRaised.Add(slot.Engine);
+            }
+            catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+            {
+                _engines.ReportFailure(slot.Engine, ex);
+            }
+        }));
+    }
+
+    private void OnFenced(string reason)
+    {
+        _log.LogCritical("vdisk {Vdisk} FENCED OUT: {Reason}. Another process owns the vdisk now; this process stops serving it (its requests answer EIO)",
+            VdiskId, reason);
+        Fenced?.Invoke(this);
     }
 
     /// <summary>A tmp repair finished: the engine is complete again for this vdisk.</summary>
@@ -124,6 +171,7 @@ public sealed class VdiskStorage : INbdExport
     /// <summary>Another request (of any vdisk) saw the engine fail: record this vdisk's recent writes to it as dirty.</summary>
     private void OnEngineFailed(StorageEngine engine)
     {
+        lock (_fenceRaised) _fenceRaised.Remove(engine);
         var topology = Topology;
         foreach (var slot in topology.Slots.Where(s => ReferenceEquals(s.Engine, engine)))
         {
@@ -294,6 +342,7 @@ public sealed class VdiskStorage : INbdExport
     public async ValueTask CloseAsync()
     {
         _engines.EngineFailed -= OnEngineFailed;
+        _fence.Tripped -= OnFenced;
         await _repairs.DisposeAsync();
     }
 }

@@ -33,7 +33,7 @@ public static class TlogReplayToStorage
             var options = new StorageOptions { CommandTimeout = TimeSpan.FromSeconds(10), ConnectTimeout = TimeSpan.FromSeconds(5) };
             var events = new ConsoleStderrEvents();
             await using var engines = new StorageEngines(options, events, loggers.CreateLogger<StorageEngines>());
-            var storage = new VdiskStorage(config, engines, NoWriteJournal.Instance, options, events, loggers);
+            var storage = new VdiskStorage(config, claim.Owner.Epoch, engines, NoWriteJournal.Instance, options, events, loggers);
             try
             {
                 await storage.ApplyAsync(config);

@@ -74,6 +74,19 @@ public sealed class ServeProcess : IAsyncDisposable
         }
     }
 
+    public int Pid => _process.Id;
+
+    /// <summary>All it logged so far, stdout and stderr together.</summary>
+    public string Output => string.Join('\n', StdoutLines.Concat(StderrLines));
+
+    /// <summary>SIGSTOP: the process freezes (its etcd lease keep-alive too) until <see cref="ContinueAsync"/>.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    public Task ContinueAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal) =>
+        (await ExternalProcess.RunAsync("kill", [$"-{signal}", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])).EnsureSuccess($"kill -{signal}");
+
     /// <summary>SIGKILL, as a crash.</summary>
     public async Task KillAsync()
     {

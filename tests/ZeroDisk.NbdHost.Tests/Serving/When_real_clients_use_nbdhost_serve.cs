@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using System.Security.Cryptography;
 using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.Testing;
@@ -5,48 +6,32 @@ using ZeroDisk.Testing;
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary><c>nbdhost serve</c> as a process, over Redis, driven by the real NBD clients.</summary>
-public sealed class When_real_clients_use_nbdhost_serve(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
+public sealed class When_real_clients_use_nbdhost_serve(ITestOutputHelper output) : ServeProcessTest(output)
 {
-    private StorageHarness _h = null!;
-    private ServeProcess _serve = null!;
-
-    public async Task InitializeAsync()
-    {
-        _h = await StorageHarness.StartAsync(shards: 2, inProcessServer: false);
-        _serve = await ServeProcess.StartAsync(_h.ServerId, _h.EtcdEndpoints);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _serve.DisposeAsync();
-        foreach (var line in _serve.StdoutLines.Where(l => !l.StartsWith("      ", StringComparison.Ordinal) || l.Contains("Exception"))) output.WriteLine(line);
-        await _h.DisposeAsync();
-    }
-
     [Fact]
     public async Task Nbdinfo_and_qemu_img_see_the_vdisk_with_its_size()
     {
-        Assert.Contains(_h.VdiskId, await NbdClients.ListExportsAsync($"nbd://127.0.0.1:{_serve.Port}"));
-        var info = await NbdClients.InfoAsync(_serve.Uri(_h.VdiskId));
+        Assert.Contains(H.VdiskId, await NbdClients.ListExportsAsync($"nbd://127.0.0.1:{Serve.Port}"));
+        var info = await NbdClients.InfoAsync(Serve.Uri(H.VdiskId));
         Assert.Equal(1L << 30, info.GetProperty("export-size").GetInt64());
         Assert.True(info.GetProperty("can_multi_conn").GetBoolean());
-        Assert.Equal(1L << 30, await NbdClients.QemuVirtualSizeAsync(_serve.Uri(_h.VdiskId)));
+        Assert.Equal(1L << 30, await NbdClients.QemuVirtualSizeAsync(Serve.Uri(H.VdiskId)));
     }
 
     [Fact]
     public async Task Qemu_io_writes_land_on_the_right_shard_of_both_sides()
     {
-        var uri = _serve.Uri(_h.VdiskId);
+        var uri = Serve.Uri(H.VdiskId);
         await NbdClients.QemuIoAsync(uri, "write -P 0xab 4096 4096", "write -P 0x5c 8192 512", "read -P 0xab 4096 4096", "read -P 0 8704 3584");
 
-        foreach (var engine in new[] { _h.Clusters.Primary[1], _h.Clusters.Slave[1] })
-            Assert.Equal(Enumerable.Repeat((byte)0xab, 4096).ToArray(), (byte[]?)await _h.Inspect(engine).HashGetAsync(_h.BlocksKey, 1));
+        foreach (var engine in new[] { H.Clusters.Primary[1], H.Clusters.Slave[1] })
+            Assert.Equal(Enumerable.Repeat((byte)0xab, 4096).ToArray(), (byte[]?)await H.Inspect(engine).HashGetAsync(H.BlocksKey, 1));
         // A 512-byte write is a read-modify-write of block 2 (shard 0): the rest of the block stays zero.
-        var block2 = (byte[]?)await _h.Inspect(_h.Clusters.Slave[0]).HashGetAsync(_h.BlocksKey, 2);
+        var block2 = (byte[]?)await H.Inspect(H.Clusters.Slave[0]).HashGetAsync(H.BlocksKey, 2);
         Assert.NotNull(block2);
         Assert.All(block2[..512], b => Assert.Equal(0x5c, b));
         Assert.All(block2[512..], b => Assert.Equal(0, b));
-        Assert.False(await _h.Inspect(_h.Clusters.Primary[0]).HashExistsAsync(_h.BlocksKey, 1));
+        Assert.False(await H.Inspect(H.Clusters.Primary[0]).HashExistsAsync(H.BlocksKey, 1));
     }
 
     [Fact]
@@ -60,7 +45,7 @@ public sealed class When_real_clients_use_nbdhost_serve(Xunit.Abstractions.ITest
             Random.Shared.NextBytes(data);
             Array.Clear(data, 1 << 20, 1 << 20); // a zero megabyte: stored as absent blocks
             await File.WriteAllBytesAsync(input, data);
-            var uri = _serve.Uri(_h.VdiskId);
+            var uri = Serve.Uri(H.VdiskId);
             await NbdClients.CopyAsync(input, uri);
             var output = Path.Combine(dir, "out.img");
             await NbdClients.CopyAsync(uri, output);
@@ -71,8 +56,8 @@ public sealed class When_real_clients_use_nbdhost_serve(Xunit.Abstractions.ITest
             await read.ReadExactlyAsync(head);
             Assert.Equal(MD5.HashData(data), MD5.HashData(head));
             // 2048 blocks written, 256 of them zero (absent): 896 per shard, on each side.
-            Assert.Equal(896, await _h.Inspect(_h.Clusters.Primary[0]).HashLengthAsync(_h.BlocksKey));
-            Assert.Equal(896, await _h.Inspect(_h.Clusters.Slave[1]).HashLengthAsync(_h.BlocksKey));
+            Assert.Equal(896, await H.Inspect(H.Clusters.Primary[0]).HashLengthAsync(H.BlocksKey));
+            Assert.Equal(896, await H.Inspect(H.Clusters.Slave[1]).HashLengthAsync(H.BlocksKey));
         }
         finally
         {
