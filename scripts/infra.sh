@@ -17,6 +17,7 @@ MGMT_PORT="${ZD_MGMT_PORT:-45672}"
 DIST_PORT="${ZD_DIST_PORT:-45673}"
 ETCD_PORT="${ZD_ETCD_PORT:-23790}"
 ETCD_PEER_PORT="${ZD_ETCD_PEER_PORT:-23800}"
+ETCD_MEMBERS="${ZD_ETCD_MEMBERS:-1}" # 3: a three-member cluster on consecutive client and peer ports
 PRIMARY_PORTS=(${ZD_PRIMARY_PORTS:-26379 26380})
 SLAVE_PORTS=(${ZD_SLAVE_PORTS:-26479 26480})
 RABBIT_NODE="zerodisk-${AMQP_PORT}@localhost"
@@ -72,13 +73,36 @@ start_redis() { # name, port
 
 start_etcd() {
   mkdir -p "$RUN/etcd"
-  if start etcd "$ETCD_PORT" etcd --name zerodisk --data-dir "$RUN/etcd/data" \
-      --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-      --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-      --initial-cluster "zerodisk=http://127.0.0.1:$ETCD_PEER_PORT" \
-      --auto-compaction-mode periodic --auto-compaction-retention 1h; then
-    wait_for etcd 20 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+  if [ "$ETCD_MEMBERS" -eq 1 ]; then
+    start_etcd_member etcd zerodisk "$ETCD_PORT" "$ETCD_PEER_PORT" "$RUN/etcd/data" "zerodisk=http://127.0.0.1:$ETCD_PEER_PORT"
+    return
   fi
+  local i cluster=""
+  for ((i = 0; i < ETCD_MEMBERS; i++)); do cluster+="zerodisk-$i=http://127.0.0.1:$((ETCD_PEER_PORT + i)),"; done
+  # Members start together (each waits for a quorum), then each is checked.
+  for ((i = 0; i < ETCD_MEMBERS; i++)); do
+    start_etcd_member "$(etcd_name $i)" "zerodisk-$i" "$((ETCD_PORT + i))" "$((ETCD_PEER_PORT + i))" "$RUN/etcd/member-$i" "${cluster%,}" nowait
+  done
+  for ((i = 0; i < ETCD_MEMBERS; i++)); do wait_for "$(etcd_name $i)" 30 curl -sf "http://127.0.0.1:$((ETCD_PORT + i))/health"; done
+}
+
+etcd_name() { [ "$1" -eq 0 ] && echo etcd || echo "etcd-$1"; }
+
+start_etcd_member() { # pid name, member name, client port, peer port, data dir, initial cluster, [nowait]
+  if start "$1" "$3" etcd --name "$2" --data-dir "$5" \
+      --listen-client-urls "http://127.0.0.1:$3" --advertise-client-urls "http://127.0.0.1:$3" \
+      --listen-peer-urls "http://127.0.0.1:$4" --initial-advertise-peer-urls "http://127.0.0.1:$4" \
+      --initial-cluster "$6" --initial-cluster-state new \
+      --auto-compaction-mode periodic --auto-compaction-retention 1h; then
+    [ "${7:-}" = nowait ] || wait_for "$1" 20 curl -sf "http://127.0.0.1:$3/health"
+  fi
+  return 0
+}
+
+etcd_endpoints() {
+  local i list=""
+  for ((i = 0; i < ETCD_MEMBERS; i++)); do list+="http://127.0.0.1:$((ETCD_PORT + i)),"; done
+  echo "${list%,}"
 }
 
 rabbit_env() {
@@ -117,7 +141,7 @@ write_env() {
   cat > "$RUN/infra.env" <<ENV
 RABBITMQ_URI=amqp://guest:guest@127.0.0.1:$AMQP_PORT/
 RABBITMQ_MANAGEMENT_URL=http://127.0.0.1:$MGMT_PORT/
-ETCD_ENDPOINTS=http://127.0.0.1:$ETCD_PORT
+ETCD_ENDPOINTS=$(etcd_endpoints)
 REDIS_PRIMARY=${primary%,}
 REDIS_SLAVE=${slave%,}
 ENV

@@ -26,6 +26,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         var root = Path.Combine(RepoPaths.Root, "run", "drill", id);
         Directory.CreateDirectory(root);
         report.Progress($"Drill {id}: {options.Outage} outage of a {options.Side} engine; logs in {root}");
+        report.Progress($"etcd {endpoints.EtcdEndpoints} ({endpoints.EtcdEndpoints.Split(',').Length} member(s)); {options.ClusterStateInstances} ClusterState instance(s)");
 
         await using var traces = OtlpHttpReceiver.Start();
         await using var stack = new DrillStack

@@ -35,13 +35,19 @@ public sealed class DrillStack : IAsyncDisposable
     {
         var env = ServiceEnvironment(options);
 
-        _services.Add(ManagedProcess.Start("clusterstate", "dotnet", [Dll(options, "ClusterState", "clusterstate"), "--urls", $"http://127.0.0.1:{AdminPort}"],
-            new Dictionary<string, string>(env)
-            {
-                ["ClusterState__EndpointPrefix"] = $"{Id}-",
-                ["ClusterState__KeyScope"] = Id,
-                ["ClusterState__ReconcileInterval"] = "00:00:05",
-            }, Root));
+        // Instances side by side share their queues and their sagas in etcd; the first one's admin API is the drill's.
+        for (var i = 0; i < options.ClusterStateInstances; i++)
+        {
+            var port = i == 0 ? AdminPort : FreePort.Next();
+            _services.Add(ManagedProcess.Start(i == 0 ? "clusterstate" : $"clusterstate{i + 1}", "dotnet",
+                [Dll(options, "ClusterState", "clusterstate"), "--urls", $"http://127.0.0.1:{port}"],
+                new Dictionary<string, string>(env)
+                {
+                    ["ClusterState__EndpointPrefix"] = $"{Id}-",
+                    ["ClusterState__KeyScope"] = Id,
+                    ["ClusterState__ReconcileInterval"] = "00:00:05",
+                }, Root));
+        }
         _services.Add(ManagedProcess.Start("repairscheduler", "dotnet", [Dll(options, "RepairScheduler", "repairscheduler")],
             new Dictionary<string, string>(env)
             {

@@ -9,13 +9,15 @@ var crash = new Option<bool>("--crash-server") { Description = "afterwards, SIGK
 var killRepairAgent = new Option<bool>("--kill-repair-agent") { Description = "SIGKILL the agent running the repair job of the vdisk nobody serves, mid-job (with --outage final): the job must be dispatched again and resume" };
 var crashTlog = new Option<bool>("--crash-tlog") { Description = "journal vd2 to three tlog servers and SIGKILL one under load: it must be restarted, the load must not notice" };
 var chaos = new Option<bool>("--chaos") { Description = "during the incident SIGKILL node 1's collector, ClusterState, the scheduler, RabbitMQ and etcd once each (restarts the infrastructure with scripts/infra.sh: use scripts/chaos.sh)" };
-var root = new RootCommand("ZeroDisk failure drill: SIGKILL a storage engine under load and prove nothing is lost") { outage, side, load, timeout, crash, killRepairAgent, crashTlog, chaos };
+var clusterStates = new Option<int>("--clusterstate-instances") { Description = "ClusterState instances side by side", DefaultValueFactory = _ => 1 };
+var root = new RootCommand("ZeroDisk failure drill: SIGKILL a storage engine under load and prove nothing is lost") { outage, side, load, timeout, crash, killRepairAgent, crashTlog, chaos, clusterStates };
 root.SetAction(async (parse, ct) =>
 {
     var configuration = AppContext.BaseDirectory.Contains("/bin/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
     var options = new DrillOptions(parse.GetValue(outage), parse.GetValue(side), TimeSpan.FromSeconds(parse.GetValue(load)), TimeSpan.FromSeconds(parse.GetValue(timeout)), configuration, parse.GetValue(crash))
     {
         KillRepairAgent = parse.GetValue(killRepairAgent), CrashTlog = parse.GetValue(crashTlog), Chaos = parse.GetValue(chaos),
+        ClusterStateInstances = Math.Max(1, parse.GetValue(clusterStates)),
     };
     if (options is { KillRepairAgent: true, Outage: OutageMode.Tmp })
     {
