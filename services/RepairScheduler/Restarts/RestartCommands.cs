@@ -12,9 +12,9 @@ public static class RestartCommands
         switch (exited.Role)
         {
             case ProcessRole.NbdServer:
+                // The agent restarts the server and then its VM, once the server serves (queued while a repair owns
+                // the vdisk): one command, so the VM is restarted exactly once. RestartVm alone is for operators.
                 await agent.Send(new RestartNbdServer { Node = exited.Source.Node, ServerId = exited.Id }, ct);
-                // The agent calls the VM hook once the restarted server serves (queued while a repair owns the vdisk).
-                await agent.Send(new RestartVm { Node = exited.Source.Node, ServerId = exited.Id }, ct);
                 break;
             case ProcessRole.TlogServer:
                 await agent.Send(new RestartTlogServer { Node = exited.Source.Node, ServerId = exited.Id }, ct);
