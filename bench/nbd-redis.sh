@@ -19,6 +19,16 @@ for n in $(seq 0 9); do
   vdisks+="\"$ID-vd$n\","
 done
 put "$ID-nbd:nbdserver:conf:vdisks" "{\"vdisks\":[${vdisks%,}]}"
+# Leave the engines and etcd as they were: GiBs of old bench data make every later run slower (AOF rewrites fork
+# a big process) and can push a command past its timeout.
+cleanup() {
+  ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ENDPOINTS" del --prefix "$ID-" >/dev/null || true
+  IFS=, read -ra engines <<<"$REDIS_PRIMARY,$REDIS_SLAVE"
+  for engine in "${engines[@]}"; do
+    redis-cli -h "${engine%:*}" -p "${engine##*:}" --scan --pattern "*$ID-vd*" | xargs -r redis-cli -h "${engine%:*}" -p "${engine##*:}" unlink >/dev/null || true
+  done
+}
+trap cleanup EXIT
 ZD_BENCH_REDIS=1 ZD_BENCH_REDIS_URI="nbd://127.0.0.1:$PORT/$ID-vd0" \
   ZD_BENCH_REDIS_ARGS="--id $ID-nbd --listen 127.0.0.1:$PORT --etcd $ETCD_ENDPOINTS" \
-  exec "$ROOT/bench/nbd.sh"
+  "$ROOT/bench/nbd.sh"

@@ -68,7 +68,7 @@ run_fio() { # target name rw bs iodepth seconds(0 = one pass over the size)
   [[ "$6" == 0 ]] || timing=(--time_based "--runtime=$6" --ramp_time=1)
   fio --name="$2" --ioengine=nbd --uri="$uri" --rw="$3" --bs="$4" --iodepth="$5" --size="${SIZE_MIB}m" \
       --norandommap --randrepeat=0 "${timing[@]}" --output-format=json --output="$out" >/dev/null 2>"$WORK/fio.err" \
-    || { echo "fio $2 on $1 failed:" >&2; cat "$WORK/fio.err" >&2; exit 1; }
+    || { echo "fio $2 on $1 failed:" >&2; cat "$WORK/fio.err" >&2; tail -n 40 "$WORK/$1.log" >&2 2>/dev/null || true; exit 1; }
   echo "$out"
 }
 

@@ -6,8 +6,13 @@ namespace ZeroDisk.NbdHost.Storage;
 /// </summary>
 public sealed record StorageOptions
 {
-    /// <summary>Longest wait for one Redis command before the engine counts as failed.</summary>
-    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>
+    /// Longest wait for one Redis command before the engine counts as failed. A killed engine fails by connection
+    /// reset at once; this bounds the stall behind a hung one (under 1 s with the retry on the twin). 500 ms proved
+    /// too short: sequential 1 MiB writes on 2 busy cores, with an AOF rewrite's fork, timed out on both sides of a
+    /// shard at once (EIO) although both engines were healthy.
+    /// </summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMilliseconds(800);
 
     /// <summary>
     /// How long connecting may take. A dead engine refuses at once, so this does not bound the failover stall; too
