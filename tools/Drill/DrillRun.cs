@@ -189,7 +189,11 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         var pidFile = Path.Combine(stack.NodeState(n), $"nbdserver-repair-{vdisk}.pid");
         var orphan = 0;
         await WaitAsync("the repair process's pid", async () => File.Exists(pidFile) && int.TryParse((await File.ReadAllTextAsync(pidFile, ct)).Trim(), out orphan), TimeSpan.FromSeconds(30), ct);
-        await Task.Delay(TimeSpan.FromSeconds(2), ct); // a few blocks moved
+        // Mid-job means some batches moved and their cursor saved: a progress line with blocks done (a busy machine
+        // can take seconds just to start the repair process).
+        await WaitAsync("the repair job's first progress", () => Task.FromResult(RepairLogs(stack, vdisk).Any(l =>
+            System.Text.RegularExpressions.Regex.IsMatch(l, @"progress: [1-9]\d*/"))), TimeSpan.FromSeconds(90), ct);
+        await Task.Delay(TimeSpan.FromSeconds(1), ct);
         await stack.KillAgentAsync(n);
         report.Progress($"SIGKILLed {stack.Node(n)}'s agent in the middle of {vdisk}'s repair job (epoch {first.Epoch}, repair process pid {orphan} left behind)");
         var stopped = await WaitAsync("the orphaned repair process to stop", () => Task.FromResult(!ProcessState.IsAlive(orphan)), TimeSpan.FromSeconds(30), ct);

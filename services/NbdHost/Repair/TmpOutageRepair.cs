@@ -15,6 +15,8 @@ namespace ZeroDisk.NbdHost.Repair;
 internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStderrEvents events, StorageOptions options, ILogger log)
     : RepairRun(vdisk, options, log)
 {
+    private const int PageBatches = 4;
+
     public async Task RunAsync(CancellationToken ct)
     {
         RepairProgress? progress = null;
@@ -45,12 +47,15 @@ internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStder
                     };
                     progress.Log("started");
                 }
-                var batch = await source.Db.SetRandomMembersAsync(target.DirtyKey, Options.RepairBatch);
-                if (batch.Length == 0) break;
-                await Task.WhenAll(batch.Select(b => CopyAsync(source, target, (long)b).AsTask()));
-                progress.Copied(batch.Length, (long)batch.Length * Vdisk.BlockSize);
+                // A page of several batches, RepairBatch copies in flight at any time: the pipeline to the engines
+                // stays full instead of draining at the end of every batch.
+                var page = await source.Db.SetRandomMembersAsync(target.DirtyKey, Options.RepairBatch * PageBatches);
+                if (page.Length == 0) break;
+                await Parallel.ForEachAsync(page, new ParallelOptions { MaxDegreeOfParallelism = Options.RepairBatch, CancellationToken = ct },
+                    (b, _) => CopyAsync(source, target, (long)b));
+                progress.Copied(page.Length, (long)page.Length * Vdisk.BlockSize);
                 Resumed();
-                await PaceAsync((long)batch.Length * Vdisk.BlockSize, ct);
+                await PaceAsync((long)page.Length * Vdisk.BlockSize, ct);
             }
             catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
             {
