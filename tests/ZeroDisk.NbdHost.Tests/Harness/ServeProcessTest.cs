@@ -11,13 +11,21 @@ public abstract class ServeProcessTest(ITestOutputHelper output) : IAsyncLifetim
 {
     protected ITestOutputHelper Output => output;
     protected StorageHarness H { get; private set; } = null!;
-    protected ServeProcess Serve { get; private set; } = null!;
+    protected ServeProcess Serve { get; set; } = null!;
+
+    /// <summary>Extra environment of every <c>nbdhost serve</c> the test starts (e.g. <c>Storage__RepairBatch</c>).</summary>
+    protected virtual IReadOnlyDictionary<string, string>? ServeEnvironment => null;
 
     public virtual async Task InitializeAsync()
     {
         H = await StorageHarness.StartAsync(shards: 2, inProcessServer: false);
-        Serve = await ServeProcess.StartAsync(H.ServerId, H.EtcdEndpoints);
+        Serve = await StartServeAsync();
     }
+
+    protected Task<ServeProcess> StartServeAsync() => ServeProcess.StartAsync(H.ServerId, H.EtcdEndpoints, environment: ServeEnvironment);
+
+    /// <summary>qemu-io commands in one session against the vdisk on the current <see cref="Serve"/>.</summary>
+    protected Task<string> QemuIoAsync(params string[] commands) => Testing.NbdClients.QemuIoAsync(Serve.Uri(H.VdiskId), commands);
 
     public virtual async Task DisposeAsync()
     {

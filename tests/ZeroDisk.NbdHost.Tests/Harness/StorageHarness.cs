@@ -149,6 +149,10 @@ public sealed class StorageHarness : IAsyncDisposable
 
     public RedisKey BlocksKey => RedisKeys.Blocks(VdiskId);
 
+    /// <summary>Every block the engine stores for the vdisk, (index, bytes) in index order, to compare two sides.</summary>
+    public async Task<IReadOnlyList<(long Block, byte[] Content)>> StoredBlocksAsync(RedisServerProcess engine) =>
+        (await Inspect(engine).HashGetAllAsync(BlocksKey)).Select(e => ((long)e.Name, (byte[])e.Value!)).OrderBy(e => e.Item1).ToList();
+
     public RedisKey DirtyKey(RedisServerProcess engine) => RedisKeys.DirtyBlocks(VdiskId, engine.Address);
 
     public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
