@@ -53,6 +53,37 @@ public sealed class RedisServerProcess : IAsyncDisposable
         await StartProcessAsync();
     }
 
+    /// <summary>
+    /// Copies the data directory as it is now (AOF included) to a new temp directory, for
+    /// <see cref="RestartFromSnapshotAsync"/>: what the engine will come back with after a crash that lost everything
+    /// written since, e.g. the last second that appendfsync everysec had not synced yet.
+    /// </summary>
+    public string SnapshotDirectory()
+    {
+        var snapshot = Directory + "-snap-" + Guid.NewGuid().ToString("N")[..8];
+        CopyDirectory(Directory, snapshot);
+        return snapshot;
+    }
+
+    /// <summary>SIGKILL, then start again (same port, new run_id) with the data of <paramref name="snapshot"/>, which is consumed.</summary>
+    public async Task RestartFromSnapshotAsync(string snapshot)
+    {
+        await KillAsync();
+        System.IO.Directory.Delete(Directory, recursive: true);
+        CopyDirectory(snapshot, Directory);
+        System.IO.Directory.Delete(snapshot, recursive: true);
+        await StartProcessAsync();
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        System.IO.Directory.CreateDirectory(to);
+        foreach (var file in System.IO.Directory.EnumerateFiles(from))
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        foreach (var dir in System.IO.Directory.EnumerateDirectories(from))
+            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
+    }
+
     private async Task StartProcessAsync()
     {
         var psi = new ProcessStartInfo("redis-server")
