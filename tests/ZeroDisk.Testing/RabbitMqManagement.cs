@@ -6,7 +6,7 @@ namespace ZeroDisk.Testing;
 /// <summary>Deletes the durable queues a test left behind, so a later run's endpoints start clean (DESIGN §6).</summary>
 public static class RabbitMqManagement
 {
-    public static async Task DeleteQueuesAsync(InfrastructureEndpoints endpoints, string namePrefix)
+    public static async Task DeleteQueuesAsync(InfrastructureEndpoints endpoints, string nameFragment)
     {
         if (endpoints.RabbitMqManagementUrl is null) return;
         using var http = new HttpClient { BaseAddress = endpoints.RabbitMqManagementUrl };
@@ -16,7 +16,7 @@ public static class RabbitMqManagement
         foreach (var queue in queues.EnumerateArray())
         {
             var name = queue.GetProperty("name").GetString();
-            if (name is not null && name.StartsWith(namePrefix, StringComparison.Ordinal))
+            if (name is not null && name.Contains(nameFragment, StringComparison.Ordinal))
                 await http.DeleteAsync($"api/queues/%2F/{Uri.EscapeDataString(name)}");
         }
     }

@@ -53,6 +53,14 @@ public sealed class StorageEngine : IAsyncDisposable
 
     internal bool TryClearFailure() => Interlocked.Exchange(ref _failed, 0) == 1;
 
+    private int _restoreOnReconnect;
+
+    /// <summary>etcd said usable while the client was not connected yet: restore it when the connection is back.</summary>
+    internal void RestoreOnReconnect() => Volatile.Write(ref _restoreOnReconnect, 1);
+
+    /// <summary>True once for a restore that waited for the reconnect.</summary>
+    internal bool TakeRestoreOnReconnect() => Interlocked.Exchange(ref _restoreOnReconnect, 0) == 1;
+
     public override string ToString() => Address;
 
     public async ValueTask DisposeAsync() => await _connection.DisposeAsync();

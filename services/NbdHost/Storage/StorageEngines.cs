@@ -45,9 +45,25 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         _reported.TryRemove(address, out _);
         if (!_engines.TryGetValue(address, out var lazy) || !lazy.IsValueCreated) return;
         var engine = lazy.Value;
-        if (!engine.TryClearFailure()) return;
-        log.LogInformation("storage engine {Address} is usable again (etcd state changed)", address);
+        if (!engine.IsFailed) return;
+        if (!engine.Connection.IsConnected)
+        {
+            // etcd is often faster than the client's reconnect: a command now (a repair copy, the fence raise) would
+            // find no connection and fail the engine again, and nothing would restore it before the next incident.
+            engine.RestoreOnReconnect();
+            log.LogInformation("storage engine {Address}: etcd says usable; using it again once the client has reconnected", address);
+            // The reconnect may have landed between the check and the flag: then nobody else takes it.
+            if (engine.Connection.IsConnected && engine.TakeRestoreOnReconnect()) RestoreNow(engine);
+            return;
+        }
+        RestoreNow(engine);
+    }
+
+    private void RestoreNow(StorageEngine engine)
+    {
         engine.RunId = null;
+        if (!engine.TryClearFailure()) return;
+        log.LogInformation("storage engine {Address} is usable again (etcd state changed)", engine.Address);
         _ = CheckRunIdAsync(engine);
     }
 
@@ -87,7 +103,9 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         // lost its last second of writes (invariant 1): failed, whether or not the disconnect was seen.
         connection.ConnectionRestored += (_, e) =>
         {
-            if (e.ConnectionType == ConnectionType.Interactive) _ = CheckRunIdAsync(engine);
+            if (e.ConnectionType != ConnectionType.Interactive) return;
+            if (engine.TakeRestoreOnReconnect()) RestoreNow(engine);
+            else _ = CheckRunIdAsync(engine);
         };
         if (!connection.IsConnected)
             ReportFailure(engine, "not reachable when first connected");
