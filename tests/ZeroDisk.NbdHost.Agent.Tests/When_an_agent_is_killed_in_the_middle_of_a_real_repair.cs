@@ -39,10 +39,18 @@ public class When_an_agent_is_killed_in_the_middle_of_a_real_repair(ITestOutputH
         // The VM's server writes, loses the primary engine of shard 0, writes again, and stops: nobody serves the vdisk.
         await using (var serve = await StartServeAsync(infra, layout, dir.File("serve-1.out")))
         {
-            await NbdClients.QemuIoAsync(serve.Uri, "write -P 0x11 0 64M");
-            await engine.KillAsync();
-            await NbdClients.QemuIoAsync(serve.Uri, "write -P 0x22 0 64M");
-            await serve.StopAsync();
+            try
+            {
+                await NbdClients.QemuIoAsync(serve.Uri, "write -P 0x11 0 64M");
+                await engine.KillAsync();
+                await NbdClients.QemuIoAsync(serve.Uri, "write -P 0x22 0 64M");
+                await serve.StopAsync();
+            }
+            catch
+            {
+                output.WriteLine(serve.Log);
+                throw;
+            }
         }
         Assert.Equal(DirtyBlocks, await DirtyLeft());
         await engine.RestartAsync(); // from its AOF: the 0x11 data
@@ -115,6 +123,9 @@ public class When_an_agent_is_killed_in_the_middle_of_a_real_repair(ITestOutputH
     private sealed class ServeUnderTest(NbdHostProcess process, string uri) : IAsyncDisposable
     {
         public string Uri => uri;
+
+        /// <summary>Its warnings and errors, for a failure's message.</summary>
+        public string Log => string.Join('\n', process.Stderr().Split('\n').Where(l => l.Contains("warn") || l.Contains("fail") || l.Contains("type")).Take(60));
 
         /// <summary>SIGTERM: a clean stop that hands the vdisk back at once (a crash would hold it for the lease TTL).</summary>
         public async Task StopAsync()

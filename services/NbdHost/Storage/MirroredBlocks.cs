@@ -106,6 +106,8 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         if (slaveLost) await RecordDirtyAsync(survivor, slave, [block]);
     }
 
+    private const int MaxMembersPerScript = 4096;
+
     /// <summary>
     /// Adds blocks, and the shard's recent writes (the engine may have lost them), to the dirty set of
     /// <paramref name="stale"/> on <paramref name="survivor"/>. Throws EIO when the survivor fails too.
@@ -116,7 +118,10 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         if (members.Length == 0) return;
         try
         {
-            await fence.CommandAsync(survivor, "SADD", [stale.DirtyKey], members);
+            // In slices: the fence script passes the members through Lua's unpack, which refuses more than ~8000
+            // (a 64 MiB burst puts 16,384 blocks of a shard in the recent-write window).
+            foreach (var slice in members.Chunk(MaxMembersPerScript))
+                await fence.CommandAsync(survivor, "SADD", [stale.DirtyKey], slice);
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {
