@@ -7,7 +7,6 @@ namespace ZeroDisk.NbdHost.Agent.Tests;
 /// <summary>Looks at and kills supervised children by pid (they are not the test's children) and reads their log streams.</summary>
 public static class ChildProcesses
 {
-    public static bool IsAlive(int pid) => ProcessState.IsAlive(pid);
 
     public static void SigKill(int pid)
     {

@@ -25,7 +25,7 @@ public class When_a_supervised_child_is_killed(ITestOutputHelper output)
             var id = $"127.0.0.1:{port}";
             await bus.Bus.Publish(new RestartTlogServer { Node = agent.Node, ServerId = id });
             var pid = await agent.WaitForPidAsync(ProcessRole.TlogServer, id, TimeSpan.FromSeconds(60));
-            await TlogServerProcess.WaitListeningAsync(port, () => ChildProcesses.IsAlive(pid) ? null : "tlog child died");
+            await TlogServerProcess.WaitListeningAsync(port, () => ProcessState.IsAlive(pid) ? null : "tlog child died");
             var log = agent.PathsOf(ProcessRole.TlogServer, id).LogFile;
             // The child's own stderr lands in its log stream directly.
             await Eventually.ValueAsync(() => Task.FromResult(File.ReadAllText(log)), text => text.Contains("tlog server listening"), TimeSpan.FromSeconds(10));

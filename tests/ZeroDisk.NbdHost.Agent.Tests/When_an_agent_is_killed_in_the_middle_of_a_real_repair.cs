@@ -73,7 +73,7 @@ public class When_an_agent_is_killed_in_the_middle_of_a_real_repair(ITestOutputH
 
             var sinceKill = Stopwatch.StartNew();
             await agentA.KillAsync();
-            await Eventually.TrueAsync(() => !ChildProcesses.IsAlive(orphan), TimeSpan.FromSeconds(15), "the orphaned repair process to stop");
+            await Eventually.TrueAsync(() => !ProcessState.IsAlive(orphan), TimeSpan.FromSeconds(15), "the orphaned repair process to stop");
             output.WriteLine($"orphaned repair process stopped {sinceKill.Elapsed.TotalSeconds:0.0} s after its agent's SIGKILL (lease TTL 2 s)");
             var orphanLog = File.ReadAllText(agentA.PathsOf(ProcessRole.NbdServer, childId).LogFile);
             Assert.Contains($"vdisk {layout.VdiskId} is no longer owned by this repair job (epoch {ownerA!.Epoch}", orphanLog);

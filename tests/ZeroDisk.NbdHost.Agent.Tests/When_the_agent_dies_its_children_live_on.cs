@@ -30,15 +30,15 @@ public class When_the_agent_dies_its_children_live_on(ITestOutputHelper output)
 
             await agent.KillAsync();
             await Task.Delay(200);
-            Assert.True(ChildProcesses.IsAlive(a), "vm-a died with the agent");
-            Assert.True(ChildProcesses.IsAlive(b), "vm-b died with the agent");
+            Assert.True(ProcessState.IsAlive(a), "vm-a died with the agent");
+            Assert.True(ProcessState.IsAlive(b), "vm-b died with the agent");
 
             ChildProcesses.SigKill(b); // dies while no agent watches
             await agent.RestartAsync();
             var missed = await ChildProcesses.WaitForExitLineAsync(agent.PathsOf(ProcessRole.NbdServer, vmB).LogFile, TimeSpan.FromSeconds(10));
             Assert.Equal(new ProcessExitedLine(ProcessRole.NbdServer, vmB, 137), missed);
 
-            Assert.True(ChildProcesses.IsAlive(a));
+            Assert.True(ProcessState.IsAlive(a));
             var sinceKill = Stopwatch.StartNew();
             ChildProcesses.SigKill(a);
             var adopted = await ChildProcesses.WaitForExitLineAsync(agent.PathsOf(ProcessRole.NbdServer, vmA).LogFile, TimeSpan.FromSeconds(5));

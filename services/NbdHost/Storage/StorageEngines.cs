@@ -110,7 +110,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         if (!connection.IsConnected)
             ReportFailure(engine, "not reachable when first connected");
         else
-            CheckRunIdAsync(engine).GetAwaiter().GetResult();
+            _ = CheckRunIdAsync(engine); // the baseline, read in the background: no thread blocks on an engine
         return engine;
     }
 

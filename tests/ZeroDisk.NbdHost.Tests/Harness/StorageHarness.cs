@@ -24,18 +24,16 @@ public sealed class StorageHarness : IAsyncDisposable
     private VdiskOwnerClaims? _owners;
     private ServerConfigWatcher? _watcher;
 
-    private StorageHarness(RedisClusters clusters, EtcdClient etcd, string etcdEndpoints, StorageOptions options, int blockSize)
+    private StorageHarness(VdiskLayout layout, EtcdClient etcd, string etcdEndpoints, StorageOptions options)
     {
-        Clusters = clusters;
+        Layout = layout;
         Etcd = etcd;
         EtcdEndpoints = etcdEndpoints;
         Options = options;
-        BlockSize = blockSize;
-        ServerId = TestNames.Unique("nbd");
-        VdiskId = TestNames.Unique("vd");
-        PrimaryClusterId = TestNames.Unique("primary");
-        SlaveClusterId = TestNames.Unique("slave");
     }
+
+    /// <summary>What is written to etcd: the clusters, the vdisk and the server that exports it.</summary>
+    public VdiskLayout Layout { get; }
 
     /// <summary>
     /// The product default (500 ms) bounds a hung engine's stall; on the shared 2-core test machine, with every
@@ -44,15 +42,15 @@ public sealed class StorageHarness : IAsyncDisposable
     /// </summary>
     public static readonly StorageOptions TestStorageOptions = new() { CommandTimeout = TimeSpan.FromSeconds(2) };
 
-    public RedisClusters Clusters { get; }
+    public RedisClusters Clusters => Layout.Clusters;
     public EtcdClient Etcd { get; }
     public string EtcdEndpoints { get; }
     public StorageOptions Options { get; }
-    public int BlockSize { get; }
-    public string ServerId { get; }
-    public string VdiskId { get; }
-    public string PrimaryClusterId { get; }
-    public string SlaveClusterId { get; }
+    public int BlockSize => Layout.BlockSize;
+    public string ServerId => Layout.ServerId;
+    public string VdiskId => Layout.VdiskId;
+    public string PrimaryClusterId => Layout.PrimaryClusterId;
+    public string SlaveClusterId => Layout.SlaveClusterId;
     public RecordingStderrEvents Events { get; } = new();
     public ListLoggerProvider Logs { get; } = new();
     public VdiskCatalog Catalog => _catalog ?? throw new InvalidOperationException("server not running");
@@ -62,14 +60,9 @@ public sealed class StorageHarness : IAsyncDisposable
     public static async Task<StorageHarness> StartAsync(int shards = 2, int blockSize = 4096, StorageOptions? options = null, bool inProcessServer = true)
     {
         var infra = await SharedInfrastructure.GetAsync();
-        var clusters = await RedisClusters.StartAsync(shards);
-        var harness = new StorageHarness(clusters, EtcdExtensions.CreateClient(infra.EtcdEndpoints), infra.EtcdEndpoints,
-            options ?? TestStorageOptions, blockSize);
-        await harness.WriteClusterAsync(ClusterSide.Primary, _ => EngineState.Online);
-        await harness.WriteClusterAsync(ClusterSide.Slave, _ => EngineState.Online);
-        await harness.Etcd.PutJsonAsync(EtcdKeys.VdiskStaticConfig(harness.VdiskId), new VdiskStaticConfig(blockSize, false, 1, "db"));
-        await harness.Etcd.PutJsonAsync(EtcdKeys.VdiskNbdConfig(harness.VdiskId), new VdiskNbdConfig(harness.PrimaryClusterId, harness.SlaveClusterId));
-        await harness.Etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(harness.ServerId), new NbdServerVdisksConfig([harness.VdiskId]));
+        var etcd = EtcdExtensions.CreateClient(infra.EtcdEndpoints);
+        var layout = await VdiskLayout.WriteAsync(etcd, await RedisClusters.StartAsync(shards), blockSize);
+        var harness = new StorageHarness(layout, etcd, infra.EtcdEndpoints, options ?? TestStorageOptions);
         if (inProcessServer) await harness.StartServerAsync();
         return harness;
     }
@@ -79,9 +72,7 @@ public sealed class StorageHarness : IAsyncDisposable
     public string ClusterId(ClusterSide side) => side == ClusterSide.Primary ? PrimaryClusterId : SlaveClusterId;
 
     /// <summary>Writes a cluster's config with each engine's state as <paramref name="state"/> says.</summary>
-    public Task WriteClusterAsync(ClusterSide side, Func<int, EngineState> state) =>
-        Etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(ClusterId(side)),
-            new StorageClusterConfig(Engines(side).Select((e, k) => new StorageServerConfig(e.Address, 0, state(k))).ToList()));
+    public Task WriteClusterAsync(ClusterSide side, Func<int, EngineState> state) => Layout.WriteClusterAsync(Etcd, ClusterId(side), state);
 
     /// <summary>Sets one engine's state in etcd and waits until the running vdisk has taken it.</summary>
     public async Task SetStateAsync(ClusterSide side, int shard, EngineState state)
@@ -91,13 +82,7 @@ public sealed class StorageHarness : IAsyncDisposable
     }
 
     /// <summary>Sets one engine's state in etcd (what ClusterState does), without waiting for anyone to see it.</summary>
-    public async Task PutStateAsync(ClusterSide side, int shard, EngineState state)
-    {
-        var key = EtcdKeys.StorageClusterConfig(ClusterId(side));
-        var current = (await Etcd.GetJsonAsync<StorageClusterConfig>(key))!.Value;
-        var servers = current.Servers.Select((s, k) => k == shard ? s with { State = state } : s).ToList();
-        await Etcd.PutJsonAsync(key, new StorageClusterConfig(servers));
-    }
+    public Task PutStateAsync(ClusterSide side, int shard, EngineState state) => Layout.PutStateAsync(Etcd, ClusterId(side), shard, state);
 
     public async Task StartServerAsync()
     {
