@@ -135,7 +135,9 @@ internal sealed class LogDirectoryTailer(
         var present = new HashSet<FileIdentity>();
         foreach (var path in Directory.EnumerateFiles(options.Directory))
         {
-            if (IsHidden(Path.GetFileName(path))) continue; // the checkpoint and other hidden files
+            var name = Path.GetFileName(path);
+            if (IsHidden(name)) continue; // the checkpoint and other hidden files
+            if (StreamNames.IsCompressed(name)) continue; // a compressed rotation: read before it was compressed
             if (FileIdentity.OfPath(path) is not { } identity) continue; // gone since the listing
             present.Add(identity);
             if (_files.TryGetValue(identity, out var known))

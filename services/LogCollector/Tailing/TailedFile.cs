@@ -14,7 +14,7 @@ internal sealed class TailedFile : IDisposable
     {
         Handle = handle;
         Identity = identity;
-        var stream = resume?.Stream ?? System.IO.Path.GetFileName(path);
+        var stream = resume?.Stream ?? StreamNames.Of(System.IO.Path.GetFileName(path));
         Origin = new LineOrigin(node, stream, path, identity.Inode, resume?.Generation ?? 0);
         CommittedOffset = resume?.Offset ?? 0;
         Splitter = new LineSplitter(maxLineBytes, chunkBytes, CommittedOffset);
