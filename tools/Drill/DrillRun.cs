@@ -178,8 +178,8 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
     private async Task KillRepairAgentAsync(DrillStack stack, EtcdClient etcd, string vdisk, CancellationToken ct)
     {
         VdiskOwner? first = null;
-        var claimed = await WaitAsync($"{vdisk}'s repair job to be claimed", async () =>
-            (first = (await etcd.GetJsonAsync<VdiskOwner>(EtcdKeys.VdiskOwner(vdisk), ct))?.Value) is { Kind: VdiskOwnerKind.Repair }, options.Timeout, ct);
+        async Task<VdiskOwner?> RepairOwnerAsync() => (await etcd.GetJsonAsync<VdiskOwner>(EtcdKeys.VdiskOwner(vdisk), ct))?.Value is { Kind: VdiskOwnerKind.Repair } owner ? owner : null;
+        var claimed = await WaitAsync($"{vdisk}'s repair job to be claimed", async () => (first = await RepairOwnerAsync()) is not null, options.Timeout, ct);
         if (!claimed || first is null)
         {
             report.Check($"{vdisk}'s repair job claimed by an agent", false, "no repair owner key appeared");
@@ -201,9 +201,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         stack.StartAgent(n, options); // as a node's init system would
         report.Progress($"restarted {stack.Node(n)}'s agent");
         VdiskOwner? second = null;
-        var again = await WaitAsync($"{vdisk}'s job dispatched again", async () =>
-            (second = (await etcd.GetJsonAsync<VdiskOwner>(EtcdKeys.VdiskOwner(vdisk), ct))?.Value) is { Kind: VdiskOwnerKind.Repair } o && o.Epoch > first.Epoch,
-            options.Timeout, ct);
+        var again = await WaitAsync($"{vdisk}'s job dispatched again", async () => (second = await RepairOwnerAsync()) is { } o && o.Epoch > first.Epoch, options.Timeout, ct);
         report.Check($"{vdisk}'s repair job dispatched again after its agent died", again, again ? $"{second!.Server}, epoch {first.Epoch} -> {second.Epoch}" : "no new claim");
         var resumed = await WaitAsync("the second job to resume", () => Task.FromResult(RepairLogs(stack, vdisk).Any(l => l.Contains("resumed at cursor", StringComparison.Ordinal))), options.Timeout, ct);
         report.Check("the second job resumed where the first stopped (respread cursor)", resumed,

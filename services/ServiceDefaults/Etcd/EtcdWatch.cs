@@ -1,4 +1,3 @@
-using Grpc.Net.Client;
 using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
@@ -7,9 +6,10 @@ using Mvccpb;
 namespace ZeroDisk.ServiceDefaults.Etcd;
 
 /// <summary>
-/// A watch on a key or prefix (endpoints as in ETCD_ENDPOINTS) over etcd's raw gRPC stream that survives etcd restarts: it resumes from the
-/// revision after the last one it delivered, so no change is missed, and asks for progress notifications so a
-/// silent stream is noticed (DESIGN §3 invariant 5: re-read after 10 s without progress).
+/// A watch on a key or prefix (endpoints as in ETCD_ENDPOINTS) over etcd's raw gRPC stream that survives etcd restarts
+/// and the loss of a member: it resumes from the revision after the last one it delivered, so no change is missed,
+/// and asks for progress notifications so a silent stream is noticed (DESIGN §3 invariant 5: re-read after 10 s
+/// without progress).
 /// </summary>
 public static class EtcdWatch
 {
@@ -19,12 +19,11 @@ public static class EtcdWatch
         Func<IReadOnlyList<Event>, long, Task> onChanges, CancellationToken ct, Action<long>? onProgress = null, Action<Exception>? onError = null)
     {
         var next = startRevision;
-        var urls = EtcdExtensions.NormaliseEndpoints(endpoints).Split(',');
-        for (var attempt = 0; !ct.IsCancellationRequested; attempt++)
+        // One channel to every member: its balancer moves to a member that answers when this one dies (EtcdChannel).
+        using var channel = EtcdChannel.Create(endpoints);
+        var client = new Watch.WatchClient(channel);
+        while (!ct.IsCancellationRequested)
         {
-            // One endpoint at a time; on failure move to the next member of the cluster.
-            using var channel = GrpcChannel.ForAddress(urls[attempt % urls.Length]);
-            var client = new Watch.WatchClient(channel);
             try
             {
                 using var call = client.Watch(cancellationToken: ct);
