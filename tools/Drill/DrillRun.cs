@@ -79,13 +79,13 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
                      && (await ExternalProcess.RunAsync("nbdcopy", [parkedImage, uri(vd3)], TimeSpan.FromMinutes(3))).ExitCode == 0;
         await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([]), ct);
         parked &= await WaitAsync("vd3's owner key released", async () => (await etcd.GetAsync(EtcdKeys.VdiskOwner(vd3), cancellationToken: ct)).Kvs.Count == 0, TimeSpan.FromSeconds(30), ct);
-        report.Check("vd3 written, then no longer served", parked, $"{ParkedMiB} MiB, md5 {Md5(parkedImage)}; owner key released");
+        report.Check("vd3 written, then no longer served", parked, $"{ParkedMiB} MiB, md5 {FileHashes.Md5(parkedImage)}; owner key released");
 
         // vd2 holds a known image: its checksum after the repair is the proof that nothing was lost.
         var image = Path.Combine(root, "vd2.img");
         await File.WriteAllBytesAsync(image, RandomNumberGenerator.GetBytes(ImageMiB << 20), ct);
         var written = await ExternalProcess.RunAsync("nbdcopy", [image, uri(vd2)], TimeSpan.FromMinutes(3));
-        report.Check("known image written to vd2", written.ExitCode == 0, $"{ImageMiB} MiB, md5 {Md5(image)}");
+        report.Check("known image written to vd2", written.ExitCode == 0, $"{ImageMiB} MiB, md5 {FileHashes.Md5(image)}");
 
         var fio = ExternalProcess.RunAsync("fio",
         [
@@ -147,8 +147,8 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
 
         var readBack = Path.Combine(root, "vd2.readback");
         var read = await ExternalProcess.RunAsync("nbdcopy", [uri(vd2), readBack], TimeSpan.FromMinutes(5));
-        var same = read.ExitCode == 0 && Md5Prefix(readBack, ImageMiB << 20) == Md5(image);
-        report.Check("checksum of vd2 equals what was written", same, read.ExitCode == 0 ? $"md5 {Md5Prefix(readBack, ImageMiB << 20)}" : read.StdErr);
+        var same = read.ExitCode == 0 && FileHashes.Md5Prefix(readBack, ImageMiB << 20) == FileHashes.Md5(image);
+        report.Check("checksum of vd2 equals what was written", same, read.ExitCode == 0 ? $"md5 {FileHashes.Md5Prefix(readBack, ImageMiB << 20)}" : read.StdErr);
         File.Delete(readBack);
 
         var job = RepairJobCompleted(stack, vd3, victim.Address);
@@ -157,8 +157,8 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         var vd3Back = Path.Combine(root, "vd3.readback");
         var vd3Read = await WaitAsync("vd3 served again", async () => (await ExternalProcess.RunAsync("nbdinfo", [uri(vd3)], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(60), ct)
                       && (await ExternalProcess.RunAsync("nbdcopy", [uri(vd3), vd3Back], TimeSpan.FromMinutes(5))).ExitCode == 0;
-        report.Check("checksum of vd3 equals what was written", vd3Read && Md5Prefix(vd3Back, ParkedMiB << 20) == Md5(parkedImage),
-            vd3Read ? $"md5 {Md5Prefix(vd3Back, ParkedMiB << 20)}" : "vd3 could not be read back");
+        report.Check("checksum of vd3 equals what was written", vd3Read && FileHashes.Md5Prefix(vd3Back, ParkedMiB << 20) == FileHashes.Md5(parkedImage),
+            vd3Read ? $"md5 {FileHashes.Md5Prefix(vd3Back, ParkedMiB << 20)}" : "vd3 could not be read back");
         if (File.Exists(vd3Back)) File.Delete(vd3Back);
 
         if (options.Outage == OutageMode.Tmp)
@@ -338,7 +338,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         var read = await ExternalProcess.RunAsync("nbdcopy", [vd2Uri, readBack], TimeSpan.FromMinutes(5)); // meanwhile a second hook call would land
         report.Check("NBD server restarted by the scheduler through the agent, VM hook called once", back && hookCalls() == callsBefore + 1,
             $"VM hook calls for {stack.NbdServer}: {callsBefore} -> {hookCalls()}");
-        report.Check("checksum of vd2 after the server crash", read.ExitCode == 0 && Md5Prefix(readBack, ImageMiB << 20) == Md5(image), read.ExitCode == 0 ? "md5 equal" : read.StdErr);
+        report.Check("checksum of vd2 after the server crash", read.ExitCode == 0 && FileHashes.Md5Prefix(readBack, ImageMiB << 20) == FileHashes.Md5(image), read.ExitCode == 0 ? "md5 equal" : read.StdErr);
         if (File.Exists(readBack)) File.Delete(readBack);
     }
 
@@ -414,27 +414,6 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         }
         report.Progress($"gave up waiting: {what}");
         return false;
-    }
-
-    private static string Md5(string path)
-    {
-        using var file = File.OpenRead(path);
-        return Convert.ToHexStringLower(MD5.HashData(file));
-    }
-
-    private static string Md5Prefix(string path, long length)
-    {
-        using var file = File.OpenRead(path);
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-        var buffer = new byte[1 << 20];
-        for (long left = length; left > 0;)
-        {
-            var n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
-            if (n == 0) break;
-            md5.AppendData(buffer, 0, n);
-            left -= n;
-        }
-        return Convert.ToHexStringLower(md5.GetHashAndReset());
     }
 
     private static string FioSummary(string output) =>
