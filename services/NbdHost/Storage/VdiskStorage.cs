@@ -29,10 +29,17 @@ public sealed class VdiskStorage : INbdExport
     private readonly HashSet<string> _tmpRepaired = new(StringComparer.Ordinal);
     private readonly HashSet<int> _respread = [];
     private readonly Lock _stateGate = new();
+    private readonly IOwnerLease? _ownerLease;
+    private readonly CancellationTokenRegistration _leaseLost;
     private VdiskConfig _config;
 
     /// <param name="ownerEpoch">The epoch of this process's <c>&lt;vdiskID&gt;:vdisk:owner</c> (invariant 5): the fence it raises and writes behind.</param>
-    public VdiskStorage(VdiskConfig config, long ownerEpoch, StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events, ILoggerFactory loggers)
+    /// <param name="ownerLease">
+    /// The lease that owner key is held under, if this process holds it (a repair-only process does not): from its
+    /// local deadline on, nothing of the vdisk is served here, before etcd can give the key to another process.
+    /// </param>
+    public VdiskStorage(VdiskConfig config, long ownerEpoch, StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events,
+        ILoggerFactory loggers, IOwnerLease? ownerLease = null)
     {
         _config = config;
         _engines = engines;
@@ -47,6 +54,8 @@ public sealed class VdiskStorage : INbdExport
         _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
         _repairs = new RepairCoordinator(this, events, options, _log);
         engines.EngineFailed += OnEngineFailed;
+        _ownerLease = ownerLease;
+        if (ownerLease is not null) _leaseLost = ownerLease.Lost.Register(() => LoseOwnership(ownerLease));
     }
 
     public string VdiskId => _config.VdiskId;
@@ -115,9 +124,28 @@ public sealed class VdiskStorage : INbdExport
 
     private void OnFenced(string reason)
     {
-        _log.LogCritical("vdisk {Vdisk} FENCED OUT: {Reason}. Another process owns the vdisk now; this process stops serving it (its requests answer EIO)",
-            VdiskId, reason);
+        _log.LogCritical("vdisk {Vdisk} (owner epoch {Epoch}) FENCED OUT: {Reason}. Another process owns the vdisk now, or may at any moment; " +
+            "this process stops serving it (its requests answer EIO)", VdiskId, OwnerEpoch, reason);
         Fenced?.Invoke(this);
+    }
+
+    /// <summary>
+    /// The owner lease is no longer held: the vdisk is fenced out here, exactly as if an engine had shown a newer owner,
+    /// so every request of it answers EIO from now on and its exporter stops exporting it.
+    /// </summary>
+    private void LoseOwnership(IOwnerLease lease) =>
+        _fence.Trip($"this process no longer holds its owner lease ({lease.LapseReason ?? "lost"})");
+
+    /// <summary>
+    /// Invariant 5 on this side: called before each block is read or written (after its lock is taken), and after a
+    /// read, since reads are not fenced on the engines. A frozen process that resumes past its deadline fails here at
+    /// once, without waiting for the lease's timer.
+    /// </summary>
+    private void CheckOwned()
+    {
+        if (_ownerLease is null || _ownerLease.IsHeld) return;
+        LoseOwnership(_ownerLease);
+        throw _fence.Rejected();
     }
 
     /// <summary>A tmp repair finished: the engine is complete again for this vdisk.</summary>
@@ -196,15 +224,25 @@ public sealed class VdiskStorage : INbdExport
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
         CheckRange(offset, buffer.Length);
-        return ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
+        CheckOwned();
+        var read = ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
             length == BlockSize
                 ? _blocks.ReadAsync(block, buffer.Slice(position, length))
                 : ReadPartAsync(block, inBlock, buffer.Slice(position, length)));
+        return _ownerLease is null ? read : CheckOwnedAfterAsync(read);
+    }
+
+    /// <summary>Data read is only answered if the lease was still held when it arrived: by then no other owner can have written.</summary>
+    private async ValueTask CheckOwnedAfterAsync(ValueTask read)
+    {
+        await read;
+        CheckOwned();
     }
 
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool fua, CancellationToken ct)
     {
         CheckWritable();
+        CheckOwned();
         CheckRange(offset, data.Length);
         await ForEachBlockAsync(offset, data.Length, (block, inBlock, position, length) =>
             length == BlockSize
@@ -219,6 +257,7 @@ public sealed class VdiskStorage : INbdExport
     public async ValueTask TrimAsync(long offset, long length, bool fua, CancellationToken ct)
     {
         CheckWritable();
+        CheckOwned();
         CheckRange(offset, length);
         await ForEachBlockAsync(offset, length, (block, _, _, partLength) =>
             partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ValueTask.CompletedTask);
@@ -229,6 +268,7 @@ public sealed class VdiskStorage : INbdExport
     public async ValueTask WriteZeroesAsync(long offset, long length, bool noHole, bool fua, CancellationToken ct)
     {
         CheckWritable();
+        CheckOwned();
         CheckRange(offset, length);
         await ForEachBlockAsync(offset, length, (block, inBlock, _, partLength) =>
             partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ZeroPartAsync(block, inBlock, partLength));
@@ -256,6 +296,7 @@ public sealed class VdiskStorage : INbdExport
         await gate.WaitAsync();
         try
         {
+            CheckOwned();
             await _blocks.WriteLockedAsync(block, content);
             await _journal.AppendAsync(VdiskId, block, content);
         }
@@ -279,8 +320,10 @@ public sealed class VdiskStorage : INbdExport
         await gate.WaitAsync();
         try
         {
+            CheckOwned();
             var whole = buffer.AsMemory(0, BlockSize);
             await _blocks.ReadAsync(block, whole);
+            CheckOwned();
             if (part.IsEmpty) whole.Span.Slice(inBlock, length).Clear();
             else part.Span.CopyTo(whole.Span[inBlock..]);
             ReadOnlyMemory<byte> content = whole.Span.ContainsAnyExcept((byte)0) ? whole : ReadOnlyMemory<byte>.Empty;
@@ -343,6 +386,7 @@ public sealed class VdiskStorage : INbdExport
     {
         _engines.EngineFailed -= OnEngineFailed;
         _fence.Tripped -= OnFenced;
+        _leaseLost.Unregister(); // not Dispose: this may run from the lease callback's own chain
         await _repairs.DisposeAsync();
     }
 }

@@ -16,6 +16,14 @@ public abstract class ServeProcessTest(ITestOutputHelper output) : IAsyncLifetim
     /// <summary>Extra environment of every <c>nbdhost serve</c> the test starts (e.g. <c>Storage__RepairBatch</c>).</summary>
     protected virtual IReadOnlyDictionary<string, string>? ServeEnvironment => null;
 
+    /// <summary>
+    /// A 6 s owner lease, for tests of its expiry: served until 3 s before it could expire (the 2 s test command timeout
+    /// + 1 s), with a keep-alive every second.
+    /// </summary>
+    protected static readonly IReadOnlyDictionary<string, string> ShortOwnerLease = new Dictionary<string, string> { ["Ownership__LeaseTtl"] = "00:00:06" };
+
+    protected static readonly TimeSpan ShortOwnerLeaseHeldSpan = TimeSpan.FromSeconds(6) - StorageHarness.TestStorageOptions.CommandTimeout - TimeSpan.FromSeconds(1);
+
     public virtual async Task InitializeAsync()
     {
         H = await StorageHarness.StartAsync(shards: 2, inProcessServer: false);
