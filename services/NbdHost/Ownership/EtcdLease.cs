@@ -150,6 +150,10 @@ public sealed class EtcdLease : IAsyncDisposable, IOwnerLease
             // Bounded: a holder drops its lease when etcd is unreachable, too, and must not hang on it.
             await _etcd.Leases.LeaseRevokeAsync(new LeaseRevokeRequest { ID = Id }, deadline: DateTime.UtcNow.AddSeconds(5));
         }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+            // Expired or revoked already: its keys are gone.
+        }
         catch (RpcException ex)
         {
             _logger.LogWarning("etcd lease {Lease} not revoked ({Reason}); it expires after its TTL", Id, ex.Status.Detail);
