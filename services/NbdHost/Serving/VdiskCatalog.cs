@@ -86,13 +86,26 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
     private bool StillDraining(string vdiskId)
     {
         if (!_droppedAt.TryGetValue(vdiskId, out var droppedAt)) return false;
-        if (System.Diagnostics.Stopwatch.GetElapsedTime(droppedAt) < options.CommandTimeout + TimeSpan.FromSeconds(1)) return true;
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(droppedAt) < DrainPeriod) return true;
         _droppedAt.Remove(vdiskId);
         return false;
     }
 
+    private TimeSpan DrainPeriod => options.CommandTimeout + TimeSpan.FromSeconds(1);
+
     /// <summary>The vdisk is fenced out (a newer owner, or the owner lease lapsed): stop exporting it and let go of the owner key.</summary>
     private void OnFenced(VdiskStorage fenced) => _ = DropFencedAsync(fenced);
+
+    /// <summary>
+    /// Its clients got EIO meanwhile (what they sent before the fence tripped has landed or failed by now); closing
+    /// their connections lets one that reconnects by itself reach the vdisk again once it is claimed again.
+    /// </summary>
+    private async Task EndConnectionsAfterDrainAsync(VdiskStorage fenced)
+    {
+        await Task.Delay(DrainPeriod);
+        _log.LogInformation("vdisk {Vdisk} (owner epoch {Epoch}): closing the connections still open to it", fenced.VdiskId, fenced.OwnerEpoch);
+        fenced.EndConnections();
+    }
 
     private async Task DropFencedAsync(VdiskStorage fenced)
     {
@@ -107,6 +120,7 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
             await fenced.CloseAsync();
             // Revoking a lapsed lease frees the key now if etcd still has it (a short etcd hiccup), instead of after the TTL.
             await owners.ReleaseAsync(fenced.VdiskId);
+            _ = EndConnectionsAfterDrainAsync(fenced);
         }
         catch (Exception ex)
         {

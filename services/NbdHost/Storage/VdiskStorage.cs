@@ -14,7 +14,7 @@ namespace ZeroDisk.NbdHost.Storage;
 /// blocks are deleted. One instance per vdisk serves every connection (so writes are visible to all at once) and
 /// runs the vdisk's repairs as etcd asks for them.
 /// </summary>
-public sealed class VdiskStorage : INbdExport
+public sealed class VdiskStorage : INbdExport, INbdEndingExport
 {
     private readonly StorageEngines _engines;
     private readonly IWriteJournal _journal;
@@ -31,6 +31,7 @@ public sealed class VdiskStorage : INbdExport
     private readonly Lock _stateGate = new();
     private readonly IOwnerLease? _ownerLease;
     private readonly CancellationTokenRegistration _leaseLost;
+    private readonly CancellationTokenSource _ended = new();
     private VdiskConfig _config;
 
     /// <param name="ownerEpoch">The epoch of this process's <c>&lt;vdiskID&gt;:vdisk:owner</c> (invariant 5): the fence it raises and writes behind.</param>
@@ -79,6 +80,12 @@ public sealed class VdiskStorage : INbdExport
 
     /// <summary>Raised once when the vdisk is fenced out, so whoever exports it stops doing so.</summary>
     public event Action<VdiskStorage>? Fenced;
+
+    /// <summary>Cancelled by <see cref="EndConnections"/>: the NBD server then closes this instance's connections.</summary>
+    public CancellationToken Ended => _ended.Token;
+
+    /// <summary>Closes every NBD connection to this instance (clients that reconnect reach whatever serves the vdisk now).</summary>
+    public void EndConnections() => _ = _ended.CancelAsync();
 
     /// <summary>Takes a new config from etcd: rebuilds the topology, checks dirty sets (invariant 2), starts or stops repairs.</summary>
     public async Task ApplyAsync(VdiskConfig config)

@@ -57,6 +57,24 @@ public sealed class HeldNbdConnection : IAsyncDisposable
         return Answers()[answered];
     }
 
+    /// <summary>Reads until the server has closed the connection (libnbd: the handle is no longer connected); returns that answer.</summary>
+    public async Task<string> WaitUntilClosedAsync(TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var answer = await ReadAsync();
+            Assert.DoesNotMatch("^read ok", answer);
+            if (!answer.StartsWith("read failed errno EIO:", StringComparison.Ordinal))
+            {
+                Assert.Matches("errno (ENOTCONN|ESHUTDOWN|ECONNRESET|EPIPE)", answer);
+                return answer;
+            }
+            if (DateTime.UtcNow > until) throw new TimeoutException($"the server did not close the connection within {timeout}; last answer: {answer}");
+            await Task.Delay(200);
+        }
+    }
+
     private List<string> Answers() => _nbdsh.StdOutLines.Where(l => l != "ready").ToList();
 
     public async ValueTask DisposeAsync()
