@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Failover;
+using ZeroDisk.NbdHost.Ownership;
 using ZeroDisk.NbdHost.Repair;
 using ZeroDisk.NbdHost.Serving;
 using ZeroDisk.NbdHost.Storage;
@@ -56,8 +57,9 @@ internal static class ServeCommand
                 builder.Services.AddHostedService<RepairOnlyWatchdog>();
             }
             builder.AddTlogJournal();
-            // Timeouts and sizes may be tuned per deployment, e.g. Storage__CommandTimeout=00:00:00.750.
-            builder.AddVdiskStorage(serve, builder.Configuration.GetSection("Storage").Get<StorageOptions>());
+            // Timeouts and sizes may be tuned per deployment, e.g. Storage__CommandTimeout=00:00:00.750, Ownership__LeaseTtl=00:00:05.
+            builder.AddVdiskStorage(serve, builder.Configuration.GetSection("Storage").Get<StorageOptions>(),
+                builder.Configuration.GetSection("Ownership").Get<OwnershipOptions>());
             if (job is null) builder.AddNbdListener(serve);
             using var host = builder.Build();
             await host.RunAsync(ct);

@@ -34,6 +34,16 @@ public interface INbdExport
     ValueTask WriteZeroesAsync(long offset, long length, bool noHole, bool fua, CancellationToken ct);
 }
 
+/// <summary>
+/// An export that can end while clients use it (a vdisk this server no longer owns): when <see cref="Ended"/> is
+/// cancelled, the server closes every connection to it, so a client that reconnects by itself (qemu's
+/// <c>reconnect-delay</c>) reaches whatever serves the export now instead of getting errors on for good.
+/// </summary>
+public interface INbdEndingExport
+{
+    CancellationToken Ended { get; }
+}
+
 /// <summary>The exports a server offers; asked on every handshake, so exports can appear without a restart.</summary>
 public interface INbdExportCatalog
 {

@@ -27,13 +27,13 @@ public static class VdiskOwnership
 
     /// <summary>The claim, or null and the owner that holds the vdisk.</summary>
     public static async Task<(VdiskOwnerClaim? Claim, VdiskOwner? Holder)> TryClaimAsync(EtcdGrpc etcd, string vdiskId, string server,
-        VdiskOwnerKind kind, TimeSpan ttl, ILogger logger, CancellationToken ct)
+        VdiskOwnerKind kind, TimeSpan ttl, ILogger logger, CancellationToken ct, TimeSpan safetyMargin = default)
     {
         var key = ByteString.CopyFromUtf8(EtcdKeys.VdiskOwner(vdiskId));
         var current = await etcd.Kv.RangeAsync(new RangeRequest { Key = key }, cancellationToken: ct);
         if (current.Kvs.Count > 0) return (null, ZeroDiskJson.Deserialize<VdiskOwner>(current.Kvs[0].Value.ToStringUtf8()));
         var owner = new VdiskOwner(server, kind, current.Header.Revision);
-        var lease = await EtcdLease.GrantAsync(etcd, ttl, logger, ct);
+        var lease = await EtcdLease.GrantAsync(etcd, ttl, logger, ct, safetyMargin);
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
         txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(ZeroDiskJson.Serialize(owner)), Lease = lease.Id } });

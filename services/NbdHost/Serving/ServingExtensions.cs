@@ -15,11 +15,16 @@ public static class ServingExtensions
     /// The storage side of <c>nbdhost serve</c>: engines, the vdisk catalog and the etcd watcher that fills it.
     /// A tlog implementation registers its own <see cref="IWriteJournal"/>; without one, nothing is journaled.
     /// </summary>
-    public static IHostApplicationBuilder AddVdiskStorage(this IHostApplicationBuilder builder, ServeOptions serve, StorageOptions? storage = null)
+    public static IHostApplicationBuilder AddVdiskStorage(this IHostApplicationBuilder builder, ServeOptions serve, StorageOptions? storage = null,
+        OwnershipOptions? ownership = null)
     {
+        storage ??= new StorageOptions();
+        ownership ??= new OwnershipOptions();
+        ownership.Validate(storage);
         var services = builder.Services;
         services.AddSingleton(serve);
-        services.AddSingleton(storage ?? new StorageOptions());
+        services.AddSingleton(storage);
+        services.AddSingleton(ownership);
         services.TryAddSingleton(_ => EtcdExtensions.CreateClient(serve.EtcdEndpoints));
         services.TryAddSingleton<IStderrEvents, ConsoleStderrEvents>();
         services.TryAddSingleton<IWriteJournal>(NoWriteJournal.Instance);

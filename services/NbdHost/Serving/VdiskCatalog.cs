@@ -10,12 +10,15 @@ namespace ZeroDisk.NbdHost.Serving;
 /// <summary>
 /// The exports of this server: one <see cref="VdiskStorage"/> per vdisk etcd lists for it, shared by every
 /// connection. Asked on each handshake, so a vdisk added in etcd is exportable without a restart.
+/// A vdisk fenced out (a newer owner, or this process's owner lease ran out) stops being exported; at the next
+/// reading of etcd it is claimed again, with a new epoch, if its owner key is free by then (docs/DECISIONS.md).
 /// </summary>
 public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events, VdiskOwnerClaims owners, ILoggerFactory loggers)
     : INbdExportCatalog, IAsyncDisposable
 {
     private readonly ILogger _log = loggers.CreateLogger<VdiskCatalog>();
     private readonly SemaphoreSlim _applyGate = new(1, 1);
+    private readonly Dictionary<string, long> _droppedAt = new(StringComparer.Ordinal); // under _applyGate
     private volatile Dictionary<string, VdiskStorage> _vdisks = new(StringComparer.Ordinal);
 
     public IReadOnlyList<NbdExportInfo> List() =>
@@ -42,8 +45,9 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
                 }
                 else
                 {
-                    if (await owners.TryOwnAsync(id, CancellationToken.None) is not { } epoch) continue;
-                    vdisk = new VdiskStorage(config, epoch, engines, journal, options, events, loggers);
+                    if (StillDraining(id)) continue;
+                    if (await owners.TryOwnAsync(id, CancellationToken.None) is not { } term) continue;
+                    vdisk = new VdiskStorage(config, term.Epoch, engines, journal, options, events, loggers, term.Lease);
                     await vdisk.ApplyAsync(config);
                     if (vdisk.IsFenced)
                     {
@@ -53,7 +57,9 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
                         continue;
                     }
                     vdisk.Fenced += OnFenced;
-                    _log.LogInformation("exporting vdisk {Vdisk}: {Size} GiB, {BlockSize} B blocks, {Shards} shards", id, config.Static.Size, config.Static.BlockSize, config.ShardCount);
+                    if (vdisk.IsFenced) OnFenced(vdisk); // the lease lapsed before the handler was there to see it
+                    _log.LogInformation("exporting vdisk {Vdisk} (owner epoch {Epoch}): {Size} GiB, {BlockSize} B blocks, {Shards} shards",
+                        id, term.Epoch, config.Static.Size, config.Static.BlockSize, config.ShardCount);
                 }
                 next[id] = vdisk;
             }
@@ -71,8 +77,35 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
         }
     }
 
-    /// <summary>A newer owner fenced the vdisk out: stop exporting it and let go of the owner key (it lapsed anyway).</summary>
+    /// <summary>
+    /// A request of this process's last term of the vdisk may still be in flight (it passed its checks just before
+    /// the fence tripped): none is claimed again until the command timeout has passed since it was dropped, so the
+    /// new term's writes never race the old term's on one side of a shard. Another process has to wait for the lease
+    /// to expire, which is later still.
+    /// </summary>
+    private bool StillDraining(string vdiskId)
+    {
+        if (!_droppedAt.TryGetValue(vdiskId, out var droppedAt)) return false;
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(droppedAt) < DrainPeriod) return true;
+        _droppedAt.Remove(vdiskId);
+        return false;
+    }
+
+    private TimeSpan DrainPeriod => options.CommandTimeout + TimeSpan.FromSeconds(1);
+
+    /// <summary>The vdisk is fenced out (a newer owner, or the owner lease lapsed): stop exporting it and let go of the owner key.</summary>
     private void OnFenced(VdiskStorage fenced) => _ = DropFencedAsync(fenced);
+
+    /// <summary>
+    /// Its clients got EIO meanwhile (what they sent before the fence tripped has landed or failed by now); closing
+    /// their connections lets one that reconnects by itself reach the vdisk again once it is claimed again.
+    /// </summary>
+    private async Task EndConnectionsAfterDrainAsync(VdiskStorage fenced)
+    {
+        await Task.Delay(DrainPeriod);
+        _log.LogInformation("vdisk {Vdisk} (owner epoch {Epoch}): closing the connections still open to it", fenced.VdiskId, fenced.OwnerEpoch);
+        fenced.EndConnections();
+    }
 
     private async Task DropFencedAsync(VdiskStorage fenced)
     {
@@ -81,9 +114,13 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
         {
             if (!_vdisks.TryGetValue(fenced.VdiskId, out var current) || !ReferenceEquals(current, fenced)) return;
             _vdisks = new Dictionary<string, VdiskStorage>(_vdisks.Where(v => v.Key != fenced.VdiskId), StringComparer.Ordinal);
-            _log.LogWarning("vdisk {Vdisk} is no longer exported: fenced out by a newer owner", fenced.VdiskId);
+            _droppedAt[fenced.VdiskId] = System.Diagnostics.Stopwatch.GetTimestamp();
+            _log.LogWarning("vdisk {Vdisk} (owner epoch {Epoch}) is no longer exported: fenced out; claimed again with a new epoch once its owner key is free",
+                fenced.VdiskId, fenced.OwnerEpoch);
             await fenced.CloseAsync();
+            // Revoking a lapsed lease frees the key now if etcd still has it (a short etcd hiccup), instead of after the TTL.
             await owners.ReleaseAsync(fenced.VdiskId);
+            _ = EndConnectionsAfterDrainAsync(fenced);
         }
         catch (Exception ex)
         {

@@ -113,7 +113,8 @@ internal sealed class EngineFence(string vdiskId, long epoch)
         }
     }
 
-    private void Trip(string reason)
+    /// <summary>Trips the fence (once): also from this side, when this process can no longer prove it owns the vdisk.</summary>
+    public void Trip(string reason)
     {
         if (Interlocked.Exchange(ref _tripped, 1) == 0) Tripped?.Invoke(reason);
     }

@@ -14,7 +14,7 @@ namespace ZeroDisk.NbdHost.Storage;
 /// blocks are deleted. One instance per vdisk serves every connection (so writes are visible to all at once) and
 /// runs the vdisk's repairs as etcd asks for them.
 /// </summary>
-public sealed class VdiskStorage : INbdExport
+public sealed class VdiskStorage : INbdExport, INbdEndingExport
 {
     private readonly StorageEngines _engines;
     private readonly IWriteJournal _journal;
@@ -29,10 +29,18 @@ public sealed class VdiskStorage : INbdExport
     private readonly HashSet<string> _tmpRepaired = new(StringComparer.Ordinal);
     private readonly HashSet<int> _respread = [];
     private readonly Lock _stateGate = new();
+    private readonly IOwnerLease? _ownerLease;
+    private readonly CancellationTokenRegistration _leaseLost;
+    private readonly CancellationTokenSource _ended = new();
     private VdiskConfig _config;
 
     /// <param name="ownerEpoch">The epoch of this process's <c>&lt;vdiskID&gt;:vdisk:owner</c> (invariant 5): the fence it raises and writes behind.</param>
-    public VdiskStorage(VdiskConfig config, long ownerEpoch, StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events, ILoggerFactory loggers)
+    /// <param name="ownerLease">
+    /// The lease that owner key is held under, if this process holds it (a repair-only process does not): from its
+    /// local deadline on, nothing of the vdisk is served here, before etcd can give the key to another process.
+    /// </param>
+    public VdiskStorage(VdiskConfig config, long ownerEpoch, StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events,
+        ILoggerFactory loggers, IOwnerLease? ownerLease = null)
     {
         _config = config;
         _engines = engines;
@@ -47,6 +55,8 @@ public sealed class VdiskStorage : INbdExport
         _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
         _repairs = new RepairCoordinator(this, events, options, _log);
         engines.EngineFailed += OnEngineFailed;
+        _ownerLease = ownerLease;
+        if (ownerLease is not null) _leaseLost = ownerLease.Lost.Register(() => LoseOwnership(ownerLease));
     }
 
     public string VdiskId => _config.VdiskId;
@@ -70,6 +80,12 @@ public sealed class VdiskStorage : INbdExport
 
     /// <summary>Raised once when the vdisk is fenced out, so whoever exports it stops doing so.</summary>
     public event Action<VdiskStorage>? Fenced;
+
+    /// <summary>Cancelled by <see cref="EndConnections"/>: the NBD server then closes this instance's connections.</summary>
+    public CancellationToken Ended => _ended.Token;
+
+    /// <summary>Closes every NBD connection to this instance (clients that reconnect reach whatever serves the vdisk now).</summary>
+    public void EndConnections() => _ = _ended.CancelAsync();
 
     /// <summary>Takes a new config from etcd: rebuilds the topology, checks dirty sets (invariant 2), starts or stops repairs.</summary>
     public async Task ApplyAsync(VdiskConfig config)
@@ -115,9 +131,28 @@ public sealed class VdiskStorage : INbdExport
 
     private void OnFenced(string reason)
     {
-        _log.LogCritical("vdisk {Vdisk} FENCED OUT: {Reason}. Another process owns the vdisk now; this process stops serving it (its requests answer EIO)",
-            VdiskId, reason);
+        _log.LogCritical("vdisk {Vdisk} (owner epoch {Epoch}) FENCED OUT: {Reason}. Another process owns the vdisk now, or may at any moment; " +
+            "this process stops serving it (its requests answer EIO)", VdiskId, OwnerEpoch, reason);
         Fenced?.Invoke(this);
+    }
+
+    /// <summary>
+    /// The owner lease is no longer held: the vdisk is fenced out here, exactly as if an engine had shown a newer owner,
+    /// so every request of it answers EIO from now on and its exporter stops exporting it.
+    /// </summary>
+    private void LoseOwnership(IOwnerLease lease) =>
+        _fence.Trip($"this process no longer holds its owner lease ({lease.LapseReason ?? "lost"})");
+
+    /// <summary>
+    /// Invariant 5 on this side: called before each block is read or written (after its lock is taken), and after a
+    /// read, since reads are not fenced on the engines. A frozen process that resumes past its deadline fails here at
+    /// once, without waiting for the lease's timer.
+    /// </summary>
+    private void CheckOwned()
+    {
+        if (_ownerLease is null || _ownerLease.IsHeld) return;
+        LoseOwnership(_ownerLease);
+        throw _fence.Rejected();
     }
 
     /// <summary>A tmp repair finished: the engine is complete again for this vdisk.</summary>
@@ -196,15 +231,25 @@ public sealed class VdiskStorage : INbdExport
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
         CheckRange(offset, buffer.Length);
-        return ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
+        CheckOwned();
+        var read = ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
             length == BlockSize
                 ? _blocks.ReadAsync(block, buffer.Slice(position, length))
                 : ReadPartAsync(block, inBlock, buffer.Slice(position, length)));
+        return _ownerLease is null ? read : CheckOwnedAfterAsync(read);
+    }
+
+    /// <summary>Data read is only answered if the lease was still held when it arrived: by then no other owner can have written.</summary>
+    private async ValueTask CheckOwnedAfterAsync(ValueTask read)
+    {
+        await read;
+        CheckOwned();
     }
 
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool fua, CancellationToken ct)
     {
         CheckWritable();
+        CheckOwned();
         CheckRange(offset, data.Length);
         await ForEachBlockAsync(offset, data.Length, (block, inBlock, position, length) =>
             length == BlockSize
@@ -219,6 +264,7 @@ public sealed class VdiskStorage : INbdExport
     public async ValueTask TrimAsync(long offset, long length, bool fua, CancellationToken ct)
     {
         CheckWritable();
+        CheckOwned();
         CheckRange(offset, length);
         await ForEachBlockAsync(offset, length, (block, _, _, partLength) =>
             partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ValueTask.CompletedTask);
@@ -229,6 +275,7 @@ public sealed class VdiskStorage : INbdExport
     public async ValueTask WriteZeroesAsync(long offset, long length, bool noHole, bool fua, CancellationToken ct)
     {
         CheckWritable();
+        CheckOwned();
         CheckRange(offset, length);
         await ForEachBlockAsync(offset, length, (block, inBlock, _, partLength) =>
             partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ZeroPartAsync(block, inBlock, partLength));
@@ -256,6 +303,7 @@ public sealed class VdiskStorage : INbdExport
         await gate.WaitAsync();
         try
         {
+            CheckOwned();
             await _blocks.WriteLockedAsync(block, content);
             await _journal.AppendAsync(VdiskId, block, content);
         }
@@ -279,8 +327,10 @@ public sealed class VdiskStorage : INbdExport
         await gate.WaitAsync();
         try
         {
+            CheckOwned();
             var whole = buffer.AsMemory(0, BlockSize);
             await _blocks.ReadAsync(block, whole);
+            CheckOwned();
             if (part.IsEmpty) whole.Span.Slice(inBlock, length).Clear();
             else part.Span.CopyTo(whole.Span[inBlock..]);
             ReadOnlyMemory<byte> content = whole.Span.ContainsAnyExcept((byte)0) ? whole : ReadOnlyMemory<byte>.Empty;
@@ -343,6 +393,7 @@ public sealed class VdiskStorage : INbdExport
     {
         _engines.EngineFailed -= OnEngineFailed;
         _fence.Tripped -= OnFenced;
+        _leaseLost.Unregister(); // not Dispose: this may run from the lease callback's own chain
         await _repairs.DisposeAsync();
     }
 }

@@ -90,7 +90,7 @@ public sealed class StorageHarness : IAsyncDisposable
         _engines = new StorageEngines(Options, Events, loggers.CreateLogger<StorageEngines>());
         var serve = new ServeOptions(ServerId, EtcdEndpoints);
         // The harness hands ownership over cleanly on every stop; lease expiry after a crash is the agent tests' subject.
-        _owners = new VdiskOwnerClaims(serve, loggers.CreateLogger<VdiskOwnerClaims>());
+        _owners = new VdiskOwnerClaims(serve, new OwnershipOptions(), Options, loggers.CreateLogger<VdiskOwnerClaims>());
         _catalog = new VdiskCatalog(_engines, NoWriteJournal.Instance, Options, Events, _owners, loggers);
         _watcher = new ServerConfigWatcher(serve, Etcd, _catalog, _engines, loggers.CreateLogger<ServerConfigWatcher>());
         await _watcher.StartAsync(CancellationToken.None);
@@ -133,6 +133,9 @@ public sealed class StorageHarness : IAsyncDisposable
     }
 
     public RedisKey BlocksKey => RedisKeys.Blocks(VdiskId);
+
+    /// <summary>The vdisk's owner key as etcd holds it now (DESIGN §3 invariant 5), null when nobody owns it.</summary>
+    public async Task<VdiskOwner?> OwnerAsync() => await Etcd.GetJsonAsync<VdiskOwner>(EtcdKeys.VdiskOwner(VdiskId)) is { } v ? v.Value : null;
 
     /// <summary>Every block the engine stores for the vdisk, (index, bytes) in index order, to compare two sides.</summary>
     public async Task<IReadOnlyList<(long Block, byte[] Content)>> StoredBlocksAsync(RedisServerProcess engine) =>

@@ -59,6 +59,10 @@ public sealed class When_zeroes_and_trims_hit_an_outage_and_its_repair(ITestOutp
         Assert.True(await twin.SetLengthAsync(H.DirtyKey(engine)) > 0, "the repair was still running after the zeroes");
 
         await Serve.WaitForStderrAsync(complete, TimeSpan.FromSeconds(120));
+        // Only the killed engine failed. Another one reported failed (a command timeout on a starved machine) leaves
+        // its shard's sides different by design (its dirty set says which blocks), which no repair here mends: say so.
+        var otherFailures = Serve.StderrLines.Where(l => l.Contains("storageengine-failure", StringComparison.Ordinal) && !l.Contains(engine.Address, StringComparison.Ordinal)).ToList();
+        Assert.True(otherFailures.Count == 0, $"engines other than the killed one were reported failed: {string.Join("; ", otherFailures)}");
         await QemuIoAsync([.. ZeroedInOutage.Concat(ZeroedInRepair).Select(r => $"read -P 0 {r.Offset} {r.Length}"), "read -P 0x11 0 1M", "read -P 0x22 13M 1M"]);
         foreach (var side in new[] { ClusterSide.Primary, ClusterSide.Slave })
             foreach (var e in H.Engines(side))
@@ -73,9 +77,18 @@ public sealed class When_zeroes_and_trims_hit_an_outage_and_its_repair(ITestOutp
             var differing = primary.Keys.Union(slave.Keys).Order()
                 .Where(b => !primary.TryGetValue(b, out var p) || !slave.TryGetValue(b, out var s) || !p.AsSpan().SequenceEqual(s))
                 .Select(b => $"{b}: primary {Describe(primary, b)}, slave {Describe(slave, b)}").ToList();
-            Assert.True(differing.Count == 0, $"shard {shard}: {differing.Count} blocks differ: {string.Join("; ", differing.Take(20))}");
+            Assert.True(differing.Count == 0, $"shard {shard}: {differing.Count} blocks differ: {string.Join("; ", differing.Take(20))}; " +
+                $"dirty blocks left: primary {await DirtyCountAsync(shard, ClusterSide.Primary)}, slave {await DirtyCountAsync(shard, ClusterSide.Slave)}");
         }
         Assert.Equal(0, await twin.SetLengthAsync(H.DirtyKey(engine)));
+    }
+
+    /// <summary>How many blocks of the engine are recorded stale (in its dirty set, kept on its twin).</summary>
+    private async Task<long> DirtyCountAsync(int shard, ClusterSide side)
+    {
+        var stale = H.Engines(side)[shard];
+        var twin = H.Engines(side == ClusterSide.Primary ? ClusterSide.Slave : ClusterSide.Primary)[shard];
+        return await H.Inspect(twin).SetLengthAsync(H.DirtyKey(stale));
     }
 
     private static string Describe(Dictionary<long, byte[]> blocks, long block) =>

@@ -10,13 +10,15 @@ namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary>
 /// DESIGN §3 invariant 5, with real processes: one writer per vdisk. A second <c>nbdhost serve</c> of a served vdisk
-/// does not export it; an old owner frozen (SIGSTOP) until its lease lapsed and a second server took the vdisk over
-/// is fenced out by the engines when it runs again: its client gets an error, no engine changes, no engine is
-/// reported failed.
+/// does not export it. An old owner frozen (SIGSTOP) until its lease lapsed, while a second server took the vdisk
+/// over and wrote, stops serving it the moment it runs again (issue #11): its client, connected all along, gets EIO
+/// for reads (no stale data) and writes, then its connection is closed; no engine changes, no engine is reported failed.
 /// </summary>
 public sealed class When_a_vdisk_changes_owner(ITestOutputHelper output) : ServeProcessTest(output)
 {
     private readonly List<ServeProcess> _others = [];
+
+    protected override IReadOnlyDictionary<string, string> ServeEnvironment => ShortOwnerLease;
 
     public override async Task DisposeAsync()
     {
@@ -30,12 +32,11 @@ public sealed class When_a_vdisk_changes_owner(ITestOutputHelper output) : Serve
     {
         var secondId = H.ServerId + "-2";
         await H.Etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(secondId), new NbdServerVdisksConfig([H.VdiskId]));
-        var second = await ServeProcess.StartAsync(secondId, H.EtcdEndpoints);
+        var second = await ServeProcess.StartAsync(secondId, H.EtcdEndpoints, environment: ServeEnvironment);
         _others.Add(second);
         return second;
     }
 
-    private async Task<VdiskOwner?> OwnerAsync() => await H.Etcd.GetJsonAsync<VdiskOwner>(EtcdKeys.VdiskOwner(H.VdiskId)) is { } v ? v.Value : null;
 
     [Fact]
     public async Task A_second_serve_of_a_served_vdisk_is_refused_and_says_why()
@@ -45,26 +46,27 @@ public sealed class When_a_vdisk_changes_owner(ITestOutputHelper output) : Serve
         Assert.DoesNotContain(H.VdiskId, await NbdClients.ListExportsAsync($"nbd://127.0.0.1:{second.Port}"));
         Assert.Contains(H.VdiskId, await NbdClients.ListExportsAsync($"nbd://127.0.0.1:{Serve.Port}"));
         Assert.Contains("refusing to serve it while it is owned elsewhere", second.Output);
-        Assert.Equal(H.ServerId, (await OwnerAsync())?.Server);
+        Assert.Equal(H.ServerId, (await H.OwnerAsync())?.Server);
     }
 
     [Fact]
-    public async Task The_old_owner_is_fenced_out_after_a_takeover_and_changes_nothing()
+    public async Task The_old_owner_answers_eio_after_a_takeover_and_the_data_is_the_new_owners()
     {
-        var oldUri = Serve.Uri(H.VdiskId);
-        await NbdClients.QemuIoAsync(oldUri, "write -P 0x11 0 16k");
-        var firstEpoch = (await OwnerAsync())!.Epoch;
+        await using var oldClient = await HeldNbdConnection.OpenAsync(Serve.Uri(H.VdiskId));
+        Assert.Equal("read ok 11", await oldClient.ReadAsync());
+        var firstEpoch = (await H.OwnerAsync())!.Epoch;
 
-        // The old owner freezes; its lease lapses; a second server takes the vdisk over with a higher epoch.
+        // The old owner freezes; its lease lapses; a second server takes the vdisk over with a higher epoch and writes.
+        ServeProcess second;
         await Serve.PauseAsync();
         try
         {
-            await Eventually.UntilAsync(async () => await OwnerAsync() is null, "the frozen owner's lease lapsed", TimeSpan.FromSeconds(30));
-            var second = await StartSecondServerAsync();
-            var owner = await OwnerAsync();
+            await Eventually.UntilAsync(async () => await H.OwnerAsync() is null, "the frozen owner's lease lapsed", TimeSpan.FromSeconds(30));
+            second = await StartSecondServerAsync();
+            var owner = await H.OwnerAsync();
             Assert.Equal(H.ServerId + "-2", owner?.Server);
             Assert.True(owner!.Epoch > firstEpoch);
-            Assert.Contains(H.VdiskId, await NbdClients.ListExportsAsync($"nbd://127.0.0.1:{second.Port}"));
+            await NbdClients.QemuIoAsync(second.Uri(H.VdiskId), "read -P 0x11 0 16k", "write -P 0x77 0 16k");
         }
         finally
         {
@@ -72,19 +74,25 @@ public sealed class When_a_vdisk_changes_owner(ITestOutputHelper output) : Serve
         }
         var before = await SnapshotAsync();
 
-        // The old owner still thinks it serves the vdisk: its client's write reaches the engines, which refuse it.
-        var write = await ExternalProcess.RunAsync("qemu-io", ["-f", "raw", "-c", "write -P 0x66 0 16k", oldUri], TimeSpan.FromMinutes(1));
-        Output.WriteLine($"qemu-io exited {write.ExitCode}: {write.StdOut}{write.StdErr}");
-        Assert.NotEqual(0, write.ExitCode);
-        Assert.Contains("write failed: Input/output error", write.StdOut + write.StdErr);
+        // The old owner's client, connected all along: no stale read, no write, although its process still runs.
+        Assert.Matches("^read failed errno (EIO|5): ", await oldClient.ReadAsync());
+        Assert.Matches("^write failed errno (EIO|5): ", await oldClient.WriteAsync());
+        Output.WriteLine($"the old connection: {await oldClient.WaitUntilClosedAsync(TimeSpan.FromSeconds(20))}");
 
         Assert.Equal(before, await SnapshotAsync());
+        await NbdClients.QemuIoAsync(second.Uri(H.VdiskId), "read -P 0x77 0 16k");
+        for (var block = 0L; block < HeldNbdConnection.Length / H.BlockSize; block++)
+            foreach (var engine in new[] { H.Clusters.Primary[(int)(block % 2)], H.Clusters.Slave[(int)(block % 2)] })
+            {
+                var stored = (byte[]?)await H.Inspect(engine).HashGetAsync(H.BlocksKey, block);
+                Assert.True(stored is not null && stored.All(b => b == 0x77), $"block {block} on {engine.Address} is the new owner's");
+            }
         Assert.DoesNotContain(Serve.StderrLines, l => l.Contains("storageengine-failure", StringComparison.Ordinal));
         Assert.Contains("FENCED OUT", Serve.Output);
+        Assert.Contains("no longer holds its owner lease", Serve.Output);
         await Eventually.UntilAsync(async () => !(await NbdClients.ListExportsAsync($"nbd://127.0.0.1:{Serve.Port}")).Contains(H.VdiskId),
             "the old owner stopped exporting the vdisk");
-        // The new owner serves what was acknowledged before the takeover.
-        await NbdClients.QemuIoAsync(_others[0].Uri(H.VdiskId), "read -P 0x11 0 16k");
+        Assert.Equal(H.ServerId + "-2", (await H.OwnerAsync())?.Server);
     }
 
     /// <summary>Every block and dirty set of the vdisk on every engine, as one comparable string.</summary>

@@ -20,6 +20,10 @@ internal static class NbdConnection
             }
             if (negotiated is null) return;
             logger.LogDebug("NBD client serves {Export} (structured replies {Structured})", negotiated.Name, negotiated.StructuredReplies);
+            // Aborting ends the receive loop; requests in flight finish, and their replies are dropped with the connection.
+            using var ended = negotiated.Export is INbdEndingExport ending
+                ? ending.Ended.Register(static t => ((INbdTransport)t!).Abort(), transport)
+                : default;
             await new NbdTransmission(transport, negotiated, options, logger, ct).RunAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
