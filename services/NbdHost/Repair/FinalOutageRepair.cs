@@ -9,9 +9,9 @@ namespace ZeroDisk.NbdHost.Repair;
 /// <summary>
 /// repair-final-outage for one vdisk ("respread"): every block of the dead engine's shard, enumerated from the
 /// surviving side with HSCAN, is written to its new home (<see cref="ShardPlacement"/> with the shard counted as
-/// rip) on primary and slave. New writes meanwhile go to the old surviving side and the new home; each copy holds
-/// the block's lock and re-reads the block under it, so a newer write is never overwritten. The HSCAN cursor is
-/// stored on the surviving side after each batch, so a crash resumes there. Reads stay on the surviving side until
+/// rip) on primary and slave. New writes meanwhile go to the old surviving side and the new home; each page of
+/// copies holds its blocks' locks and re-reads the blocks under them, so a newer write is never overwritten. The
+/// HSCAN cursor is stored on the surviving side after each page, so a crash resumes there. Reads stay on the surviving side until
 /// the respread is done.
 /// </summary>
 internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, IStderrEvents events, StorageOptions options, ILogger log)
@@ -52,7 +52,7 @@ internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, 
                 var blocks = new List<long>(entries.Length / 2);
                 for (var i = 0; i < entries.Length; i += 2)
                     if (entries[i].TryParse(out long block) && topology.ShardOf(block) == dead.Shard) blocks.Add(block);
-                await Task.WhenAll(blocks.Select(b => MoveAsync(source, dead.Shard, b).AsTask()));
+                await MovePageAsync(source, dead.Shard, blocks);
                 progress.Copied(blocks.Count, (long)blocks.Count * Vdisk.BlockSize);
                 Resumed();
                 if (next == 0) break;
@@ -70,33 +70,28 @@ internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, 
         events.Write(new RepairCompleteLine(RepairKind.Final, deadAddress, Vdisk.VdiskId));
     }
 
-    /// <summary>Copies one block from the surviving side of its old shard to its new home, under the block's lock.</summary>
-    private async ValueTask MoveAsync(EngineSlot source, int shard, long block)
+    /// <summary>
+    /// Copies a page of blocks from the surviving side of their old shard to their new homes, holding all their locks
+    /// from the read to the write and reading them under the locks (the values HSCAN returned may be older).
+    /// </summary>
+    private async Task MovePageAsync(EngineSlot source, int shard, List<long> blocks)
     {
-        var gate = Vdisk.Locks.For(block);
-        await gate.WaitAsync();
+        if (blocks.Count == 0) return;
+        using var held = await Vdisk.Locks.AcquireAsync(blocks);
+        var topology = Vdisk.Topology;
+        if (topology.RespreadTargetOf(blocks[0], shard) < 0) return; // the respread was called off meanwhile
+        RedisValue[] contents;
         try
         {
-            var topology = Vdisk.Topology;
-            var newHome = topology.RespreadTargetOf(block, shard);
-            if (newHome < 0) return; // the respread was called off meanwhile
-            Lease<byte>? lease;
-            try
-            {
-                lease = await source.Db.HashGetLeaseAsync(Vdisk.Blocks.BlocksKey, block);
-            }
-            catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
-            {
-                Vdisk.Engines.ReportFailure(source.Engine, ex);
-                throw;
-            }
-            using (lease)
-                await Vdisk.Blocks.WriteShardAsync(topology, newHome, block, lease?.Memory ?? ReadOnlyMemory<byte>.Empty);
+            contents = await source.Db.HashGetAsync(Vdisk.Blocks.BlocksKey, blocks.Select(b => (RedisValue)b).ToArray());
         }
-        finally
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {
-            gate.Release();
+            Vdisk.Engines.ReportFailure(source.Engine, ex);
+            throw;
         }
+        await Task.WhenAll(blocks.Select((block, i) =>
+            Vdisk.Blocks.WriteShardAsync(topology, topology.RespreadTargetOf(block, shard), block, (byte[]?)contents[i] ?? ReadOnlyMemory<byte>.Empty).AsTask()));
     }
 
     /// <summary>The cursor and the dead engine's dirty set mean nothing once its shard lives elsewhere.</summary>

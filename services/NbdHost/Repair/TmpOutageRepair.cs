@@ -8,14 +8,16 @@ namespace ZeroDisk.NbdHost.Repair;
 
 /// <summary>
 /// repair-tmp-outage for one vdisk: copies the blocks in the returned engine's dirty set (kept on its twin) from the
-/// twin to it, while I/O continues (new writes go to both). Each copy holds the block's lock, so it never overwrites
-/// a newer write, and removes the block from the dirty set only after the copy: a crash resumes where it stopped.
+/// twin to it, while I/O continues (new writes go to both), a page of blocks at a time in parts. A part holds its
+/// blocks' locks from the read to the SREM, so a copy never overwrites a newer write, and removes the blocks from the
+/// dirty set only after they are copied: a crash resumes where it stopped, without copying again what was done.
 /// Absent blocks are copied as deletes (invariant 4). When the set is empty the engine serves this vdisk again.
 /// </summary>
 internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStderrEvents events, StorageOptions options, ILogger log)
     : RepairRun(vdisk, options, log)
 {
     private const int PageBatches = 4;
+    private const int PartBlocks = 128; // small enough that a client write waits little for a part's locks
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -47,12 +49,11 @@ internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStder
                     };
                     progress.Log("started");
                 }
-                // A page of several batches, RepairBatch copies in flight at any time: the pipeline to the engines
-                // stays full instead of draining at the end of every batch.
+                // A page of distinct dirty blocks, copied in parts that share no lock stripe, all at once: one part's
+                // reads from the source overlap another's writes to the target.
                 var page = await source.Db.SetRandomMembersAsync(target.DirtyKey, Options.RepairBatch * PageBatches);
                 if (page.Length == 0) break;
-                await Parallel.ForEachAsync(page, new ParallelOptions { MaxDegreeOfParallelism = Options.RepairBatch, CancellationToken = ct },
-                    (b, _) => CopyAsync(source, target, (long)b));
+                await Task.WhenAll(Vdisk.Locks.PartitionByStripe(page.Select(b => (long)b), PartBlocks).Select(part => CopyPartAsync(source, target, part)));
                 progress.Copied(page.Length, (long)page.Length * Vdisk.BlockSize);
                 Resumed();
                 await PaceAsync((long)page.Length * Vdisk.BlockSize, ct);
@@ -68,41 +69,51 @@ internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStder
         events.Write(new RepairCompleteLine(RepairKind.Tmp, address, Vdisk.VdiskId));
     }
 
-    private async ValueTask CopyAsync(EngineSlot source, EngineSlot target, long block)
+    /// <summary>
+    /// Copies a part of a page of dirty blocks in a few pipelined HMGETs from the source, the engine's group commits to
+    /// the target and one SREM, holding all their locks from the read to the SREM: a client write of one of them
+    /// (which may fail on the target and mark it dirty again) waits for the part, so the SREM never removes a mark
+    /// made after the copy, and the copy never overwrites a newer write. Blocks whose copy failed stay dirty.
+    /// </summary>
+    private async Task CopyPartAsync(EngineSlot source, EngineSlot target, long[] part)
     {
-        var gate = Vdisk.Locks.For(block);
-        await gate.WaitAsync();
+        var fields = Array.ConvertAll(part, b => (RedisValue)b);
+        using var held = await Vdisk.Locks.AcquireAsync(part);
+        var contents = await ReadAsync(source, fields);
+        var writes = new Task[part.Length];
+        for (var i = 0; i < part.Length; i++)
+            writes[i] = Vdisk.Blocks.Fence.WriteBlockAsync(target, part[i], (byte[]?)contents[i] ?? ReadOnlyMemory<byte>.Empty);
+        Exception? failed = null;
         try
         {
-            Lease<byte>? lease;
-            try
-            {
-                lease = await source.Db.HashGetLeaseAsync(Vdisk.Blocks.BlocksKey, block);
-            }
-            catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
-            {
-                Vdisk.Engines.ReportFailure(source.Engine, ex);
-                throw;
-            }
-            using (lease)
-            {
-                try
-                {
-                    await Vdisk.Blocks.Fence.WriteBlockAsync(target, block, lease?.Memory ?? ReadOnlyMemory<byte>.Empty);
-                }
-                catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
-                {
-                    Vdisk.Engines.ReportFailure(target.Engine, ex);
-                    throw;
-                }
-            }
-            // Only now is the block no longer stale on the target. Fenced too: a stale repairer must not clear a
-            // block the new owner marked dirty again.
-            await Vdisk.Blocks.Fence.CommandAsync(source, "SREM", [target.DirtyKey], block);
+            await Task.WhenAll(writes);
         }
-        finally
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {
-            gate.Release();
+            Vdisk.Engines.ReportFailure(target.Engine, ex);
+            failed = ex;
+        }
+        // Only now are these blocks no longer stale on the target. Fenced too: a stale repairer must not clear a
+        // block the new owner marked dirty again.
+        var copied = fields.Where((_, i) => writes[i].IsCompletedSuccessfully).ToArray();
+        if (copied.Length > 0) await Vdisk.Blocks.Fence.CommandAsync(source, "SREM", [target.DirtyKey], copied);
+        if (failed is not null) throw failed;
+    }
+
+    private const int BlocksPerRead = 64;
+
+    /// <summary>The blocks' contents on the source (null = absent: copied as a delete), in pipelined HMGETs.</summary>
+    private async Task<RedisValue[]> ReadAsync(EngineSlot source, RedisValue[] blocks)
+    {
+        try
+        {
+            var parts = await Task.WhenAll(blocks.Chunk(BlocksPerRead).Select(fields => source.Db.HashGetAsync(Vdisk.Blocks.BlocksKey, fields)));
+            return parts.Length == 1 ? parts[0] : parts.SelectMany(p => p).ToArray();
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            Vdisk.Engines.ReportFailure(source.Engine, ex);
+            throw;
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.Nbd;
@@ -10,26 +11,13 @@ namespace ZeroDisk.NbdHost.Storage;
 /// fence (rejected with <c>FENCED</c> when the engine's fence is above this epoch) and the engine's identity marker
 /// (rejected with <c>IDENTITY</c>, an engine failure: the engine lost its data). A fenced write means this process
 /// lost the vdisk to a newer owner: not an engine failure, so no failover and no report; the fence trips once and
-/// the vdisk stops being served.
+/// the vdisk stops being served. Block writes to an engine are group-committed (<see cref="EngineWriteCombiner"/>):
+/// one script call checks the fence and the marker once for many blocks.
 /// </summary>
 internal sealed class EngineFence(string vdiskId, long epoch)
 {
     /// <summary>The error prefix of a write rejected by a higher fence epoch.</summary>
     public const string FencedError = "FENCED";
-
-    // KEYS: fence, blocks hash, identity marker[, dirty set of the twin]. ARGV: epoch, expected marker ('' = none
-    // registered), block, content ('' = all zeroes: delete). Raises a lower fence on the way (an engine that was
-    // down when the owner took over), so a stale writer behind this one is fenced there too.
-    private const string WriteBlockScript = """
-        local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
-        local mine = tonumber(ARGV[1])
-        if fence > mine then return redis.error_reply('FENCED fence epoch ' .. fence .. ' > ' .. mine) end
-        if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
-        if fence < mine then redis.call('SET', KEYS[1], ARGV[1]) end
-        if KEYS[4] then redis.call('SADD', KEYS[4], ARGV[3]) end
-        if ARGV[4] == '' then return redis.call('HDEL', KEYS[2], ARGV[3]) end
-        return redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-        """;
 
     // KEYS: fence, identity marker, the command's keys. ARGV: epoch, expected marker, command, the command's arguments.
     private const string CommandScript = """
@@ -50,10 +38,14 @@ internal sealed class EngineFence(string vdiskId, long epoch)
         return fence
         """;
 
-    private static readonly RedisKey MarkerKey = EngineIdentity.RedisKey;
+    public static readonly RedisKey MarkerKey = EngineIdentity.RedisKey;
     private readonly RedisKey _fenceKey = RedisKeys.Fence(vdiskId);
-    private readonly RedisKey[] _writeKeys = [RedisKeys.Fence(vdiskId), RedisKeys.Blocks(vdiskId), MarkerKey];
+    private readonly ConcurrentDictionary<(StorageEngine, int), EngineWriteCombiner> _combiners = new();
     private int _tripped;
+
+    public RedisKey FenceKey => _fenceKey;
+
+    public RedisKey BlocksKey { get; } = RedisKeys.Blocks(vdiskId);
 
     public long Epoch { get; } = epoch;
 
@@ -62,11 +54,13 @@ internal sealed class EngineFence(string vdiskId, long epoch)
     /// <summary>Raised once, on the first write an engine rejected (or a raise that found a higher fence).</summary>
     public event Action<string>? Tripped;
 
-    /// <summary>Writes one whole block (empty = delete), and marks it dirty for the twin when <paramref name="twinDirtyKey"/> is given.</summary>
+    /// <summary>
+    /// Writes one whole block (empty = delete), and marks it dirty for the twin when <paramref name="twinDirtyKey"/> is
+    /// given, in the engine's next group commit. <paramref name="content"/> must stay unchanged until the task completes.
+    /// </summary>
     public Task WriteBlockAsync(EngineSlot slot, long block, ReadOnlyMemory<byte> content, RedisKey? twinDirtyKey = null) =>
-        RunAsync(slot, WriteBlockScript,
-            twinDirtyKey is { } dirty ? [_writeKeys[0], _writeKeys[1], MarkerKey, dirty] : _writeKeys,
-            [Epoch, slot.Engine.ExpectedIdentity, block, content]);
+        _combiners.GetOrAdd((slot.Engine, slot.Db.Database), static (key, state) => new EngineWriteCombiner(state.Fence, state.Db, key.Item1), (Fence: this, slot.Db))
+            .WriteAsync(block, content, twinDirtyKey);
 
     /// <summary>Runs one bookkeeping command (SADD, SREM, SET, DEL) on <paramref name="keys"/> behind the fence.</summary>
     public Task CommandAsync(EngineSlot slot, string command, RedisKey[] keys, params RedisValue[] args)
@@ -92,6 +86,13 @@ internal sealed class EngineFence(string vdiskId, long epoch)
         return false;
     }
 
+    /// <summary>An engine rejected a write of this process: trips the fence; the error each write gets.</summary>
+    public NbdIoException Rejected(string reason)
+    {
+        Trip(reason);
+        return Rejected();
+    }
+
     /// <summary>The error a request of a fenced-out vdisk gets.</summary>
     public NbdIoException Rejected() =>
         new(NbdError.EIO, $"vdisk {vdiskId}: fenced out (another process owns it with a higher epoch than {Epoch}); no longer served here");
@@ -108,8 +109,7 @@ internal sealed class EngineFence(string vdiskId, long epoch)
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith(FencedError, StringComparison.Ordinal))
         {
-            Trip($"engine {slot.Address} rejected a write: {ex.Message}");
-            throw Rejected();
+            throw Rejected($"engine {slot.Address} rejected a write: {ex.Message}");
         }
     }
 

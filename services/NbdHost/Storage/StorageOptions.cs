@@ -35,7 +35,10 @@ public sealed record StorageOptions
     /// <summary>Lock stripes per vdisk that order writes and repair copies of the same block.</summary>
     public int BlockLockStripes { get; init; } = 4096;
 
-    /// <summary>Blocks one repair copies concurrently.</summary>
+    /// <summary>
+    /// Repair page size: the respread's HSCAN COUNT; the tmp repair takes pages of 4 × this many dirty blocks and
+    /// copies a whole page at once, in parts that share no lock stripe.
+    /// </summary>
     public int RepairBatch { get; init; } = 256;
 
     /// <summary>
