@@ -14,7 +14,7 @@ namespace ZeroDisk.NbdHost.Storage;
 /// the vdisk stops being served. Block writes to an engine are group-committed (<see cref="EngineWriteCombiner"/>):
 /// one script call checks the fence and the marker once for many blocks.
 /// </summary>
-internal sealed class EngineFence(string vdiskId, long epoch)
+internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease = null)
 {
     /// <summary>The error prefix of a write rejected by a higher fence epoch.</summary>
     public const string FencedError = "FENCED";
@@ -80,10 +80,27 @@ internal sealed class EngineFence(string vdiskId, long epoch)
     /// <summary>Raises the engine's fence to this epoch; trips (and returns false) when it is above already.</summary>
     public async Task<bool> RaiseAsync(EngineSlot slot)
     {
+        if (!IsOwned()) return false;
         var fence = (long)await slot.Db.ScriptEvaluateAsync(RaiseScript, [_fenceKey], [Epoch]);
         if (fence <= Epoch) return true;
         Trip($"engine {slot.Address} holds fence epoch {fence}, above this process's owner epoch {Epoch}");
         return false;
+    }
+
+    /// <summary>
+    /// Throws the fenced-out error when the fence has tripped, or when this process no longer holds its owner lease
+    /// (tripping it then). Checked right before anything is sent to an engine, so a write that waited in a queue past
+    /// the lease's local deadline is not sent after it.
+    /// </summary>
+    public void EnsureOwned()
+    {
+        if (!IsOwned()) throw Rejected();
+    }
+
+    private bool IsOwned()
+    {
+        if (lease is { IsHeld: false }) Trip($"this process no longer holds its owner lease ({lease.LapseReason ?? "lost"})");
+        return !IsTripped;
     }
 
     /// <summary>An engine rejected a write of this process: trips the fence; the error each write gets.</summary>
@@ -103,6 +120,7 @@ internal sealed class EngineFence(string vdiskId, long epoch)
     /// </summary>
     private async Task RunAsync(EngineSlot slot, string script, RedisKey[] keys, RedisValue[] args)
     {
+        EnsureOwned();
         try
         {
             await slot.Db.ScriptEvaluateAsync(script, keys, args);

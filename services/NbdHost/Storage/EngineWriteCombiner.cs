@@ -94,6 +94,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, Stora
         Exception? error = null;
         try
         {
+            fence.EnsureOwned(); // the batch may have waited past the owner lease's deadline
             await db.ScriptEvaluateAsync(WriteBlocksScript, batch.Keys(fence), batch.Args(fence.Epoch, engine.ExpectedIdentity));
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith(EngineFence.FencedError, StringComparison.Ordinal))

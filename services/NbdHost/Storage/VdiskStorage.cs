@@ -49,7 +49,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         _log = loggers.CreateLogger($"ZeroDisk.NbdHost.Vdisk.{config.VdiskId}");
         _locks = new BlockLocks(options.BlockLockStripes);
         _recent = new RecentWrites(config.ShardCount, options.RecentWriteWindow);
-        _fence = new EngineFence(config.VdiskId, ownerEpoch);
+        _fence = new EngineFence(config.VdiskId, ownerEpoch, ownerLease);
         _fence.Tripped += OnFenced;
         _blocks = new MirroredBlocks(config.VdiskId, engines, _recent, _fence, _log);
         _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
@@ -148,12 +148,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     /// read, since reads are not fenced on the engines. A frozen process that resumes past its deadline fails here at
     /// once, without waiting for the lease's timer.
     /// </summary>
-    private void CheckOwned()
-    {
-        if (_ownerLease is null || _ownerLease.IsHeld) return;
-        LoseOwnership(_ownerLease);
-        throw _fence.Rejected();
-    }
+    private void CheckOwned() => _fence.EnsureOwned();
 
     /// <summary>A tmp repair finished: the engine is complete again for this vdisk.</summary>
     internal void MarkTmpRepaired(string address)
