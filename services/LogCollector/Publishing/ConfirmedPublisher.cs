@@ -16,6 +16,11 @@ internal sealed class ConfirmedPublisher(IPublishEndpoint bus, LogCollectorOptio
 {
     private int _failing; // 1 while the broker is not confirming: log the outage once, and its end once
 
+    // While the broker is not confirming, one publish at a time probes it (a circuit breaker's half-open state):
+    // a whole pass retrying at once, every few seconds, republishes into every bound queue and keeps a slow broker
+    // slow (each timed-out publish may still land, so a retry adds load); the first confirm reopens the flood gates.
+    private readonly SemaphoreSlim _probe = new(1, 1);
+
     public Task PublishAllAsync(IReadOnlyList<OutgoingMessage> batch, string node, CancellationToken cancellationToken)
     {
         if (batch.Count == 1) return PublishOneAsync(batch[0], node, cancellationToken);
@@ -37,6 +42,8 @@ internal sealed class ConfirmedPublisher(IPublishEndpoint bus, LogCollectorOptio
         var delay = options.RetryMinDelay;
         for (var attempt = 1; ; attempt++)
         {
+            var probing = Volatile.Read(ref _failing) == 1;
+            if (probing) await _probe.WaitAsync(cancellationToken);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.PublishTimeout);
             try
@@ -52,7 +59,11 @@ internal sealed class ConfirmedPublisher(IPublishEndpoint bus, LogCollectorOptio
                 CollectorTelemetry.PublishRetries.Add(1, CollectorTelemetry.StreamTags(node, message.Stream));
                 activity?.AddEvent(new ActivityEvent("publish retry", tags: new ActivityTagsCollection { ["attempt"] = attempt, ["error"] = ex.GetType().Name }));
                 if (Interlocked.Exchange(ref _failing, 1) == 0)
-                    logger.LogWarning(ex, "Broker did not confirm a publish; keeping the position and retrying with backoff");
+                    logger.LogWarning(ex, "Broker did not confirm a publish; keeping the position and retrying with backoff, one publish at a time until one is confirmed");
+            }
+            finally
+            {
+                if (probing) _probe.Release();
             }
             var jittered = delay * (0.5 + Random.Shared.NextDouble() / 2);
             await Task.Delay(jittered, cancellationToken);
