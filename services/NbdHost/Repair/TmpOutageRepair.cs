@@ -96,7 +96,14 @@ internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStder
         // Only now are these blocks no longer stale on the target. Fenced too: a stale repairer must not clear a
         // block the new owner marked dirty again.
         var copied = fields.Where((_, i) => writes[i].IsCompletedSuccessfully).ToArray();
-        if (copied.Length > 0) await Vdisk.Blocks.Fence.CommandAsync(source, "SREM", [target.DirtyKey], copied);
+        if (copied.Length > 0)
+        {
+            Vdisk.Blocks.NoteRepairCopies(target.Shard, part.Where((_, i) => writes[i].IsCompletedSuccessfully));
+            await Vdisk.Blocks.Fence.CommandAsync(source, "SREM", [target.DirtyKey], copied);
+            // The target failing meanwhile records the recent window, these blocks included, as dirty again; when
+            // that SADD went out before this SREM, the SREM undid it: mark them again.
+            if (target.Engine.IsFailed) await Vdisk.Blocks.Fence.CommandAsync(source, "SADD", [target.DirtyKey], copied);
+        }
         if (failed is not null) throw failed;
     }
 

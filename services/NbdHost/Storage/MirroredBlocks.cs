@@ -106,6 +106,15 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         if (slaveLost) await RecordDirtyAsync(survivor, slave, [block]);
     }
 
+    /// <summary>
+    /// Blocks a repair copied to one side of <paramref name="shard"/> join the shard's recent writes: the side may lose
+    /// them in a crash right after (appendfsync everysec), once their dirty marks are gone (invariant 1).
+    /// </summary>
+    public void NoteRepairCopies(int shard, IEnumerable<long> blocks)
+    {
+        foreach (var block in blocks) recent.Add(shard, block);
+    }
+
     private const int MaxMembersPerScript = 4096;
 
     /// <summary>
