@@ -143,6 +143,25 @@ public sealed class StorageHarness : IAsyncDisposable
 
     public RedisKey DirtyKey(RedisServerProcess engine) => RedisKeys.DirtyBlocks(VdiskId, engine.Address);
 
+    /// <summary>
+    /// md5 (upper-case hex, as <see cref="VdiskModel.ExpectedMd5"/>) of the first <paramref name="blocks"/> blocks as
+    /// one side alone holds them, read straight from its engines (absent = zeroes); a stored block of the wrong size fails.
+    /// </summary>
+    public async Task<string> SideMd5Async(ClusterSide side, long blocks)
+    {
+        using var md5 = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
+        var zero = new byte[BlockSize];
+        var engines = Engines(side);
+        for (long b = 0; b < blocks; b++)
+        {
+            var stored = (byte[]?)await Inspect(engines[(int)(b % engines.Count)]).HashGetAsync(BlocksKey, b);
+            if (stored is not null && stored.Length != BlockSize)
+                throw new InvalidOperationException($"block {b} on the {side} side has {stored.Length} bytes, not {BlockSize}");
+            md5.AppendData(stored ?? zero);
+        }
+        return Convert.ToHexString(md5.GetHashAndReset());
+    }
+
     public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;
