@@ -29,7 +29,7 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
     /// <summary>Reads one whole block into <paramref name="into"/> (zeroes when absent).</summary>
     public async ValueTask ReadAsync(long block, Memory<byte> into)
     {
-        if (fence.IsTripped) throw fence.Rejected(); // another process owns the vdisk: its data may be newer
+        fence.EnsureOwned(); // fenced out or past the owner lease's deadline: another process may own the vdisk now
         var topology = Topology;
         var shard = topology.ShardOf(block);
         if (await TryReadFromAsync(topology.Slot(shard, ClusterSide.Primary), block, into)) return;
@@ -63,7 +63,7 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
     /// <summary>Writes one whole block (empty = all zeroes, stored as absent). The caller holds the block's lock.</summary>
     public ValueTask WriteLockedAsync(long block, ReadOnlyMemory<byte> content)
     {
-        if (fence.IsTripped) throw fence.Rejected();
+        fence.EnsureOwned();
         var topology = Topology;
         var shard = topology.ShardOf(block);
         var newHome = topology.RespreadTargetOf(block, shard);

@@ -144,9 +144,8 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         _fence.Trip($"this process no longer holds its owner lease ({lease.LapseReason ?? "lost"})");
 
     /// <summary>
-    /// Invariant 5 on this side: called before each block is read or written (after its lock is taken), and after a
-    /// read, since reads are not fenced on the engines. A frozen process that resumes past its deadline fails here at
-    /// once, without waiting for the lease's timer.
+    /// Invariant 5 on this side, after a read (reads are not fenced on the engines): data that arrived past the owner
+    /// lease's deadline is not answered. Before every engine read and write, <see cref="MirroredBlocks"/> checks the same.
     /// </summary>
     private void CheckOwned() => _fence.EnsureOwned();
 
@@ -226,7 +225,6 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
         CheckRange(offset, buffer.Length);
-        CheckOwned();
         var read = ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
             length == BlockSize
                 ? _blocks.ReadAsync(block, buffer.Slice(position, length))
@@ -244,7 +242,6 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool fua, CancellationToken ct)
     {
         CheckWritable();
-        CheckOwned();
         CheckRange(offset, data.Length);
         await ForEachBlockAsync(offset, data.Length, (block, inBlock, position, length) =>
             length == BlockSize
@@ -259,7 +256,6 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     public async ValueTask TrimAsync(long offset, long length, bool fua, CancellationToken ct)
     {
         CheckWritable();
-        CheckOwned();
         CheckRange(offset, length);
         await ForEachBlockAsync(offset, length, (block, _, _, partLength) =>
             partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ValueTask.CompletedTask);
@@ -270,7 +266,6 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     public async ValueTask WriteZeroesAsync(long offset, long length, bool noHole, bool fua, CancellationToken ct)
     {
         CheckWritable();
-        CheckOwned();
         CheckRange(offset, length);
         await ForEachBlockAsync(offset, length, (block, inBlock, _, partLength) =>
             partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ZeroPartAsync(block, inBlock, partLength));
@@ -298,7 +293,6 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         await gate.WaitAsync();
         try
         {
-            CheckOwned();
             await _blocks.WriteLockedAsync(block, content);
             await _journal.AppendAsync(VdiskId, block, content);
         }
@@ -322,10 +316,8 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         await gate.WaitAsync();
         try
         {
-            CheckOwned();
             var whole = buffer.AsMemory(0, BlockSize);
             await _blocks.ReadAsync(block, whole);
-            CheckOwned();
             if (part.IsEmpty) whole.Span.Slice(inBlock, length).Clear();
             else part.Span.CopyTo(whole.Span[inBlock..]);
             ReadOnlyMemory<byte> content = whole.Span.ContainsAnyExcept((byte)0) ? whole : ReadOnlyMemory<byte>.Empty;
