@@ -15,15 +15,18 @@ public class When_an_etcd_member_dies_under_a_watch
         var seen = new List<string>();
         var errors = 0;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var watch = EtcdWatch.RunAsync(cluster.Endpoints, prefix, prefix: true, startRevision: 0, (events, _) =>
+        using var first = EtcdExtensions.CreateClient(cluster.Endpoint(0));
+        // From the revision read now, not "from whenever the watch is created": under load the five puts below can
+        // land before the watch stream is set up, and a from-now watch would never see them.
+        var start = (await first.GetAsync(prefix)).Header.Revision + 1;
+        var watch = EtcdWatch.RunAsync(cluster.Endpoints, prefix, prefix: true, start, (events, _) =>
         {
             lock (seen) seen.AddRange(events.Where(e => e.Type == Event.Types.EventType.Put).Select(e => e.Kv.Value.ToStringUtf8()));
             return Task.CompletedTask;
         }, cts.Token, onError: _ => Interlocked.Increment(ref errors));
 
         // Member 0 is the first the balancer picks: the watch reads from it until it dies.
-        using (var first = EtcdExtensions.CreateClient(cluster.Endpoint(0)))
-            for (var i = 0; i < 5; i++) await first.PutAsync(prefix + i, $"before-{i}");
+        for (var i = 0; i < 5; i++) await first.PutAsync(prefix + i, $"before-{i}");
         await Eventually.TrueAsync(() => { lock (seen) return seen.Count == 5; }, TimeSpan.FromSeconds(20), "the first five puts through the watch");
 
         await cluster.KillAsync(0);
