@@ -162,6 +162,17 @@ public sealed class StorageHarness : IAsyncDisposable
         return Convert.ToHexString(md5.GetHashAndReset());
     }
 
+    /// <summary>Writes random content over the first <paramref name="blocks"/> blocks through the vdisk, 64 blocks per request.</summary>
+    public async Task WriteRandomBlocksAsync(long blocks)
+    {
+        var chunk = new byte[64 * BlockSize];
+        for (long offset = 0; offset < blocks * BlockSize; offset += chunk.Length)
+        {
+            Random.Shared.NextBytes(chunk);
+            await Vdisk.WriteAsync(offset, chunk.AsMemory(0, (int)Math.Min(chunk.Length, blocks * BlockSize - offset)), false, default);
+        }
+    }
+
     public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -27,12 +27,7 @@ public sealed class When_many_blocks_are_resynced(ITestOutputHelper output) : IA
     {
         var engine = _h.Clusters.Slave[0];
         await engine.KillAsync();
-        var chunk = new byte[64 * _h.BlockSize];
-        for (long offset = 0; offset < (long)Blocks * _h.BlockSize; offset += chunk.Length)
-        {
-            Random.Shared.NextBytes(chunk);
-            await _h.Vdisk.WriteAsync(offset, chunk, false, default);
-        }
+        await _h.WriteRandomBlocksAsync(Blocks);
         await engine.RestartAsync();
         await _h.SetStateAsync(ClusterSide.Slave, 0, EngineState.Offline);
         await _h.SetStateAsync(ClusterSide.Slave, 0, EngineState.RepairTmpOutage);
