@@ -36,6 +36,7 @@ public sealed class When_nbdhost_serve_is_killed_after_degraded_writes(ITestOutp
         Serve = await StartServeAsync();
         // The dead process's owner lease has to lapse before the vdisk is exported again (10 s lease, 10 s re-read).
         await Serve.WaitForStderrAsync(failure, TimeSpan.FromSeconds(60));
+        await Serve.WaitForExportAsync(H.VdiskId, TimeSpan.FromSeconds(30));
         await QemuIoAsync("read -P 0xbb 0 1M");
         Assert.Equal([failure], Serve.StderrLines.Where(l => l.Contains("storageengine-failure", StringComparison.Ordinal)));
         Assert.Equal(128, await H.Inspect(H.Clusters.Slave[0]).SetLengthAsync(H.DirtyKey(engine)));

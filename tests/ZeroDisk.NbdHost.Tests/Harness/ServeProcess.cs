@@ -74,6 +74,14 @@ public sealed class ServeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the server lists <paramref name="vdiskId"/>: a restarted server listens at once but exports a vdisk
+    /// only once it owns it, and its stderr report of a stale engine can come before the export is in place.
+    /// </summary>
+    public Task WaitForExportAsync(string vdiskId, TimeSpan timeout) =>
+        Eventually.UntilAsync(async () => (await NbdClients.ListExportsAsync($"nbd://127.0.0.1:{Port}")).Contains(vdiskId),
+            $"vdisk {vdiskId} exported on port {Port}", timeout);
+
     public int Pid => _process.Id;
 
     /// <summary>All it logged so far, stdout and stderr together.</summary>

@@ -46,8 +46,7 @@ public sealed class When_the_owner_lease_of_a_served_vdisk_is_lost(ITestOutputHe
         var again = await Eventually.ValueAsync(H.OwnerAsync, o => o is not null, TimeSpan.FromSeconds(40));
         Assert.Equal(H.ServerId, again!.Server);
         Assert.True(again.Epoch > first.Epoch, $"epoch {again.Epoch} after {first.Epoch}");
-        await Eventually.UntilAsync(async () => (await NbdClients.ListExportsAsync($"nbd://127.0.0.1:{Serve.Port}")).Contains(H.VdiskId),
-            "the vdisk is exported again");
+        await Serve.WaitForExportAsync(H.VdiskId, TimeSpan.FromSeconds(30));
         await QemuIoAsync("read -P 0x11 0 16k", "write -P 0x33 0 16k", "read -P 0x33 0 16k");
 
         // The lost term's connection is closed by the server (a client that reconnects by itself reaches the new term).
