@@ -61,6 +61,7 @@ public sealed class When_nbdhost_serve_is_killed_mid_repair(ITestOutputHelper ou
         var repaired = (await _h.Inspect(engine).HashGetAllAsync(_h.BlocksKey)).OrderBy(e => (long)e.Name).Select(e => ((long)e.Name, (byte[])e.Value!));
         var complete = (await slave.HashGetAllAsync(_h.BlocksKey)).OrderBy(e => (long)e.Name).Select(e => ((long)e.Name, (byte[])e.Value!));
         Assert.Equal(complete, repaired);
+        await _serve.WaitForExportAsync(_h.VdiskId, TimeSpan.FromSeconds(30)); // the repair starts while the vdisk opens
         await QemuIoAsync("read -P 0x22 0 16M");
     }
 
