@@ -80,16 +80,7 @@ internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, 
         using var held = await Vdisk.Locks.AcquireAsync(blocks);
         var topology = Vdisk.Topology;
         if (topology.RespreadTargetOf(blocks[0], shard) < 0) return; // the respread was called off meanwhile
-        RedisValue[] contents;
-        try
-        {
-            contents = await source.Db.HashGetAsync(Vdisk.Blocks.BlocksKey, blocks.Select(b => (RedisValue)b).ToArray());
-        }
-        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
-        {
-            Vdisk.Engines.ReportFailure(source.Engine, ex);
-            throw;
-        }
+        var contents = await ReadBlocksAsync(source, blocks.Select(b => (RedisValue)b).ToArray());
         await Task.WhenAll(blocks.Select((block, i) =>
             Vdisk.Blocks.WriteShardAsync(topology, topology.RespreadTargetOf(block, shard), block, (byte[]?)contents[i] ?? ReadOnlyMemory<byte>.Empty).AsTask()));
     }

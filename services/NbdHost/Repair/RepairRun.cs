@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
 using ZeroDisk.NbdHost.Storage;
 
 namespace ZeroDisk.NbdHost.Repair;
@@ -44,6 +45,26 @@ internal abstract class RepairRun(VdiskStorage vdisk, StorageOptions options, IL
         var due = TimeSpan.FromSeconds((double)_pacedBytes / options.RepairBytesPerSecond);
         var ahead = due - _pacing.Elapsed;
         if (ahead > TimeSpan.Zero) await Task.Delay(ahead, ct);
+    }
+
+    private const int BlocksPerRead = 64;
+
+    /// <summary>
+    /// The blocks' contents on the source side (null = absent: copied as a delete), in pipelined HMGETs; a failure of
+    /// the source engine is reported (failover) before it is rethrown.
+    /// </summary>
+    protected async Task<RedisValue[]> ReadBlocksAsync(EngineSlot source, RedisValue[] blocks)
+    {
+        try
+        {
+            var parts = await Task.WhenAll(blocks.Chunk(BlocksPerRead).Select(fields => source.Db.HashGetAsync(vdisk.Blocks.BlocksKey, fields)));
+            return parts.Length == 1 ? parts[0] : parts.SelectMany(p => p).ToArray();
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            vdisk.Engines.ReportFailure(source.Engine, ex);
+            throw;
+        }
     }
 
     protected EngineSlot? FindSlot(VdiskTopology topology, string address) =>

@@ -79,7 +79,7 @@ internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStder
     {
         var fields = Array.ConvertAll(part, b => (RedisValue)b);
         using var held = await Vdisk.Locks.AcquireAsync(part);
-        var contents = await ReadAsync(source, fields);
+        var contents = await ReadBlocksAsync(source, fields);
         var writes = new Task[part.Length];
         for (var i = 0; i < part.Length; i++)
             writes[i] = Vdisk.Blocks.Fence.WriteBlockAsync(target, part[i], (byte[]?)contents[i] ?? ReadOnlyMemory<byte>.Empty);
@@ -95,32 +95,16 @@ internal sealed class TmpOutageRepair(VdiskStorage vdisk, string address, IStder
         }
         // Only now are these blocks no longer stale on the target. Fenced too: a stale repairer must not clear a
         // block the new owner marked dirty again.
-        var copied = fields.Where((_, i) => writes[i].IsCompletedSuccessfully).ToArray();
-        if (copied.Length > 0)
+        var done = Enumerable.Range(0, part.Length).Where(i => writes[i].IsCompletedSuccessfully).ToArray();
+        if (done.Length > 0)
         {
-            Vdisk.Blocks.NoteRepairCopies(target.Shard, part.Where((_, i) => writes[i].IsCompletedSuccessfully));
+            var copied = Array.ConvertAll(done, i => fields[i]);
+            Vdisk.Blocks.NoteRepairCopies(target.Shard, done.Select(i => part[i]));
             await Vdisk.Blocks.Fence.CommandAsync(source, "SREM", [target.DirtyKey], copied);
             // The target failing meanwhile records the recent window, these blocks included, as dirty again; when
             // that SADD went out before this SREM, the SREM undid it: mark them again.
             if (target.Engine.IsFailed) await Vdisk.Blocks.Fence.CommandAsync(source, "SADD", [target.DirtyKey], copied);
         }
         if (failed is not null) throw failed;
-    }
-
-    private const int BlocksPerRead = 64;
-
-    /// <summary>The blocks' contents on the source (null = absent: copied as a delete), in pipelined HMGETs.</summary>
-    private async Task<RedisValue[]> ReadAsync(EngineSlot source, RedisValue[] blocks)
-    {
-        try
-        {
-            var parts = await Task.WhenAll(blocks.Chunk(BlocksPerRead).Select(fields => source.Db.HashGetAsync(Vdisk.Blocks.BlocksKey, fields)));
-            return parts.Length == 1 ? parts[0] : parts.SelectMany(p => p).ToArray();
-        }
-        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
-        {
-            Vdisk.Engines.ReportFailure(source.Engine, ex);
-            throw;
-        }
     }
 }

@@ -97,6 +97,9 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
         if (!IsOwned()) throw Rejected();
     }
 
+    /// <summary>Trips the fence when the owner lease is no longer held (the lease's Lost callback: no request needs to come first).</summary>
+    public void CheckLease() => IsOwned();
+
     private bool IsOwned()
     {
         if (lease is { IsHeld: false }) Trip($"this process no longer holds its owner lease ({lease.LapseReason ?? "lost"})");

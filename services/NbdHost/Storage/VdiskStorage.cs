@@ -56,7 +56,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         _repairs = new RepairCoordinator(this, events, options, _log);
         engines.EngineFailed += OnEngineFailed;
         _ownerLease = ownerLease;
-        if (ownerLease is not null) _leaseLost = ownerLease.Lost.Register(() => LoseOwnership(ownerLease));
+        if (ownerLease is not null) _leaseLost = ownerLease.Lost.Register(_fence.CheckLease);
     }
 
     public string VdiskId => _config.VdiskId;
@@ -135,19 +135,6 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
             "this process stops serving it (its requests answer EIO)", VdiskId, OwnerEpoch, reason);
         Fenced?.Invoke(this);
     }
-
-    /// <summary>
-    /// The owner lease is no longer held: the vdisk is fenced out here, exactly as if an engine had shown a newer owner,
-    /// so every request of it answers EIO from now on and its exporter stops exporting it.
-    /// </summary>
-    private void LoseOwnership(IOwnerLease lease) =>
-        _fence.Trip($"this process no longer holds its owner lease ({lease.LapseReason ?? "lost"})");
-
-    /// <summary>
-    /// Invariant 5 on this side, after a read (reads are not fenced on the engines): data that arrived past the owner
-    /// lease's deadline is not answered. Before every engine read and write, <see cref="MirroredBlocks"/> checks the same.
-    /// </summary>
-    private void CheckOwned() => _fence.EnsureOwned();
 
     /// <summary>A tmp repair finished: the engine is complete again for this vdisk.</summary>
     internal void MarkTmpRepaired(string address)
@@ -232,11 +219,15 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         return _ownerLease is null ? read : CheckOwnedAfterAsync(read);
     }
 
-    /// <summary>Data read is only answered if the lease was still held when it arrived: by then no other owner can have written.</summary>
+    /// <summary>
+    /// Invariant 5 on this side, after a read (reads are not fenced on the engines): data is only answered if the lease
+    /// was still held when it arrived, so no other owner can have written meanwhile. Before every engine read and write,
+    /// <see cref="MirroredBlocks"/> checks the same.
+    /// </summary>
     private async ValueTask CheckOwnedAfterAsync(ValueTask read)
     {
         await read;
-        CheckOwned();
+        _fence.EnsureOwned();
     }
 
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool fua, CancellationToken ct)
