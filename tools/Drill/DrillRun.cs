@@ -145,21 +145,15 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
             statuses.Add($"{c}={(await etcd.GetAsync(EtcdKeys.ClusterStatus(c), cancellationToken: ct)).Kvs.FirstOrDefault()?.Value.ToStringUtf8()}");
         report.Check("every cluster healthy", statuses.All(s => s.EndsWith("=healthy", StringComparison.Ordinal)), string.Join(", ", statuses));
 
-        var readBack = Path.Combine(root, "vd2.readback");
-        var read = await ExternalProcess.RunAsync("nbdcopy", [uri(vd2), readBack], TimeSpan.FromMinutes(5));
-        var same = read.ExitCode == 0 && FileHashes.Md5Prefix(readBack, ImageMiB << 20) == FileHashes.Md5(image);
-        report.Check("checksum of vd2 equals what was written", same, read.ExitCode == 0 ? $"md5 {FileHashes.Md5Prefix(readBack, ImageMiB << 20)}" : read.StdErr);
-        File.Delete(readBack);
+        await CheckReadBackAsync("checksum of vd2 equals what was written", uri(vd2), image, ImageMiB << 20);
 
         var job = RepairJobCompleted(stack, vd3, victim.Address);
         report.Check("vd3 (not running) repaired by a job an agent ran", job is not null, job ?? "no repair-only server reported completion for vd3");
         await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([vd3]), ct);
-        var vd3Back = Path.Combine(root, "vd3.readback");
-        var vd3Read = await WaitAsync("vd3 served again", async () => (await ExternalProcess.RunAsync("nbdinfo", [uri(vd3)], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(60), ct)
-                      && (await ExternalProcess.RunAsync("nbdcopy", [uri(vd3), vd3Back], TimeSpan.FromMinutes(5))).ExitCode == 0;
-        report.Check("checksum of vd3 equals what was written", vd3Read && FileHashes.Md5Prefix(vd3Back, ParkedMiB << 20) == FileHashes.Md5(parkedImage),
-            vd3Read ? $"md5 {FileHashes.Md5Prefix(vd3Back, ParkedMiB << 20)}" : "vd3 could not be read back");
-        if (File.Exists(vd3Back)) File.Delete(vd3Back);
+        if (await WaitAsync("vd3 served again", async () => (await ExternalProcess.RunAsync("nbdinfo", [uri(vd3)], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(60), ct))
+            await CheckReadBackAsync("checksum of vd3 equals what was written", uri(vd3), parkedImage, ParkedMiB << 20);
+        else
+            report.Check("checksum of vd3 equals what was written", false, "vd3 could not be read back: not served again");
 
         if (options.Outage == OutageMode.Tmp)
         {
@@ -334,12 +328,19 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         var back = await WaitAsync("the server restarted and the VM hook called", async () =>
             hookCalls() > callsBefore && File.Exists(pidFile) && int.Parse(await File.ReadAllTextAsync(pidFile, ct)) != pid
             && (await ExternalProcess.RunAsync("nbdinfo", [vd2Uri], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(90), ct);
-        var readBack = image + ".after-crash";
-        var read = await ExternalProcess.RunAsync("nbdcopy", [vd2Uri, readBack], TimeSpan.FromMinutes(5)); // meanwhile a second hook call would land
+        await CheckReadBackAsync("checksum of vd2 after the server crash", vd2Uri, image, ImageMiB << 20); // meanwhile a second hook call would land
         report.Check("NBD server restarted by the scheduler through the agent, VM hook called once", back && hookCalls() == callsBefore + 1,
             $"VM hook calls for {stack.NbdServer}: {callsBefore} -> {hookCalls()}");
-        report.Check("checksum of vd2 after the server crash", read.ExitCode == 0 && FileHashes.Md5Prefix(readBack, ImageMiB << 20) == FileHashes.Md5(image), read.ExitCode == 0 ? "md5 equal" : read.StdErr);
-        if (File.Exists(readBack)) File.Delete(readBack);
+    }
+
+    /// <summary>Reads the export back with nbdcopy and checks that its first <paramref name="length"/> bytes have the md5 of <paramref name="image"/>.</summary>
+    private async Task CheckReadBackAsync(string check, string uri, string image, long length)
+    {
+        var back = image + ".readback";
+        var read = await ExternalProcess.RunAsync("nbdcopy", [uri, back], TimeSpan.FromMinutes(5));
+        var actual = read.ExitCode == 0 ? FileHashes.Md5Prefix(back, length) : null;
+        report.Check(check, actual == FileHashes.Md5(image), actual is null ? read.StdErr : $"md5 {actual}");
+        if (File.Exists(back)) File.Delete(back);
     }
 
     private static async Task RegisterClustersAsync(DrillStack stack, EtcdClient etcd)
