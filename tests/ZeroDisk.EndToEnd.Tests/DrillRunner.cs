@@ -2,15 +2,23 @@ using ZeroDisk.Testing;
 
 namespace ZeroDisk.EndToEnd.Tests;
 
-/// <summary>Runs the README's failure drill (tools/Drill) as its own process, exactly as an operator would.</summary>
+/// <summary>
+/// Runs the README's failure drill (tools/Drill) as its own process, exactly as an operator would, and checks that it
+/// left no queue or exchange on the broker: a drill is run against production RabbitMQ, where every exchange left
+/// bound to a contract costs each later publish of that contract a routing step, for good.
+/// </summary>
 internal static class DrillRunner
 {
     public static async Task<ExternalProcess.Result> RunAsync(params string[] args)
     {
         var endpoints = await SharedInfrastructure.GetAsync();
         var drill = Path.Combine(AppContext.BaseDirectory, "zddrill.dll");
+        var before = await RabbitMqManagement.EndpointNamesAsync(endpoints);
         var result = await ExternalProcess.RunAsync("dotnet", [drill, .. args], TimeSpan.FromMinutes(8),
             new Dictionary<string, string>(endpoints.ToEnvironment()) { ["NO_COLOR"] = "1", ["COLUMNS"] = "200" });
+        // Message-type exchanges ("Namespace:Type") are the contracts' own, shared by every service: they stay.
+        var left = (await RabbitMqManagement.EndpointNamesAsync(endpoints)).Except(before).Where(n => !n.Contains(':')).ToList();
+        Assert.True(left.Count == 0, $"the drill left on the broker: {string.Join(", ", left.Take(20))}");
         return result;
     }
 }

@@ -106,14 +106,17 @@ public class When_a_log_stream_is_rotated
 
         try
         {
-            await capture.Messages.WaitForKeysAsync(keys, TimeSpan.FromSeconds(90));
+            await capture.Messages.WaitForKeysWhileProgressingAsync(keys, stallTimeout: TimeSpan.FromSeconds(120), cap: TimeSpan.FromMinutes(6));
         }
-        catch (TimeoutException)
+        catch (TimeoutException timeout)
         {
             var missing = keys.Select((k, i) => (k, i)).Where(x => capture.Messages.ByKey(x.k) is null).Select(x => x.i).ToList();
             var streams = string.Join(", ", capture.Messages.Unique.GroupBy(r => r.Source.Stream).Select(g => $"{g.Key}: {g.Count()}"));
-            throw new Xunit.Sdk.XunitException($"{missing.Count} lines missing, first {missing.FirstOrDefault()} last {missing.LastOrDefault()}; received by stream: {streams}\n"
-                                               + string.Join("\n", collector.Log.Messages.Where(m => !m.StartsWith("Information: Bus")).Take(60).Select(m => m.Length > 600 ? m[..600] : m)));
+            // MassTransit logs each unconfirmed publish (S-FAULT): counted, not listed, so the collector's own lines show.
+            var faults = collector.Log.Messages.Count(m => m.Contains("S-FAULT"));
+            var log = collector.Log.Messages.Where(m => !m.StartsWith("Information: Bus") && !m.Contains("S-FAULT")).Take(60).Select(m => m.Length > 600 ? m[..600] : m);
+            throw new Xunit.Sdk.XunitException($"{timeout.Message}: first missing {missing.FirstOrDefault()}, last {missing.LastOrDefault()}; received by stream: {streams}\n"
+                                               + $"{await RabbitMqManagement.DescribeBrokerAsync(endpoints)}\n{faults} publishes unconfirmed (S-FAULT)\n" + string.Join("\n", log));
         }
         Assert.Empty(capture.Messages.KeysWithSeveralIds);
         Assert.Equal(lines, capture.Messages.UniqueCount);

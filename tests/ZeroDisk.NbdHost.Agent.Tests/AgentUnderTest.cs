@@ -94,18 +94,7 @@ public sealed class AgentUnderTest : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_process is not null) await _process.DisposeAsync();
-        await RabbitQueues.DeleteAsync(_infra, $"agent-{Node}");
+        await RabbitMqManagement.DeleteEndpointsAsync(_infra, $"agent-{Node}");
         Etcd.Dispose();
-    }
-}
-
-public static class RabbitQueues
-{
-    public static async Task DeleteAsync(InfrastructureEndpoints infra, string queue)
-    {
-        if (infra.RabbitMqManagementUrl is null) return;
-        using var http = new HttpClient { BaseAddress = infra.RabbitMqManagementUrl };
-        http.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
-        await http.DeleteAsync($"api/queues/%2F/{queue}");
     }
 }

@@ -44,7 +44,7 @@ public sealed class TestBus : IAsyncDisposable
     {
         await _host.StopAsync();
         _host.Dispose();
-        await RabbitQueues.DeleteAsync(_infra, _queue);
+        await RabbitMqManagement.DeleteEndpointsAsync(_infra, _queue);
     }
 
     private sealed class CaptureDeferred(ConcurrentQueue<NbdServerStartDeferred> deferred) : IConsumer<NbdServerStartDeferred>

@@ -78,6 +78,6 @@ public sealed class SchedulerFixture : IAsyncDisposable
         _host.Dispose();
         await _peer.StopAsync();
         Etcd.Dispose();
-        foreach (var queue in _peerQueues.Append(_prefix)) await RabbitMqManagement.DeleteQueuesAsync(Endpoints, queue);
+        foreach (var queue in _peerQueues.Append(_prefix)) await RabbitMqManagement.DeleteEndpointsAsync(Endpoints, queue);
     }
 }

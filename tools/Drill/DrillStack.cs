@@ -136,6 +136,6 @@ public sealed class DrillStack : IAsyncDisposable
             }
         }
         await Engines.DisposeAsync();
-        await RabbitMqManagement.DeleteQueuesAsync(Endpoints, Id);
+        await RabbitMqManagement.DeleteEndpointsAsync(Endpoints, Id);
     }
 }

@@ -53,7 +53,7 @@ public sealed class EventCapture : IAsyncDisposable
     {
         await _host.StopAsync();
         _host.Dispose();
-        await RabbitMqQueues.DeleteAsync(_endpoints, _queue, $"{_queue}_error", $"{_queue}_skipped");
+        await RabbitMqManagement.DeleteEndpointsAsync(_endpoints, _queue);
     }
 
     public sealed class Sink(string node)
@@ -96,6 +96,26 @@ public sealed class EventCapture : IAsyncDisposable
             {
                 if (DateTime.UtcNow > deadline)
                     throw new TimeoutException($"{what} not seen within {timeout} ({UniqueCount} unique messages, {Deliveries} deliveries)");
+                await Task.Delay(50);
+            }
+        }
+
+        /// <summary>
+        /// Waits for every key for as long as new messages keep arriving: a lost line stops the progress for good and
+        /// fails the wait after <paramref name="stallTimeout"/>, while a broker slowed by the rest of the suite only
+        /// slows it (at most <paramref name="cap"/> in all).
+        /// </summary>
+        public async Task WaitForKeysWhileProgressingAsync(IReadOnlyCollection<string> keys, TimeSpan stallTimeout, TimeSpan cap)
+        {
+            var start = DateTime.UtcNow;
+            var lastProgress = start;
+            var seen = UniqueCount;
+            while (!keys.All(_idsByKey.ContainsKey))
+            {
+                var now = DateTime.UtcNow;
+                if (UniqueCount != seen) (seen, lastProgress) = (UniqueCount, now);
+                if (now - lastProgress > stallTimeout || now - start > cap)
+                    throw new TimeoutException($"{keys.Count(k => !_idsByKey.ContainsKey(k))} of {keys.Count} keys missing after {(now - start).TotalSeconds:F0} s, nothing new for {(now - lastProgress).TotalSeconds:F0} s ({UniqueCount} unique messages, {Deliveries} deliveries)");
                 await Task.Delay(50);
             }
         }
