@@ -35,12 +35,10 @@ public static class ClusterStateExtensions
         builder.AddEtcd();
         builder.AddMessaging(bus =>
         {
-            if (options.EndpointPrefix.Length > 0)
-                bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(options.EndpointPrefix, false));
             bus.AddSagaStateMachine<StorageEngineStateMachine, StorageEngineSaga, StorageEngineSagaDefinition>().EtcdRepository();
             bus.AddSagaStateMachine<StorageClusterStateMachine, StorageClusterSaga, StorageClusterSagaDefinition>().EtcdRepository();
             bus.AddSagaStateMachine<VdiskRepairStateMachine, VdiskRepairSaga, VdiskRepairSagaDefinition>().EtcdRepository();
-        });
+        }, options.EndpointPrefix);
         return builder;
     }
 }

@@ -11,7 +11,8 @@ public static class MessagingExtensions
     /// every endpoint. This RabbitMQ has no delayed-exchange plugin, so no delayed redelivery or scheduling.
     /// </summary>
     /// <param name="endpointPrefix">Prefix of every endpoint (queue) name; lets several copies of a service share a
-    /// broker without competing for each other's messages (tests, side-by-side stacks).</param>
+    /// broker without competing for each other's messages (tests, side-by-side stacks). It is the only way to name
+    /// endpoints: MassTransit keeps the first formatter registered, so one set in <paramref name="configure"/> is ignored.</param>
     public static IHostApplicationBuilder AddMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator>? configure = null, string? endpointPrefix = null)
     {
         var options = MessagingOptions.From(builder.Configuration);
