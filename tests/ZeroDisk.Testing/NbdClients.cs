@@ -88,7 +88,8 @@ public static class NbdClients
         var output = Path.Combine(Path.GetTempPath(), $"fio-{Guid.NewGuid():N}.json");
         try
         {
-            string[] args = ["--name=zd", "--ioengine=nbd", $"--uri={uri}", "--output-format=json", $"--output={output}", .. jobArgs];
+            // No verify state file: fio would drop one in the working directory, for a resume nobody does.
+            string[] args = ["--name=zd", "--ioengine=nbd", $"--uri={uri}", "--output-format=json", $"--output={output}", "--verify_state_save=0", .. jobArgs];
             var result = await ExternalProcess.RunAsync("fio", args, TimeSpan.FromMinutes(3));
             var report = File.Exists(output) ? await File.ReadAllTextAsync(output) : "";
             if (result.ExitCode != 0) throw new InvalidOperationException($"fio exited {result.ExitCode}\n{result.StdErr}\n{report}");

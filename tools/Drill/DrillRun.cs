@@ -91,7 +91,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         [
             "--name=drill", "--ioengine=nbd", $"--uri={uri(vd1)}", "--rw=randwrite", "--bs=4k", "--iodepth=16", "--numjobs=2",
             "--size=128m", "--time_based", $"--runtime={(int)options.Load.TotalSeconds}", "--verify=crc32c", "--verify_backlog=512",
-            "--verify_fatal=1", "--group_reporting",
+            "--verify_fatal=1", "--verify_state_save=0", "--group_reporting",
         ], options.Load + TimeSpan.FromMinutes(5));
         report.Progress($"fio: 4K random writes with crc32c verification on vd1 for {options.Load.TotalSeconds:F0} s");
         await Task.Delay(options.Load / 4, ct);
@@ -240,7 +240,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         var fio = ExternalProcess.RunAsync("fio",
         [
             "--name=tlog", "--ioengine=nbd", $"--uri={vd2Uri}", "--rw=randwrite", "--bs=4k", "--iodepth=16", "--offset=64m", "--size=64m",
-            "--time_based", "--runtime=15", "--fsync=64", "--verify=crc32c", "--verify_backlog=512", "--verify_fatal=1",
+            "--time_based", "--runtime=15", "--fsync=64", "--verify=crc32c", "--verify_backlog=512", "--verify_fatal=1", "--verify_state_save=0",
         ], TimeSpan.FromMinutes(3));
         await Task.Delay(TimeSpan.FromSeconds(4), ct);
         System.Diagnostics.Process.GetProcessById(pid).Kill();
