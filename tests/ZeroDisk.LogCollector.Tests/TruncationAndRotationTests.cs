@@ -106,7 +106,7 @@ public class When_a_log_stream_is_rotated
 
         try
         {
-            await capture.Messages.WaitForKeysWhileProgressingAsync(keys, stallTimeout: TimeSpan.FromSeconds(120), cap: TimeSpan.FromMinutes(6));
+            await capture.Messages.WaitForKeysAsync(keys, timeout: TimeSpan.FromMinutes(6), stallTimeout: TimeSpan.FromSeconds(120));
         }
         catch (TimeoutException timeout)
         {
@@ -115,7 +115,7 @@ public class When_a_log_stream_is_rotated
             // MassTransit logs each unconfirmed publish (S-FAULT): counted, not listed, so the collector's own lines show.
             var faults = collector.Log.Messages.Count(m => m.Contains("S-FAULT"));
             var log = collector.Log.Messages.Where(m => !m.StartsWith("Information: Bus") && !m.Contains("S-FAULT")).Take(60).Select(m => m.Length > 600 ? m[..600] : m);
-            throw new Xunit.Sdk.XunitException($"{timeout.Message}: first missing {missing.FirstOrDefault()}, last {missing.LastOrDefault()}; received by stream: {streams}\n"
+            throw new Xunit.Sdk.XunitException($"{timeout.Message}: {missing.Count} lines missing, first {missing.FirstOrDefault()}, last {missing.LastOrDefault()}; received by stream: {streams}\n"
                                                + $"{await RabbitMqManagement.DescribeBrokerAsync(endpoints)}\n{faults} publishes unconfirmed (S-FAULT)\n" + string.Join("\n", log));
         }
         Assert.Empty(capture.Messages.KeysWithSeveralIds);

@@ -72,7 +72,8 @@ public static class RabbitMqManagement
         return listed.EnumerateArray().Select(item => item.GetProperty("name").GetString()).OfType<string>().Where(n => n.Length > 0).ToList();
     }
 
-    private static HttpClient Client(InfrastructureEndpoints endpoints)
+    /// <summary>A client of the management API, with the credentials of the broker's URI (guest:guest when it has none).</summary>
+    public static HttpClient Client(InfrastructureEndpoints endpoints)
     {
         var http = new HttpClient { BaseAddress = endpoints.RabbitMqManagementUrl };
         var user = Uri.UnescapeDataString(endpoints.RabbitMqUri.UserInfo);

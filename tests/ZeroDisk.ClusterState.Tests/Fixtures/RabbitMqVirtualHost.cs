@@ -23,12 +23,10 @@ public sealed class RabbitMqVirtualHost : IAsyncDisposable
 
     public static async Task<RabbitMqVirtualHost> CreateAsync(InfrastructureEndpoints endpoints, string name)
     {
-        var management = endpoints.RabbitMqManagementUrl ?? throw new InvalidOperationException("RABBITMQ_MANAGEMENT_URL is needed to create a test vhost");
-        var http = new HttpClient { BaseAddress = management };
-        var user = Uri.UnescapeDataString(endpoints.RabbitMqUri.UserInfo);
-        http.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user)));
+        if (endpoints.RabbitMqManagementUrl is null) throw new InvalidOperationException("RABBITMQ_MANAGEMENT_URL is needed to create a test vhost");
+        var http = RabbitMqManagement.Client(endpoints);
         (await http.PutAsync($"api/vhosts/{name}", null)).EnsureSuccessStatusCode();
-        var username = user.Split(':')[0];
+        var username = Uri.UnescapeDataString(endpoints.RabbitMqUri.UserInfo).Split(':')[0] is { Length: > 0 } user ? user : "guest";
         (await http.PutAsJsonAsync($"api/permissions/{name}/{username}", new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
         var uri = new UriBuilder(endpoints.RabbitMqUri) { Path = "/" + name }.Uri;
         return new RabbitMqVirtualHost(http, name, uri);

@@ -89,41 +89,29 @@ public sealed class EventCapture : IAsyncDisposable
             if (_byId.TryAdd(received.MessageId, received)) OnFirstDelivery?.Invoke(received);
         }
 
-        public async Task WaitForAsync(Func<Sink, bool> condition, TimeSpan timeout, string what)
-        {
-            var deadline = DateTime.UtcNow + timeout;
-            while (!condition(this))
-            {
-                if (DateTime.UtcNow > deadline)
-                    throw new TimeoutException($"{what} not seen within {timeout} ({UniqueCount} unique messages, {Deliveries} deliveries)");
-                await Task.Delay(50);
-            }
-        }
-
         /// <summary>
-        /// Waits for every key for as long as new messages keep arriving: a lost line stops the progress for good and
-        /// fails the wait after <paramref name="stallTimeout"/>, while a broker slowed by the rest of the suite only
-        /// slows it (at most <paramref name="cap"/> in all).
+        /// Waits until <paramref name="condition"/> holds, for at most <paramref name="timeout"/>. With a
+        /// <paramref name="stallTimeout"/>, it also gives up once no new message has arrived for that long: a lost line
+        /// stops the progress for good, while a broker slowed by the rest of the suite only slows it.
         /// </summary>
-        public async Task WaitForKeysWhileProgressingAsync(IReadOnlyCollection<string> keys, TimeSpan stallTimeout, TimeSpan cap)
+        public async Task WaitForAsync(Func<Sink, bool> condition, TimeSpan timeout, string what, TimeSpan? stallTimeout = null)
         {
             var start = DateTime.UtcNow;
-            var lastProgress = start;
-            var seen = UniqueCount;
-            while (!keys.All(_idsByKey.ContainsKey))
+            var (lastProgress, seen) = (start, UniqueCount);
+            while (!condition(this))
             {
                 var now = DateTime.UtcNow;
-                if (UniqueCount != seen) (seen, lastProgress) = (UniqueCount, now);
-                if (now - lastProgress > stallTimeout || now - start > cap)
-                    throw new TimeoutException($"{keys.Count(k => !_idsByKey.ContainsKey(k))} of {keys.Count} keys missing after {(now - start).TotalSeconds:F0} s, nothing new for {(now - lastProgress).TotalSeconds:F0} s ({UniqueCount} unique messages, {Deliveries} deliveries)");
+                if (UniqueCount != seen) (lastProgress, seen) = (now, UniqueCount);
+                if (now - start > timeout || now - lastProgress > stallTimeout)
+                    throw new TimeoutException($"{what} not seen after {(now - start).TotalSeconds:F0} s, nothing new for {(now - lastProgress).TotalSeconds:F0} s ({UniqueCount} unique messages, {Deliveries} deliveries)");
                 await Task.Delay(50);
             }
         }
 
-        public Task WaitForKeysAsync(IEnumerable<string> keys, TimeSpan timeout)
+        public Task WaitForKeysAsync(IEnumerable<string> keys, TimeSpan timeout, TimeSpan? stallTimeout = null)
         {
             var wanted = keys.ToList();
-            return WaitForAsync(s => wanted.All(k => s._idsByKey.ContainsKey(k)), timeout, $"keys {string.Join(", ", wanted.Take(5))}…");
+            return WaitForAsync(s => wanted.All(k => s._idsByKey.ContainsKey(k)), timeout, $"{wanted.Count} keys ({string.Join(", ", wanted.Take(5))}…)", stallTimeout);
         }
     }
 
