@@ -9,6 +9,9 @@ public static class ConfigValidation
     public const int MinBlockSize = 512;
     public const int MaxBlockSize = 1 << 20;
 
+    /// <summary>The largest vdisk size in GiB whose size in bytes (<see cref="VdiskStaticConfig.SizeBytes"/>) is a long.</summary>
+    public const long MaxSizeGiB = long.MaxValue / VdiskStaticConfig.GiB;
+
     public static IReadOnlyList<string> Validate(VdiskStaticConfig config)
     {
         var errors = new List<string>();
@@ -16,6 +19,8 @@ public static class ConfigValidation
             errors.Add($"blockSize {config.BlockSize} must be a power of two between {MinBlockSize} and {MaxBlockSize}");
         if (config.Size <= 0)
             errors.Add($"size {config.Size} must be a positive number of GiB");
+        else if (config.Size > MaxSizeGiB)
+            errors.Add($"size {config.Size} GiB is too large: size × 2^30 bytes must fit in 63 bits (at most {MaxSizeGiB} GiB)");
         if (string.IsNullOrWhiteSpace(config.Type))
             errors.Add("type must not be empty");
         return errors;

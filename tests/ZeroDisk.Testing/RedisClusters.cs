@@ -18,24 +18,36 @@ public sealed class RedisClusters : IAsyncDisposable
     public static async Task<RedisClusters> StartAsync(int shards = 2)
     {
         var all = await Task.WhenAll(Enumerable.Range(0, shards * 2).Select(_ => RedisServerProcess.StartAsync()));
-        await ForgetIdentitiesAsync(all);
+        await RegisterIdentitiesAsync(all);
         return new RedisClusters(all[..shards], all[shards..]);
     }
 
+    /// <summary>The identity marker registered for an engine (in etcd and in the engine), as an operator's tooling does.</summary>
+    public static string MarkerOf(RedisServerProcess engine) => $"engine-{engine.Port}-{engine.Directory.GetHashCode():x8}";
+
     /// <summary>
-    /// Fresh engines carry no identity marker. Ports are reused, and other tests (the scheduler's, the drill) leave
-    /// identity registrations in the shared etcd; one left for this address would make every write here an
-    /// identity failure (the NBD server checks the marker etcd registers).
+    /// Registers every engine's identity marker, in the engine and in etcd, as registering a cluster does (DESIGN §3
+    /// invariant 7: the NBD server never uses an engine whose marker it cannot verify). Ports are reused, so a marker
+    /// unique to this engine process's directory replaces whatever another test left registered for the address.
     /// </summary>
-    private static async Task ForgetIdentitiesAsync(IEnumerable<RedisServerProcess> engines)
+    public static async Task RegisterIdentitiesAsync(IEnumerable<RedisServerProcess> engines)
     {
         var infra = await SharedInfrastructure.GetAsync();
         using var etcd = EtcdExtensions.CreateClient(infra.EtcdEndpoints);
-        foreach (var engine in engines) await etcd.DeleteAsync(EtcdKeys.EngineIdentity(engine.Address));
+        foreach (var engine in engines)
+        {
+            var marker = MarkerOf(engine);
+            await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(engine.Address);
+            await redis.GetDatabase().StringSetAsync(EngineIdentity.RedisKey, marker);
+            await etcd.PutAsync(EtcdKeys.EngineIdentity(engine.Address), marker);
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
+        var infra = await SharedInfrastructure.GetAsync();
+        using (var etcd = EtcdExtensions.CreateClient(infra.EtcdEndpoints))
+            foreach (var server in Primary.Concat(Slave)) await etcd.DeleteAsync(EtcdKeys.EngineIdentity(server.Address));
         foreach (var server in Primary.Concat(Slave)) await server.DisposeAsync();
     }
 }

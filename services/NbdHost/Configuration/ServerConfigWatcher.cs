@@ -132,19 +132,25 @@ public sealed class ServerConfigWatcher(ServeOptions serve, EtcdClient etcd, Vdi
             : config.Vdisks.Where(v => !ConfigValidation.IsValidId(v)).Select(v => $"'{v}' is not a valid vdisk id").ToList();
 
     /// <summary>
-    /// Each engine's identity marker as etcd registered it (DESIGN §3 "Engine identity"): every write checks it on the
-    /// engine, in the same script as the fence, so a wiped engine that answers again never takes a write as if whole.
+    /// Each engine's identity marker as etcd registered it (DESIGN §3 invariant 7): an engine is used only once its
+    /// marker was seen equal to it, and every write checks it again on the engine, in the same script as the fence.
+    /// An engine in use is checked again at every re-read (a wiped engine that stayed connected is caught within one
+    /// <see cref="ServeOptions.RereadInterval"/> even if nothing writes to it), and at once when its registration changes.
     /// </summary>
     private async Task ReadIdentitiesAsync(IEnumerable<VdiskConfig> configs, HashSet<string> interest, CancellationToken ct)
     {
         var addresses = configs.SelectMany(c => c.Primary.Servers.Concat(c.Slave.Servers)).Select(s => s.Address).Distinct(StringComparer.Ordinal);
+        var checks = new List<Task>();
         foreach (var address in addresses)
         {
             var key = EtcdKeys.EngineIdentity(address);
             interest.Add(key);
             var response = await etcd.GetAsync(key, cancellationToken: ct);
-            engines.Get(address).ExpectedIdentity = response.Kvs.Count > 0 ? response.Kvs[0].Value.ToStringUtf8() : "";
+            var engine = engines.Get(address);
+            engine.ExpectedIdentity = response.Kvs.Count > 0 ? response.Kvs[0].Value.ToStringUtf8() : "";
+            if (engine.RunId is not null && !engine.IsFailed) checks.Add(engines.VerifyIdentityAsync(engine)); // in use: check again
         }
+        await Task.WhenAll(checks);
     }
 
     /// <summary>An engine etcd moves to online or repair-tmp-outage starts a new life: this process may use it again.</summary>

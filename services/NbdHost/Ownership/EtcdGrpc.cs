@@ -34,6 +34,13 @@ public sealed class EtcdGrpc : IDisposable
         return new EtcdValue<T>(ZeroDiskJson.Deserialize<T>(kv.Value.ToStringUtf8()), kv.ModRevision, kv.Version);
     }
 
+    /// <summary>A plain (not JSON) value, e.g. an engine's registered identity marker; null when the key is absent.</summary>
+    public async Task<string?> GetStringAsync(string key, CancellationToken ct)
+    {
+        var response = await Kv.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(key) }, cancellationToken: ct);
+        return response.Kvs.Count == 0 ? null : response.Kvs[0].Value.ToStringUtf8();
+    }
+
     public Task PutAsync<T>(string key, T value, long lease, CancellationToken ct) =>
         Kv.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(ZeroDiskJson.Serialize(value)), Lease = lease }, cancellationToken: ct).ResponseAsync;
 

@@ -48,7 +48,17 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
                     if (StillDraining(id)) continue;
                     if (await owners.TryOwnAsync(id, CancellationToken.None) is not { } term) continue;
                     vdisk = new VdiskStorage(config, term.Epoch, engines, journal, options, events, loggers, term.Lease);
-                    await vdisk.ApplyAsync(config);
+                    try
+                    {
+                        await vdisk.ApplyAsync(config);
+                    }
+                    catch (VdiskRefusedException refused)
+                    {
+                        _log.LogError("vdisk {Vdisk} is not exported: {Reason}", id, refused.Message);
+                        await vdisk.CloseAsync();
+                        await owners.ReleaseAsync(id);
+                        continue;
+                    }
                     if (vdisk.IsFenced)
                     {
                         // Raising the fence found a newer owner's epoch: that owner serves it, not this process.

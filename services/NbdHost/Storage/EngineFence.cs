@@ -14,7 +14,8 @@ namespace ZeroDisk.NbdHost.Storage;
 /// the vdisk stops being served. Block writes to an engine are group-committed (<see cref="EngineWriteCombiner"/>):
 /// one script call checks the fence and the marker once for many blocks.
 /// </summary>
-internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease = null)
+/// <param name="recentWindow">How long a written block stays in the vdisk's durable recent-write window on an engine (default 3 s).</param>
+internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease = null, TimeSpan? recentWindow = null)
 {
     /// <summary>The error prefix of a write rejected by a higher fence epoch.</summary>
     public const string FencedError = "FENCED";
@@ -23,15 +24,17 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
     private const string CommandScript = """
         local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
         if fence > tonumber(ARGV[1]) then return redis.error_reply('FENCED fence epoch ' .. fence .. ' > ' .. ARGV[1]) end
-        if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
+        if redis.call('GET', KEYS[2]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
         local args = {}
         for i = 3, #KEYS do args[#args + 1] = KEYS[i] end
         for i = 4, #ARGV do args[#args + 1] = ARGV[i] end
         return redis.call(ARGV[3], unpack(args))
         """;
 
-    // KEYS: fence. ARGV: epoch. Only ever raises; returns the fence after the call.
+    // KEYS: fence, identity marker. ARGV: epoch, expected marker. Only ever raises; returns the fence after the call.
+    // An engine whose marker is not the registered one gets no fence (and is failed: invariant 7).
     private const string RaiseScript = """
+        if redis.call('GET', KEYS[2]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
         local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
         local mine = tonumber(ARGV[1])
         if fence < mine then redis.call('SET', KEYS[1], ARGV[1]) return mine end
@@ -46,6 +49,11 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
     public RedisKey FenceKey => _fenceKey;
 
     public RedisKey BlocksKey { get; } = RedisKeys.Blocks(vdiskId);
+
+    /// <summary>The vdisk's durable recent-write window on each engine (sorted set, block by write time in ms).</summary>
+    public RedisKey RecentKey { get; } = RedisKeys.RecentWrites(vdiskId);
+
+    public TimeSpan RecentWindow { get; } = recentWindow ?? TimeSpan.FromSeconds(3);
 
     public long Epoch { get; } = epoch;
 
@@ -81,7 +89,7 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
     public async Task<bool> RaiseAsync(EngineSlot slot)
     {
         if (!IsOwned()) return false;
-        var fence = (long)await slot.Db.ScriptEvaluateAsync(RaiseScript, [_fenceKey], [Epoch]);
+        var fence = (long)await slot.Db.ScriptEvaluateAsync(RaiseScript, [_fenceKey, MarkerKey], [Epoch, slot.Engine.ExpectedIdentity]);
         if (fence <= Epoch) return true;
         Trip($"engine {slot.Address} holds fence epoch {fence}, above this process's owner epoch {Epoch}");
         return false;
@@ -116,6 +124,23 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
     /// <summary>The error a request of a fenced-out vdisk gets.</summary>
     public NbdIoException Rejected() =>
         new(NbdError.EIO, $"vdisk {vdiskId}: fenced out (another process owns it with a higher epoch than {Epoch}); no longer served here");
+
+    /// <summary>
+    /// Runs a script whose KEYS start with the fence and the marker and whose ARGV start with the epoch and the expected
+    /// marker (the script checks them itself, as <see cref="CommandAsync"/>'s does), then the caller's keys and args.
+    /// </summary>
+    public async Task<RedisResult> EvaluateFencedAsync(EngineSlot slot, string script, RedisKey[] keys, RedisValue[] args)
+    {
+        EnsureOwned();
+        try
+        {
+            return await slot.Db.ScriptEvaluateAsync(script, [_fenceKey, MarkerKey, .. keys], [Epoch, slot.Engine.ExpectedIdentity, .. args]);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith(FencedError, StringComparison.Ordinal))
+        {
+            throw Rejected($"engine {slot.Address} rejected a write: {ex.Message}");
+        }
+    }
 
     /// <summary>
     /// EVALSHA: the client loads the script on first use per connection (pipelined before it, no extra round trip)

@@ -22,20 +22,25 @@ internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, Stora
     /// <summary>Calls out at once: few, so that writes arriving meanwhile batch up instead of each going alone.</summary>
     public const int MaxCallsInFlight = 2;
 
-    // KEYS: fence, blocks hash, identity marker, then the twins' dirty sets the entries name. ARGV: epoch, expected
-    // marker ('' = none registered), then per entry: block, content ('' = all zeroes: delete), dirty set (0 = none,
-    // else its index after the marker). Raises a lower fence on the way, like a single write did.
+    // KEYS: fence, blocks hash, identity marker, the vdisk's durable recent-write window, then the twins' dirty sets
+    // the entries name. ARGV: epoch, expected marker, now (ms), window (ms), then per entry: block, content ('' = all
+    // zeroes: delete), dirty set (0 = none, else its index after the window). Raises a lower fence on the way, like a
+    // single write did. Every block written (deletes too) joins the window, trimmed to its length at each call: what a
+    // crash of the other side may have lost, known to whoever owns the vdisk next (docs/DECISIONS.md, engine-trust).
     private const string WriteBlocksScript = """
         local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
         local mine = tonumber(ARGV[1])
         if fence > mine then return redis.error_reply('FENCED fence epoch ' .. fence .. ' > ' .. mine) end
-        if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
+        if redis.call('GET', KEYS[3]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
         if fence < mine then redis.call('SET', KEYS[1], ARGV[1]) end
-        for i = 3, #ARGV, 3 do
-          if ARGV[i + 2] ~= '0' then redis.call('SADD', KEYS[3 + tonumber(ARGV[i + 2])], ARGV[i]) end
+        local now = tonumber(ARGV[3])
+        for i = 5, #ARGV, 3 do
+          if ARGV[i + 2] ~= '0' then redis.call('SADD', KEYS[4 + tonumber(ARGV[i + 2])], ARGV[i]) end
           if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[2], ARGV[i]) else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+          redis.call('ZADD', KEYS[4], now, ARGV[i])
         end
-        return (#ARGV - 2) / 3
+        redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. (now - tonumber(ARGV[4])))
+        return (#ARGV - 4) / 3
         """;
 
     private readonly Lock _gate = new();
@@ -95,7 +100,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, Stora
         try
         {
             fence.EnsureOwned(); // the batch may have waited past the owner lease's deadline
-            await db.ScriptEvaluateAsync(WriteBlocksScript, batch.Keys(fence), batch.Args(fence.Epoch, engine.ExpectedIdentity));
+            await db.ScriptEvaluateAsync(WriteBlocksScript, batch.Keys(fence), batch.Args(fence.Epoch, engine.ExpectedIdentity, fence.RecentWindow));
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith(EngineFence.FencedError, StringComparison.Ordinal))
         {
@@ -155,11 +160,12 @@ internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, Stora
 
         public RedisKey[] Keys(EngineFence fence)
         {
-            var keys = new RedisKey[3 + _dirtyKeys.Count];
+            var keys = new RedisKey[4 + _dirtyKeys.Count];
             keys[0] = fence.FenceKey;
             keys[1] = fence.BlocksKey;
             keys[2] = EngineFence.MarkerKey;
-            _dirtyKeys.CopyTo(keys, 3);
+            keys[3] = fence.RecentKey;
+            _dirtyKeys.CopyTo(keys, 4);
             return keys;
         }
 
@@ -172,12 +178,14 @@ internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, Stora
             else Done.SetException(error);
         }
 
-        public RedisValue[] Args(long epoch, string expectedIdentity)
+        public RedisValue[] Args(long epoch, string expectedIdentity, TimeSpan recentWindow)
         {
-            var args = new RedisValue[2 + 3 * _count];
+            var args = new RedisValue[4 + 3 * _count];
             args[0] = epoch;
             args[1] = expectedIdentity;
-            Array.Copy(_entries, 0, args, 2, 3 * _count);
+            args[2] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            args[3] = (long)recentWindow.TotalMilliseconds;
+            Array.Copy(_entries, 0, args, 4, 3 * _count);
             return args;
         }
     }

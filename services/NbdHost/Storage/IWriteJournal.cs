@@ -7,8 +7,12 @@ namespace ZeroDisk.NbdHost.Storage;
 /// </summary>
 public interface IWriteJournal
 {
+    /// <param name="ownerEpoch">
+    /// The epoch of the ownership claim the write is made under (invariant 5): records are keyed by it, so each claim —
+    /// not each process — starts its own sequence (issue #15 item 9).
+    /// </param>
     /// <param name="block">The whole new block content; empty when the block became all zeroes (deleted).</param>
-    ValueTask AppendAsync(string vdiskId, long blockIndex, ReadOnlyMemory<byte> block);
+    ValueTask AppendAsync(string vdiskId, long ownerEpoch, long blockIndex, ReadOnlyMemory<byte> block);
 
     /// <summary>Returns once every earlier append is durable.</summary>
     ValueTask FlushAsync();
@@ -19,7 +23,7 @@ public sealed class NoWriteJournal : IWriteJournal
 {
     public static readonly NoWriteJournal Instance = new();
 
-    public ValueTask AppendAsync(string vdiskId, long blockIndex, ReadOnlyMemory<byte> block) => ValueTask.CompletedTask;
+    public ValueTask AppendAsync(string vdiskId, long ownerEpoch, long blockIndex, ReadOnlyMemory<byte> block) => ValueTask.CompletedTask;
 
     public ValueTask FlushAsync() => ValueTask.CompletedTask;
 }

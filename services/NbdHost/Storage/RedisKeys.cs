@@ -16,4 +16,16 @@ public static class RedisKeys
 
     /// <summary>HSCAN cursor of an unfinished respread of a dead engine's shard, kept on the surviving side.</summary>
     public static RedisKey RespreadCursor(string vdiskId, string deadEngineAddress) => $"respread:{vdiskId}:{deadEngineAddress}";
+
+    /// <summary>
+    /// The vdisk's durable recent-write window on one engine: sorted set of block indexes scored by write time (ms),
+    /// trimmed to the window at every write (engine-trust, docs/DECISIONS.md).
+    /// </summary>
+    public static RedisKey RecentWrites(string vdiskId) => $"recent:{vdiskId}";
+
+    /// <summary>
+    /// What the vdisk's owners recorded on one engine: the layout its blocks were written with (shards, blockSize) and
+    /// the run_id each engine of the shard had when an owner last verified it (<c>runid:&lt;address&gt;</c>).
+    /// </summary>
+    public static RedisKey VdiskRecord(string vdiskId) => $"zerodisk:vdisk:{vdiskId}";
 }

@@ -34,12 +34,33 @@ public sealed class StorageEngine : IAsyncDisposable
 
     public bool IsFailed => Volatile.Read(ref _failed) != 0;
 
-    /// <summary>The identity marker etcd registered for this engine, or "" when none is (then writes do not check it).</summary>
+    /// <summary>
+    /// The identity marker etcd registered for this engine, or "" when none is: then the engine is never verified, so
+    /// never used (invariant 7). A changed registration makes the engine unverified until it is checked again.
+    /// </summary>
     public string ExpectedIdentity
     {
         get => Volatile.Read(ref _expectedIdentity);
-        set => Volatile.Write(ref _expectedIdentity, value);
+        set
+        {
+            if (Interlocked.Exchange(ref _expectedIdentity, value) != value) Volatile.Write(ref _verifiedIdentity, null);
+        }
     }
+
+    private string? _verifiedIdentity;
+
+    /// <summary>
+    /// True while the engine's marker was last seen equal to <see cref="ExpectedIdentity"/> (DESIGN §3 invariant 7):
+    /// an engine is read from, written to, fenced or copied from only then (<see cref="EngineSlot.Use"/>).
+    /// </summary>
+    public bool IsVerified => Volatile.Read(ref _verifiedIdentity) is { } verified && verified == ExpectedIdentity && verified.Length > 0;
+
+    internal void MarkVerified(string identity) => Volatile.Write(ref _verifiedIdentity, identity);
+
+    internal void ClearVerified() => Volatile.Write(ref _verifiedIdentity, null);
+
+    /// <summary>The verification running now, shared by everyone who needs it (<see cref="StorageEngines.VerifyAsync"/>).</summary>
+    internal Task<bool>? Verification;
 
     /// <summary>The engine's <c>run_id</c> when this process first reached it (or after etcd brought it back): a different one means it restarted.</summary>
     internal string? RunId { get; set; }

@@ -17,6 +17,8 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
     private readonly ConcurrentDictionary<string, Lazy<StorageEngine>> _engines = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _reported = new(StringComparer.Ordinal);
 
+    internal ILogger Log => log;
+
     /// <summary>Raised once each time an engine goes from usable to failed.</summary>
     public event Action<StorageEngine>? EngineFailed;
 
@@ -31,6 +33,22 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         if (_reported.TryAdd(engine.Address, 0))
             events.Write(new StorageEngineFailureLine(engine.Address));
         EngineFailed?.Invoke(engine);
+    }
+
+    /// <summary>
+    /// Like <see cref="ReportFailure(StorageEngine, string)"/>, and reports an engine failed already once more when its
+    /// report was cleared (etcd brought it back, but its identity check failed: the control plane must hear of it).
+    /// </summary>
+    internal void ReportFailureAgain(StorageEngine engine, string reason)
+    {
+        if (!engine.IsFailed)
+        {
+            ReportFailure(engine, reason);
+            return;
+        }
+        log.LogWarning("storage engine {Address} stays failed: {Reason}", engine.Address, reason);
+        if (_reported.TryAdd(engine.Address, 0))
+            events.Write(new StorageEngineFailureLine(engine.Address));
     }
 
     public void ReportFailure(StorageEngine engine, Exception error) => ReportFailure(engine, $"{error.GetType().Name}: {error.Message}");
@@ -59,12 +77,22 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         RestoreNow(engine);
     }
 
+    /// <summary>
+    /// The engine starts a new life: its run_id now is the new baseline, but it is used again only once its identity
+    /// marker is verified (invariant 7); until then it stays failed.
+    /// </summary>
     private void RestoreNow(StorageEngine engine)
     {
         engine.RunId = null;
-        if (!engine.TryClearFailure()) return;
-        log.LogInformation("storage engine {Address} is usable again (etcd state changed)", engine.Address);
-        _ = CheckRunIdAsync(engine);
+        engine.ClearVerified();
+        _ = RestoreVerifiedAsync(engine);
+    }
+
+    private async Task RestoreVerifiedAsync(StorageEngine engine)
+    {
+        if (!await this.VerifyIdentityAsync(engine)) return;
+        if (engine.TryClearFailure())
+            log.LogInformation("storage engine {Address} is usable again (etcd state changed, identity marker verified)", engine.Address);
     }
 
     /// <summary>The errors that mean the engine is unhealthy: no connection, a timeout, an error reply.</summary>
@@ -100,46 +128,18 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
                 ReportFailure(engine, $"connection {e.FailureType}: {e.Exception?.Message}");
         };
         // The client reconnects by itself; an engine that answers again under a new run_id restarted and may have
-        // lost its last second of writes (invariant 1): failed, whether or not the disconnect was seen.
+        // lost its last second of writes (invariant 1), one without its marker lost everything (invariant 7): failed,
+        // whether or not the disconnect was seen.
         connection.ConnectionRestored += (_, e) =>
         {
             if (e.ConnectionType != ConnectionType.Interactive) return;
             if (engine.TakeRestoreOnReconnect()) RestoreNow(engine);
-            else _ = CheckRunIdAsync(engine);
+            else if (engine.RunId is not null) _ = this.VerifyIdentityAsync(engine); // marker and run_id, again
         };
+        // The baseline run_id is read by the first identity check (EnsureVerifiedAsync), before the engine is used.
         if (!connection.IsConnected)
             ReportFailure(engine, "not reachable when first connected");
-        else
-            _ = CheckRunIdAsync(engine); // the baseline, read in the background: no thread blocks on an engine
         return engine;
-    }
-
-    /// <summary>Records the engine's run_id when none is known, or fails the engine when it changed.</summary>
-    private async Task CheckRunIdAsync(StorageEngine engine)
-    {
-        try
-        {
-            var runId = await ReadRunIdAsync(engine);
-            if (runId is null) return;
-            var known = engine.RunId;
-            engine.RunId = runId;
-            if (known is null || known == runId) return;
-            log.LogWarning("storage engine {Address} restarted (run_id {Old} -> {New}): failed until etcd brings it back through a repair",
-                engine.Address, known, runId);
-            ReportFailure(engine, $"restarted (run_id {known} -> {runId})");
-        }
-        catch (Exception ex) when (IsEngineFailure(ex))
-        {
-            // Not connected (yet): the reconnect checks again, and a command that fails meanwhile reports it.
-            log.LogDebug("storage engine {Address}: run_id not read ({Reason})", engine.Address, ex.Message);
-        }
-    }
-
-    private static async Task<string?> ReadRunIdAsync(StorageEngine engine)
-    {
-        var server = engine.Connection.GetServer(engine.Connection.GetEndPoints()[0]);
-        var info = await server.InfoAsync("server");
-        return info.SelectMany(g => g).FirstOrDefault(kv => kv.Key == "run_id").Value;
     }
 
     public async ValueTask DisposeAsync()

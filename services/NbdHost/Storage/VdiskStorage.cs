@@ -24,6 +24,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     private readonly RecentWrites _recent;
     private readonly MirroredBlocks _blocks;
     private readonly EngineFence _fence;
+    private readonly VdiskEngineTrust _trust;
     private readonly HashSet<StorageEngine> _fenceRaised = [];
     private readonly RepairCoordinator _repairs;
     private readonly HashSet<string> _tmpRepaired = new(StringComparer.Ordinal);
@@ -49,7 +50,8 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         _log = loggers.CreateLogger($"ZeroDisk.NbdHost.Vdisk.{config.VdiskId}");
         _locks = new BlockLocks(options.BlockLockStripes);
         _recent = new RecentWrites(config.ShardCount, options.RecentWriteWindow);
-        _fence = new EngineFence(config.VdiskId, ownerEpoch, ownerLease);
+        _fence = new EngineFence(config.VdiskId, ownerEpoch, ownerLease, options.RecentWriteWindow);
+        _trust = new VdiskEngineTrust(config.VdiskId, engines, _fence, _log);
         _fence.Tripped += OnFenced;
         _blocks = new MirroredBlocks(config.VdiskId, engines, _recent, _fence, _log);
         _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
@@ -87,7 +89,11 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     /// <summary>Closes every NBD connection to this instance (clients that reconnect reach whatever serves the vdisk now).</summary>
     public void EndConnections() => _ = _ended.CancelAsync();
 
-    /// <summary>Takes a new config from etcd: rebuilds the topology, checks dirty sets (invariant 2), starts or stops repairs.</summary>
+    /// <summary>
+    /// Takes a new config from etcd: rebuilds the topology, verifies the engines (invariant 7), checks dirty sets
+    /// (invariant 2), starts or stops repairs. The first call refuses a vdisk that must not be opened here
+    /// (<see cref="VdiskRefusedException"/>).
+    /// </summary>
     public async Task ApplyAsync(VdiskConfig config)
     {
         lock (_stateGate)
@@ -98,8 +104,11 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
                 if (server.State != EngineState.RepairTmpOutage) _tmpRepaired.Remove(server.Address);
             RebuildTopology();
         }
+        // Invariants 7 and 8: identities verified (the first time: layout and restarts checked; throws VdiskRefusedException).
+        var takeover = await _trust.CheckAsync(config, () => Topology);
         await RaiseFencesAsync();
         if (IsFenced) return;
+        await _trust.RecordAsync(config, Topology, takeover);
         await CheckDirtySetsAsync();
         _repairs.Reconcile(Topology);
     }
@@ -202,6 +211,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         try
         {
             await _blocks.RecordDirtyAsync(survivor, stale, []);
+            await _trust.CopyWindowGuardedAsync(survivor, stale); // the engines' window: also what an earlier owner wrote
         }
         catch (NbdIoException ex)
         {
@@ -285,7 +295,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         try
         {
             await _blocks.WriteLockedAsync(block, content);
-            await _journal.AppendAsync(VdiskId, block, content);
+            await _journal.AppendAsync(VdiskId, OwnerEpoch, block, content);
         }
         finally
         {
@@ -313,7 +323,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
             else part.Span.CopyTo(whole.Span[inBlock..]);
             ReadOnlyMemory<byte> content = whole.Span.ContainsAnyExcept((byte)0) ? whole : ReadOnlyMemory<byte>.Empty;
             await _blocks.WriteLockedAsync(block, content);
-            await _journal.AppendAsync(VdiskId, block, content);
+            await _journal.AppendAsync(VdiskId, OwnerEpoch, block, content);
         }
         finally
         {

@@ -24,11 +24,14 @@ public sealed record EngineSlot(StorageEngine Engine, IDatabase Db, EngineState 
 {
     public string Address => Engine.Address;
 
-    /// <summary>Computed at each use: the engine's failure flag changes under the topology.</summary>
+    /// <summary>
+    /// Computed at each use: the engine's failure flag changes under the topology. An engine whose identity marker is
+    /// not verified (invariant 7) is used for nothing, like a failed one.
+    /// </summary>
     public SlotUse Use => State switch
     {
         EngineState.Rip or EngineState.RepairFinalOutage => SlotUse.Gone,
-        _ when Engine.IsFailed => SlotUse.Stale,
+        _ when Engine.IsFailed || !Engine.IsVerified => SlotUse.Stale,
         EngineState.Online => SlotUse.Serve,
         EngineState.RepairTmpOutage => TmpRepaired ? SlotUse.Serve : SlotUse.RepairTarget,
         _ => SlotUse.Stale,
