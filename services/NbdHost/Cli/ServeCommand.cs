@@ -11,6 +11,7 @@ using ZeroDisk.NbdHost.Storage;
 using ZeroDisk.NbdHost.Tlog;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Etcd;
+using ZeroDisk.ServiceDefaults.Logging;
 
 namespace ZeroDisk.NbdHost.Cli;
 
@@ -50,6 +51,8 @@ internal static class ServeCommand
                 job is null ? result.GetValue(listen) ?? (unixPath is null ? "127.0.0.1:10809" : null) : null, job is null ? unixPath : null) { RepairOnly = job };
             var builder = Host.CreateApplicationBuilder();
             builder.AddServiceDefaults("nbdhost-serve");
+            // One line per record, control characters escaped: this output is the node's log stream (invariant 10).
+            builder.Logging.AddOneLineConsole();
             if (job is not null)
             {
                 builder.Services.AddSingleton(job);

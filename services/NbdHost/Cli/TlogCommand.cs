@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.NbdHost.Tlog;
+using ZeroDisk.ServiceDefaults.Logging;
 
 namespace ZeroDisk.NbdHost.Cli;
 
@@ -38,13 +39,7 @@ internal static class StderrLogging
 {
     public static ILoggerFactory Create() => LoggerFactory.Create(builder =>
     {
-        builder.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.UseUtcTimestamp = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-        });
-        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.AddOneLineConsole(toStandardError: true); // one line per record, control characters escaped
         builder.AddFilter("Microsoft", LogLevel.Warning);
     });
 }

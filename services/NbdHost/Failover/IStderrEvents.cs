@@ -16,7 +16,10 @@ public sealed class ConsoleStderrEvents : IStderrEvents
     public void Write(StderrEvent ev)
     {
         var line = StderrEventWriter.Format(ev);
+        // Also under Console.Out's own lock (a synchronized writer locks itself): when stdout and stderr are one log
+        // file, a long log record, written in several chunks, never has an event line land inside it.
         lock (_gate)
+        lock (Console.Out)
         {
             Console.Error.WriteLine(line);
             Console.Error.Flush();

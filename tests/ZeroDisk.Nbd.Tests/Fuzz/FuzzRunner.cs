@@ -22,7 +22,8 @@ internal sealed class FuzzRunner
     public async Task RunAsync(byte[] input, int seed)
     {
         var transport = new PipeTransport(PipeReader.Create(new ReadOnlySequence<byte>(input)), PipeWriter.Create(Stream.Null));
-        var session = NbdConnection.RunAsync(transport, Catalog, _options, Logger, CancellationToken.None);
+        var memory = new ByteBudget(_options.MaxBufferedBytes);
+        var session = NbdConnection.RunAsync(transport, Catalog, _options, memory, Logger, CancellationToken.None);
         try
         {
             await session.WaitAsync(HangLimit);
@@ -31,6 +32,8 @@ internal sealed class FuzzRunner
         {
             throw new Xunit.Sdk.XunitException($"session for seed {seed} did not end within {HangLimit} ({input.Length} bytes: {Convert.ToHexString(input.AsSpan(0, Math.Min(input.Length, 256)))})");
         }
+        if (memory.Used != 0)
+            throw new Xunit.Sdk.XunitException($"seed {seed}: the session ended holding {memory.Used} bytes of the server's memory budget");
         if (!Logger.Errors.IsEmpty || !Catalog.Violations.IsEmpty)
             throw new Xunit.Sdk.XunitException($"seed {seed}: {string.Join("; ", Logger.Errors.Concat(Catalog.Violations))}\ninput {Convert.ToHexString(input.AsSpan(0, Math.Min(input.Length, 512)))}");
     }

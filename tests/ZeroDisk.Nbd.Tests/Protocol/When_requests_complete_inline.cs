@@ -65,6 +65,7 @@ public sealed class When_requests_complete_inline
     private static Task RunAsync(MemoryExportCatalog catalog, byte[] session)
     {
         var transport = new PipeTransport(PipeReader.Create(new ReadOnlySequence<byte>(session)), new DiscardingPipeWriter());
-        return NbdConnection.RunAsync(transport, catalog, new NbdServerOptions(), new RecordingLogger<NbdServer>(), CancellationToken.None);
+        var options = new NbdServerOptions();
+        return NbdConnection.RunAsync(transport, catalog, options, new ByteBudget(options.MaxBufferedBytes), new RecordingLogger<NbdServer>(), CancellationToken.None);
     }
 }

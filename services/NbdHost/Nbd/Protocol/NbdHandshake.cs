@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Buffers.Binary;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -7,13 +8,18 @@ using ZeroDisk.Nbd.Transport;
 namespace ZeroDisk.Nbd.Protocol;
 
 /// <summary>
-/// The fixed newstyle handshake and option haggling (proto.md "Handshake phase"). Not a hot path: it may
-/// allocate. Returns the export to serve, or null when the connection should close.
+/// The newstyle handshake and option haggling (proto.md "Handshake phase"). Not a hot path: it may
+/// allocate. Returns the export to serve, or null when the connection should close. A client that does not set
+/// NBD_FLAG_C_FIXED_NEWSTYLE speaks plain newstyle: its only option is NBD_OPT_EXPORT_NAME (proto.md "In non-fixed
+/// newstyle only one option can be set"), and it cannot read option replies, so anything else closes the connection
+/// (nbdkit and qemu-nbd serve such clients the same way). Names and payloads come from an unauthenticated client: they
+/// are logged only through <see cref="LogText.Quote"/>.
 /// </summary>
-internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog catalog, ILogger logger)
+internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog catalog, ILogger logger, TimeSpan idleTimeout)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
+    private bool _fixedNewstyle;
     private bool _noZeroes;
     private bool _structured;
     private bool _baseAllocation;
@@ -29,11 +35,12 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
         var clientFlagBytes = await ReadExactAsync(4, ct).ConfigureAwait(false);
         if (clientFlagBytes is null) return null;
         var clientFlags = (ClientFlags)BinaryPrimitives.ReadUInt32BigEndian(clientFlagBytes);
-        if ((clientFlags & ~(ClientFlags.FixedNewstyle | ClientFlags.NoZeroes)) != 0 || (clientFlags & ClientFlags.FixedNewstyle) == 0)
+        if ((clientFlags & ~(ClientFlags.FixedNewstyle | ClientFlags.NoZeroes)) != 0)
         {
             logger.LogDebug("NBD client sent unsupported handshake flags {Flags:x}; closing", (uint)clientFlags);
             return null; // proto.md: a server that does not know a client flag MUST close
         }
+        _fixedNewstyle = (clientFlags & ClientFlags.FixedNewstyle) != 0;
         _noZeroes = (clientFlags & ClientFlags.NoZeroes) != 0;
 
         while (true)
@@ -47,9 +54,14 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
             }
             var option = (NbdOption)BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(8));
             var length = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(12));
+            if (!_fixedNewstyle && option != NbdOption.ExportName)
+            {
+                logger.LogDebug("plain newstyle NBD client sent option {Option} other than NBD_OPT_EXPORT_NAME; closing", (uint)option);
+                return null; // it could not read an option reply
+            }
             if (length > NbdWire.MaxOptionLength)
             {
-                await ReplyAsync(option, OptionReply.ErrTooBig, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+                if (_fixedNewstyle) await ReplyAsync(option, OptionReply.ErrTooBig, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
                 return null; // skipping up to 4 GiB of option data is not worth it
             }
             var data = await ReadExactAsync((int)length, ct).ConfigureAwait(false);
@@ -95,7 +107,7 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
         var export = name is null ? null : await catalog.OpenAsync(name, ct).ConfigureAwait(false);
         if (export is null)
         {
-            logger.LogInformation("NBD client asked for unknown export {Export}; closing", name);
+            logger.LogInformation("NBD client asked for unknown export {Export}; closing", name is null ? "(not UTF-8)" : LogText.Quote(name));
             return null; // NBD_OPT_EXPORT_NAME has no error reply: the server closes
         }
         var reply = new byte[_noZeroes ? 10 : 134];
@@ -264,6 +276,17 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
         await transport.SendAsync(message, ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// One read of the pipe that gives up (as a cancellation) after <c>idleTimeout</c> without a byte: a client that
+    /// connects and goes quiet holds a connection slot only that long, whatever the overall handshake deadline.
+    /// </summary>
+    private async ValueTask<ReadResult> ReadOrIdleAsync(PipeReader input, CancellationToken ct)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        idle.CancelAfter(idleTimeout);
+        return await input.ReadAsync(idle.Token).ConfigureAwait(false);
+    }
+
     /// <summary>Reads exactly <paramref name="count"/> bytes, or null when the client closed first.</summary>
     private async Task<byte[]?> ReadExactAsync(int count, CancellationToken ct)
     {
@@ -271,7 +294,7 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
         var input = transport.Input;
         while (true)
         {
-            var result = await input.ReadAsync(ct).ConfigureAwait(false);
+            var result = await ReadOrIdleAsync(input, ct).ConfigureAwait(false);
             var buffer = result.Buffer;
             if (buffer.Length >= count)
             {

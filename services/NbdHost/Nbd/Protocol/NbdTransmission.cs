@@ -11,7 +11,9 @@ namespace ZeroDisk.Nbd.Protocol;
 /// without a thread hop or an allocation, and its reply leaves with the rest of the burst when the loop runs
 /// out of buffered input. A request that has to wait (a real backend) keeps running on its own while the loop
 /// goes on parsing, up to <see cref="NbdServerOptions.MaxInFlightPerConnection"/> at once; it then flushes its
-/// own reply. Replies may leave out of order; handles are echoed.
+/// own reply. Replies may leave out of order; handles are echoed. Memory is bounded by a byte budget (this
+/// connection's, inside the server's): a request's payload or read data is taken from it before its buffer is rented,
+/// replies are charged until they leave, and the loop stops reading requests while there is no room.
 /// </summary>
 internal sealed class NbdTransmission
 {
@@ -27,6 +29,8 @@ internal sealed class NbdTransmission
     private readonly SemaphoreSlim _slots;
     private readonly int _maxInFlight;
     private readonly long _size;
+    private readonly ByteBudget _budget;
+    private readonly Func<ValueTask> _flushBeforeWaiting;
 
     // Set while the receive loop is running a request inline, so that request leaves its reply to the loop's flush.
     private bool _dispatchingInline;
@@ -36,7 +40,7 @@ internal sealed class NbdTransmission
     private const long MaxQueuedReplyBytes = 8 * 1024 * 1024;
     private int _dispatchThread;
 
-    public NbdTransmission(INbdTransport transport, NegotiatedExport negotiated, NbdServerOptions options, ILogger logger, CancellationToken ct)
+    public NbdTransmission(INbdTransport transport, NegotiatedExport negotiated, NbdServerOptions options, ByteBudget serverMemory, ILogger logger, CancellationToken ct)
     {
         _transport = transport;
         _negotiated = negotiated;
@@ -45,7 +49,9 @@ internal sealed class NbdTransmission
         _ct = ct;
         _maxInFlight = Math.Max(1, options.MaxInFlightPerConnection);
         _slots = new SemaphoreSlim(_maxInFlight, _maxInFlight);
-        _replies = new ReplyWriter(transport, ct);
+        _budget = new ByteBudget(options.MaxBufferedBytesPerConnection, serverMemory);
+        _replies = new ReplyWriter(transport, _budget, ct);
+        _flushBeforeWaiting = StartSendingReplies;
         _size = _export.Size;
     }
 
@@ -58,7 +64,7 @@ internal sealed class NbdTransmission
         catch (OperationCanceledException) when (_ct.IsCancellationRequested) { }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
-            _logger.LogDebug(e, "NBD connection to {Export} ended", _negotiated.Name);
+            _logger.LogDebug(e, "NBD connection to {Export} ended", _negotiated.LogName);
         }
         finally
         {
@@ -67,6 +73,7 @@ internal sealed class NbdTransmission
             if (_backgroundSend is not null) await _backgroundSend.ConfigureAwait(false);
             await _replies.FlushAsync().ConfigureAwait(false);
             _replies.Dispose();
+            _budget.Close();
             _slots.Dispose();
         }
     }
@@ -85,7 +92,7 @@ internal sealed class NbdTransmission
                 if (!TryParseHeader(buffer, out var magic, out var request)) break;
                 if (magic != NbdWire.RequestMagic)
                 {
-                    _logger.LogDebug("NBD request with bad magic {Magic:x8} on {Export}; closing", magic, _negotiated.Name);
+                    _logger.LogDebug("NBD request with bad magic {Magic:x8} on {Export}; closing", magic, _negotiated.LogName);
                     input.AdvanceTo(buffer.End);
                     return;
                 }
@@ -123,6 +130,8 @@ internal sealed class NbdTransmission
                         ReplyError(request, error);
                         continue;
                     }
+                    // Room first, then the buffer: a header alone never makes the server rent its payload's size.
+                    await TakeAsync(payloadLength).ConfigureAwait(false);
                     var data = ArrayPool<byte>.Shared.Rent(Math.Max(payloadLength, 1));
                     partial.CopyTo(data);
                     input.AdvanceTo(buffer.End);
@@ -130,10 +139,11 @@ internal sealed class NbdTransmission
                     if (!await ReceiveDirectAsync(data.AsMemory((int)partial.Length, payloadLength - (int)partial.Length)).ConfigureAwait(false))
                     {
                         ArrayPool<byte>.Shared.Return(data);
+                        _budget.Release(payloadLength);
                         return;
                     }
                     await AcquireSlotAsync().ConfigureAwait(false);
-                    await DispatchAsync(request, data).ConfigureAwait(false);
+                    await DispatchAsync(request, data, payloadLength).ConfigureAwait(false);
                     continue;
                 }
 
@@ -149,8 +159,12 @@ internal sealed class NbdTransmission
                     ReplyError(request, failure);
                     continue;
                 }
+                // A read holds its data until the reply leaves; other commands take nothing but still wait while
+                // unsent replies fill the budget, so a client that never reads stops being read.
+                var charge = request.Command == NbdCommand.Read ? request.Length : 0;
+                await TakeAsync(charge).ConfigureAwait(false);
                 await AcquireSlotAsync().ConfigureAwait(false);
-                await DispatchAsync(request, null).ConfigureAwait(false);
+                await DispatchAsync(request, null, charge).ConfigureAwait(false);
             }
 
             await SendRepliesAsync().ConfigureAwait(false);
@@ -211,17 +225,22 @@ internal sealed class NbdTransmission
 
     private async ValueTask DispatchWriteAsync(NbdRequest request, ReadOnlySequence<byte> payload)
     {
+        await TakeAsync(payload.Length).ConfigureAwait(false);
         var data = ArrayPool<byte>.Shared.Rent(Math.Max((int)payload.Length, 1));
         payload.CopyTo(data);
         await AcquireSlotAsync().ConfigureAwait(false);
-        await DispatchAsync(request, data).ConfigureAwait(false);
+        await DispatchAsync(request, data, payload.Length).ConfigureAwait(false);
     }
 
-    private ValueTask DispatchAsync(in NbdRequest request, byte[]? payload)
+    /// <summary>Takes room for <paramref name="bytes"/> from the budget; synchronous while there is room.</summary>
+    private ValueTask TakeAsync(long bytes) =>
+        _budget.TryTake(bytes, out _) ? default : _budget.TakeAsync(bytes, _flushBeforeWaiting, _ct);
+
+    private ValueTask DispatchAsync(in NbdRequest request, byte[]? payload, long charged)
     {
         _dispatchThread = Environment.CurrentManagedThreadId;
         _dispatchingInline = true;
-        _ = ExecuteAsync(request, payload); // never throws: every outcome becomes a reply
+        _ = ExecuteAsync(request, payload, charged); // never throws: every outcome becomes a reply
         _dispatchingInline = false;
         return _replies.HasFullBuffers ? SendRepliesAsync() : default;
     }
@@ -233,29 +252,33 @@ internal sealed class NbdTransmission
     /// </summary>
     private ValueTask SendRepliesAsync()
     {
-        var send = _replies.FlushAsync();
-        if (send.IsCompleted)
-        {
-            send.GetAwaiter().GetResult();
-        }
-        else
-        {
-            _backgroundSend = send.AsTask();
-        }
+        StartSendingReplies();
         return _replies.QueuedBytes > MaxQueuedReplyBytes && _backgroundSend is { IsCompleted: false } pending
             ? new ValueTask(pending)
             : default;
     }
 
-    /// <summary>Runs one request and replies. Owns one in-flight slot and the payload buffer, and releases both.</summary>
-    private async Task ExecuteAsync(NbdRequest request, byte[]? payload)
+    /// <summary>Starts sending the replies made so far without waiting for a send that cannot finish at once.</summary>
+    private ValueTask StartSendingReplies()
+    {
+        var send = _replies.FlushAsync();
+        if (send.IsCompleted) send.GetAwaiter().GetResult();
+        else _backgroundSend = send.AsTask();
+        return default;
+    }
+
+    /// <summary>
+    /// Runs one request and replies. Owns one in-flight slot, the payload buffer and <paramref name="charged"/> bytes of
+    /// the budget, and releases all three (a large read hands its charge on to the reply, released once sent).
+    /// </summary>
+    private async Task ExecuteAsync(NbdRequest request, byte[]? payload, long charged)
     {
         try
         {
             switch (request.Command)
             {
                 case NbdCommand.Read:
-                    await ReadAsync(request).ConfigureAwait(false);
+                    if (await ReadAsync(request).ConfigureAwait(false)) charged = 0;
                     break;
                 case NbdCommand.Write:
                     await _export.WriteAsync((long)request.Offset, payload.AsMemory(0, (int)request.Length), Fua(request), _ct).ConfigureAwait(false);
@@ -289,6 +312,7 @@ internal sealed class NbdTransmission
             ReplyError(request, ErrorFor(e, request));
         }
         if (payload is not null) ArrayPool<byte>.Shared.Return(payload);
+        _budget.Release(charged);
         try
         {
             // Inline requests leave their reply to the receive loop's flush; late ones send it themselves, before
@@ -302,7 +326,8 @@ internal sealed class NbdTransmission
         }
     }
 
-    private async ValueTask ReadAsync(NbdRequest request)
+    /// <summary>Reads and replies; true when the reply took over the request's budget charge (a large read).</summary>
+    private async ValueTask<bool> ReadAsync(NbdRequest request)
     {
         var length = (int)request.Length;
         var structured = _negotiated.StructuredReplies;
@@ -310,7 +335,7 @@ internal sealed class NbdTransmission
         {
             if (structured) _replies.StructuredNone(request.Handle);
             else _replies.Simple(request.Handle, NbdError.None);
-            return;
+            return false;
         }
         if (length >= DirectReplyThreshold)
         {
@@ -326,7 +351,7 @@ internal sealed class NbdTransmission
                 throw;
             }
             _replies.OwnedRead(reply, structured, request.Handle, request.Offset, length);
-            return;
+            return true;
         }
         var data = ArrayPool<byte>.Shared.Rent(length);
         try
@@ -334,6 +359,7 @@ internal sealed class NbdTransmission
             await _export.ReadAsync((long)request.Offset, data.AsMemory(0, length), _ct).ConfigureAwait(false);
             if (structured) _replies.StructuredData(request.Handle, request.Offset, data.AsSpan(0, length));
             else _replies.SimpleWithData(request.Handle, data.AsSpan(0, length));
+            return false;
         }
         finally
         {
@@ -360,7 +386,7 @@ internal sealed class NbdTransmission
                 return NbdError.ESHUTDOWN;
             default:
                 _logger.LogWarning(e, "NBD {Command} at {Offset}+{Length} on {Export} failed",
-                    request.Command, request.Offset, request.Length, _negotiated.Name);
+                    request.Command, request.Offset, request.Length, _negotiated.LogName);
                 return NbdError.EIO;
         }
     }

@@ -8,7 +8,7 @@ namespace ZeroDisk.Nbd;
 internal static class NbdConnection
 {
     public static async Task RunAsync(INbdTransport transport, INbdExportCatalog catalog, NbdServerOptions options,
-        ILogger logger, CancellationToken ct)
+        ByteBudget serverMemory, ILogger logger, CancellationToken ct)
     {
         NegotiatedExport? negotiated = null;
         try
@@ -16,15 +16,15 @@ internal static class NbdConnection
             using (var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 handshakeTimeout.CancelAfter(options.HandshakeTimeout);
-                negotiated = await new NbdHandshake(transport, catalog, logger).RunAsync(handshakeTimeout.Token).ConfigureAwait(false);
+                negotiated = await new NbdHandshake(transport, catalog, logger, options.HandshakeIdleTimeout).RunAsync(handshakeTimeout.Token).ConfigureAwait(false);
             }
             if (negotiated is null) return;
-            logger.LogDebug("NBD client serves {Export} (structured replies {Structured})", negotiated.Name, negotiated.StructuredReplies);
+            logger.LogDebug("NBD client serves {Export} (structured replies {Structured})", negotiated.LogName, negotiated.StructuredReplies);
             // Aborting ends the receive loop; requests in flight finish, and their replies are dropped with the connection.
             using var ended = negotiated.Export is INbdEndingExport ending
                 ? ending.Ended.Register(static t => ((INbdTransport)t!).Abort(), transport)
                 : default;
-            await new NbdTransmission(transport, negotiated, options, logger, ct).RunAsync().ConfigureAwait(false);
+            await new NbdTransmission(transport, negotiated, options, serverMemory, logger, ct).RunAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -43,7 +43,7 @@ internal static class NbdConnection
             }
             catch (Exception e)
             {
-                logger.LogWarning(e, "Releasing NBD export {Export} failed", negotiated?.Name);
+                logger.LogWarning(e, "Releasing NBD export {Export} failed", negotiated?.LogName);
             }
             try { await transport.DisposeAsync().ConfigureAwait(false); }
             catch (Exception e) { logger.LogDebug(e, "Closing NBD transport failed"); }

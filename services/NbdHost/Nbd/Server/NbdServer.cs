@@ -20,14 +20,23 @@ public sealed class NbdServer : IAsyncDisposable
     private readonly List<Task> _acceptLoops = [];
     private readonly List<string> _unixPaths = [];
     private readonly ConcurrentDictionary<Task, bool> _connections = new();
+    private readonly ByteBudget _memory;
     private int _stopped;
+    private int _open;
+    private long _refusedLoggedAt;
+    private long _refused;
 
     public NbdServer(INbdExportCatalog catalog, ILogger<NbdServer> logger, NbdServerOptions? options = null)
     {
         _catalog = catalog;
         _logger = logger;
         _options = options ?? new NbdServerOptions();
+        if (_options.Problems() is { Count: > 0 } problems) throw new ArgumentException($"NBD server options: {string.Join("; ", problems)}", nameof(options));
+        _memory = new ByteBudget(_options.MaxBufferedBytes);
     }
+
+    /// <summary>Bytes of payloads and unsent replies held by all connections right now.</summary>
+    public long BufferedBytes => _memory.Used;
 
     /// <summary>Connections open right now.</summary>
     public int ConnectionCount => _connections.Count;
@@ -102,8 +111,26 @@ public sealed class NbdServer : IAsyncDisposable
                 await Task.Delay(100).ConfigureAwait(false);
                 continue;
             }
+            if (Interlocked.Increment(ref _open) > _options.MaxConnections)
+            {
+                Interlocked.Decrement(ref _open);
+                Refuse(client, where);
+                continue;
+            }
             _ = Track(RunClientAsync(client));
         }
+    }
+
+    /// <summary>Over the connection cap: closed at once (the client sees EOF, not a hang), logged at most every 10 s.</summary>
+    private void Refuse(Socket client, string where)
+    {
+        client.Dispose();
+        var refused = Interlocked.Increment(ref _refused);
+        var last = Interlocked.Read(ref _refusedLoggedAt);
+        if (last != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(last) < TimeSpan.FromSeconds(10)) return;
+        if (Interlocked.CompareExchange(ref _refusedLoggedAt, System.Diagnostics.Stopwatch.GetTimestamp(), last) != last) return;
+        _logger.LogWarning("NBD connection on {Endpoint} refused: {Max} connections open already ({Refused} refused so far)",
+            where, _options.MaxConnections, refused);
     }
 
     private async Task RunClientAsync(Socket client)
@@ -120,18 +147,25 @@ public sealed class NbdServer : IAsyncDisposable
             client.Dispose();
             return;
         }
-        await NbdConnection.RunAsync(transport, _catalog, _options, _logger, _stopping.Token).ConfigureAwait(false);
+        await NbdConnection.RunAsync(transport, _catalog, _options, _memory, _logger, _stopping.Token).ConfigureAwait(false);
     }
 
     /// <summary>Serves one already connected transport (tests drive sessions over in-memory pipes with this).</summary>
-    internal Task ServeAsync(INbdTransport transport) =>
-        Track(NbdConnection.RunAsync(transport, _catalog, _options, _logger, _stopping.Token));
+    internal Task ServeAsync(INbdTransport transport)
+    {
+        Interlocked.Increment(ref _open);
+        return Track(NbdConnection.RunAsync(transport, _catalog, _options, _memory, _logger, _stopping.Token));
+    }
 
     private Task Track(Task connection)
     {
         _connections[connection] = true;
-        _ = connection.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, bool>)state!).TryRemove(t, out _),
-            _connections, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = connection.ContinueWith(static (t, state) =>
+        {
+            var server = (NbdServer)state!;
+            server._connections.TryRemove(t, out _);
+            Interlocked.Decrement(ref server._open);
+        }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return connection;
     }
 

@@ -10,9 +10,11 @@ namespace ZeroDisk.Nbd.Transport;
 /// a pooled buffer; <see cref="FlushAsync"/> sends what has gathered. One flusher at a time: a flush that finds a
 /// send in progress returns at once and the running sender picks the new bytes up, so replies completed on other
 /// threads never wait for each other and a burst of inline replies leaves in one send. Large read replies are
-/// queued as their own pooled buffers (header + data read straight into it), never copied.
+/// queued as their own pooled buffers (header + data read straight into it), never copied. Every byte waiting to be
+/// sent is charged to the connection's <see cref="ByteBudget"/> (by force: a finished request's reply cannot wait)
+/// and released once sent or dropped, so the receive loop stops reading while replies pile up unread.
 /// </summary>
-internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct) : IDisposable
+internal sealed class ReplyWriter(INbdTransport transport, ByteBudget budget, CancellationToken ct) : IDisposable
 {
     private const int GatherSize = 64 * 1024;
 
@@ -109,7 +111,8 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
 
     /// <summary>
     /// Queues a successful read reply whose data already sits in <paramref name="buffer"/> after
-    /// <see cref="ReadHeaderSize"/> bytes. Takes ownership of the pooled buffer.
+    /// <see cref="ReadHeaderSize"/> bytes. Takes ownership of the pooled buffer and of the caller's budget charge
+    /// for <paramref name="dataLength"/> bytes.
     /// </summary>
     public void OwnedRead(byte[] buffer, bool structured, ulong handle, ulong offset, int dataLength)
     {
@@ -120,9 +123,11 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
             if (_broken)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+                budget.Release(dataLength);
                 return;
             }
             if (_gathered > 0) SealGather(GatherSize);
+            budget.ForceTake(ReadHeaderSize(structured));
             _sealed.Enqueue((buffer, ReadHeaderSize(structured) + dataLength));
             _queuedBytes += ReadHeaderSize(structured) + dataLength;
         }
@@ -183,6 +188,7 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
             finally
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+                budget.Release(length);
             }
         }
     }
@@ -207,6 +213,7 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
         if (_gather.Length - _gathered < size) SealGather(Math.Max(GatherSize, size));
         var span = _gather.AsSpan(_gathered, size);
         _gathered += size;
+        budget.ForceTake(size);
         return span;
     }
 
@@ -224,7 +231,13 @@ internal sealed class ReplyWriter(INbdTransport transport, CancellationToken ct)
 
     private void ReturnQueued()
     {
-        while (_sealed.TryDequeue(out var item)) ArrayPool<byte>.Shared.Return(item.Buffer);
+        var dropped = (long)_gathered;
+        while (_sealed.TryDequeue(out var item))
+        {
+            ArrayPool<byte>.Shared.Return(item.Buffer);
+            dropped += item.Length;
+        }
+        budget.Release(dropped);
         _gathered = 0;
         _queuedBytes = 0;
     }
