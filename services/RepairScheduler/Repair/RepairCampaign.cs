@@ -64,6 +64,7 @@ public sealed class RepairCampaign(
         var dispatched = new List<string>();
         if (record is null || record.Change.Incident != Incident) return dispatched; // stopped meanwhile (by any instance)
         var completed = record.Completed.ToHashSet(StringComparer.Ordinal);
+        foreach (var (vdisk, at) in record.Dispatched) _dispatchedAt.TryAdd(vdisk, at); // dispatched before a restart
         var affected = await etcd.VdisksInClusterAsync(repair.ClusterId, ct: ct);
         var pending = affected.Where(v => !completed.Contains(v)).ToList();
         if (pending.Count == 0) return dispatched;
@@ -94,6 +95,11 @@ public sealed class RepairCampaign(
             logger.LogInformation("{Verb} {Kind} repair of vdisk {Vdisk} for engine {Address} to agent {Node} (load {Load:F2})",
                 again ? "Re-dispatched" : "Dispatched", Kind.ToWire(), vdisk, Address, agent.Node, agent.Load);
         }
+        if (dispatched.Count > 0)
+            await work.UpdateAsync(WorkKind.Campaign, Address, r => r.Change.Incident != Incident ? r : r with
+            {
+                Dispatched = r.Dispatched.Where(d => !dispatched.Contains(d.Key)).Concat(dispatched.Select(v => KeyValuePair.Create(v, now))).ToDictionary(),
+            }, ct);
         return dispatched;
     }
 }

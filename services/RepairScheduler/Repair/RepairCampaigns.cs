@@ -62,7 +62,11 @@ public sealed class RepairCampaigns(
         await work.UpdateAsync(WorkKind.Campaign, address, record =>
             record.Change.Incident != incident || !record.Completed.Any(vdisks.Contains)
                 ? record
-                : record with { Completed = record.Completed.Where(v => !vdisks.Contains(v)).ToList() }, ct);
+                : record with
+                {
+                    Completed = record.Completed.Where(v => !vdisks.Contains(v)).ToList(),
+                    Dispatched = record.Dispatched.Where(d => !vdisks.Contains(d.Key)).ToDictionary(),
+                }, ct);
         if (_running.TryGetValue(address, out var running)) running.Campaign.Reopened(vdisks);
     }
 
