@@ -35,12 +35,7 @@ public sealed class OutageAnalyzer(
     public async Task StartAsync(StorageEngineStateChanged offline, string? traceParent, CancellationToken ct)
     {
         if (_running.TryGetValue(offline.Address, out var running) && running.Incident == offline.Incident) return;
-        var existing = await work.GetAsync(WorkKind.Analysis, offline.Address, ct);
-        var record = existing is not null && existing.Change.Incident == offline.Incident
-            ? existing // a redelivery: keep the first start time and trace
-            : new WorkRecord { Change = offline, TraceParent = traceParent, StartedAt = time.GetUtcNow() };
-        if (!ReferenceEquals(record, existing)) await work.PutAsync(WorkKind.Analysis, record, ct);
-        Launch(record);
+        Launch(await work.RecordAsync(WorkKind.Analysis, offline, traceParent, time.GetUtcNow(), ct));
     }
 
     /// <summary>Continues a recorded analysis after a restart.</summary>

@@ -31,12 +31,7 @@ public sealed class RepairCampaigns(
     /// <summary>Records the campaign (a new incident or kind starts with no completions), then runs it.</summary>
     public async Task StartAsync(StorageEngineStateChanged repair, string? traceParent, CancellationToken ct)
     {
-        var existing = await work.GetAsync(WorkKind.Campaign, repair.Address, ct);
-        var record = existing is not null && existing.Change.Incident == repair.Incident && existing.Change.To == repair.To
-            ? existing // a redelivery or a republished transition: keep what completed
-            : new WorkRecord { Change = repair, TraceParent = traceParent, StartedAt = time.GetUtcNow() };
-        if (!ReferenceEquals(record, existing)) await work.PutAsync(WorkKind.Campaign, record, ct);
-        Launch(record);
+        Launch(await work.RecordAsync(WorkKind.Campaign, repair, traceParent, time.GetUtcNow(), ct));
     }
 
     public void Resume(WorkRecord record) => Launch(record);

@@ -16,8 +16,21 @@ public sealed class SchedulerWorkStore(EtcdClient etcd, string scope)
 
     private string Key(WorkKind kind, string address) => Prefix(kind) + address;
 
-    public Task PutAsync(WorkKind kind, WorkRecord record, CancellationToken ct) =>
+    private Task PutAsync(WorkKind kind, WorkRecord record, CancellationToken ct) =>
         etcd.PutAsync(Key(kind, record.Change.Address), ZeroDiskJson.Serialize(record), cancellationToken: ct);
+
+    /// <summary>
+    /// Records the work a transition starts and returns the record to run. A record of the same transition (a
+    /// redelivery, a republished transition) is kept as it is, with its start time, trace and progress.
+    /// </summary>
+    public async Task<WorkRecord> RecordAsync(WorkKind kind, StorageEngineStateChanged change, string? traceParent, DateTimeOffset now, CancellationToken ct)
+    {
+        var existing = await GetAsync(kind, change.Address, ct);
+        if (existing is not null && existing.Change.Incident == change.Incident && existing.Change.To == change.To) return existing;
+        var record = new WorkRecord { Change = change, TraceParent = traceParent, StartedAt = now };
+        await PutAsync(kind, record, ct);
+        return record;
+    }
 
     public async Task<WorkRecord?> GetAsync(WorkKind kind, string address, CancellationToken ct) =>
         (await etcd.GetAsync(Key(kind, address), cancellationToken: ct)).Kvs.FirstOrDefault() is { } kv
