@@ -27,7 +27,8 @@ internal sealed class OutageScenario : IAsyncDisposable
             }),
             captureQueue);
         var clusterId = TestNames.Unique("cluster");
-        await scheduler.Etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(clusterId), new StorageClusterConfig([new(engine.Address)]));
+        // Offline, as ClusterState commits it before it publishes the transition (the scheduler ignores a stale one).
+        await scheduler.Etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(clusterId), new StorageClusterConfig([new(engine.Address, State: EngineState.Offline)]));
         await scheduler.Etcd.PutAsync(EtcdKeys.EngineIdentity(engine.Address), "marker-" + engine.Port);
         return new OutageScenario { Scheduler = scheduler, Engine = engine, ClusterId = clusterId, Classified = classified };
     }

@@ -56,6 +56,8 @@ public static class AdminApi
             Progress = new { Completed = e.CompletedVdisks.Count, Affected = e.AffectedVdisks.Count },
             e.AffectedVdisks,
             e.CompletedVdisks,
+            e.ShardUnavailable,
+            e.HeldOutage,
             e.History,
         }));
 

@@ -26,6 +26,7 @@ public static class ClusterStateExtensions
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ClusterTopology>();
+        builder.Services.AddSingleton<LastServingSideCheck>();
         builder.Services.AddSingleton<ProcessedMessageLease>();
         builder.Services.AddSingleton<SagaStore>();
         builder.Services.AddSingleton<VdiskAdmin>();

@@ -25,10 +25,10 @@ public sealed class ClusterStateOptions
     public int ConcurrentMessageLimit { get; set; } = 64;
 
     /// <summary>
-    /// Wait for the scheduler's clean RepairVerified (DESIGN §4 Verify) before an engine goes online / rip. Off by
-    /// default: then the last affected vdisk's completion ends the repair.
+    /// Wait for the scheduler's clean RepairVerified (DESIGN §4 Verify) before an engine goes online / rip. On by
+    /// default (issue 16); off, the last affected vdisk's completion ends the repair.
     /// </summary>
-    public bool RequireRepairVerification { get; set; }
+    public bool RequireRepairVerification { get; set; } = true;
 
     /// <summary>Transitions kept in each saga's history.</summary>
     public int HistoryLimit { get; set; } = 50;

@@ -23,6 +23,7 @@ public sealed class Reconciler(
     EtcdClient etcd,
     ClusterTopology topology,
     SagaStore sagas,
+    LastServingSideCheck lastSide,
     IBus bus,
     ClusterStateOptions options,
     TimeProvider time,
@@ -58,6 +59,37 @@ public sealed class Reconciler(
         foreach (var cluster in await topology.ClustersAsync(ct))
             await FixStatusAsync(cluster, ct);
         await RepublishMissedAsync(ct);
+        await FollowUpRepairsAsync(ct);
+    }
+
+    /// <summary>
+    /// Repairs waiting on something that may have been lost: a verification request nobody answered (the scheduler
+    /// was down, the verdict was unverifiable) is sent again; a classification held while the shard had no serving
+    /// side is released once the twin serves again.
+    /// </summary>
+    private async Task FollowUpRepairsAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        foreach (var engine in await sagas.ListAsync<StorageEngineSaga>(ct))
+        {
+            if (engine.ClusterId is null || engine.Incident is null || engine.History.Count == 0 || !engine.ClusterId.StartsWith(options.KeyScope, StringComparison.Ordinal)) continue;
+            var repairing = engine.CurrentState is EngineStateNames.RepairingTmpOutage or EngineStateNames.RepairingFinalOutage;
+            if (repairing && engine.AllVdisksCompleted && engine.VerificationRequestedAt is { } asked && now - asked >= options.ReconcileInterval)
+            {
+                using var activity = Tracing.StartActivity("request repair verification again", ActivityKind.Producer, engine.History[^1].TraceContext());
+                logger.LogInformation("engine {Address}: no verdict on incident {Incident}'s repair since {Asked}; asking again", engine.Address, engine.Incident, asked);
+                await bus.Publish(StorageEngineStateMachine.VerificationRequest(engine, now), ct);
+            }
+            if (engine.CurrentState == EngineStateNames.Offline && engine.HeldOutage is { } held && (await lastSide.DownTwinsAsync(engine.Address, ct)).Count == 0)
+            {
+                using var activity = Tracing.StartActivity("release held classification", ActivityKind.Producer, engine.History[^1].TraceContext());
+                logger.LogWarning("engine {Address}: its twin serves again; releasing the {Kind} classification held while the shard had no serving side", engine.Address, held.ToWire());
+                await bus.Publish(new OutageClassified
+                {
+                    Address = engine.Address, Kind = held, Incident = engine.Incident, Reason = "held while the shard had no serving side; released once its twin served again",
+                }, ct);
+            }
+        }
     }
 
     private async Task FixStatusAsync(ClusterEntry cluster, CancellationToken ct)

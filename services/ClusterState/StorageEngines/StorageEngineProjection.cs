@@ -20,6 +20,11 @@ public sealed class StorageEngineProjection(EtcdClient etcd) : ISagaEtcdProjecti
         var (configKv, statusKv) = await etcd.GetTwoAsync(configKey, statusKey, ct);
         transaction.ExpectModRevision(configKey, configKv?.ModRevision ?? 0);
         transaction.ExpectModRevision(statusKey, statusKv?.ModRevision ?? 0);
+        // A report checked against its twins (LastServingSideCheck) commits only if the twins' states are still what
+        // the check read: two twins reported at once cannot both pass as single failures.
+        if (saga.ReportVerdict is { } verdict)
+            foreach (var (twinCluster, revision) in verdict.TwinConfigRevisions.Where(t => t.Key != saga.ClusterId))
+                transaction.ExpectModRevision(EtcdKeys.StorageClusterConfig(twinCluster), revision);
         if (configKv is null) return; // the cluster was removed; the saga still records what happened
 
         var config = ZeroDiskJson.Deserialize<StorageClusterConfig>(configKv.Value.ToStringUtf8());

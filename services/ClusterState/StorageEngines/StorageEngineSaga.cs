@@ -22,6 +22,22 @@ public sealed class StorageEngineSaga : SagaStateMachineInstance
     public List<string> AffectedVdisks { get; set; } = [];
     public List<string> CompletedVdisks { get; set; } = [];
     public List<TransitionRecord> History { get; set; } = [];
+    /// <summary>When the scheduler was last asked to verify this incident's repair (the reconciler asks again later).</summary>
+    public DateTimeOffset? VerificationRequestedAt { get; set; }
+    /// <summary>Set while this engine's shard has no serving side (it failed while its twin was down): why.</summary>
+    public string? ShardUnavailable { get; set; }
+    /// <summary>A classification not applied because no complete side of the shard serves (the reconciler releases it).</summary>
+    public OutageKind? HeldOutage { get; set; }
+    /// <summary>The last failure report refused because the engine answered a probe while its twin was down.</summary>
+    public string? LastRefusedReport { get; set; }
+
+    /// <summary>What the last-serving-side check found for the report being handled (never persisted).</summary>
+    [JsonIgnore]
+    public LastSideVerdict? ReportVerdict { get; set; }
+
+    /// <summary>Whether a twin of this engine was down when a classification arrived (never persisted).</summary>
+    [JsonIgnore]
+    public bool TwinsDown { get; set; }
 
     [JsonIgnore]
     public bool AllVdisksCompleted => AffectedVdisks.All(CompletedVdisks.Contains);

@@ -17,5 +17,6 @@ public sealed class StorageEngineSagaDefinition(ClusterStateOptions options) : E
         saga.Message<OutageClassified>(m => m.UsePartitioner(partition, c => c.Message.Address));
         saga.Message<DeclareOutage>(m => m.UsePartitioner(partition, c => c.Message.Address));
         saga.Message<VdiskRepairCompleted>(m => m.UsePartitioner(partition, c => c.Message.Address));
+        saga.Message<RepairVerified>(m => m.UsePartitioner(partition, c => c.Message.Address));
     }
 }

@@ -20,10 +20,12 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
     private readonly TimeProvider _time;
     private readonly int _historyLimit;
     private readonly bool _requireVerification;
+    private readonly LastServingSideCheck _lastSide;
 
-    public StorageEngineStateMachine(ClusterTopology topology, TimeProvider time, ClusterStateOptions options)
+    public StorageEngineStateMachine(ClusterTopology topology, LastServingSideCheck lastSide, TimeProvider time, ClusterStateOptions options)
     {
         _topology = topology;
+        _lastSide = lastSide;
         _time = time;
         _historyLimit = options.HistoryLimit;
         _requireVerification = options.RequireRepairVerification;
@@ -42,20 +44,33 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
             When(FailureReported)
                 .ThenAsync(LocateAsync)
                 .IfElse(c => c.Saga.ClusterId is not null,
-                    known => BeginIncident(known),
+                    known => GuardedIncident(known),
                     // An engine in no cluster this instance manages: nothing to record.
                     unknown => unknown.Finalize()));
 
         During(Online,
             When(FailureReported, IsFresh).ThenAsync(LocateAsync).IfElse(c => c.Saga.ClusterId is not null,
-                known => BeginIncident(known),
+                known => GuardedIncident(known),
                 unknown => unknown));
 
         During(Offline,
             When(OutageClassified, c => c.Message.Incident == c.Saga.Incident)
-                .IfElse(c => c.Message.Kind == OutageKind.Temporary,
-                    tmp => BeginTmpRepair(tmp, c => $"classified temporary: {c.Message.Reason}"),
-                    final => BeginFinalRepair(final, c => $"classified permanent: {c.Message.Reason}")),
+                .ThenAsync(async c => c.Saga.TwinsDown = (await _lastSide.DownTwinsAsync(c.Saga.Address, c.CancellationToken)).Count > 0)
+                .IfElse(c => c.Saga.ShardUnavailable is not null && c.Message.Kind == OutageKind.Temporary,
+                    // The shard's last serving side is back with its data: it holds every write acknowledged after its
+                    // twin failed, so there is nothing to copy to it (and no complete side to copy from).
+                    lastSide => Enter(lastSide.Then(c =>
+                        {
+                            c.Saga.Outage = OutageKind.Temporary;
+                            c.Saga.ShardUnavailable = null;
+                            c.Saga.HeldOutage = null;
+                        }), Online, c => $"the shard's last serving side is back with its data: {c.Message.Reason}"),
+                    other => other.IfElse(c => c.Saga.TwinsDown,
+                        // Nothing is repaired from a side that is not complete: held until the twin serves again.
+                        held => held.Then(c => c.Saga.HeldOutage = c.Message.Kind),
+                        free => free.IfElse(c => c.Message.Kind == OutageKind.Temporary,
+                            tmp => BeginTmpRepair(tmp, c => $"classified temporary: {c.Message.Reason}"),
+                            final => BeginFinalRepair(final, c => $"classified permanent: {c.Message.Reason}")))),
             When(OutageDeclared)
                 .IfElse(c => c.Message.Kind == OutageKind.Temporary,
                     tmp => BeginTmpRepair(tmp, c => $"declared temporary by {c.Message.Operator}"),
@@ -63,12 +78,12 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
 
         During(RepairingTmpOutage,
             When(FailureReported, IsFresh).ThenAsync(LocateAsync).IfElse(c => c.Saga.ClusterId is not null,
-                known => BeginIncident(known),
+                known => GuardedIncident(known),
                 unknown => unknown),
             When(RepairCompleted, c => Counts(c.Saga, c.Message, RepairKind.Tmp))
                 .Then(c => c.Saga.CompletedVdisks.Add(c.Message.VdiskId))
                 .Publish(c => Phase(c.Saga, c.Message.VdiskId, VdiskRepairPhase.Completed))
-                .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Online, _ => "every affected vdisk completed its repair")),
+                .If(c => c.Saga.AllVdisksCompleted, done => Finish(done, Online, _ => "every affected vdisk completed its repair")),
             Verify(When(RepairVerified, c => IsVerdictOnCompletedRepair(c.Saga, c.Message)), Online),
             BeginFinalRepair(When(OutageClassified, c => c.Message.Incident == c.Saga.Incident && c.Message.Kind == OutageKind.Permanent),
                 c => $"reclassified permanent: {c.Message.Reason}"),
@@ -79,7 +94,7 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
             When(RepairCompleted, c => Counts(c.Saga, c.Message, RepairKind.Final))
                 .Then(c => c.Saga.CompletedVdisks.Add(c.Message.VdiskId))
                 .Publish(c => Phase(c.Saga, c.Message.VdiskId, VdiskRepairPhase.Completed))
-                .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Rip, _ => "every affected vdisk was respread")),
+                .If(c => c.Saga.AllVdisksCompleted, done => Finish(done, Rip, _ => "every affected vdisk was respread")),
             Verify(When(RepairVerified, c => IsVerdictOnCompletedRepair(c.Saga, c.Message)), Rip));
     }
 
@@ -105,7 +120,7 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
     /// </summary>
     private EventActivityBinder<StorageEngineSaga, RepairVerified> Verify(EventActivityBinder<StorageEngineSaga, RepairVerified> binder, State done) =>
         binder.IfElse(c => c.Message.Clean,
-            clean => Enter(clean, done, _ => "the repair was verified clean"),
+            clean => Enter(clean, done, c => c.Message.Reason is { } why ? $"the repair was verified clean: {why}" : "the repair was verified clean"),
             dirty => dirty
                 .Then(c => c.Saga.CompletedVdisks.RemoveAll(v => c.Message.LeftoverVdisks.Contains(v)))
                 .ThenAsync(async c =>
@@ -113,6 +128,50 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
                     foreach (var vdisk in c.Message.LeftoverVdisks.Where(c.Saga.AffectedVdisks.Contains))
                         await c.Publish(Phase(c.Saga, vdisk, VdiskRepairPhase.Running) with { Again = true }, c.CancellationToken);
                 }));
+
+    /// <summary>
+    /// Every affected vdisk completed: without verification the engine is done; with it (the default) the scheduler is
+    /// asked to scan the engines first (DESIGN §4 Verify), and its clean <see cref="Contracts.RepairVerified"/> ends the repair.
+    /// </summary>
+    private EventActivityBinder<StorageEngineSaga, T> Finish<T>(EventActivityBinder<StorageEngineSaga, T> binder, State done,
+        Func<BehaviorContext<StorageEngineSaga, T>, string> reason)
+        where T : class =>
+        binder.IfElse(_ => _requireVerification,
+            verify => verify
+                .Then(c => c.Saga.VerificationRequestedAt = _time.GetUtcNow())
+                .Publish(c => VerificationRequest(c.Saga, c.Saga.VerificationRequestedAt!.Value)),
+            unverified => Enter(unverified, done, reason));
+
+    public static RepairVerificationRequested VerificationRequest(StorageEngineSaga saga, DateTimeOffset at) => new()
+    {
+        ClusterId = saga.ClusterId!,
+        Address = saga.Address,
+        Incident = saga.Incident!,
+        Kind = saga.Outage == OutageKind.Permanent ? RepairKind.Final : RepairKind.Tmp,
+        Vdisks = saga.AffectedVdisks,
+        At = at,
+    };
+
+    /// <summary>
+    /// A report checked first when it would leave the shard with no serving side (<see cref="LastServingSideCheck"/>):
+    /// refused if the engine answers, a new incident with the shard marked unavailable if neither side does.
+    /// </summary>
+    private EventActivityBinder<StorageEngineSaga, StorageEngineFailureReported> GuardedIncident(EventActivityBinder<StorageEngineSaga, StorageEngineFailureReported> binder) =>
+        binder
+            .ThenAsync(async c => c.Saga.ReportVerdict = await _lastSide.CheckAsync(c.Saga.Address, c.CancellationToken))
+            .IfElse(c => c.Saga.ReportVerdict!.Outcome == LastSideOutcome.Refuse,
+                refused => refused.Then(c => c.Saga.LastRefusedReport =
+                    $"{_time.GetUtcNow():O} from {c.Message.Source.Node}/{c.Message.Source.Stream}: {c.Saga.ReportVerdict!.Reason}"),
+                believed => BeginIncident(believed.Then(c => c.Saga.ShardUnavailable =
+                        c.Saga.ReportVerdict!.Outcome == LastSideOutcome.ShardUnavailable ? c.Saga.ReportVerdict.Reason : null))
+                    .If(c => c.Saga.ShardUnavailable is not null, unavailable => unavailable.Publish(c => new ShardUnavailable
+                    {
+                        ClusterId = c.Saga.ClusterId!,
+                        Address = c.Saga.Address,
+                        Incident = c.Saga.Incident!,
+                        Reason = c.Saga.ShardUnavailable!,
+                        At = c.Saga.StateEnteredAt,
+                    })));
 
     /// <summary>A report observed before the engine entered its current state describes an older failure.</summary>
     private static bool IsFresh(BehaviorContext<StorageEngineSaga, StorageEngineFailureReported> c) =>
@@ -142,6 +201,8 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
                     c.Saga.Incident = NewId.NextGuid().ToString("N");
                     c.Saga.IncidentTraceId = TransitionHistory.CurrentTraceId();
                     c.Saga.Outage = null;
+                    c.Saga.HeldOutage = null;
+                    c.Saga.VerificationRequestedAt = null;
                     c.Saga.CompletedVdisks = [];
                 }),
                 Offline, c => $"failure reported by {c.Message.Source.Node}/{c.Message.Source.Stream}")
@@ -149,20 +210,25 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
 
     private EventActivityBinder<StorageEngineSaga, T> BeginTmpRepair<T>(EventActivityBinder<StorageEngineSaga, T> binder, Func<BehaviorContext<StorageEngineSaga, T>, string> reason)
         where T : class =>
-        Enter(binder.Then(c => c.Saga.Outage = OutageKind.Temporary), RepairingTmpOutage, reason)
+        Enter(binder.Then(c =>
+            {
+                c.Saga.Outage = OutageKind.Temporary;
+                c.Saga.HeldOutage = null;
+            }), RepairingTmpOutage, reason)
             .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Running))
-            .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Online, _ => "no vdisk to repair"));
+            .If(c => c.Saga.AllVdisksCompleted, done => Finish(done, Online, _ => "no vdisk to repair"));
 
     private EventActivityBinder<StorageEngineSaga, T> BeginFinalRepair<T>(EventActivityBinder<StorageEngineSaga, T> binder, Func<BehaviorContext<StorageEngineSaga, T>, string> reason)
         where T : class =>
         Enter(binder.Then(c => BeginFinalRepairCore(c.Saga)), RepairingFinalOutage, reason)
             .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Running))
-            .If(c => c.Saga.AllVdisksCompleted && !_requireVerification, done => Enter(done, Rip, _ => "no vdisk to respread"));
+            .If(c => c.Saga.AllVdisksCompleted, done => Finish(done, Rip, _ => "no vdisk to respread"));
 
     /// <summary>A respread starts over: completions of a temporary repair do not move blocks to new homes.</summary>
     private static void BeginFinalRepairCore(StorageEngineSaga saga)
     {
         saga.Outage = OutageKind.Permanent;
+        saga.HeldOutage = null;
         saga.CompletedVdisks = [];
     }
 

@@ -12,16 +12,17 @@ public sealed class OutageAnalysis(SchedulerOptions options, TimeProvider time)
 {
     public sealed record Classification(OutageKind Kind, string Reason);
 
-    public async Task<Classification> RunAsync(Func<CancellationToken, Task<ProbeResult>> probe, Action<ProbeResult> onProbe, CancellationToken ct)
+    /// <param name="started">When the outage analysis began (a resumed analysis keeps its original deadline).</param>
+    public async Task<Classification> RunAsync(Func<CancellationToken, Task<ProbeResult>> probe, Action<ProbeResult> onProbe, CancellationToken ct, DateTimeOffset? started = null)
     {
-        var started = time.GetUtcNow();
+        var begun = started ?? time.GetUtcNow();
         var goodInARow = 0;
         var interval = options.ProbeInterval;
         while (true)
         {
             var result = await probe(ct);
             onProbe(result);
-            var age = time.GetUtcNow() - started;
+            var age = time.GetUtcNow() - begun;
             switch (result.Outcome)
             {
                 case ProbeOutcome.IdentityLost:

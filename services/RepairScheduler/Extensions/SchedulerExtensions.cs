@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using ZeroDisk.RepairScheduler.Analysis;
 using ZeroDisk.RepairScheduler.Repair;
 using ZeroDisk.RepairScheduler.Restarts;
+using ZeroDisk.RepairScheduler.Work;
 using ZeroDisk.ServiceDefaults.Messaging;
 
 namespace ZeroDisk.RepairScheduler.Extensions;
@@ -13,13 +14,17 @@ public static class SchedulerExtensions
 {
     /// <summary>
     /// Outage analysis, repair dispatch and restarts, with their bus consumers. Scheduler instances share one queue
-    /// per consumer (competing consumers), so two instances do not do the work twice.
+    /// per consumer (competing consumers), so two instances do not do the work twice. Analyses and repair campaigns
+    /// are recorded in etcd under a scope named after the endpoint prefix and resumed on start (<see cref="WorkResumer"/>).
     /// </summary>
     public static IHostApplicationBuilder AddRepairScheduler(this IHostApplicationBuilder builder, string? endpointPrefix = null, Action<IBusRegistrationConfigurator>? configureBus = null)
     {
         builder.Services.Configure<SchedulerOptions>(builder.Configuration.GetSection(SchedulerOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);
+        var scope = string.IsNullOrEmpty(endpointPrefix) ? "default" : endpointPrefix.TrimEnd('-', '.', '_');
+        builder.Services.AddSingleton(sp => new SchedulerWorkStore(sp.GetRequiredService<dotnet_etcd.EtcdClient>(), scope));
         builder.Services.AddSingleton<OutageAnalyzer>();
+        builder.Services.AddSingleton<RepairVerifier>();
         builder.Services.AddSingleton<AgentDirectory>();
         builder.Services.AddSingleton<RepairCampaigns>();
         builder.Services.AddSingleton<DelayedRestarts>();
@@ -28,9 +33,12 @@ public static class SchedulerExtensions
         {
             bus.AddConsumer<EngineStateChangedConsumer>();
             bus.AddConsumer<VdiskRepairCompletedConsumer>();
+            bus.AddConsumer<RepairVerificationRequestedConsumer>();
             bus.AddConsumer<ProcessExitedConsumer>();
             configureBus?.Invoke(bus);
         }, endpointPrefix);
+        // After the bus: resumed work publishes and sends at once.
+        builder.Services.AddHostedService<WorkResumer>();
         return builder;
     }
 }

@@ -4,6 +4,7 @@ using dotnet_etcd;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Contracts;
+using ZeroDisk.RepairScheduler.Work;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.RepairScheduler.Repair;
@@ -13,9 +14,12 @@ namespace ZeroDisk.RepairScheduler.Repair;
 /// process owns (no <c>&lt;vdiskID&gt;:vdisk:owner</c> key: neither a VM's NBD server nor a repair job) and that has
 /// not reported completion gets a <see cref="RepairVdisk"/> on the least loaded agent. A job whose agent dies loses
 /// its lease, so its owner key vanishes and the vdisk is dispatched again; the job resumes from the dirty set.
+/// Which vdisks completed lives in the campaign's etcd record (<see cref="SchedulerWorkStore"/>), read at every
+/// round: a completion or a failed verification recorded by any instance counts, and a restart loses nothing.
 /// </summary>
 public sealed class RepairCampaign(
     StorageEngineStateChanged repair,
+    SchedulerWorkStore work,
     EtcdClient etcd,
     AgentDirectory agents,
     ISendEndpointProvider sender,
@@ -23,14 +27,17 @@ public sealed class RepairCampaign(
     TimeProvider time,
     ILogger logger)
 {
-    private readonly ConcurrentDictionary<string, bool> _completed = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTimeOffset> _dispatchedAt = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _dispatchedAt = new(StringComparer.Ordinal);
 
     public string Address => repair.Address;
     public string Incident => repair.Incident;
     public RepairKind Kind => repair.To == EngineState.RepairFinalOutage ? RepairKind.Final : RepairKind.Tmp;
 
-    public void MarkCompleted(string vdiskId) => _completed[vdiskId] = true;
+    /// <summary>A failed verification reopened these vdisks: dispatch them at the next round, without waiting out the timeout.</summary>
+    public void Reopened(IEnumerable<string> vdisks)
+    {
+        foreach (var vdisk in vdisks) _dispatchedAt.TryRemove(vdisk, out _);
+    }
 
     public async Task RunAsync(ActivityContext parent, CancellationToken ct)
     {
@@ -53,9 +60,13 @@ public sealed class RepairCampaign(
     /// <summary>One pass over the affected vdisks; returns the vdisks dispatched in it.</summary>
     public async Task<IReadOnlyList<string>> DispatchRoundAsync(CancellationToken ct)
     {
-        var affected = await etcd.VdisksInClusterAsync(repair.ClusterId, ct: ct);
-        var pending = affected.Where(v => !_completed.ContainsKey(v)).ToList();
+        var record = await work.GetAsync(WorkKind.Campaign, Address, ct);
         var dispatched = new List<string>();
+        if (record is null || record.Change.Incident != Incident) return dispatched; // stopped meanwhile (by any instance)
+        var completed = record.Completed.ToHashSet(StringComparer.Ordinal);
+        foreach (var (vdisk, at) in record.Dispatched) _dispatchedAt.TryAdd(vdisk, at); // dispatched before a restart
+        var affected = await etcd.VdisksInClusterAsync(repair.ClusterId, ct: ct);
+        var pending = affected.Where(v => !completed.Contains(v)).ToList();
         if (pending.Count == 0) return dispatched;
 
         var now = time.GetUtcNow();
@@ -84,6 +95,11 @@ public sealed class RepairCampaign(
             logger.LogInformation("{Verb} {Kind} repair of vdisk {Vdisk} for engine {Address} to agent {Node} (load {Load:F2})",
                 again ? "Re-dispatched" : "Dispatched", Kind.ToWire(), vdisk, Address, agent.Node, agent.Load);
         }
+        if (dispatched.Count > 0)
+            await work.UpdateAsync(WorkKind.Campaign, Address, r => r.Change.Incident != Incident ? r : r with
+            {
+                Dispatched = r.Dispatched.Where(d => !dispatched.Contains(d.Key)).Concat(dispatched.Select(v => KeyValuePair.Create(v, now))).ToDictionary(),
+            }, ct);
         return dispatched;
     }
 }

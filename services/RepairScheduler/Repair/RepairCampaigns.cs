@@ -1,15 +1,20 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using dotnet_etcd;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZeroDisk.Contracts;
+using ZeroDisk.RepairScheduler.Work;
 
 namespace ZeroDisk.RepairScheduler.Repair;
 
-/// <summary>The running <see cref="RepairCampaign"/>s, one per engine in a repair state.</summary>
+/// <summary>
+/// The running <see cref="RepairCampaign"/>s, one per engine in a repair state. A campaign is recorded in etcd
+/// before the transition that starts it is acknowledged, and its completions before theirs; a restarted scheduler
+/// resumes every recorded campaign inside the trace of the transition that started it (<see cref="WorkResumer"/>).
+/// </summary>
 public sealed class RepairCampaigns(
+    SchedulerWorkStore work,
     EtcdClient etcd,
     AgentDirectory agents,
     ISendEndpointProvider sender,
@@ -18,37 +23,64 @@ public sealed class RepairCampaigns(
     ILoggerFactory loggers) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, (RepairCampaign Campaign, CancellationTokenSource Stop)> _running = new();
+    private readonly CancellationTokenSource _disposing = new();
     private readonly ILogger _logger = loggers.CreateLogger<RepairCampaigns>();
 
-    public void Start(StorageEngineStateChanged repair, ActivityContext parent)
+    public static RepairKind KindOf(StorageEngineStateChanged repair) => repair.To == EngineState.RepairFinalOutage ? RepairKind.Final : RepairKind.Tmp;
+
+    /// <summary>Records the campaign (a new incident or kind starts with no completions), then runs it.</summary>
+    public async Task StartAsync(StorageEngineStateChanged repair, string? traceParent, CancellationToken ct)
     {
-        if (_running.TryGetValue(repair.Address, out var existing) && existing.Campaign.Incident == repair.Incident
-            && existing.Campaign.Kind == (repair.To == EngineState.RepairFinalOutage ? RepairKind.Final : RepairKind.Tmp))
-            return;
-        Stop(repair.Address);
-        var campaign = new RepairCampaign(repair, etcd, agents, sender, options.Value, time, loggers.CreateLogger<RepairCampaign>());
-        var cts = new CancellationTokenSource();
-        _running[repair.Address] = (campaign, cts);
-        _logger.LogInformation("Engine {Address} is {State}: repairing every affected vdisk nobody serves", repair.Address, repair.To.ToWire());
-        _ = Task.Run(() => campaign.RunAsync(parent, cts.Token));
+        Launch(await work.RecordAsync(WorkKind.Campaign, repair, traceParent, time.GetUtcNow(), ct));
     }
 
-    public void Stop(string address)
+    public void Resume(WorkRecord record) => Launch(record);
+
+    public async Task StopAsync(string address, CancellationToken ct)
     {
         if (_running.TryRemove(address, out var running)) running.Stop.Cancel();
+        await work.DeleteAsync(WorkKind.Campaign, address, incident: null, ct);
     }
 
-    public void MarkCompleted(VdiskRepairCompleted completed)
+    /// <summary>Records a completion of the campaign's incident (or one carrying none); returns once it is recorded.</summary>
+    public Task MarkCompletedAsync(VdiskRepairCompleted completed, CancellationToken ct) =>
+        work.UpdateAsync(WorkKind.Campaign, completed.Address, record =>
+            // A completion of an earlier incident, or of the other kind of repair, says nothing about this one.
+            (completed.Incident is not null && completed.Incident != record.Change.Incident) || completed.Kind != KindOf(record.Change)
+            || record.Completed.Contains(completed.VdiskId)
+                ? record
+                : record with { Completed = [.. record.Completed, completed.VdiskId] }, ct);
+
+    /// <summary>A verification found these vdisks not repaired: they are dispatched again.</summary>
+    public async Task ReopenAsync(string address, string incident, IReadOnlyList<string> vdisks, CancellationToken ct)
     {
-        if (!_running.TryGetValue(completed.Address, out var running)) return;
-        // A completion of an earlier incident says nothing about this one.
-        if (completed.Incident is not null && completed.Incident != running.Campaign.Incident) return;
-        running.Campaign.MarkCompleted(completed.VdiskId);
+        await work.UpdateAsync(WorkKind.Campaign, address, record =>
+            record.Change.Incident != incident || !record.Completed.Any(vdisks.Contains)
+                ? record
+                : record with
+                {
+                    Completed = record.Completed.Where(v => !vdisks.Contains(v)).ToList(),
+                    Dispatched = record.Dispatched.Where(d => !vdisks.Contains(d.Key)).ToDictionary(),
+                }, ct);
+        if (_running.TryGetValue(address, out var running)) running.Campaign.Reopened(vdisks);
+    }
+
+    private void Launch(WorkRecord record)
+    {
+        var repair = record.Change;
+        if (_running.TryGetValue(repair.Address, out var existing) && existing.Campaign.Incident == repair.Incident && existing.Campaign.Kind == KindOf(repair))
+            return;
+        if (_running.TryRemove(repair.Address, out existing)) existing.Stop.Cancel();
+        var campaign = new RepairCampaign(repair, work, etcd, agents, sender, options.Value, time, loggers.CreateLogger<RepairCampaign>());
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token);
+        _running[repair.Address] = (campaign, cts);
+        _logger.LogInformation("Engine {Address} is {State} (incident {Incident}): repairing every affected vdisk nobody serves", repair.Address, repair.To.ToWire(), repair.Incident);
+        _ = Task.Run(() => campaign.RunAsync(WorkTrace.Parent(record.TraceParent), cts.Token));
     }
 
     public ValueTask DisposeAsync()
     {
-        foreach (var address in _running.Keys) Stop(address);
+        _disposing.Cancel();
         return ValueTask.CompletedTask;
     }
 }

@@ -14,7 +14,9 @@ namespace ZeroDisk.ClusterState.Tests.Fixtures;
 
 /// <summary>
 /// ClusterState instances of one test with everything unique to it: an etcd key scope (cluster and vdisk ids start
-/// with it), a RabbitMQ vhost, and a publisher standing in for the log collectors and the scheduler.
+/// with it), a RabbitMQ vhost, and a publisher standing in for the log collectors and the scheduler. As the
+/// scheduler it answers every RepairVerificationRequested with a clean verdict (verification is on by default)
+/// unless <see cref="AnswerVerifications"/> is off; the requests are kept in <see cref="VerificationRequests"/>.
 /// </summary>
 public sealed class ClusterStateDeployment : IAsyncDisposable
 {
@@ -37,6 +39,11 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
     public string Scope { get; }
     public IReadOnlyList<ClusterStateInstance> Instances => _instances;
     public IBus Publisher => _publisher ?? throw new InvalidOperationException("start an instance first");
+
+    /// <summary>Whether the stand-in scheduler answers verification requests with a clean verdict.</summary>
+    public bool AnswerVerifications { get; set; } = true;
+
+    public System.Collections.Concurrent.ConcurrentQueue<RepairVerificationRequested> VerificationRequests { get; } = new();
 
     public static async Task<ClusterStateDeployment> CreateAsync()
     {
@@ -66,7 +73,16 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
     private async Task StartPublisherAsync()
     {
         if (_publisher is not null) return;
-        _publisher = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(VirtualHost.Uri));
+        _publisher = Bus.Factory.CreateUsingRabbitMq(rabbit =>
+        {
+            rabbit.Host(VirtualHost.Uri);
+            rabbit.ReceiveEndpoint($"{Scope}-stand-in-scheduler", e => e.Handler<RepairVerificationRequested>(async context =>
+            {
+                VerificationRequests.Enqueue(context.Message);
+                if (AnswerVerifications)
+                    await context.Publish(new RepairVerified { Address = context.Message.Address, Incident = context.Message.Incident, Clean = true, Reason = "stand-in scheduler" });
+            }));
+        });
         await _publisher.StartAsync();
     }
 

@@ -5,14 +5,15 @@ using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §4 Verify (ClusterState:RequireRepairVerification): online only on a clean verification.</summary>
+/// <summary>DESIGN §4 Verify (ClusterState:RequireRepairVerification, on by default): online only on a clean verification.</summary>
 public sealed class When_a_repair_must_be_verified
 {
     [Fact]
     public async Task Leftover_vdisks_are_repaired_again_and_only_a_clean_verdict_brings_the_engine_online()
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
-        await deployment.StartInProcessAsync(["--ClusterState:RequireRepairVerification=true"]);
+        await deployment.StartInProcessAsync();
+        deployment.AnswerVerifications = false; // this test gives the verdicts
         var engine = deployment.NewEngineAddress();
         var primary = await deployment.SeedClusterAsync("primary", engine, deployment.NewEngineAddress());
         var slave = await deployment.SeedClusterAsync("slave", deployment.NewEngineAddress(), deployment.NewEngineAddress());
@@ -27,6 +28,8 @@ public sealed class When_a_repair_must_be_verified
         await deployment.CompleteAsync(engine, vd2, RepairKind.Tmp, incident);
         await Eventually.UntilAsync(async () => (await deployment.EngineSagaAsync(engine))!.AllVdisksCompleted, "both completions are counted");
         Assert.Equal(EngineState.RepairTmpOutage, await deployment.EngineStateAsync(primary, engine));
+        await Eventually.TrueAsync(() => deployment.VerificationRequests.Any(r => r.Address == engine && r.Incident == incident && r.Kind == RepairKind.Tmp),
+            TimeSpan.FromSeconds(30), "the scheduler is asked to verify");
 
         // The scan still finds dirty blocks of vd2: it is repaired again.
         await Verdict(deployment, engine, incident, clean: false, leftover: [vd2]);

@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using ZeroDisk.ClusterState.Topology;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.ClusterState.StorageEngines;
+
+public enum LastSideOutcome
+{
+    /// <summary>The shard keeps a serving side: the report is handled as any single failure.</summary>
+    Proceed,
+    /// <summary>The engine answers a probe while its twin is down: the report is not believed (invariant 9).</summary>
+    Refuse,
+    /// <summary>Neither side answers: a genuine double failure, the shard is unavailable.</summary>
+    ShardUnavailable,
+}
+
+/// <summary>What the check found, and the revisions of the twins' cluster configs it read (the commit compares them).</summary>
+public sealed record LastSideVerdict(LastSideOutcome Outcome, string Reason, IReadOnlyDictionary<string, long> TwinConfigRevisions);
+
+/// <summary>One twin of an engine: the engine at the same shard index of a cluster paired with the engine's cluster.</summary>
+public sealed record TwinEngine(string ClusterId, long ConfigRevision, StorageServerConfig Server);
+
+/// <summary>
+/// DESIGN §3 invariant 9: a failure report that would leave a shard with no serving side (its twin is not online)
+/// is checked before it changes etcd. Both engines are probed; if the reported one answers, the report is refused
+/// (a stall the reporting server saw, not a failure); if neither answers, the failure is genuine and the shard is
+/// unavailable. The twins' config revisions go into the commit, so two reports of twins racing each other cannot
+/// both pass as single failures.
+/// </summary>
+public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastServingSideCheck> logger)
+{
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
+
+    public async Task<LastSideVerdict> CheckAsync(string address, CancellationToken ct)
+    {
+        var twins = await TwinsAsync(address, ct);
+        var revisions = twins.GroupBy(t => t.ClusterId).ToDictionary(g => g.Key, g => g.First().ConfigRevision, StringComparer.Ordinal);
+        var down = twins.Where(t => !IsServing(t.Server.State)).ToList();
+        if (down.Count == 0) return new(LastSideOutcome.Proceed, "the twin serves the shard", revisions);
+
+        var downText = string.Join(", ", down.Select(t => $"{t.Server.Address} ({t.Server.State.ToWire()})"));
+        var engineAnswers = await AnswersAsync(address, ct);
+        var twinsAnswering = new List<string>();
+        foreach (var twin in down)
+            if (await AnswersAsync(twin.Server.Address, ct)) twinsAnswering.Add(twin.Server.Address);
+        var probes = $"probe: {address} {(engineAnswers ? "answers" : "does not answer")}, twin(s) answering: {(twinsAnswering.Count == 0 ? "none" : string.Join(", ", twinsAnswering))}";
+        if (engineAnswers)
+        {
+            logger.LogWarning("Failure report of {Address} refused: its twin(s) {Twins} are down, so it is the shard's last serving side, and it answers ({Probes})",
+                address, downText, probes);
+            return new(LastSideOutcome.Refuse, $"twin(s) {downText} down and {address} answers: report not believed ({probes})", revisions);
+        }
+        logger.LogCritical("Shard of engine {Address} has no serving side: twin(s) {Twins} are down and it does not answer ({Probes})", address, downText, probes);
+        return new(LastSideOutcome.ShardUnavailable, $"no serving side: twin(s) {downText} down and {address} does not answer ({probes})", revisions);
+    }
+
+    /// <summary>Twins of the engine that do not serve the shard now.</summary>
+    public async Task<IReadOnlyList<TwinEngine>> DownTwinsAsync(string address, CancellationToken ct) =>
+        (await TwinsAsync(address, ct)).Where(t => !IsServing(t.Server.State)).ToList();
+
+    private static bool IsServing(EngineState state) => state is EngineState.Online or EngineState.Rip;
+
+    private async Task<IReadOnlyList<TwinEngine>> TwinsAsync(string address, CancellationToken ct)
+    {
+        var clusters = await topology.ClustersAsync(ct);
+        var own = clusters.FirstOrDefault(c => c.Config.Servers.Any(s => s.Address == address));
+        if (own is null) return [];
+        var shard = own.Config.Servers.ToList().FindIndex(s => s.Address == address);
+        var paired = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var vdisk in await topology.VdisksAsync(ct))
+        {
+            if (vdisk.Nbd.StorageClusterID == own.ClusterId) paired.Add(vdisk.Nbd.SlaveStorageClusterID);
+            else if (vdisk.Nbd.SlaveStorageClusterID == own.ClusterId) paired.Add(vdisk.Nbd.StorageClusterID);
+        }
+        return clusters.Where(c => paired.Contains(c.ClusterId) && c.Config.Servers.Count > shard)
+            .Select(c => new TwinEngine(c.ClusterId, c.ModRevision, c.Config.Servers[shard]))
+            .ToList();
+    }
+
+    /// <summary>Connect and PING within a second: enough to tell a stalled report from a dead engine.</summary>
+    private static async Task<bool> AnswersAsync(string address, CancellationToken ct)
+    {
+        var options = ConfigurationOptions.Parse(address);
+        options.AbortOnConnectFail = true;
+        options.ConnectRetry = 0;
+        options.ConnectTimeout = options.SyncTimeout = options.AsyncTimeout = (int)ProbeTimeout.TotalMilliseconds;
+        options.ClientName = "zerodisk-clusterstate-check";
+        try
+        {
+            await using var connection = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(ProbeTimeout * 2, ct);
+            await connection.GetDatabase().PingAsync();
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+}
