@@ -38,8 +38,8 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         report.Progress($"Started {string.Join(", ", stack.Services.Select(s => $"{s.Name} (pid {s.Pid})"))}");
 
         using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{stack.AdminPort}/"), Timeout = TimeSpan.FromSeconds(10) };
-        await WaitAsync("ClusterState admin API answers", async () => (await admin.GetAsync("health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(60), ct);
-        await WaitAsync("both agents registered", async () => (await etcd.GetRangeAsync(EtcdKeys.AgentPrefix + id, cancellationToken: ct)).Kvs.Count >= 2, TimeSpan.FromSeconds(60), ct);
+        await WaitAsync("ClusterState admin API answers", async () => (await admin.GetAsync("health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(180), ct);
+        await WaitAsync("both agents registered", async () => (await etcd.GetRangeAsync(EtcdKeys.AgentPrefix + id, cancellationToken: ct)).Kvs.Count >= 2, TimeSpan.FromSeconds(180), ct);
 
         // From nothing, as an operator would: clusters (identity markers on the engines and in etcd), vdisks, which
         // server exports which vdisk, and the servers started by their nodes' agents — all with zdctl, through the API.

@@ -24,9 +24,8 @@ public static class EngineMarkers
     /// <summary>The cluster a marker written by <see cref="NewMarker"/> names, or null for any other value.</summary>
     public static string? ClusterOf(string marker) => marker.LastIndexOf('/') is var slash and > 0 ? marker[..slash] : null;
 
-    public static async Task<EngineContents> InspectAsync(StorageServerConfig engine, CancellationToken ct)
+    public static async Task<EngineContents> InspectAsync(IConnectionMultiplexer redis, StorageServerConfig engine, CancellationToken ct)
     {
-        await using var redis = await ConnectAsync(engine.Address);
         var db = redis.GetDatabase(engine.Db);
         var marker = await db.StringGetAsync(EngineIdentity.RedisKey);
         var server = redis.GetServer(redis.GetEndPoints()[0]);
@@ -41,21 +40,19 @@ public static class EngineMarkers
     }
 
     /// <summary>SET NX of the marker; returns the marker the engine holds afterwards (ours, or the one that was there).</summary>
-    public static async Task<string> SetIfAbsentAsync(StorageServerConfig engine, string marker)
+    public static async Task<string> SetIfAbsentAsync(IConnectionMultiplexer redis, StorageServerConfig engine, string marker)
     {
-        await using var redis = await ConnectAsync(engine.Address);
         var db = redis.GetDatabase(engine.Db);
         if (await db.StringSetAsync(EngineIdentity.RedisKey, marker, when: When.NotExists)) return marker;
         return (await db.StringGetAsync(EngineIdentity.RedisKey)).ToString();
     }
 
     /// <summary>Takes back a marker this call wrote, only while it is still that value (a failed registration leaves nothing behind).</summary>
-    public static async Task RemoveIfEqualAsync(StorageServerConfig engine, string marker)
+    public static async Task RemoveIfEqualAsync(IConnectionMultiplexer redis, StorageServerConfig engine, string marker)
     {
         const string script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
         try
         {
-            await using var redis = await ConnectAsync(engine.Address);
             await redis.GetDatabase(engine.Db).ScriptEvaluateAsync(script, [EngineIdentity.RedisKey], [marker]);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -64,6 +61,6 @@ public static class EngineMarkers
         }
     }
 
-    private static Task<ConnectionMultiplexer> ConnectAsync(string address) =>
-        ConnectionMultiplexer.ConnectAsync($"{address},abortConnect=true,connectTimeout=3000,syncTimeout=5000,allowAdmin=true");
+    public static Task<ConnectionMultiplexer> ConnectAsync(string address) =>
+        ConnectionMultiplexer.ConnectAsync($"{address},abortConnect=true,connectTimeout=10000,syncTimeout=10000,allowAdmin=true");
 }

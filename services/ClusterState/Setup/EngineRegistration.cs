@@ -12,9 +12,13 @@ namespace ZeroDisk.ClusterState.Setup;
 /// carries another cluster's marker (or one not written here), when etcd registers an identity for its address, or
 /// when it holds data.
 /// </summary>
-public sealed class EngineRegistration(EtcdClient etcd)
+public sealed class EngineRegistration(EtcdClient etcd) : IAsyncDisposable
 {
     private readonly List<(StorageServerConfig Engine, string Marker)> _written = [];
+    private readonly Dictionary<string, StackExchange.Redis.ConnectionMultiplexer> _connections = [];
+
+    private async Task<StackExchange.Redis.ConnectionMultiplexer> ConnectionAsync(string address) =>
+        _connections.TryGetValue(address, out var redis) ? redis : _connections[address] = await EngineMarkers.ConnectAsync(address);
 
     /// <summary>The markers to register in etcd, by engine address.</summary>
     public Dictionary<string, string> Markers { get; } = [];
@@ -35,7 +39,7 @@ public sealed class EngineRegistration(EtcdClient etcd)
             EngineContents seen;
             try
             {
-                seen = await EngineMarkers.InspectAsync(engine, ct);
+                seen = await EngineMarkers.InspectAsync(await ConnectionAsync(engine.Address), engine, ct);
             }
             catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
             {
@@ -56,7 +60,7 @@ public sealed class EngineRegistration(EtcdClient etcd)
             string held;
             try
             {
-                held = await EngineMarkers.SetIfAbsentAsync(engine, wanted);
+                held = await EngineMarkers.SetIfAbsentAsync(await ConnectionAsync(engine.Address), engine, wanted);
             }
             catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
             {
@@ -78,7 +82,12 @@ public sealed class EngineRegistration(EtcdClient etcd)
     /// <summary>Takes back the markers this registration wrote (after a refused or failed etcd transaction).</summary>
     public async Task RollBackAsync()
     {
-        foreach (var (engine, marker) in _written) await EngineMarkers.RemoveIfEqualAsync(engine, marker);
+        foreach (var (engine, marker) in _written) await EngineMarkers.RemoveIfEqualAsync(_connections[engine.Address], engine, marker);
         _written.Clear();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var redis in _connections.Values) await redis.DisposeAsync();
     }
 }

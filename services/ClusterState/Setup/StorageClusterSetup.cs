@@ -35,7 +35,7 @@ public sealed class StorageClusterSetup(EtcdClient etcd, ClusterTopology topolog
         var transaction = new EtcdTransaction()
             .ExpectVersion(configKey, 0)
             .ExpectVersion(EtcdKeys.ClusterStatus(request.Id), 0);
-        var registration = new EngineRegistration(etcd);
+        await using var registration = new EngineRegistration(etcd);
         if (await registration.MarkAsync(request.Id, engines, transaction, ct) is { } refused) return refused;
         transaction
             .Put(configKey, ZeroDiskJson.Serialize(config))
@@ -84,7 +84,7 @@ public sealed class StorageClusterSetup(EtcdClient etcd, ClusterTopology topolog
         if (await InOtherClustersAsync(clusterId, [engine], ct) is { } taken) return taken;
 
         var transaction = new EtcdTransaction().ExpectModRevision(configKey, kv.ModRevision);
-        var registration = new EngineRegistration(etcd);
+        await using var registration = new EngineRegistration(etcd);
         if (await registration.MarkAsync(clusterId, [engine], transaction, ct) is { } refused) return refused;
         transaction.Put(configKey, ZeroDiskJson.Serialize(changed));
         if (removed is not null) transaction.Delete(EtcdKeys.EngineIdentity(removed));

@@ -17,10 +17,10 @@ public sealed class AdminClient : IDisposable
     private readonly Uri _baseUrl;
 
     /// <param name="token">The bearer token mutating calls carry (ClusterState:AdminToken); reads need none.</param>
-    public AdminClient(Uri baseUrl, string? token = null)
+    public AdminClient(Uri baseUrl, string? token = null, TimeSpan? timeout = null)
     {
         _baseUrl = baseUrl;
-        _http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(15) };
+        _http = new HttpClient { BaseAddress = baseUrl, Timeout = timeout ?? TimeSpan.FromSeconds(15) };
         if (!string.IsNullOrEmpty(token)) _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
     }
 

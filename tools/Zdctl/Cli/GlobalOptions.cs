@@ -47,9 +47,17 @@ public sealed class GlobalOptions
         Recursive = true,
     };
 
+    public Option<int> Timeout { get; } = new("--timeout")
+    {
+        Description = "seconds to wait for the admin API's answer",
+        DefaultValueFactory = _ => 15,
+        Recursive = true,
+    };
+
     public void AddTo(Command root)
     {
         root.Options.Add(Api);
+        root.Options.Add(Timeout);
         root.Options.Add(Token);
         root.Options.Add(TokenFile);
         root.Options.Add(Etcd);
@@ -61,7 +69,9 @@ public sealed class GlobalOptions
         var api = parse.GetValue(Api)!;
         if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUrl) || apiUrl.Scheme is not ("http" or "https"))
             throw new ZdctlException(ExitCodes.BadInput, $"--api '{api}' must be an http(s) URL such as {ClusterStateExtensions.DefaultUrl}");
-        return new ZdctlContext(apiUrl, parse.GetValue(Etcd) ?? "", parse.GetValue(Scope) ?? "", AdminToken(parse));
+        var timeout = parse.GetValue(Timeout);
+        if (timeout <= 0) throw new ZdctlException(ExitCodes.BadInput, $"--timeout {timeout} must be a positive number of seconds");
+        return new ZdctlContext(apiUrl, parse.GetValue(Etcd) ?? "", parse.GetValue(Scope) ?? "", AdminToken(parse), TimeSpan.FromSeconds(timeout));
     }
 
     /// <summary>--token (or $ZD_ADMIN_TOKEN), else the content of --token-file (or $ZD_ADMIN_TOKEN_FILE), else none.</summary>
