@@ -21,6 +21,12 @@ public sealed record DrillOptions(OutageMode Outage, FailedSide Side, TimeSpan L
     /// <summary>Journal vd2 to three tlog servers and SIGKILL one under load: it must be restarted, the load must not notice.</summary>
     public bool CrashTlog { get; init; }
 
+    /// <summary>
+    /// Only set the deployment up with zdctl and check it serves (qemu-io writes and reads vd1; deleting a served
+    /// vdisk is refused and leaves its data); no engine is killed.
+    /// </summary>
+    public bool SetupOnly { get; init; }
+
     /// <summary>How long a temporarily failed engine stays down.</summary>
     public TimeSpan Downtime { get; init; } = TimeSpan.FromSeconds(4);
 

@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using dotnet_etcd;
-using MassTransit;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
@@ -35,49 +34,45 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
             AdminPort = FreePort.Next(), NbdPort = FreePort.Next(), Telemetry = traces.ExporterEnvironment(),
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
-        await RegisterClustersAsync(stack, etcd);
         stack.StartServices(options);
         report.Progress($"Started {string.Join(", ", stack.Services.Select(s => $"{s.Name} (pid {s.Pid})"))}");
 
         using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{stack.AdminPort}/"), Timeout = TimeSpan.FromSeconds(10) };
-        await WaitAsync("ClusterState admin API answers", async () => (await admin.GetAsync("health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(60), ct);
-        await WaitAsync("both agents registered", async () => (await etcd.GetRangeAsync(EtcdKeys.AgentPrefix + id, cancellationToken: ct)).Kvs.Count >= 2, TimeSpan.FromSeconds(60), ct);
+        await WaitAsync("ClusterState admin API answers", async () => (await admin.GetAsync("health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(180), ct);
+        await WaitAsync("both agents registered", async () => (await etcd.GetRangeAsync(EtcdKeys.AgentPrefix + id, cancellationToken: ct)).Kvs.Count >= 2, TimeSpan.FromSeconds(180), ct);
 
+        // From nothing, as an operator would: clusters (identity markers on the engines and in etcd), vdisks, which
+        // server exports which vdisk, and the servers started by their nodes' agents — all with zdctl, through the API.
+        var setup = new DrillSetup(stack, options, report);
+        if (!await setup.ClustersAsync(etcd)) return;
         string vd1 = $"{id}-vd1", vd2 = $"{id}-vd2", vd3 = $"{id}-vd3";
-        var tlog = options.CrashTlog ? await StartTlogServersAsync(stack, etcd, ct) : null;
+        var tlog = options.CrashTlog ? await StartTlogServersAsync(stack, setup, ct) : null;
         foreach (var vdisk in new[] { vd1, vd2, vd3 })
         {
-            var created = await admin.PostAsJsonAsync("vdisks", new
-            {
-                id = vdisk, storageClusterID = stack.PrimaryCluster, slaveStorageClusterID = stack.SlaveCluster, blockSize = 4096, size = VdiskGiB,
-                tlogServerClusterID = vdisk == vd2 ? tlog?.ClusterId : null,
-            }, ct);
-            report.Check($"create {vdisk}", created.IsSuccessStatusCode, $"POST /vdisks -> {(int)created.StatusCode}");
+            string[] tlogArgs = vdisk == vd2 && tlog is not null ? ["--tlog-cluster", tlog.ClusterId] : [];
+            await setup.ZdctlAsync(["vdisk", "create", vdisk, "--cluster", stack.PrimaryCluster, "--slave-cluster", stack.SlaveCluster, "--size", $"{VdiskGiB}GiB",
+                "--block-size", "4096", .. tlogArgs]);
         }
-        await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.NbdServer), new NbdServerVdisksConfig([vd1, vd2]), ct);
-        await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([vd3]), ct);
-
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(endpoints.RabbitMqUri));
-        await bus.StartAsync(ct);
-        try
-        {
-            await (await bus.GetSendEndpoint(AgentQueues.Address(stack.Node(1)))).Send(new RestartNbdServer { Node = stack.Node(1), ServerId = stack.NbdServer }, ct);
-            await (await bus.GetSendEndpoint(AgentQueues.Address(stack.Node(2)))).Send(new RestartNbdServer { Node = stack.Node(2), ServerId = stack.ParkedServer }, ct);
-        }
-        finally
-        {
-            await bus.StopAsync(ct);
-        }
+        await setup.ZdctlAsync("nbdserver", "assign", stack.NbdServer, vd1);
+        await setup.ZdctlAsync("nbdserver", "assign", stack.NbdServer, vd2);
+        await setup.ZdctlAsync("nbdserver", "assign", stack.ParkedServer, vd3);
+        await setup.ZdctlAsync("nbdserver", "start", stack.NbdServer, "--node", stack.Node(1));
+        await setup.ZdctlAsync("nbdserver", "start", stack.ParkedServer, "--node", stack.Node(2));
         var uri = (string vdisk) => $"nbd://127.0.0.1:{(vdisk == vd3 ? stack.NbdPort + 1 : stack.NbdPort)}/{vdisk}";
         var serving = await WaitAsync("the agent started the NBD server", async () => (await ExternalProcess.RunAsync("nbdinfo", [uri(vd1)], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(90), ct);
         report.Check("NBD server serves through the agent", serving, uri(vd1));
+        if (options.SetupOnly)
+        {
+            await setup.CheckServedVdiskAsync(uri(vd1), vd1);
+            return;
+        }
 
         // vd3 gets data, then its VM stops (no server exports it): its repair must come from a dispatched job.
         var parkedImage = Path.Combine(root, "vd3.img");
         await File.WriteAllBytesAsync(parkedImage, RandomNumberGenerator.GetBytes(ParkedMiB << 20), ct);
         var parked = await WaitAsync("node 2's NBD server serves vd3", async () => (await ExternalProcess.RunAsync("nbdinfo", [uri(vd3)], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(90), ct)
                      && (await ExternalProcess.RunAsync("nbdcopy", [parkedImage, uri(vd3)], TimeSpan.FromMinutes(3))).ExitCode == 0;
-        await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([]), ct);
+        parked &= await setup.ZdctlAsync("nbdserver", "unassign", stack.ParkedServer, vd3);
         parked &= await WaitAsync("vd3's owner key released", async () => (await etcd.GetAsync(EtcdKeys.VdiskOwner(vd3), cancellationToken: ct)).Kvs.Count == 0, TimeSpan.FromSeconds(30), ct);
         report.Check("vd3 written, then no longer served", parked, $"{ParkedMiB} MiB, md5 {FileHashes.Md5(parkedImage)}; owner key released");
 
@@ -149,7 +144,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
 
         var job = RepairJobCompleted(stack, vd3, victim.Address);
         report.Check("vd3 (not running) repaired by a job an agent ran", job is not null, job ?? "no repair-only server reported completion for vd3");
-        await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([vd3]), ct);
+        await setup.ZdctlAsync("nbdserver", "assign", stack.ParkedServer, vd3);
         if (await WaitAsync("vd3 served again", async () => (await ExternalProcess.RunAsync("nbdinfo", [uri(vd3)], TimeSpan.FromSeconds(10))).ExitCode == 0, TimeSpan.FromSeconds(60), ct))
             await CheckReadBackAsync("checksum of vd3 equals what was written", uri(vd3), parkedImage, ParkedMiB << 20);
         else
@@ -209,22 +204,12 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
     private sealed record TlogServers(string ClusterId, IReadOnlyList<(int Node, string Address)> Servers);
 
     /// <summary>Three tlog servers (two on node 1, one on node 2), so k = 2 acknowledgements survive one crash.</summary>
-    private async Task<TlogServers> StartTlogServersAsync(DrillStack stack, EtcdClient etcd, CancellationToken ct)
+    private async Task<TlogServers> StartTlogServersAsync(DrillStack stack, DrillSetup setup, CancellationToken ct)
     {
         var servers = new[] { 1, 1, 2 }.Select(n => (Node: n, Address: $"127.0.0.1:{FreePort.Next()}")).ToList();
         var tlog = new TlogServers($"{stack.Id}-tlog", servers);
-        await etcd.PutJsonAsync(EtcdKeys.TlogClusterConfig(tlog.ClusterId), new TlogClusterConfig(servers.Select(s => s.Address).ToList()), ct);
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(stack.Endpoints.RabbitMqUri));
-        await bus.StartAsync(ct);
-        try
-        {
-            foreach (var (n, address) in servers)
-                await (await bus.GetSendEndpoint(AgentQueues.Address(stack.Node(n)))).Send(new RestartTlogServer { Node = stack.Node(n), ServerId = address }, ct);
-        }
-        finally
-        {
-            await bus.StopAsync(ct);
-        }
+        await setup.ZdctlAsync(["tlog", "create", tlog.ClusterId, .. servers.Select(s => s.Address)]);
+        foreach (var (n, address) in servers) await setup.ZdctlAsync("tlogserver", "start", address, "--node", stack.Node(n));
         var up = await WaitAsync("the tlog servers to listen", async () => (await Task.WhenAll(servers.Select(s => AcceptsAsync(s.Address)))).All(a => a), TimeSpan.FromSeconds(60), ct);
         report.Check("three tlog servers started by the agents", up, string.Join(", ", servers.Select(s => $"{s.Address} on {stack.Node(s.Node)}")));
         return tlog;
@@ -341,21 +326,6 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         var actual = read.ExitCode == 0 ? FileHashes.Md5Prefix(back, length) : null;
         report.Check(check, actual == FileHashes.Md5(image), actual is null ? read.StdErr : $"md5 {actual}");
         if (File.Exists(back)) File.Delete(back);
-    }
-
-    private static async Task RegisterClustersAsync(DrillStack stack, EtcdClient etcd)
-    {
-        foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave))
-        {
-            var marker = $"{stack.Id}-{engine.Port}";
-            await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
-            await redis.GetDatabase().StringSetAsync(EngineIdentity.RedisKey, marker);
-            await etcd.PutAsync(EtcdKeys.EngineIdentity(engine.Address), marker);
-        }
-        await etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(stack.PrimaryCluster), new StorageClusterConfig(stack.Engines.Primary.Select(e => new StorageServerConfig(e.Address)).ToList()));
-        await etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(stack.SlaveCluster), new StorageClusterConfig(stack.Engines.Slave.Select(e => new StorageServerConfig(e.Address)).ToList()));
-        foreach (var c in new[] { stack.PrimaryCluster, stack.SlaveCluster })
-            await etcd.PutAsync(EtcdKeys.ClusterStatus(c), ClusterStatus.Healthy.ToWire());
     }
 
     /// <summary>The log of the repair-only server an agent ran for the vdisk, if it printed its completion.</summary>

@@ -29,11 +29,15 @@ public sealed class DrillStack : IAsyncDisposable
     /// <summary>Node 2's NBD server: it writes vd3, then stops exporting it, so vd3 is a vdisk nobody serves.</summary>
     public string ParkedServer => $"{Id}-nbd2";
     public string VmHookCalls => Path.Combine(Root, "vm-hook.calls");
+    /// <summary>The admin API's token (ClusterState:AdminTokenFile), a secret file only this user can read, as an operator would keep it.</summary>
+    public string AdminTokenFile => Path.Combine(Root, "admin.token");
     public IReadOnlyList<ManagedProcess> Services => _services;
 
     public void StartServices(DrillOptions options)
     {
         var env = ServiceEnvironment(options);
+        File.WriteAllText(AdminTokenFile, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(AdminTokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
         // Instances side by side share their queues and their sagas in etcd; the first one's admin API is the drill's.
         for (var i = 0; i < options.ClusterStateInstances; i++)
@@ -46,6 +50,7 @@ public sealed class DrillStack : IAsyncDisposable
                     ["ClusterState__EndpointPrefix"] = $"{Id}-",
                     ["ClusterState__KeyScope"] = Id,
                     ["ClusterState__ReconcileInterval"] = "00:00:05",
+                    ["ClusterState__AdminTokenFile"] = AdminTokenFile,
                 }, Root));
         }
         _services.Add(ManagedProcess.Start("repairscheduler", "dotnet", [Dll(options, "RepairScheduler", "repairscheduler")],

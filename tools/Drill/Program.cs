@@ -9,15 +9,16 @@ var crash = new Option<bool>("--crash-server") { Description = "afterwards, SIGK
 var killRepairAgent = new Option<bool>("--kill-repair-agent") { Description = "SIGKILL the agent running the repair job of the vdisk nobody serves, mid-job (with --outage final): the job must be dispatched again and resume" };
 var crashTlog = new Option<bool>("--crash-tlog") { Description = "journal vd2 to three tlog servers and SIGKILL one under load: it must be restarted, the load must not notice" };
 var chaos = new Option<bool>("--chaos") { Description = "during the incident SIGKILL node 1's collector, ClusterState, the scheduler, RabbitMQ and etcd once each (restarts the infrastructure with scripts/infra.sh: use scripts/chaos.sh)" };
+var setupOnly = new Option<bool>("--setup-only") { Description = "only set the deployment up with zdctl through the admin API and check that it serves (qemu-io), then stop" };
 var clusterStates = new Option<int>("--clusterstate-instances") { Description = "ClusterState instances side by side", DefaultValueFactory = _ => 1 };
-var root = new RootCommand("ZeroDisk failure drill: SIGKILL a storage engine under load and prove nothing is lost") { outage, side, load, timeout, crash, killRepairAgent, crashTlog, chaos, clusterStates };
+var root = new RootCommand("ZeroDisk failure drill: SIGKILL a storage engine under load and prove nothing is lost") { outage, side, load, timeout, crash, killRepairAgent, crashTlog, chaos, clusterStates, setupOnly };
 root.SetAction(async (parse, ct) =>
 {
     var configuration = AppContext.BaseDirectory.Contains("/bin/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
     var options = new DrillOptions(parse.GetValue(outage), parse.GetValue(side), TimeSpan.FromSeconds(parse.GetValue(load)), TimeSpan.FromSeconds(parse.GetValue(timeout)), configuration, parse.GetValue(crash))
     {
         KillRepairAgent = parse.GetValue(killRepairAgent), CrashTlog = parse.GetValue(crashTlog), Chaos = parse.GetValue(chaos),
-        ClusterStateInstances = Math.Max(1, parse.GetValue(clusterStates)),
+        ClusterStateInstances = Math.Max(1, parse.GetValue(clusterStates)), SetupOnly = parse.GetValue(setupOnly),
     };
     if (options is { KillRepairAgent: true, Outage: OutageMode.Tmp })
     {
@@ -33,7 +34,7 @@ root.SetAction(async (parse, ct) =>
     {
         report.Check("drill ran to the end", false, ex.Message);
     }
-    report.PrintSummary($"Drill: {options.Outage} outage of a {options.Side} engine");
+    report.PrintSummary(options.SetupOnly ? "Drill: set up from nothing" : $"Drill: {options.Outage} outage of a {options.Side} engine");
     return report.AllHeld ? 0 : 1;
 });
 return await root.Parse(args).InvokeAsync();

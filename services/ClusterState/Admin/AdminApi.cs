@@ -97,6 +97,6 @@ public static class AdminApi
         return Results.Accepted($"/engines", new { message = $"outage of {address} declared {request.Kind.ToWire()}", engine.Incident });
     }
 
-    private static IResult ToResult(AdminResult result) =>
+    internal static IResult ToResult(AdminResult result) =>
         Results.Json(new { message = result.Message, detail = result.Detail }, statusCode: result.Status);
 }

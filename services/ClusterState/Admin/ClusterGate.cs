@@ -11,27 +11,24 @@ namespace ZeroDisk.ClusterState.Admin;
 /// </summary>
 public static class ClusterGate
 {
-    /// <summary>Null when the cluster is healthy (and the guard was added), else why not.</summary>
+    /// <summary>
+    /// Null when the cluster is healthy (and the guard was added), else why not. The config and the status are read at
+    /// one revision, both must say healthy, and the transaction compares both keys' revisions: an engine that fails
+    /// (or any other change to the cluster) between this check and the commit makes the commit fail.
+    /// </summary>
     public static async Task<AdminResult?> RequireHealthyAsync(EtcdClient etcd, EtcdTransaction transaction, string clusterId, CancellationToken ct)
     {
         var configKey = EtcdKeys.StorageClusterConfig(clusterId);
-        var config = await etcd.GetAsync(configKey, ct);
-        if (config is null) return new AdminResult(400, $"storage cluster '{clusterId}' does not exist");
         var statusKey = EtcdKeys.ClusterStatus(clusterId);
-        var status = await etcd.GetAsync(statusKey, ct);
-        var healthy = ClusterStatus.Healthy.ToWire();
-        if (status is not null)
-        {
-            if (status.Value.ToStringUtf8() != healthy)
-                return new AdminResult(409, $"storage cluster '{clusterId}' is {status.Value.ToStringUtf8()}: no vdisk creation or deletion until it is healthy");
-            transaction.ExpectValue(statusKey, healthy);
-            return null;
-        }
-        // No status written yet: the engines' states decide, and they must not change before the commit.
+        var (config, status) = await etcd.GetTwoAsync(configKey, statusKey, ct);
+        if (config is null) return new AdminResult(400, $"storage cluster '{clusterId}' does not exist");
         var derived = ClusterHealth.Derive(ZeroDiskJson.Deserialize<StorageClusterConfig>(config.Value.ToStringUtf8()));
+        var written = status?.Value.ToStringUtf8();
+        if (written is not null && written != ClusterStatus.Healthy.ToWire())
+            return new AdminResult(409, $"storage cluster '{clusterId}' is {written}: no vdisk creation or deletion until it is healthy");
         if (derived != ClusterStatus.Healthy)
             return new AdminResult(409, $"storage cluster '{clusterId}' is {derived.ToWire()}: no vdisk creation or deletion until it is healthy");
-        transaction.ExpectVersion(statusKey, 0).ExpectModRevision(configKey, config.ModRevision);
+        transaction.ExpectModRevision(configKey, config.ModRevision).ExpectModRevision(statusKey, status?.ModRevision ?? 0);
         return null;
     }
 }

@@ -58,7 +58,12 @@ public sealed class VdiskAdmin(EtcdClient etcd)
             if (nbdJson is null) return new AdminResult(404, $"vdisk '{vdiskId}' does not exist");
             var nbd = ZeroDiskJson.Deserialize<VdiskNbdConfig>(nbdJson);
 
-            var transaction = new EtcdTransaction();
+            // One writer per vdisk (DESIGN §3 invariant 5): while a server or a repair job owns it, its data is live.
+            // The owner key must still be absent when the delete commits, so a claim in between makes it fail.
+            if (await etcd.GetAsync(EtcdKeys.VdiskOwner(vdiskId), ct) is { } ownerKv)
+                return new AdminResult(409, $"vdisk '{vdiskId}' is being served ({OwnerText(ownerKv.Value.ToStringUtf8())}): stop serving it "
+                                            + "(remove it from its NBD server) or let its repair finish, then delete it; nothing was changed");
+            var transaction = new EtcdTransaction().ExpectVersion(EtcdKeys.VdiskOwner(vdiskId), 0);
             foreach (var cluster in new[] { nbd.StorageClusterID, nbd.SlaveStorageClusterID })
                 if (await ClusterGate.RequireHealthyAsync(etcd, transaction, cluster, ct) is { } refused) return refused;
             if (nbdKv is not null)
@@ -92,6 +97,18 @@ public sealed class VdiskAdmin(EtcdClient etcd)
             return new AdminResult(200, $"vdisk '{vdiskId}' deleted and its data purged", purged);
         }
         return new AdminResult(409, $"vdisk '{vdiskId}': its clusters kept changing; try again");
+    }
+    private static string OwnerText(string json)
+    {
+        try
+        {
+            var owner = ZeroDiskJson.Deserialize<VdiskOwner>(json);
+            return $"owned by {owner.Server}, {owner.Kind.ToWire()}, epoch {owner.Epoch}";
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return "its owner key is set";
+        }
     }
 }
 

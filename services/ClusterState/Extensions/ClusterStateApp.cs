@@ -1,4 +1,5 @@
 using ZeroDisk.ClusterState.Admin;
+using ZeroDisk.ClusterState.Setup;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Health;
 
@@ -16,8 +17,10 @@ public static class ClusterStateApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.UseAdminAuthentication();
         app.MapDefaultEndpoints();
         app.MapAdminApi();
+        app.MapSetupApi();
         return app;
     }
 }

@@ -2,6 +2,7 @@ using MassTransit;
 using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.Reconciliation;
+using ZeroDisk.ClusterState.Setup;
 using ZeroDisk.ClusterState.StorageClusters;
 using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.Topology;
@@ -30,6 +31,9 @@ public static class ClusterStateExtensions
         builder.Services.AddSingleton<ProcessedMessageLease>();
         builder.Services.AddSingleton<SagaStore>();
         builder.Services.AddSingleton<VdiskAdmin>();
+        builder.Services.AddSingleton<AdminAuthentication>();
+        builder.Services.AddSingleton<StorageClusterSetup>();
+        builder.Services.AddSingleton<ServerSetup>();
         builder.Services.AddSingleton<ISagaEtcdProjection<StorageEngineSaga>, StorageEngineProjection>();
         builder.Services.AddHostedService<Reconciler>();
 

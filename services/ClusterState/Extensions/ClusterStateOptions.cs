@@ -30,6 +30,15 @@ public sealed class ClusterStateOptions
     /// </summary>
     public bool RequireRepairVerification { get; set; } = true;
 
+    /// <summary>
+    /// The bearer token every mutating admin call must carry (Admin/AdminAuthentication). Prefer
+    /// <see cref="AdminTokenFile"/> (a secret mounted as a file) over putting the token itself in the environment.
+    /// </summary>
+    public string? AdminToken { get; set; }
+
+    /// <summary>A file holding the admin token (surrounding whitespace ignored), read on each mutating call.</summary>
+    public string? AdminTokenFile { get; set; }
+
     /// <summary>Transitions kept in each saga's history.</summary>
     public int HistoryLimit { get; set; } = 50;
 }

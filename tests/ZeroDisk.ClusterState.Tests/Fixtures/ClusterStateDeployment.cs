@@ -166,7 +166,13 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
         return incident!;
     }
 
-    public HttpClient Http(int instance = 0) => new() { BaseAddress = _instances[instance].Url };
+    /// <summary>An admin API client; <paramref name="token"/> is sent as the bearer token (the configured one unless told otherwise, none if null).</summary>
+    public HttpClient Http(int instance = 0, string? token = ClusterStateInstance.AdminToken)
+    {
+        var http = new HttpClient { BaseAddress = _instances[instance].Url };
+        if (token is not null) http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
 
     public async ValueTask DisposeAsync()
     {

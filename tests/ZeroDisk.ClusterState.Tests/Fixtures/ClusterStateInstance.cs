@@ -14,6 +14,9 @@ public abstract class ClusterStateInstance : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 
+    /// <summary>The admin token every test instance is configured with (ClusterState:AdminToken).</summary>
+    public const string AdminToken = "test-admin-token";
+
     public static IReadOnlyList<string> Arguments(Uri url, InfrastructureEndpoints endpoints, Uri rabbitMq, string scope) =>
     [
         $"--urls={url}",
@@ -21,6 +24,7 @@ public abstract class ClusterStateInstance : IAsyncDisposable
         $"--RABBITMQ_URI={rabbitMq}",
         $"--{ClusterStateOptions.Section}:KeyScope={scope}",
         $"--{ClusterStateOptions.Section}:EndpointPrefix={scope}",
+        $"--{ClusterStateOptions.Section}:AdminToken={AdminToken}",
         "--Logging:LogLevel:Default=Warning",
         "--Logging:LogLevel:MassTransit=Error",
     ];

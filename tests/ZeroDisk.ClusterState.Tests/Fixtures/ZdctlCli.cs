@@ -3,7 +3,8 @@ using ZeroDisk.Testing;
 namespace ZeroDisk.ClusterState.Tests.Fixtures;
 
 /// <summary>The built zdctl (tools/Zdctl) run as a real process, pointed at one deployment's admin API, etcd and key scope.</summary>
-public sealed class ZdctlCli(ClusterStateDeployment? deployment = null)
+/// <param name="withToken">Pass the deployment's admin token with --token (false: the test gives it some other way, or none).</param>
+public sealed class ZdctlCli(ClusterStateDeployment? deployment = null, bool withToken = true)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
@@ -13,7 +14,8 @@ public sealed class ZdctlCli(ClusterStateDeployment? deployment = null)
     private IEnumerable<string> Arguments(IEnumerable<string> args) =>
         deployment is null
             ? [Dll, .. args]
-            : [Dll, "--api", deployment.Instances[0].Url.ToString(), "--etcd", deployment.Endpoints.EtcdEndpoints, "--scope", deployment.Scope, .. args];
+            : [Dll, "--api", deployment.Instances[0].Url.ToString(), "--etcd", deployment.Endpoints.EtcdEndpoints, "--scope", deployment.Scope,
+                .. withToken ? new[] { "--token", ClusterStateInstance.AdminToken } : [], .. args];
 
     public Task<ExternalProcess.Result> RunAsync(params string[] args) => RunAsync(args, environment: null);
 

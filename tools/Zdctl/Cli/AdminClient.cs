@@ -11,9 +11,18 @@ public sealed record AdminReply(int Status, string Message, IReadOnlyList<string
 }
 
 /// <summary>ClusterState's admin API (services/ClusterState/Admin) over HTTP; an unreachable API becomes a one-line error.</summary>
-public sealed class AdminClient(Uri baseUrl) : IDisposable
+public sealed class AdminClient : IDisposable
 {
-    private readonly HttpClient _http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(15) };
+    private readonly HttpClient _http;
+    private readonly Uri _baseUrl;
+
+    /// <param name="token">The bearer token mutating calls carry (ClusterState:AdminToken); reads need none.</param>
+    public AdminClient(Uri baseUrl, string? token = null, TimeSpan? timeout = null)
+    {
+        _baseUrl = baseUrl;
+        _http = new HttpClient { BaseAddress = baseUrl, Timeout = timeout ?? TimeSpan.FromSeconds(15) };
+        if (!string.IsNullOrEmpty(token)) _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+    }
 
     public Task<AdminReply> PostAsync<T>(string path, T body, CancellationToken ct) =>
         SendAsync(() => _http.PostAsJsonAsync(path, body, ZeroDiskJson.Options, ct), ct);
@@ -29,11 +38,11 @@ public sealed class AdminClient(Uri baseUrl) : IDisposable
         }
         catch (HttpRequestException ex)
         {
-            throw new ZdctlException(ExitCodes.Unreachable, $"cannot reach ClusterState's admin API at {baseUrl}: {ex.Message}", ex);
+            throw new ZdctlException(ExitCodes.Unreachable, $"cannot reach ClusterState's admin API at {_baseUrl}: {ex.Message}", ex);
         }
         catch (TaskCanceledException ex) when (!ct.IsCancellationRequested)
         {
-            throw new ZdctlException(ExitCodes.Unreachable, $"ClusterState's admin API at {baseUrl} did not answer within {_http.Timeout.TotalSeconds:0} s", ex);
+            throw new ZdctlException(ExitCodes.Unreachable, $"ClusterState's admin API at {_baseUrl} did not answer within {_http.Timeout.TotalSeconds:0} s", ex);
         }
         using (response)
         {

@@ -9,6 +9,8 @@ public sealed class GlobalOptions
 {
     public const string AdminUrlVariable = "ZD_ADMIN_URL";
     public const string ScopeVariable = "ZD_SCOPE";
+    public const string TokenVariable = "ZD_ADMIN_TOKEN";
+    public const string TokenFileVariable = "ZD_ADMIN_TOKEN_FILE";
 
     public Option<string> Api { get; } = new("--api")
     {
@@ -31,9 +33,33 @@ public sealed class GlobalOptions
         Recursive = true,
     };
 
+    public Option<string> Token { get; } = new("--token")
+    {
+        Description = $"the admin API's bearer token, needed by every command that changes something (default: ${TokenVariable}; prefer --token-file: a flag shows in ps)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(TokenVariable) ?? "",
+        Recursive = true,
+    };
+
+    public Option<string> TokenFile { get; } = new("--token-file")
+    {
+        Description = $"a file holding the admin API's bearer token (default: ${TokenFileVariable})",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(TokenFileVariable) ?? "",
+        Recursive = true,
+    };
+
+    public Option<int> Timeout { get; } = new("--timeout")
+    {
+        Description = "seconds to wait for the admin API's answer",
+        DefaultValueFactory = _ => 15,
+        Recursive = true,
+    };
+
     public void AddTo(Command root)
     {
         root.Options.Add(Api);
+        root.Options.Add(Timeout);
+        root.Options.Add(Token);
+        root.Options.Add(TokenFile);
         root.Options.Add(Etcd);
         root.Options.Add(Scope);
     }
@@ -43,6 +69,23 @@ public sealed class GlobalOptions
         var api = parse.GetValue(Api)!;
         if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUrl) || apiUrl.Scheme is not ("http" or "https"))
             throw new ZdctlException(ExitCodes.BadInput, $"--api '{api}' must be an http(s) URL such as {ClusterStateExtensions.DefaultUrl}");
-        return new ZdctlContext(apiUrl, parse.GetValue(Etcd) ?? "", parse.GetValue(Scope) ?? "");
+        var timeout = parse.GetValue(Timeout);
+        if (timeout <= 0) throw new ZdctlException(ExitCodes.BadInput, $"--timeout {timeout} must be a positive number of seconds");
+        return new ZdctlContext(apiUrl, parse.GetValue(Etcd) ?? "", parse.GetValue(Scope) ?? "", AdminToken(parse), TimeSpan.FromSeconds(timeout));
+    }
+
+    /// <summary>--token (or $ZD_ADMIN_TOKEN), else the content of --token-file (or $ZD_ADMIN_TOKEN_FILE), else none.</summary>
+    private string? AdminToken(ParseResult parse)
+    {
+        if (parse.GetValue(Token) is { Length: > 0 } token) return token.Trim();
+        if (parse.GetValue(TokenFile) is not { Length: > 0 } file) return null;
+        try
+        {
+            return File.ReadAllText(file).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ZdctlException(ExitCodes.BadInput, $"cannot read the admin token file '{file}': {ex.Message}");
+        }
     }
 }

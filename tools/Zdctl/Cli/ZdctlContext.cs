@@ -4,7 +4,7 @@ using ZeroDisk.ServiceDefaults.Etcd;
 namespace ZeroDisk.Zdctl.Cli;
 
 /// <summary>The services one command talks to, connected on first use (so a command that needs only one never fails on the other).</summary>
-public sealed class ZdctlContext(Uri api, string etcdEndpoints, string scope) : IDisposable
+public sealed class ZdctlContext(Uri api, string etcdEndpoints, string scope, string? adminToken = null, TimeSpan? adminTimeout = null) : IDisposable
 {
     private EtcdClient? _etcd;
     private AdminClient? _admin;
@@ -31,7 +31,7 @@ public sealed class ZdctlContext(Uri api, string etcdEndpoints, string scope) : 
         }
     }
 
-    public AdminClient Admin() => _admin ??= new AdminClient(Api);
+    public AdminClient Admin() => _admin ??= new AdminClient(Api, adminToken, adminTimeout);
 
     public void Dispose()
     {
