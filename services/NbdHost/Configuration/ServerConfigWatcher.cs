@@ -81,7 +81,8 @@ public sealed class ServerConfigWatcher(ServeOptions serve, EtcdClient etcd, Vdi
         }
         await ReadIdentitiesAsync(configs.Values, interest, ct);
         Watches.Update(interest, _values.Revision + 1);
-        RestoreReturnedEngines(configs.Values);
+        // Restored engines are verified before the vdisks see the new states, so they are usable (and recorded) at once.
+        await RestoreReturnedEnginesAsync(configs.Values);
         await catalog.ApplyAsync(configs);
     }
 
@@ -154,15 +155,17 @@ public sealed class ServerConfigWatcher(ServeOptions serve, EtcdClient etcd, Vdi
     }
 
     /// <summary>An engine etcd moves to online or repair-tmp-outage starts a new life: this process may use it again.</summary>
-    private void RestoreReturnedEngines(IEnumerable<VdiskConfig> configs)
+    private Task RestoreReturnedEnginesAsync(IEnumerable<VdiskConfig> configs)
     {
+        var restores = new List<Task>();
         var servers = configs.SelectMany(c => c.Primary.Servers.Concat(c.Slave.Servers)).DistinctBy(s => s.Address);
         foreach (var server in servers)
         {
             var known = _engineStates.TryGetValue(server.Address, out var before);
             _engineStates[server.Address] = server.State;
             if (known && before != server.State && server.State is EngineState.Online or EngineState.RepairTmpOutage)
-                engines.Restore(server.Address);
+                restores.Add(engines.RestoreAsync(server.Address));
         }
+        return Task.WhenAll(restores);
     }
 }

@@ -32,7 +32,7 @@ internal static class EngineIdentityCheck
     /// <summary>
     /// Reads the engine's marker and run_id; marks it verified (and returns true) when the marker is the registered one
     /// and the run_id the one known (or none is known yet), else fails and reports it. Never clears a failure: a failed
-    /// engine that passes is usable once etcd brings it back (<see cref="StorageEngines.Restore"/>).
+    /// engine that passes is usable once etcd brings it back (<see cref="StorageEngines.RestoreAsync"/>).
     /// </summary>
     public static async Task<bool> VerifyIdentityAsync(this StorageEngines engines, StorageEngine engine)
     {

@@ -5,7 +5,7 @@ namespace ZeroDisk.NbdHost.Storage;
 /// <summary>
 /// One storage engine (a Redis-protocol server) as this process sees it: one multiplexed connection and whether
 /// this process has marked it failed. A failed engine is not used again until etcd moves it to a state that says
-/// it is back (<see cref="StorageEngines.Restore"/>).
+/// it is back (<see cref="StorageEngines.RestoreAsync"/>).
 /// </summary>
 public sealed class StorageEngine : IAsyncDisposable
 {

@@ -58,12 +58,13 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
     /// restart etcd's state already covers is not a new one: the next run_id seen is what a later restart is
     /// measured against (the client may not even have reconnected yet).
     /// </summary>
-    public void Restore(string address)
+    /// <returns>Completes once the engine is usable again or known not to be (its identity checked first).</returns>
+    public Task RestoreAsync(string address)
     {
         _reported.TryRemove(address, out _);
-        if (!_engines.TryGetValue(address, out var lazy) || !lazy.IsValueCreated) return;
+        if (!_engines.TryGetValue(address, out var lazy) || !lazy.IsValueCreated) return Task.CompletedTask;
         var engine = lazy.Value;
-        if (!engine.IsFailed) return;
+        if (!engine.IsFailed) return Task.CompletedTask;
         if (!engine.Connection.IsConnected)
         {
             // etcd is often faster than the client's reconnect: a command now (a repair copy, the fence raise) would
@@ -71,21 +72,21 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
             engine.RestoreOnReconnect();
             log.LogInformation("storage engine {Address}: etcd says usable; using it again once the client has reconnected", address);
             // The reconnect may have landed between the check and the flag: then nobody else takes it.
-            if (engine.Connection.IsConnected && engine.TakeRestoreOnReconnect()) RestoreNow(engine);
-            return;
+            if (engine.Connection.IsConnected && engine.TakeRestoreOnReconnect()) return RestoreNow(engine);
+            return Task.CompletedTask;
         }
-        RestoreNow(engine);
+        return RestoreNow(engine);
     }
 
     /// <summary>
     /// The engine starts a new life: its run_id now is the new baseline, but it is used again only once its identity
     /// marker is verified (invariant 7); until then it stays failed.
     /// </summary>
-    private void RestoreNow(StorageEngine engine)
+    private Task RestoreNow(StorageEngine engine)
     {
         engine.RunId = null;
         engine.ClearVerified();
-        _ = RestoreVerifiedAsync(engine);
+        return RestoreVerifiedAsync(engine);
     }
 
     private async Task RestoreVerifiedAsync(StorageEngine engine)
@@ -133,7 +134,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         connection.ConnectionRestored += (_, e) =>
         {
             if (e.ConnectionType != ConnectionType.Interactive) return;
-            if (engine.TakeRestoreOnReconnect()) RestoreNow(engine);
+            if (engine.TakeRestoreOnReconnect()) _ = RestoreNow(engine);
             else if (engine.RunId is not null) _ = this.VerifyIdentityAsync(engine); // marker and run_id, again
         };
         // The baseline run_id is read by the first identity check (EnsureVerifiedAsync), before the engine is used.

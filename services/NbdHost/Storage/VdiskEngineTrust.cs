@@ -17,7 +17,7 @@ public sealed class VdiskRefusedException(string message) : Exception(message);
 /// <item>the layout the vdisk's blocks were written with (shards, blockSize) is recorded on its engines
 /// (<see cref="RedisKeys.VdiskRecord"/>); a config that differs from it is refused, since it would read every block
 /// from the wrong shard;</item>
-/// <item>the run_id each engine had when an owner last verified it is recorded on both sides of its shard; a new owner
+/// <item>the run_id each usable engine had when an owner last verified it is recorded on both sides of its shard; a new owner
 /// that finds a different run_id (the engine restarted since, e.g. with the crashed owner) fails it, and the twin's
 /// durable recent-write window (<see cref="RedisKeys.RecentWrites"/>) goes into its dirty set: the writes it may have
 /// lost are repaired, though the window of the process that made them died with it.</item>
@@ -29,12 +29,13 @@ internal sealed class VdiskEngineTrust(string vdiskId, StorageEngines engines, E
     private const string BlockSizeField = "blockSize";
     private static string RunIdField(string address) => $"runid:{address}";
 
-    // KEYS: fence, marker, recent window (on the survivor), dirty set of the stale twin. ARGV: epoch, marker.
+    // KEYS: fence, marker, recent window (on the survivor), dirty set of the stale twin. ARGV: epoch, marker, lowest
+    // write time (ms) to copy ('-inf': all of it).
     private const string WindowToDirtyScript = """
         local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
         if fence > tonumber(ARGV[1]) then return redis.error_reply('FENCED fence epoch ' .. fence .. ' > ' .. ARGV[1]) end
         if redis.call('GET', KEYS[2]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
-        local blocks = redis.call('ZRANGE', KEYS[3], 0, -1)
+        local blocks = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[3], '+inf')
         for i = 1, #blocks, 4096 do redis.call('SADD', KEYS[4], unpack(blocks, i, math.min(i + 4095, #blocks))) end
         return #blocks
         """;
@@ -85,7 +86,7 @@ internal sealed class VdiskEngineTrust(string vdiskId, StorageEngines engines, E
         {
             if (takeover)
                 await Task.WhenAll(topology.Slots.Where(s => s.Use == SlotUse.Stale && s.State != EngineState.Rip && topology.Twin(s).Use == SlotUse.Serve)
-                    .Select(s => CopyWindowGuardedAsync(topology.Twin(s), s)));
+                    .Select(s => CopyWindowGuardedAsync(topology.Twin(s), s, all: true)));
             await Task.WhenAll(topology.Slots.Where(s => s.Use is SlotUse.Serve or SlotUse.RepairTarget).Select(s => RecordSlotAsync(config, topology, s)));
         }
         finally
@@ -96,22 +97,25 @@ internal sealed class VdiskEngineTrust(string vdiskId, StorageEngines engines, E
 
     /// <summary>
     /// Adds <paramref name="survivor"/>'s durable recent-write window to <paramref name="stale"/>'s dirty set on it:
-    /// the blocks the stale engine may have lost in its last second, whoever wrote them.
+    /// the blocks the stale engine may have lost in its last second, whoever wrote them. A failure seen now takes the
+    /// blocks written within the window before now; a takeover (<paramref name="all"/>) the whole window, which ends
+    /// at the last write before the crash, however long ago that was.
     /// </summary>
-    public async Task CopyWindowAsync(EngineSlot survivor, EngineSlot stale)
+    public async Task CopyWindowAsync(EngineSlot survivor, EngineSlot stale, bool all)
     {
-        var copied = (long)await fence.EvaluateFencedAsync(survivor, WindowToDirtyScript, [fence.RecentKey, stale.DirtyKey], []);
+        RedisValue since = all ? "-inf" : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - (long)fence.RecentWindow.TotalMilliseconds;
+        var copied = (long)await fence.EvaluateFencedAsync(survivor, WindowToDirtyScript, [fence.RecentKey, stale.DirtyKey], [since]);
         if (copied > 0)
             log.LogInformation("vdisk {Vdisk}: {Count} recently written blocks recorded on {Survivor} as dirty for {Stale} (durable window)",
                 vdiskId, copied, survivor.Address, stale.Address);
     }
 
     /// <summary><see cref="CopyWindowAsync"/>; a failure of the survivor fails it.</summary>
-    public async Task CopyWindowGuardedAsync(EngineSlot survivor, EngineSlot stale)
+    public async Task CopyWindowGuardedAsync(EngineSlot survivor, EngineSlot stale, bool all)
     {
         try
         {
-            await CopyWindowAsync(survivor, stale);
+            await CopyWindowAsync(survivor, stale, all);
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {
@@ -175,7 +179,7 @@ internal sealed class VdiskEngineTrust(string vdiskId, StorageEngines engines, E
                 engines.ReportFailure(slot.Engine, $"restarted since an owner of vdisk {vdiskId} last verified it (run_id {slot.Engine.RunId}); " +
                     "it may lack acknowledged writes");
             else if (twin.Use == SlotUse.Serve)
-                await CopyWindowGuardedAsync(twin, slot); // being repaired already: the repair copies the window too
+                await CopyWindowGuardedAsync(twin, slot, all: true); // being repaired already: the repair copies the window too
         }
     }
 
@@ -194,8 +198,8 @@ internal sealed class VdiskEngineTrust(string vdiskId, StorageEngines engines, E
     }
 
     /// <summary>
-    /// Records the layout on a usable engine, and a complete engine's verified run_id on it and its twin, once per value
-    /// (a repair target's is recorded once it is complete: until then the next owner must not trust it).
+    /// Records the layout on a usable engine, and its verified run_id on it and its twin, once per value. A repair
+    /// target's too: its dirty set says what it lacks, the run_id that it has not lost more since.
     /// </summary>
     private async Task RecordSlotAsync(VdiskConfig config, VdiskTopology topology, EngineSlot slot)
     {
@@ -203,7 +207,7 @@ internal sealed class VdiskEngineTrust(string vdiskId, StorageEngines engines, E
         lock (_layoutRecorded) layoutDone = _layoutRecorded.Contains(slot.Address);
         if (!layoutDone && await TryRecordAsync(slot, ShardsField, config.ShardCount, BlockSizeField, config.Static.BlockSize))
             lock (_layoutRecorded) _layoutRecorded.Add(slot.Address);
-        if (slot.Use != SlotUse.Serve || slot.Engine.RunId is not { } runId) return;
+        if (slot.Engine.RunId is not { } runId) return;
         lock (_recordedRunIds)
             if (_recordedRunIds.TryGetValue(slot.Address, out var done) && done == runId) return;
         var twin = topology.Twin(slot);

@@ -211,7 +211,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         try
         {
             await _blocks.RecordDirtyAsync(survivor, stale, []);
-            await _trust.CopyWindowGuardedAsync(survivor, stale); // the engines' window: also what an earlier owner wrote
+            await _trust.CopyWindowGuardedAsync(survivor, stale, all: false); // the engines' window: an earlier owner's writes too
         }
         catch (NbdIoException ex)
         {
