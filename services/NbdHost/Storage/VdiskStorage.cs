@@ -26,6 +26,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     private readonly EngineFence _fence;
     private readonly HashSet<StorageEngine> _fenceRaised = [];
     private readonly RepairCoordinator _repairs;
+    private readonly RespreadRecords _respreadRecords;
     private readonly HashSet<string> _tmpRepaired = new(StringComparer.Ordinal);
     private readonly HashSet<int> _respread = [];
     private readonly Lock _stateGate = new();
@@ -53,6 +54,9 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         _fence.Tripped += OnFenced;
         _blocks = new MirroredBlocks(config.VdiskId, engines, _recent, _fence, _log);
         _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
+        _respreadRecords = new RespreadRecords(this, events, _log);
+        _respreadRecords.StartUnresolved(_blocks.Topology); // invariant 8: a fresh process reads what a respread recorded
+        RebuildTopology();
         _repairs = new RepairCoordinator(this, events, options, _log);
         engines.EngineFailed += OnEngineFailed;
         _ownerLease = ownerLease;
@@ -72,6 +76,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     internal BlockLocks Locks => _locks;
     internal StorageEngines Engines => _engines;
     internal RepairCoordinator Repairs => _repairs;
+    internal RespreadRecords RespreadRecords => _respreadRecords;
 
     public long OwnerEpoch => _fence.Epoch;
 
@@ -98,6 +103,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
                 if (server.State != EngineState.RepairTmpOutage) _tmpRepaired.Remove(server.Address);
             RebuildTopology();
         }
+        await _respreadRecords.ResolveAsync();
         await RaiseFencesAsync();
         if (IsFenced) return;
         await CheckDirtySetsAsync();
@@ -156,7 +162,10 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         }
     }
 
-    private void RebuildTopology() => _blocks.Topology = VdiskTopology.Build(Config, _engines, _tmpRepaired, _respread);
+    internal void RebuildTopology()
+    {
+        lock (_stateGate) _blocks.Topology = VdiskTopology.Build(Config, _engines, _tmpRepaired, _respread, _respreadRecords.Unresolved);
+    }
 
     /// <summary>
     /// Invariant 2: a non-empty dirty set means its engine is stale for this vdisk whatever etcd says, so an engine
