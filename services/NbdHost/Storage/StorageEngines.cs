@@ -114,11 +114,19 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         return engine;
     }
 
-    /// <summary>Records the engine's run_id when none is known, or fails the engine when it changed.</summary>
+    /// <summary>
+    /// Records the engine's run_id when none is known, or fails the engine when it changed; fails an engine that does
+    /// not fsync each write before acknowledging it (<see cref="EngineDurabilityCheck"/>).
+    /// </summary>
     private async Task CheckRunIdAsync(StorageEngine engine)
     {
         try
         {
+            if (await EngineDurabilityCheck.FindProblemAsync(engine) is { } notDurable)
+            {
+                ReportFailure(engine, $"not durable: {notDurable}");
+                return;
+            }
             var runId = await ReadRunIdAsync(engine);
             if (runId is null) return;
             var known = engine.RunId;

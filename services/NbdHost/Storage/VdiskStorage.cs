@@ -250,6 +250,11 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         if (fua) await _journal.FlushAsync();
     }
 
+    /// <summary>
+    /// Every write completed before the FLUSH is already fsynced on the engines (appendfsync always, enforced by
+    /// <see cref="EngineDurabilityCheck"/>): only the tlog, if any, has more to make durable. Writes still in flight
+    /// are not covered by a FLUSH (NBD protocol), and each of them is durable before its own reply.
+    /// </summary>
     public ValueTask FlushAsync(CancellationToken ct) => _journal.FlushAsync();
 
     /// <summary>Whole blocks in the range are deleted; partial ones are left as they are (a trim is advisory).</summary>
