@@ -14,7 +14,7 @@ namespace ZeroDisk.NbdHost.Storage;
 /// blocks are deleted. One instance per vdisk serves every connection (so writes are visible to all at once) and
 /// runs the vdisk's repairs as etcd asks for them.
 /// </summary>
-public sealed class VdiskStorage : INbdExport, INbdEndingExport
+public sealed class VdiskStorage : INbdExport, INbdEndingExport, IStallAware
 {
     private readonly StorageEngines _engines;
     private readonly IWriteJournal _journal;
@@ -27,6 +27,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     private readonly HashSet<StorageEngine> _fenceRaised = [];
     private readonly RepairCoordinator _repairs;
     private readonly RespreadRecords _respreadRecords;
+    private readonly LastCompleteSides _lastComplete = new();
     private readonly HashSet<string> _tmpRepaired = new(StringComparer.Ordinal);
     private readonly HashSet<int> _respread = [];
     private readonly Lock _stateGate = new();
@@ -59,6 +60,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         RebuildTopology();
         _repairs = new RepairCoordinator(this, events, options, _log);
         engines.EngineFailed += OnEngineFailed;
+        engines.StallHealer.Register(this);
         _ownerLease = ownerLease;
         if (ownerLease is not null) _leaseLost = ownerLease.Lost.Register(_fence.CheckLease);
     }
@@ -198,6 +200,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     {
         lock (_fenceRaised) _fenceRaised.Remove(engine);
         var topology = Topology;
+        if (_lastComplete.NoteFailure(topology, engine, _recent.Snapshot)) _engines.StallHealer.Probe(engine);
         foreach (var slot in topology.Slots.Where(s => ReferenceEquals(s.Engine, engine)))
         {
             var twin = topology.Twin(slot);
@@ -205,6 +208,8 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
             _ = RecordWindowAsync(twin, slot);
         }
     }
+
+    Task<bool> IStallAware.PrepareToServeAgainAsync(StorageEngine engine) => _lastComplete.PrepareAsync(Topology, _blocks, engine);
 
     private async Task RecordWindowAsync(EngineSlot survivor, EngineSlot stale)
     {
@@ -347,7 +352,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         var last = (offset + length - 1) / blockSize;
         if (first == last)
         {
-            await operation(first, (int)(offset - first * blockSize), 0, (int)length);
+            await RideThroughStallAsync(operation, first, (int)(offset - first * blockSize), 0, (int)length);
             return;
         }
         var inFlight = new List<Task>((int)Math.Min(last - first + 1, _options.MaxBlocksInFlight));
@@ -355,7 +360,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         {
             var start = Math.Max(offset, block * blockSize);
             var end = Math.Min(offset + length, (block + 1) * blockSize);
-            inFlight.Add(operation(block, (int)(start - block * blockSize), (int)(start - offset), (int)(end - start)).AsTask());
+            inFlight.Add(RideThroughStallAsync(operation, block, (int)(start - block * blockSize), (int)(start - offset), (int)(end - start)).AsTask());
             if (inFlight.Count == _options.MaxBlocksInFlight)
             {
                 await Task.WhenAll(inFlight);
@@ -363,6 +368,29 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
             }
         }
         await Task.WhenAll(inFlight);
+    }
+
+    /// <summary>
+    /// A block operation that failed because both sides of its shard are down is tried again each time an engine
+    /// serves again after a stall, while the stall is younger than <see cref="ShardStallHealer.StallRideThrough"/>
+    /// (invariant 9); whole-block writes and read-modify-writes are idempotent under the block's lock, so a retry is exact.
+    /// </summary>
+    private async ValueTask RideThroughStallAsync(BlockOperation operation, long block, int inBlock, int position, int length)
+    {
+        var healer = _engines.StallHealer;
+        while (true)
+        {
+            var generation = healer.Generation;
+            try
+            {
+                await operation(block, inBlock, position, length);
+                return;
+            }
+            catch (NbdIoException ex) when (ex.Error == NbdError.EIO && !IsFenced)
+            {
+                if (!await healer.WaitForHealAsync(generation)) throw;
+            }
+        }
     }
 
     private void CheckRange(long offset, long length)
@@ -384,6 +412,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     public async ValueTask CloseAsync()
     {
         _engines.EngineFailed -= OnEngineFailed;
+        _engines.StallHealer.Unregister(this);
         _fence.Tripped -= OnFenced;
         _leaseLost.Unregister(); // not Dispose: this may run from the lease callback's own chain
         await _repairs.DisposeAsync();
