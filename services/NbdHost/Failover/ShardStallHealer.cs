@@ -20,11 +20,11 @@ internal interface IStallAware
 /// Invariant 9 (issue 15 item 3): both twins of a shard stalling for a moment (an AOF rewrite fork on both, CPU
 /// starvation, <c>CLIENT PAUSE</c>) must not leave the shard failed until an operator edits etcd. When an engine fails
 /// as the last complete side of a shard (its twin had failed already), this process keeps probing it; once it answers
-/// with the same <c>run_id</c> (it did not restart: nothing it acknowledged is lost) and its identity marker, and every
-/// vdisk agrees it was the last complete side (and has recorded its twin's missed blocks on it), it serves again — no
-/// etcd change needed. The twin that failed first stays failed: its dirty set is on the healed side, and the ordinary
-/// repair brings it back. Requests that hit the shard while both sides are down wait up to
-/// <see cref="StallRideThrough"/> since the stall began for the heal, then get EIO.
+/// with the same <c>run_id</c> (it did not restart: nothing it acknowledged is lost), its identity marker and its
+/// durability settings, and every vdisk agrees it was the last complete side (and has recorded its twin's missed
+/// blocks on it), it serves again — no etcd change needed. The twin that failed first stays failed: its dirty set is
+/// on the healed side, and the ordinary repair brings it back. Requests that hit the shard while both sides are down
+/// wait up to <see cref="StallRideThrough"/> since the stall began for the heal, then get EIO.
 /// </summary>
 internal sealed class ShardStallHealer(StorageEngines engines, ILogger log)
 {
@@ -135,6 +135,11 @@ internal sealed class ShardStallHealer(StorageEngines engines, ILogger log)
         if (engine.ExpectedIdentity is { Length: > 0 } expected && await engine.Database(0).StringGetAsync(EngineIdentity.RedisKey) != expected)
         {
             log.LogError("storage engine {Address} answers again, but its identity marker is missing or different: it stays failed", engine.Address);
+            return ProbeVerdict.GiveUp;
+        }
+        if (await EngineDurabilityCheck.FindProblemAsync(engine) is { } notDurable)
+        {
+            log.LogError("storage engine {Address} answers again, but is not durable ({Problem}): it stays failed", engine.Address, notDurable);
             return ProbeVerdict.GiveUp;
         }
         List<IStallAware> vdisks;
