@@ -66,8 +66,11 @@ start_redis() { # name, port
   local name=$1 port=$2 dir="$RUN/redis/$2"
   mkdir -p "$dir"
   if start "$name" "$port" redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize no \
-      --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" --protected-mode no; then
+      --appendonly yes --appendfsync always --maxmemory-policy noeviction --save "" --protected-mode no; then
     wait_for "$name" 10 redis-cli -p "$port" ping
+  else
+    # Started by an older infra.sh with appendfsync everysec: NBD servers refuse such an engine (issue 15 item 7).
+    redis-cli -p "$port" config set appendfsync always >/dev/null || true
   fi
 }
 

@@ -49,7 +49,7 @@ public static class SharedInfrastructure
             .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPath("/health").ForPort(2379)))
             .Build();
         var redis = Enumerable.Range(0, 4).Select(_ => new ContainerBuilder("redis:7.0")
-            .WithCommand("redis-server", "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction")
+            .WithCommand("redis-server", "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction")
             .WithPortBinding(6379, assignRandomHostPort: true)
             .WithWaitStrategy(Wait.ForUnixContainer().UntilCommandIsCompleted("redis-cli", "ping"))
             .Build()).ToList();

@@ -12,7 +12,7 @@ namespace ZeroDisk.NbdHost.Repair;
 /// rip) on primary and slave. New writes meanwhile go to the old surviving side and the new home; each page of
 /// copies holds its blocks' locks and re-reads the blocks under them, so a newer write is never overwritten. The
 /// HSCAN cursor is stored on the surviving side after each page, so a crash resumes there. Reads stay on the surviving side until
-/// the respread is done.
+/// the respread is done; then its completion is recorded on the engines (<see cref="RespreadRecords"/>) before the view switches.
 /// </summary>
 internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, IStderrEvents events, StorageOptions options, ILogger log)
     : RepairRun(vdisk, options, log)
@@ -29,6 +29,13 @@ internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, 
             if (FindSlot(topology, deadAddress) is not { } found || !topology.IsRespreading(found.Shard)) return;
             dead = found;
             source = topology.Twin(dead);
+            if (source.AwaitsRespreadRecord && !source.Engine.IsFailed)
+            {
+                // The vdisk opened while the surviving side did not answer: read its record first (invariant 8).
+                await Vdisk.RespreadRecords.ResolveAsync();
+                if (Vdisk.Topology.Twin(dead).AwaitsRespreadRecord) await PauseAsync($"the respread record on {source.Address} cannot be read yet", ct);
+                continue;
+            }
             if (source.Use != SlotUse.Serve)
             {
                 await PauseAsync($"the surviving side {source.Address} of shard {dead.Shard} is {source.Use}", ct);
@@ -64,6 +71,8 @@ internal sealed class FinalOutageRepair(VdiskStorage vdisk, string deadAddress, 
                 await PauseAsync($"moving blocks failed: {ex.Message}", ct);
             }
         }
+        // Invariant 8: recorded on the engines before the view switches, so no fresh process respreads again over newer writes.
+        await Vdisk.RespreadRecords.WriteAsync(dead, source);
         Vdisk.MarkRespread(dead.Shard);
         await CleanUpAsync(source);
         progress.Log("complete");

@@ -63,6 +63,24 @@ internal static class EngineIdentityCheck
                 : $"its identity marker is '{marker}' but etcd registered '{expected}': not the engine this cluster knows");
             return false;
         }
+        // FLUSH and FUA rely on every engine fsyncing a write before acknowledging it: one that does not is refused too.
+        string? notDurable;
+        try
+        {
+            notDurable = await Failover.EngineDurabilityCheck.FindProblemAsync(engine);
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            engine.ClearVerified();
+            engines.ReportFailure(engine, ex);
+            return false;
+        }
+        if (notDurable is not null)
+        {
+            engine.ClearVerified();
+            engines.ReportFailureAgain(engine, $"not durable: {notDurable}");
+            return false;
+        }
         var known = engine.RunId;
         engine.RunId = runId;
         if (known is not null && known != runId)

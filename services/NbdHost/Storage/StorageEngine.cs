@@ -69,8 +69,18 @@ public sealed class StorageEngine : IAsyncDisposable
 
     internal ConnectionMultiplexer Connection => _connection;
 
+    private static long s_failures;
+
+    /// <summary>Orders failures across engines: which twin of a shard failed last (<see cref="Failover.ShardStallHealer"/>).</summary>
+    internal long FailedSequence { get; private set; }
+
     /// <summary>True for the call that moved the engine from usable to failed.</summary>
-    internal bool TryMarkFailed() => Interlocked.Exchange(ref _failed, 1) == 0;
+    internal bool TryMarkFailed()
+    {
+        if (Interlocked.Exchange(ref _failed, 1) != 0) return false;
+        FailedSequence = Interlocked.Increment(ref s_failures);
+        return true;
+    }
 
     internal bool TryClearFailure() => Interlocked.Exchange(ref _failed, 0) == 1;
 

@@ -19,6 +19,19 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
 
     internal ILogger Log => log;
 
+    private ShardStallHealer? _stallHealer;
+
+    /// <summary>Heals a shard whose both sides stalled (invariant 9): see <see cref="ShardStallHealer"/>.</summary>
+    internal ShardStallHealer StallHealer => LazyInitializer.EnsureInitialized(ref _stallHealer, () => new ShardStallHealer(this, log));
+
+    /// <summary>The last complete side of a shard answers again unchanged after a stall: usable again, its next failure reported again.</summary>
+    internal bool RestoreAfterStall(StorageEngine engine)
+    {
+        if (!engine.TryClearFailure()) return false;
+        _reported.TryRemove(engine.Address, out _);
+        return true;
+    }
+
     /// <summary>Raised once each time an engine goes from usable to failed.</summary>
     public event Action<StorageEngine>? EngineFailed;
 

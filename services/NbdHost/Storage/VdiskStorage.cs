@@ -14,7 +14,7 @@ namespace ZeroDisk.NbdHost.Storage;
 /// blocks are deleted. One instance per vdisk serves every connection (so writes are visible to all at once) and
 /// runs the vdisk's repairs as etcd asks for them.
 /// </summary>
-public sealed class VdiskStorage : INbdExport, INbdEndingExport
+public sealed class VdiskStorage : INbdExport, INbdEndingExport, IStallAware
 {
     private readonly StorageEngines _engines;
     private readonly IWriteJournal _journal;
@@ -27,6 +27,8 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     private readonly VdiskEngineTrust _trust;
     private readonly HashSet<StorageEngine> _fenceRaised = [];
     private readonly RepairCoordinator _repairs;
+    private readonly RespreadRecords _respreadRecords;
+    private readonly LastCompleteSides _lastComplete = new();
     private readonly HashSet<string> _tmpRepaired = new(StringComparer.Ordinal);
     private readonly HashSet<int> _respread = [];
     private readonly Lock _stateGate = new();
@@ -55,8 +57,12 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         _fence.Tripped += OnFenced;
         _blocks = new MirroredBlocks(config.VdiskId, engines, _recent, _fence, _log);
         _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
+        _respreadRecords = new RespreadRecords(this, events, _log);
+        _respreadRecords.StartUnresolved(_blocks.Topology); // invariant 8: a fresh process reads what a respread recorded
+        RebuildTopology();
         _repairs = new RepairCoordinator(this, events, options, _log);
         engines.EngineFailed += OnEngineFailed;
+        engines.StallHealer.Register(this);
         _ownerLease = ownerLease;
         if (ownerLease is not null) _leaseLost = ownerLease.Lost.Register(_fence.CheckLease);
     }
@@ -74,6 +80,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     internal BlockLocks Locks => _locks;
     internal StorageEngines Engines => _engines;
     internal RepairCoordinator Repairs => _repairs;
+    internal RespreadRecords RespreadRecords => _respreadRecords;
 
     public long OwnerEpoch => _fence.Epoch;
 
@@ -106,6 +113,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         }
         // Invariants 7 and 8: identities verified (the first time: layout and restarts checked; throws VdiskRefusedException).
         var takeover = await _trust.CheckAsync(config, () => Topology);
+        await _respreadRecords.ResolveAsync();
         await RaiseFencesAsync();
         if (IsFenced) return;
         await _trust.RecordAsync(config, Topology, takeover);
@@ -165,7 +173,10 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         }
     }
 
-    private void RebuildTopology() => _blocks.Topology = VdiskTopology.Build(Config, _engines, _tmpRepaired, _respread);
+    internal void RebuildTopology()
+    {
+        lock (_stateGate) _blocks.Topology = VdiskTopology.Build(Config, _engines, _tmpRepaired, _respread, _respreadRecords.Unresolved);
+    }
 
     /// <summary>
     /// Invariant 2: a non-empty dirty set means its engine is stale for this vdisk whatever etcd says, so an engine
@@ -198,6 +209,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     {
         lock (_fenceRaised) _fenceRaised.Remove(engine);
         var topology = Topology;
+        if (_lastComplete.NoteFailure(topology, engine, _recent.Snapshot)) _engines.StallHealer.Probe(engine);
         foreach (var slot in topology.Slots.Where(s => ReferenceEquals(s.Engine, engine)))
         {
             var twin = topology.Twin(slot);
@@ -205,6 +217,8 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
             _ = RecordWindowAsync(twin, slot);
         }
     }
+
+    Task<bool> IStallAware.PrepareToServeAgainAsync(StorageEngine engine) => _lastComplete.PrepareAsync(Topology, _blocks, engine);
 
     private async Task RecordWindowAsync(EngineSlot survivor, EngineSlot stale)
     {
@@ -251,6 +265,11 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         if (fua) await _journal.FlushAsync();
     }
 
+    /// <summary>
+    /// Every write completed before the FLUSH is already fsynced on the engines (appendfsync always, enforced by
+    /// <see cref="EngineDurabilityCheck"/>): only the tlog, if any, has more to make durable. Writes still in flight
+    /// are not covered by a FLUSH (NBD protocol), and each of them is durable before its own reply.
+    /// </summary>
     public ValueTask FlushAsync(CancellationToken ct) => _journal.FlushAsync();
 
     /// <summary>Whole blocks in the range are deleted; partial ones are left as they are (a trim is advisory).</summary>
@@ -343,7 +362,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         var last = (offset + length - 1) / blockSize;
         if (first == last)
         {
-            await operation(first, (int)(offset - first * blockSize), 0, (int)length);
+            await RideThroughStallAsync(operation, first, (int)(offset - first * blockSize), 0, (int)length);
             return;
         }
         var inFlight = new List<Task>((int)Math.Min(last - first + 1, _options.MaxBlocksInFlight));
@@ -351,7 +370,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
         {
             var start = Math.Max(offset, block * blockSize);
             var end = Math.Min(offset + length, (block + 1) * blockSize);
-            inFlight.Add(operation(block, (int)(start - block * blockSize), (int)(start - offset), (int)(end - start)).AsTask());
+            inFlight.Add(RideThroughStallAsync(operation, block, (int)(start - block * blockSize), (int)(start - offset), (int)(end - start)).AsTask());
             if (inFlight.Count == _options.MaxBlocksInFlight)
             {
                 await Task.WhenAll(inFlight);
@@ -359,6 +378,29 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
             }
         }
         await Task.WhenAll(inFlight);
+    }
+
+    /// <summary>
+    /// A block operation that failed because both sides of its shard are down is tried again each time an engine
+    /// serves again after a stall, while the stall is younger than <see cref="ShardStallHealer.StallRideThrough"/>
+    /// (invariant 9); whole-block writes and read-modify-writes are idempotent under the block's lock, so a retry is exact.
+    /// </summary>
+    private async ValueTask RideThroughStallAsync(BlockOperation operation, long block, int inBlock, int position, int length)
+    {
+        var healer = _engines.StallHealer;
+        while (true)
+        {
+            var generation = healer.Generation;
+            try
+            {
+                await operation(block, inBlock, position, length);
+                return;
+            }
+            catch (NbdIoException ex) when (ex.Error == NbdError.EIO && !IsFenced)
+            {
+                if (!await healer.WaitForHealAsync(generation)) throw;
+            }
+        }
     }
 
     private void CheckRange(long offset, long length)
@@ -380,6 +422,7 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     public async ValueTask CloseAsync()
     {
         _engines.EngineFailed -= OnEngineFailed;
+        _engines.StallHealer.Unregister(this);
         _fence.Tripped -= OnFenced;
         _leaseLost.Unregister(); // not Dispose: this may run from the lease callback's own chain
         await _repairs.DisposeAsync();

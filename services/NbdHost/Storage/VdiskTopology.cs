@@ -20,7 +20,12 @@ public enum SlotUse
 }
 
 /// <summary>One engine in its place: shard, side, database, the etcd state, and the Redis key of its dirty set.</summary>
-public sealed record EngineSlot(StorageEngine Engine, IDatabase Db, EngineState State, int Shard, ClusterSide Side, RedisKey DirtyKey, bool TmpRepaired)
+/// <param name="AwaitsRespreadRecord">
+/// The surviving side of a shard being respread, whose respread record this process has not read yet (invariant 8):
+/// if the respread is done, its blocks may be older than the new homes', so it serves nothing until the record is read.
+/// </param>
+public sealed record EngineSlot(StorageEngine Engine, IDatabase Db, EngineState State, int Shard, ClusterSide Side, RedisKey DirtyKey, bool TmpRepaired,
+    bool AwaitsRespreadRecord = false)
 {
     public string Address => Engine.Address;
 
@@ -31,7 +36,7 @@ public sealed record EngineSlot(StorageEngine Engine, IDatabase Db, EngineState 
     public SlotUse Use => State switch
     {
         EngineState.Rip or EngineState.RepairFinalOutage => SlotUse.Gone,
-        _ when Engine.IsFailed || !Engine.IsVerified => SlotUse.Stale,
+        _ when Engine.IsFailed || !Engine.IsVerified || AwaitsRespreadRecord => SlotUse.Stale,
         EngineState.Online => SlotUse.Serve,
         EngineState.RepairTmpOutage => TmpRepaired ? SlotUse.Serve : SlotUse.RepairTarget,
         _ => SlotUse.Stale,
@@ -77,13 +82,21 @@ public sealed class VdiskTopology
     public int ShardOf(long block) =>
         _anyRip ? ShardPlacement.ShardOf(block, _rip) : ShardPlacement.HomeShard(block, _primary.Length);
 
+    /// <summary>The engine of <paramref name="shard"/> that is gone for good (repair-final-outage) while the shard is respread, else null.</summary>
+    public EngineSlot? RespreadDead(int shard) =>
+        !IsRespreading(shard) ? null
+        : _primary[shard].State == EngineState.RepairFinalOutage ? _primary[shard]
+        : _slave[shard];
+
     /// <summary>The block's new home while its shard is respread, or -1 when its shard is not being respread.</summary>
     public int RespreadTargetOf(long block, int shard) =>
         _ripDuringRespread[shard] is { } rip ? ShardPlacement.ShardOf(block, rip) : -1;
 
     /// <param name="tmpRepaired">Engines whose repair-tmp-outage repair this process finished for the vdisk.</param>
-    /// <param name="respread">Shards whose respread this process finished for the vdisk.</param>
-    public static VdiskTopology Build(VdiskConfig config, StorageEngines engines, IReadOnlySet<string> tmpRepaired, IReadOnlySet<int> respread)
+    /// <param name="respread">Shards whose respread is done for the vdisk (finished here, or recorded on the engines).</param>
+    /// <param name="unresolvedRespreads">Shards being respread whose record is not read yet: their surviving side serves nothing.</param>
+    public static VdiskTopology Build(VdiskConfig config, StorageEngines engines, IReadOnlySet<string> tmpRepaired, IReadOnlySet<int> respread,
+        IReadOnlySet<int>? unresolvedRespreads = null)
     {
         var n = config.ShardCount;
         EngineSlot MakeSlot(StorageServerConfig server, int shard, ClusterSide side)
@@ -94,6 +107,12 @@ public sealed class VdiskTopology
         }
         var primary = config.Primary.Servers.Select((s, k) => MakeSlot(s, k, ClusterSide.Primary)).ToArray();
         var slave = config.Slave.Servers.Select((s, k) => MakeSlot(s, k, ClusterSide.Slave)).ToArray();
+        foreach (var k in unresolvedRespreads ?? new HashSet<int>())
+        {
+            if (k >= n) continue;
+            if (primary[k].State == EngineState.RepairFinalOutage) slave[k] = slave[k] with { AwaitsRespreadRecord = true };
+            else if (slave[k].State == EngineState.RepairFinalOutage) primary[k] = primary[k] with { AwaitsRespreadRecord = true };
+        }
         var rip = new bool[n];
         for (var k = 0; k < n; k++)
             rip[k] = primary[k].State == EngineState.Rip || slave[k].State == EngineState.Rip || respread.Contains(k);

@@ -9,9 +9,6 @@ namespace ZeroDisk.RepairScheduler.Analysis;
 /// </summary>
 public sealed class EngineProbe(TimeSpan timeout)
 {
-    private static readonly (string Name, string Expected)[] DurabilitySettings =
-        [("appendonly", "yes"), ("appendfsync", "everysec"), ("maxmemory-policy", "noeviction")];
-
     /// <param name="expectedIdentity">The marker etcd expects, or null when none was ever registered.</param>
     public async Task<ProbeResult> ProbeAsync(string address, int db, string? expectedIdentity, CancellationToken ct)
     {
@@ -34,7 +31,7 @@ public sealed class EngineProbe(TimeSpan timeout)
                 return new(ProbeOutcome.Unreachable, "test key read back wrong");
 
             var server = connection.GetServer(connection.GetEndPoints()[0]);
-            foreach (var (name, expected) in DurabilitySettings)
+            foreach (var (name, expected) in EngineDurability.Settings)
             {
                 var actual = (await server.ConfigGetAsync(name)).FirstOrDefault().Value;
                 if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
