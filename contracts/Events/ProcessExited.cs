@@ -6,5 +6,8 @@ public record ProcessExited
     public required ProcessRole Role { get; init; }
     public required string Id { get; init; }
     public required int ExitCode { get; init; }
+    /// <summary>The exited process's pid and kernel start time (from the agent's line): together they name one exit.</summary>
+    public int? Pid { get; init; }
+    public long? StartTime { get; init; }
     public required EventSource Source { get; init; }
 }

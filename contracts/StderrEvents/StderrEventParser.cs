@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -21,16 +22,19 @@ public readonly record struct StderrParseResult(StderrLineKind Kind, StderrEvent
 }
 
 /// <summary>
-/// Reads the event lines of <see cref="StderrEvent"/> (and the 0-Disk <c>20::</c> form). A line is an event
-/// candidate when it is a JSON object with a "type" the suite knows, or starts with <c>20::</c>; anything else is
-/// an ordinary log line. Never throws.
+/// Reads the event lines of <see cref="StderrEvent"/> (and the 0-Disk <c>20::</c> form). Events cannot be forged
+/// (DESIGN §3 invariant 10): a line is an event only if it starts, at its very first byte, with <c>{</c> or
+/// <c>20::</c> — no indentation, no log prefix, nothing trimmed — and a seed-form line must moreover be exactly what
+/// <see cref="StderrEventWriter"/> writes for the event it holds (same fields, order, spacing and escaping). Text that
+/// merely contains an event (inside a log record, after a prefix, re-spaced) is ordinary or malformed, never an
+/// event. Never throws.
 /// </summary>
 public static class StderrEventParser
 {
     private const string LegacyPrefix = "20::";
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static StderrParseResult Parse(string line) => ParseText(line.AsSpan().Trim());
+    public static StderrParseResult Parse(string line) => ParseText(line);
 
     public static StderrParseResult Parse(ReadOnlySpan<byte> utf8Line)
     {
@@ -43,18 +47,22 @@ public static class StderrEventParser
         {
             return StderrParseResult.Malformed("invalid UTF-8");
         }
-        return ParseText(text.AsSpan().Trim());
+        return ParseText(text);
     }
 
-    private static StderrParseResult ParseText(ReadOnlySpan<char> line)
+    private static StderrParseResult ParseText(string line)
     {
-        if (line.IndexOf('\0') >= 0)
+        if (line.Contains('\0'))
             return StderrParseResult.Malformed("binary data (NUL byte) in line");
         if (line.StartsWith(LegacyPrefix, StringComparison.Ordinal))
-            return ParseLegacy(line[LegacyPrefix.Length..].ToString());
-        if (line.IsEmpty || line[0] != '{' || line.IndexOf("\"type\"", StringComparison.Ordinal) < 0)
+            return ParseLegacy(line[LegacyPrefix.Length..]);
+        if (line.Length == 0 || line[0] != '{' || !line.Contains("\"type\"", StringComparison.Ordinal))
             return StderrParseResult.Ordinary;
-        return ParseSeedForm(line.ToString());
+        var parsed = ParseSeedForm(line);
+        // Only the writer's own spelling counts: a hand-made, re-spaced or extended line is not the event it resembles.
+        if (parsed.Event is { } ev && StderrEventWriter.Format(ev) != line)
+            return StderrParseResult.Malformed($"not the exact event form (expected {StderrEventWriter.Format(ev)})");
+        return parsed;
     }
 
     private static StderrParseResult ParseSeedForm(string json)
@@ -67,7 +75,7 @@ public static class StderrEventParser
                 return StderrParseResult.Ordinary;
             var type = typeElement.GetString();
             var hasData = root.TryGetProperty("data", out var data);
-            return type switch
+            var result = type switch
             {
                 StderrEvent.StorageEngineFailureType => hasData && data.ValueKind == JsonValueKind.String && ConfigValidation.IsHostPort(data.GetString())
                     ? new(StderrLineKind.Event, new StorageEngineFailureLine(data.GetString()!))
@@ -77,6 +85,11 @@ public static class StderrEventParser
                 StderrEvent.ProcessExitedType => ParseProcessExited(hasData, data),
                 _ => StderrParseResult.Ordinary,
             };
+            if (result.Event is not { } ev || !root.TryGetProperty("time", out var time)) return result;
+            return time.ValueKind == JsonValueKind.String
+                   && DateTimeOffset.TryParseExact(time.GetString(), StderrEventWriter.TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+                ? result with { Event = ev with { Time = at } }
+                : StderrParseResult.Malformed($"{type}: \"time\" must be a UTC time like {StderrEventWriter.FormatTime(DateTimeOffset.UnixEpoch)}");
         }
         catch (JsonException ex)
         {
@@ -106,11 +119,21 @@ public static class StderrEventParser
         if (!WireNames<ProcessRole>.TryParse(role, out var parsedRole) || string.IsNullOrEmpty(id)
             || !data.TryGetProperty("exitcode", out var code) || code.ValueKind != JsonValueKind.Number || !code.TryGetInt32(out var exitCode))
             return StderrParseResult.Malformed("process-exited: data needs \"role\" (nbdserver|tlogserver), \"id\" and an integer \"exitcode\"");
-        return new(StderrLineKind.Event, new ProcessExitedLine(parsedRole, id!, exitCode));
+        int? pid = null;
+        long? started = null;
+        if (data.TryGetProperty("pid", out var pidElement))
+            pid = pidElement.ValueKind == JsonValueKind.Number && pidElement.TryGetInt32(out var p) ? p : -1;
+        if (data.TryGetProperty("started", out var startedElement))
+            started = startedElement.ValueKind == JsonValueKind.Number && startedElement.TryGetInt64(out var t) ? t : -1;
+        if (pid < 0)
+            return StderrParseResult.Malformed("process-exited: \"pid\" must be a non-negative integer");
+        return new(StderrLineKind.Event, new ProcessExitedLine(parsedRole, id!, exitCode, pid, started));
     }
 
     private static StderrParseResult ParseLegacy(string json)
     {
+        if (!json.StartsWith('{'))
+            return StderrParseResult.Malformed("20:: must be followed at once by a JSON object");
         try
         {
             using var doc = JsonDocument.Parse(json);

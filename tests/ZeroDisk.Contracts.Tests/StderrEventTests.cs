@@ -13,6 +13,10 @@ public class StderrEventTests
         { """{"type": "repair-tmp-outage-complete", "data": {"address": "10.100.0.1:22005", "vdiskid": "23", "incident": "i-7"}}""", new RepairCompleteLine(RepairKind.Tmp, "10.100.0.1:22005", "23", "i-7") },
         { """{"type": "process-exited", "data": {"role": "nbdserver", "id": "vm1", "exitcode": 139}}""", new ProcessExitedLine(ProcessRole.NbdServer, "vm1", 139) },
         { """{"type": "process-exited", "data": {"role": "tlogserver", "id": "t1", "exitcode": -9}}""", new ProcessExitedLine(ProcessRole.TlogServer, "t1", -9) },
+        { """{"type": "storageengine-failure", "data": "10.100.0.1:22005", "time": "2026-12-05T22:30:01.1234567Z"}""",
+          new StorageEngineFailureLine("10.100.0.1:22005") { Time = new DateTimeOffset(2026, 12, 5, 22, 30, 1, TimeSpan.Zero).AddTicks(1_234_567) } },
+        { """{"type": "process-exited", "data": {"role": "nbdserver", "id": "vm1", "exitcode": 137, "pid": 4242, "started": 987654}, "time": "2026-12-05T22:30:01.0000000Z"}""",
+          new ProcessExitedLine(ProcessRole.NbdServer, "vm1", 137, 4242, 987654) { Time = new DateTimeOffset(2026, 12, 5, 22, 30, 1, TimeSpan.Zero) } },
         { """20::{"status":401,"subject":"ardb","data":{"address":"10.100.0.1:22005","db":0,"type":"primary","vdiskID":"vd1"}}""", new LegacyStorageStatusLine(401, "ardb", "10.100.0.1:22005", 0, "primary", "vd1") },
     };
 
@@ -28,8 +32,8 @@ public class StderrEventTests
     }
 
     [Fact]
-    public void Compact_json_of_the_same_event_is_accepted() =>
-        Assert.Equal(new StorageEngineFailureLine("h:1"), StderrEventParser.Parse("""{"type":"storageengine-failure","data":"h:1"}""").Event);
+    public void Compact_json_of_the_same_event_is_not_the_exact_form() =>
+        Assert.Equal(StderrLineKind.Malformed, StderrEventParser.Parse("""{"type":"storageengine-failure","data":"h:1"}""").Kind);
 
     [Theory]
     [InlineData("info: serving vdisk vd1 on 127.0.0.1:10809")]

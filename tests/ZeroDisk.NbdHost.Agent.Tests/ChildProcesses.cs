@@ -20,7 +20,10 @@ public static class ChildProcesses
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException) { /* already gone */ }
     }
 
-    /// <summary>The process-exited event in a log stream, waiting for it by polling every millisecond.</summary>
+    /// <summary>
+    /// The process-exited event in a log stream (without the pid, start time and time that identify the exit, so
+    /// tests compare role, id and code), waiting for it by polling every millisecond.
+    /// </summary>
     public static async Task<ProcessExitedLine> WaitForExitLineAsync(string logFile, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();
@@ -28,7 +31,7 @@ public static class ChildProcesses
         {
             if (File.Exists(logFile))
                 foreach (var line in await File.ReadAllLinesAsync(logFile))
-                    if (StderrEventParser.Parse(line).Event is ProcessExitedLine exited) return exited;
+                    if (StderrEventParser.Parse(line).Event is ProcessExitedLine exited) return exited with { Pid = null, StartTime = null, Time = null };
             await Task.Delay(1);
         }
         throw new TimeoutException($"no process-exited line in {logFile} within {timeout}: {(File.Exists(logFile) ? File.ReadAllText(logFile) : "(no file)")}");

@@ -173,9 +173,12 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
                         At = c.Saga.StateEnteredAt,
                     })));
 
-    /// <summary>A report observed before the engine entered its current state describes an older failure.</summary>
+    /// <summary>
+    /// A failure that happened before the engine entered its current state describes an older failure: judged by the
+    /// line's own time (a backlog read late keeps it), else by when the collector read the line.
+    /// </summary>
     private static bool IsFresh(BehaviorContext<StorageEngineSaga, StorageEngineFailureReported> c) =>
-        c.Message.Source.ObservedAt >= c.Saga.StateEnteredAt;
+        (c.Message.Source.OccurredAt ?? c.Message.Source.ObservedAt) >= c.Saga.StateEnteredAt;
 
     /// <summary>A completion counts once, for an affected vdisk, of the current incident (or one carrying no incident).</summary>
     private static bool Counts(StorageEngineSaga saga, VdiskRepairCompleted message, RepairKind kind) =>

@@ -8,8 +8,9 @@ using ZeroDisk.LogCollector.Telemetry;
 namespace ZeroDisk.LogCollector.Publishing;
 
 /// <summary>
-/// Turns lines into contracts: seed events, process-exited and the 0-Disk <c>20::</c> ardb form become typed events;
-/// other lines are ordinary (forwarded or dropped per config); malformed event lines are counted and logged with
+/// Turns lines into contracts: seed events, process-exited and the 0-Disk <c>20::</c> ardb form become typed events
+/// — only exact event lines, from a line's first byte (<see cref="StderrEventParser"/>, DESIGN §3 invariant 10); the
+/// line's own time travels as <see cref="EventSource.OccurredAt"/>; other lines are ordinary (forwarded or dropped per config); malformed event lines are counted and logged with
 /// file and offset, and skipped.
 /// </summary>
 internal sealed class LineClassifier(LogCollectorOptions options, ILogger<LineClassifier> logger)
@@ -34,7 +35,7 @@ internal sealed class LineClassifier(LogCollectorOptions options, ILogger<LineCl
         var parsed = StderrEventParser.Parse(bytes);
         switch (parsed.Kind)
         {
-            case StderrLineKind.Event when ToContract(parsed.Event!, Source(origin, offset)) is { } contract:
+            case StderrLineKind.Event when ToContract(parsed.Event!, Source(origin, offset) with { OccurredAt = parsed.Event!.Time }) is { } contract:
                 return Outgoing(origin, offset, contract);
             case StderrLineKind.Malformed:
                 return Malformed(origin, offset, parsed.Error ?? "malformed");
@@ -52,7 +53,7 @@ internal sealed class LineClassifier(LogCollectorOptions options, ILogger<LineCl
         LegacyStorageStatusLine l when string.Equals(l.Subject, LegacyStorageSubject, StringComparison.OrdinalIgnoreCase) =>
             new StorageEngineFailureReported { Address = l.Address, VdiskId = l.VdiskId, Source = source },
         RepairCompleteLine r => new VdiskRepairCompleted { Address = r.Address, VdiskId = r.VdiskId, Kind = r.Kind, Incident = r.Incident, Source = source },
-        ProcessExitedLine p => new ProcessExited { Role = p.Role, Id = p.Id, ExitCode = p.ExitCode, Source = source },
+        ProcessExitedLine p => new ProcessExited { Role = p.Role, Id = p.Id, ExitCode = p.ExitCode, Pid = p.Pid, StartTime = p.StartTime, Source = source },
         _ => null, // a 20:: report about something other than a storage engine: an ordinary line here
     };
 

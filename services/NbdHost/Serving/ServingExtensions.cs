@@ -26,7 +26,8 @@ public static class ServingExtensions
         services.AddSingleton(storage);
         services.AddSingleton(ownership);
         services.TryAddSingleton(_ => EtcdExtensions.CreateClient(serve.EtcdEndpoints));
-        services.TryAddSingleton<IStderrEvents, ConsoleStderrEvents>();
+        services.AddSingleton<EngineIncidents>();
+        services.TryAddSingleton<IStderrEvents>(sp => new ConsoleStderrEvents(sp.GetRequiredService<EngineIncidents>()));
         services.TryAddSingleton<IWriteJournal>(NoWriteJournal.Instance);
         services.AddSingleton<StorageEngines>();
         services.AddSingleton<VdiskOwnerClaims>();

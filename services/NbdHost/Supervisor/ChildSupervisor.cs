@@ -141,7 +141,7 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
         var code = await ReadStatusAsync(child.Paths.StatusFile);
         var line = child.StopRequested ? $"zerodisk-agent: {role.ToWire()} {id} stopped by the agent (exit status {code})"
             : !child.Record.ReportsExit ? $"zerodisk-agent: {role.ToWire()} {id} ended (exit status {code})"
-            : StderrEventWriter.Format(new ProcessExitedLine(role, id, code));
+            : StderrEventWriter.Format(ExitLine(child.Record, code));
         await AppendLineAsync(child.Paths.LogFile, line);
         logger.LogInformation("{Role} {Id} (pid {Pid}) exited with {Code}; reported {Latency:0.0} ms after the exit was seen",
             role.ToWire(), id, child.Record.Pid, code, sinceExit.Elapsed.TotalMilliseconds);
@@ -152,6 +152,14 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
         child.Exit.TrySetResult(exit);
         Exited?.Invoke(exit);
     }
+
+    /// <summary>
+    /// The process-exited line, with the pid and kernel start time that name this one exit (a second report of it,
+    /// e.g. by an agent restarted before it removed the record, is recognised downstream) and when it was seen.
+    /// A child that never started (pid 0) has no identity: each such report is a new exit.
+    /// </summary>
+    private static ProcessExitedLine ExitLine(ChildRecord record, int code) =>
+        new(record.Role, record.Id, code, record.Pid > 0 ? record.Pid : null, record.Pid > 0 ? record.StartTime : null) { Time = DateTimeOffset.UtcNow };
 
     /// <summary>The wrapper writes the status right after it reaps the child (a millisecond after the pidfd fires).</summary>
     private static async Task<int> ReadStatusAsync(string statusFile)

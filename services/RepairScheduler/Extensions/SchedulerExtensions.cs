@@ -28,6 +28,7 @@ public static class SchedulerExtensions
         builder.Services.AddSingleton<AgentDirectory>();
         builder.Services.AddSingleton<RepairCampaigns>();
         builder.Services.AddSingleton<DelayedRestarts>();
+        builder.Services.AddSingleton<RestartClaims>();
         builder.Services.AddSingleton(sp => new CrashLoopThrottle(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         builder.AddMessaging(bus =>
         {

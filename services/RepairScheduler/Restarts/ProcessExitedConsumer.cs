@@ -7,9 +7,11 @@ namespace ZeroDisk.RepairScheduler.Restarts;
 /// <summary>
 /// Seed "NBD server failure" and "Tlog server failure": a crashed NBD server is restarted with its VM, a crashed
 /// tlog server is restarted, both through the node's agent. Exit code 0 is a deliberate stop and is left alone.
-/// A crash loop is throttled and reported, not restarted forever at full speed.
+/// A crash loop is throttled and reported, not restarted forever at full speed. Each exit is acted on once
+/// (<see cref="RestartClaims"/>): a redelivered or repeated report of it restarts nothing and feeds no throttle.
 /// </summary>
-public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRestarts delayed, ILogger<ProcessExitedConsumer> logger) : IConsumer<ProcessExited>
+public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRestarts delayed, RestartClaims claims, ILogger<ProcessExitedConsumer> logger)
+    : IConsumer<ProcessExited>
 {
     public async Task Consume(ConsumeContext<ProcessExited> context)
     {
@@ -19,6 +21,28 @@ public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRes
             logger.LogInformation("{Role} {Id} on {Node} exited cleanly; not restarting", exited.Role.ToWire(), exited.Id, exited.Source.Node);
             return;
         }
+        var claim = RestartClaims.KeyOf(exited, context.MessageId);
+        if (claim is not null && !await claims.TryClaimAsync(claim, context.CancellationToken))
+        {
+            logger.LogInformation("{Role} {Id} on {Node}: this exit (exit {ExitCode}) was already acted on ({Claim}); duplicate ignored",
+                exited.Role.ToWire(), exited.Id, exited.Source.Node, exited.ExitCode, claim);
+            SchedulerTelemetry.DuplicateExits.Add(1);
+            return;
+        }
+        try
+        {
+            await RestartAsync(context, exited);
+        }
+        catch when (claim is not null)
+        {
+            await claims.AbandonAsync(claim, CancellationToken.None);
+            throw;
+        }
+        if (claim is not null) await claims.CompleteAsync(claim, context.CancellationToken);
+    }
+
+    private async Task RestartAsync(ConsumeContext<ProcessExited> context, ProcessExited exited)
+    {
         var (crashes, delay) = throttle.OnCrash($"{exited.Source.Node}/{exited.Role.ToWire()}/{exited.Id}");
         if (delay > TimeSpan.Zero)
         {

@@ -21,6 +21,7 @@ public sealed class ServeProcess : IAsyncDisposable
     }
 
     public int Port { get; }
+    /// <summary>The server's stderr; event lines without the writer's "time" field, so tests compare them with the seed form.</summary>
     public IReadOnlyList<string> StderrLines { get { lock (_stderr) return _stderr.ToList(); } }
     public IReadOnlyList<string> StdoutLines { get { lock (_stdout) return _stdout.ToList(); } }
     public string Uri(string export) => $"nbd://127.0.0.1:{Port}/{export}";
@@ -49,7 +50,7 @@ public sealed class ServeProcess : IAsyncDisposable
         };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null) lock (serve._stderr) serve._stderr.Add(e.Data);
+            if (e.Data is not null) lock (serve._stderr) serve._stderr.Add(global::ZeroDisk.NbdHost.Tests.Harness.StderrLines.WithoutTime(e.Data));
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
