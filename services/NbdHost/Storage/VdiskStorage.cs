@@ -87,6 +87,16 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport
     /// <summary>Closes every NBD connection to this instance (clients that reconnect reach whatever serves the vdisk now).</summary>
     public void EndConnections() => _ = _ended.CancelAsync();
 
+    /// <summary>
+    /// Stops serving at once, as a fence would (every later engine command of this instance is refused, so no request
+    /// already running writes after this), without the fenced-out alarm: the vdisk is let go on purpose (de-listed).
+    /// </summary>
+    public void StopServing(string reason)
+    {
+        _fence.Tripped -= OnFenced;
+        _fence.Trip(reason);
+    }
+
     /// <summary>Takes a new config from etcd: rebuilds the topology, checks dirty sets (invariant 2), starts or stops repairs.</summary>
     public async Task ApplyAsync(VdiskConfig config)
     {
