@@ -12,6 +12,9 @@ namespace ZeroDisk.NbdHost.Serving;
 /// connection. Asked on each handshake, so a vdisk added in etcd is exportable without a restart.
 /// A vdisk fenced out (a newer owner, or this process's owner lease ran out) stops being exported; at the next
 /// reading of etcd it is claimed again, with a new epoch, if its owner key is free by then (docs/DECISIONS.md).
+/// A vdisk no longer listed for this server is stopped first (no engine command of it is sent any more), its
+/// connections are closed and waited for (each ends only once its requests have), and only then is its owner key
+/// released: no write of this process can land after another process may own the vdisk.
 /// </summary>
 public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events, VdiskOwnerClaims owners, ILoggerFactory loggers)
     : INbdExportCatalog, IAsyncDisposable
@@ -20,12 +23,13 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
     private readonly SemaphoreSlim _applyGate = new(1, 1);
     private readonly Dictionary<string, long> _droppedAt = new(StringComparer.Ordinal); // under _applyGate
     private volatile Dictionary<string, VdiskStorage> _vdisks = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<VdiskStorage, VdiskConnections> _connections = new(ReferenceEqualityComparer.Instance);
 
     public IReadOnlyList<NbdExportInfo> List() =>
         _vdisks.Values.Select(v => new NbdExportInfo(v.VdiskId, $"vdisk {v.VdiskId} ({v.Config.Static.Size} GiB, {v.BlockSize} B blocks)")).ToList();
 
     public ValueTask<INbdExport?> OpenAsync(string name, CancellationToken ct) =>
-        ValueTask.FromResult<INbdExport?>(Find(name));
+        ValueTask.FromResult<INbdExport?>(Find(name) is { } vdisk ? _connections.GetOrAdd(vdisk, static _ => new VdiskConnections()).Connect(vdisk) : null);
 
     public VdiskStorage? Find(string vdiskId) => _vdisks.GetValueOrDefault(vdiskId);
 
@@ -76,9 +80,8 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
             _vdisks = next;
             foreach (var (id, gone) in current.Where(c => !next.ContainsKey(c.Key)))
             {
-                _log.LogInformation("vdisk {Vdisk} is no longer listed for this server: no longer exported", id);
-                await gone.CloseAsync();
-                await owners.ReleaseAsync(id);
+                _log.LogInformation("vdisk {Vdisk} is no longer listed for this server: no longer exported; stopping it and closing its connections before its owner key is released", id);
+                await RetireAsync(gone);
             }
         }
         finally
@@ -86,6 +89,23 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
             _applyGate.Release();
         }
     }
+
+    /// <summary>Stops the vdisk, ends its connections and waits for them (so for their requests), then lets go of the owner key.</summary>
+    private async Task RetireAsync(VdiskStorage vdisk)
+    {
+        vdisk.StopServing("no longer listed for this server");
+        vdisk.EndConnections();
+        if (_connections.TryGetValue(vdisk, out var connections) && !await connections.WaitUntilNoneAsync(RetireTimeout))
+            _log.LogWarning("vdisk {Vdisk}: {Open} connections still open {Timeout} after it was stopped; releasing its owner key anyway " +
+                "(the stopped vdisk sends nothing more to the engines)", vdisk.VdiskId, connections.Open, RetireTimeout);
+        await vdisk.CloseAsync();
+        await owners.ReleaseAsync(vdisk.VdiskId);
+        _connections.TryRemove(vdisk, out _);
+        _log.LogInformation("vdisk {Vdisk} (owner epoch {Epoch}): stopped, connections closed, owner key released", vdisk.VdiskId, vdisk.OwnerEpoch);
+    }
+
+    /// <summary>How long a retiring vdisk's connections may take to end: their requests are bounded by the command timeout.</summary>
+    private TimeSpan RetireTimeout => 3 * DrainPeriod;
 
     /// <summary>
     /// A request of this process's last term of the vdisk may still be in flight (it passed its checks just before
@@ -115,6 +135,8 @@ public sealed class VdiskCatalog(StorageEngines engines, IWriteJournal journal, 
         await Task.Delay(DrainPeriod);
         _log.LogInformation("vdisk {Vdisk} (owner epoch {Epoch}): closing the connections still open to it", fenced.VdiskId, fenced.OwnerEpoch);
         fenced.EndConnections();
+        if (_connections.TryGetValue(fenced, out var connections)) await connections.WaitUntilNoneAsync(RetireTimeout);
+        _connections.TryRemove(fenced, out _);
     }
 
     private async Task DropFencedAsync(VdiskStorage fenced)

@@ -97,6 +97,16 @@ public sealed class VdiskStorage : INbdExport, INbdEndingExport, IStallAware
     public void EndConnections() => _ = _ended.CancelAsync();
 
     /// <summary>
+    /// Stops serving at once, as a fence would (every later engine command of this instance is refused, so no request
+    /// already running writes after this), without the fenced-out alarm: the vdisk is let go on purpose (de-listed).
+    /// </summary>
+    public void StopServing(string reason)
+    {
+        _fence.Tripped -= OnFenced;
+        _fence.Trip(reason);
+    }
+
+    /// <summary>
     /// Takes a new config from etcd: rebuilds the topology, verifies the engines (invariant 7), checks dirty sets
     /// (invariant 2), starts or stops repairs. The first call refuses a vdisk that must not be opened here
     /// (<see cref="VdiskRefusedException"/>).
