@@ -14,4 +14,6 @@ public record RepairVerificationRequested
     /// <summary>The vdisks the outage affected (those using the engine's cluster as primary or slave).</summary>
     public IReadOnlyList<string> Vdisks { get; init; } = [];
     public required DateTimeOffset At { get; init; }
+    /// <summary>W3C traceparent of the transition into the repair state: the verification joins the incident's trace.</summary>
+    public string? TraceParent { get; init; }
 }

@@ -150,6 +150,7 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
         Kind = saga.Outage == OutageKind.Permanent ? RepairKind.Final : RepairKind.Tmp,
         Vdisks = saga.AffectedVdisks,
         At = at,
+        TraceParent = saga.History.Count > 0 && saga.History[^1] is { TraceId.Length: 32, SpanId.Length: 16 } last ? $"00-{last.TraceId}-{last.SpanId}-01" : null,
     };
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Contracts;
+using ZeroDisk.RepairScheduler.Work;
 
 namespace ZeroDisk.RepairScheduler.Repair;
 
@@ -17,7 +18,10 @@ public sealed class RepairVerificationRequestedConsumer(RepairVerifier verifier,
     public async Task Consume(ConsumeContext<RepairVerificationRequested> context)
     {
         var request = context.Message;
-        using var activity = SchedulerTelemetry.Source.StartActivity("verify repair");
+        // A child of the transition into the repair state, so the verification is part of the incident's trace.
+        using var activity = request.TraceParent is null
+            ? SchedulerTelemetry.Source.StartActivity("verify repair")
+            : SchedulerTelemetry.Source.StartActivity("verify repair", ActivityKind.Internal, WorkTrace.Parent(request.TraceParent));
         activity?.SetTag("zerodisk.engine", request.Address).SetTag("zerodisk.incident", request.Incident).SetTag("zerodisk.repair", request.Kind.ToWire());
         var verdict = await verifier.VerifyAsync(request, context.CancellationToken);
         activity?.SetTag("zerodisk.verified_clean", verdict.Clean);

@@ -65,8 +65,10 @@ public sealed class When_only_the_scheduler_is_killed
         await Eventually.UntilAsync(async () => (await etcd.GetRangeAsync(work + "/")).Kvs.Count == 0, "the scheduler's records are gone once the work is done");
         await scenario.Scheduler.StopGracefullyAsync();
         await Eventually.TrueAsync(() => otlp.Spans.Any(s => s is { Service: "repairscheduler", Name: "repair campaign" }), TimeSpan.FromSeconds(30), "the campaign span is exported");
-        var spans = otlp.Spans.Where(s => s.Service == "repairscheduler" && s.Name is "analyse outage" or "repair campaign").ToList();
+        await Eventually.TrueAsync(() => otlp.Spans.Any(s => s is { Service: "repairscheduler", Name: "verify repair" }), TimeSpan.FromSeconds(30), "the verification span is exported");
+        var spans = otlp.Spans.Where(s => s.Service == "repairscheduler" && s.Name is "analyse outage" or "repair campaign" or "verify repair").ToList();
         Assert.Contains(spans, s => s.Name == "analyse outage");
+        Assert.Contains(spans, s => s.Name == "verify repair");
         Assert.All(spans, s => Assert.Equal(saga.IncidentTraceId, s.TraceId));
     }
 }
