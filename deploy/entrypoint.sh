@@ -5,5 +5,6 @@ case "$SERVICE" in
   LogCollector) exec dotnet /app/logcollector.dll "$@" ;;
   ClusterState) exec dotnet /app/clusterstate.dll "$@" ;;
   RepairScheduler) exec dotnet /app/repairscheduler.dll "$@" ;;
+  Setup) exec /bin/sh /setup.sh "$@" ;;
   *) echo "unknown SERVICE '$SERVICE'" >&2; exit 2 ;;
 esac
