@@ -343,7 +343,8 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         if (File.Exists(back)) File.Delete(back);
     }
 
-    private static async Task RegisterClustersAsync(DrillStack stack, EtcdClient etcd)
+    /// <summary>Identity markers on every engine and in etcd, both cluster configs, both clusters healthy (shared with tools/FaultCheck).</summary>
+    public static async Task RegisterClustersAsync(DrillStack stack, EtcdClient etcd)
     {
         foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave))
         {
