@@ -40,6 +40,11 @@ public sealed class BusEcho : IAsyncDisposable
         return echo;
     }
 
+    private int Count
+    {
+        get { lock (_gate) return _seen.Count; }
+    }
+
     private void Capture(Guid? id, object message, string what)
     {
         lock (_gate) _seen.Add((id, message, what));
@@ -49,10 +54,12 @@ public sealed class BusEcho : IAsyncDisposable
     public async Task<string> RedeliverLatestAsync(TimeSpan delay, CancellationToken ct)
     {
         await Task.Delay(delay, ct);
+        // On a loaded machine the first report may reach the bus late: wait a while for one.
+        for (var waited = 0; waited < 60 && Count == 0; waited++) await Task.Delay(500, ct);
         (Guid? Id, object Message, string What) latest;
         lock (_gate)
         {
-            if (_seen.Count == 0) return "nothing captured yet to deliver twice";
+            if (_seen.Count == 0) return "nothing captured within 30 s to deliver twice";
             latest = _seen[^1];
         }
         await _bus!.Publish(latest.Message, latest.Message.GetType(), c => c.MessageId = latest.Id, ct);

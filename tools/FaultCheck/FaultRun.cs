@@ -92,7 +92,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
             log($"schedule over at {_clock.Elapsed.TotalSeconds:0.0}s; {history.Ops.Count} operations, {workload.ConnectFailures} failed connects");
         }
 
-        var settled = await SettleAsync(stack, admin, etcd, injector.Lost.Keys.ToHashSet(), ct);
+        var settled = await SettleAsync(stack, admin, etcd, injector.Lost.Keys.ToHashSet(), vdisks[..2], ct);
         await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([vdisks[2].Id]), ct);
         if (!await WaitAsync("vd2 served again", () => ServesAsync(vdisks[2], ct), TimeSpan.FromSeconds(120), ct))
             _violations.Add(new Violation("vd2 could not be served again after the run", []));
@@ -150,7 +150,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
     }
 
     /// <summary>Every cluster healthy, every engine online or rip, every vdisk repair completed — within the deadline.</summary>
-    private async Task<bool> SettleAsync(DrillStack stack, HttpClient admin, EtcdClient etcd, IReadOnlySet<string> lost, CancellationToken ct)
+    private async Task<bool> SettleAsync(DrillStack stack, HttpClient admin, EtcdClient etcd, IReadOnlySet<string> lost, IReadOnlyList<WorkloadVdisk> served, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
         var state = "";
@@ -170,8 +170,20 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
             var open = repairs.RootElement.EnumerateArray().Where(r => r.GetProperty("currentState").GetString() != "Completed")
                 .Select(r => $"{r.GetProperty("vdiskId").GetString()}@{r.GetProperty("address").GetString()}:{r.GetProperty("currentState").GetString()}").ToList();
             parts.Add($"open repairs: {(open.Count == 0 ? "none" : string.Join(", ", open))}");
+            // The dirty sets are the truth (invariant 2): etcd may say online before a report has even arrived.
+            var dirty = new List<string>();
+            foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave).Where(e => e.IsRunning && !lost.Contains(e.Address)))
+            {
+                await using var redis = await ConnectionMultiplexer.ConnectAsync($"{engine.Address},connectTimeout=5000,syncTimeout=10000");
+                await foreach (var key in redis.GetServer(engine.Address).KeysAsync(pattern: $"dirty:{stack.Id}-*"))
+                    dirty.Add($"{key} on {engine.Address}");
+            }
+            parts.Add($"dirty sets: {(dirty.Count == 0 ? "none" : string.Join(", ", dirty))}");
+            var answering = new List<string>();
+            foreach (var v in served) if (!await ServesAsync(v, ct)) answering.Add(v.Id);
+            parts.Add($"not served: {(answering.Count == 0 ? "none" : string.Join(", ", answering))}");
             state = string.Join("; ", parts);
-            return ok && open.Count == 0;
+            return ok && open.Count == 0 && dirty.Count == 0 && answering.Count == 0;
         }, SettleDeadline, ct);
         log(settled ? $"settled in {watch.Elapsed.TotalSeconds:0.0}s: {state}" : $"NOT settled within {SettleDeadline.TotalSeconds:0}s: {state}");
         if (!settled) _violations.Add(new Violation($"the system did not settle within {SettleDeadline.TotalSeconds:0} s after the last fault healed", [state]));
@@ -183,7 +195,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         var image = new byte[v.Blocks * BlockSize];
         const int chunk = 64 << 10;
         var last = "";
-        for (var attempt = 0; attempt < 3; attempt++)
+        for (var attempt = 0; attempt < 10; attempt++)
         {
             try
             {
@@ -201,7 +213,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
             catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
             {
                 last = $"{ex.GetType().Name}: {ex.Message}";
-                await Task.Delay(2000, ct);
+                await Task.Delay(5000, ct);
             }
         }
         return (null, last);

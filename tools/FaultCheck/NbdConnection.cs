@@ -34,10 +34,18 @@ public sealed class NbdConnection : IAsyncDisposable
     public static async Task<NbdConnection> ConnectAsync(int port, string export, CancellationToken ct)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var connection = new NbdConnection(socket);
         try
         {
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), ct);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var connection = new NbdConnection(socket);
+        try
+        {
             var greeting = await connection.ReadExactAsync(18, ct);
             if (BinaryPrimitives.ReadUInt64BigEndian(greeting.AsSpan(8)) != OptionMagic) throw new IOException("not a newstyle NBD server");
             var flags = new byte[4];

@@ -5,10 +5,24 @@ var seed = new Option<int>("--seed") { Description = "the schedule's seed (Syste
 var seconds = new Option<int>("--seconds") { Description = "how long the schedule and the workload run", DefaultValueFactory = _ => 60 };
 var kinds = new Option<string?>("--kinds") { Description = "fault kinds, comma-separated, or 'all' (default: the ones the stack survives today)" };
 var printOnly = new Option<bool>("--print") { Description = "print the schedule and stop (deterministic: the same seed prints the same)" };
-var root = new RootCommand("ZeroDisk fault-schedule checker: a seeded random fault schedule on the real stack, a write history, and its check") { seed, seconds, kinds, printOnly };
+var probe = new Option<string?>("--probe") { Description = "port/export: write, read back and trim one block over NBD, then stop (checks the client against a server)" };
+var root = new RootCommand("ZeroDisk fault-schedule checker: a seeded random fault schedule on the real stack, a write history, and its check") { seed, seconds, kinds, printOnly, probe };
 root.SetAction(async (parse, ct) =>
 {
     var schedule = FaultSchedule.Generate(parse.GetValue(seed), TimeSpan.FromSeconds(parse.GetValue(seconds)), FaultSchedule.ParseKinds(parse.GetValue(kinds)));
+    if (parse.GetValue(probe) is { } target)
+    {
+        var (port, export) = (int.Parse(target.Split('/')[0], System.Globalization.CultureInfo.InvariantCulture), target.Split('/', 2)[1]);
+        await using var nbd = await NbdConnection.ConnectAsync(port, export, ct);
+        var block = new byte[4096];
+        for (var s = 0; s < 8; s++) SectorContent.Fill(block.AsSpan(s * 512, 512), 0, 1, s, 42);
+        var write = await nbd.RequestAsync(NbdConnection.Write, 4096, 4096, block, ct);
+        var read = await nbd.RequestAsync(NbdConnection.Read, 4096, 4096, null, ct);
+        var trim = await nbd.RequestAsync(NbdConnection.Trim, 4096, 4096, null, ct);
+        var again = await nbd.RequestAsync(NbdConnection.Read, 4096, 4096, null, ct);
+        Console.WriteLine($"size {nbd.ExportSize}; write {write.Error}; read {read.Error} decodes {SectorContent.Decode(read.Data.AsSpan(0, 512), 0, 1, 0)}; trim {trim.Error}; read {again.Error} decodes {SectorContent.Decode(again.Data.AsSpan(0, 512), 0, 1, 0)}");
+        return 0;
+    }
     if (parse.GetValue(printOnly))
     {
         Console.Write(schedule.Describe());
