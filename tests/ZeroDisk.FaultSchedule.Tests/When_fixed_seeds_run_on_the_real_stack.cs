@@ -17,7 +17,7 @@ public class When_fixed_seeds_run_on_the_real_stack(ITestOutputHelper output)
         var endpoints = await SharedInfrastructure.GetAsync();
         var checker = Path.Combine(AppContext.BaseDirectory, "zdfaultcheck.dll");
         var result = await ExternalProcess.RunAsync("dotnet", [checker, "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seconds", "40"],
-            TimeSpan.FromMinutes(8), new Dictionary<string, string>(endpoints.ToEnvironment()));
+            TimeSpan.FromMinutes(9.5), new Dictionary<string, string>(endpoints.ToEnvironment()));
         output.WriteLine(result.StdOut);
         output.WriteLine(result.StdErr);
         Assert.True(result.ExitCode == 0 && result.StdOut.Contains($"FAULTCHECK PASS seed {seed}", StringComparison.Ordinal),
