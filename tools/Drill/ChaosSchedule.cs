@@ -40,25 +40,35 @@ public sealed class ChaosSchedule(DrillStack stack, EngineWatch watch, DrillRepo
 
     private async Task InfrastructureAsync(string name, string when, CancellationToken ct)
     {
+        var at = _clock.Elapsed;
+        var up = Stopwatch.StartNew();
+        var (pids, restart) = await CrashInfrastructureAsync(name, Down, ct);
+        Record(name, at, restart.ExitCode == 0
+            ? $"SIGKILL pid {string.Join('+', pids)} {when}; infra.sh up brought it back in {up.Elapsed.TotalSeconds:0} s"
+            : $"SIGKILL pid {string.Join('+', pids)} {when}; infra.sh up FAILED: {restart.StdErr}");
+        report.Check($"{name} restarted after its SIGKILL", restart.ExitCode == 0 && pids.Count > 0, pids.Count == 0 ? "no running process found" : "infra.sh up");
+    }
+
+    /// <summary>
+    /// SIGKILL of <c>rabbitmq</c> or <c>etcd</c> of scripts/infra.sh (its <c>ZD_RUN_DIR</c>), and after
+    /// <paramref name="down"/> <c>infra.sh up</c> again. Shared with the fault-schedule checker (tools/FaultCheck).
+    /// </summary>
+    public static async Task<(IReadOnlyList<int> Pids, ExternalProcess.Result Restart)> CrashInfrastructureAsync(string name, TimeSpan down, CancellationToken ct)
+    {
         var runDir = Environment.GetEnvironmentVariable("ZD_RUN_DIR") ?? Path.Combine(RepoPaths.Root, "run");
         // RabbitMQ's start script and its Erlang VM are separate processes: both go, or the script looks alive.
         var pidFiles = name == "rabbitmq"
             ? new[] { Path.Combine(runDir, "rabbitmq", "rabbitmq.pid"), Path.Combine(runDir, "pids", "rabbitmq.pid") }
             : [Path.Combine(runDir, "pids", $"{name}.pid")];
         var pids = pidFiles.Where(File.Exists).Select(f => int.Parse(File.ReadAllText(f).Trim())).Where(ProcessState.IsAlive).ToList();
-        var at = _clock.Elapsed;
         foreach (var pid in pids)
         {
             try { Process.GetProcessById(pid).Kill(); }
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException) { /* gone already */ }
         }
-        await Task.Delay(Down, ct);
-        var up = Stopwatch.StartNew();
+        await Task.Delay(down, ct);
         var restart = await ExternalProcess.RunAsync("bash", [Path.Combine(RepoPaths.Root, "scripts", "infra.sh"), "up"], TimeSpan.FromMinutes(3));
-        Record(name, at, restart.ExitCode == 0
-            ? $"SIGKILL pid {string.Join('+', pids)} {when}; infra.sh up brought it back in {up.Elapsed.TotalSeconds:0} s"
-            : $"SIGKILL pid {string.Join('+', pids)} {when}; infra.sh up FAILED: {restart.StdErr}");
-        report.Check($"{name} restarted after its SIGKILL", restart.ExitCode == 0 && pids.Count > 0, pids.Count == 0 ? "no running process found" : "infra.sh up");
+        return (pids, restart);
     }
 
     private void Record(string component, TimeSpan at, string what)

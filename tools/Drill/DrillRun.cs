@@ -328,6 +328,22 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         if (File.Exists(back)) File.Delete(back);
     }
 
+    /// <summary>Identity markers on every engine and in etcd, both cluster configs, both clusters healthy (shared with tools/FaultCheck).</summary>
+    public static async Task RegisterClustersAsync(DrillStack stack, EtcdClient etcd)
+    {
+        foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave))
+        {
+            var marker = $"{stack.Id}-{engine.Port}";
+            await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+            await redis.GetDatabase().StringSetAsync(EngineIdentity.RedisKey, marker);
+            await etcd.PutAsync(EtcdKeys.EngineIdentity(engine.Address), marker);
+        }
+        await etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(stack.PrimaryCluster), new StorageClusterConfig(stack.Engines.Primary.Select(e => new StorageServerConfig(e.Address)).ToList()));
+        await etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(stack.SlaveCluster), new StorageClusterConfig(stack.Engines.Slave.Select(e => new StorageServerConfig(e.Address)).ToList()));
+        foreach (var c in new[] { stack.PrimaryCluster, stack.SlaveCluster })
+            await etcd.PutAsync(EtcdKeys.ClusterStatus(c), ClusterStatus.Healthy.ToWire());
+    }
+
     /// <summary>The log of the repair-only server an agent ran for the vdisk, if it printed its completion.</summary>
     private static string? RepairJobCompleted(DrillStack stack, string vdisk, string address)
     {

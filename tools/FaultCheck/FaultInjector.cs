@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using MassTransit;
+using StackExchange.Redis;
+using ZeroDisk.Contracts;
+using ZeroDisk.Drill;
+using ZeroDisk.Testing;
+
+namespace ZeroDisk.FaultCheck;
+
+/// <summary>
+/// Runs a <see cref="FaultSchedule"/> against the drill's stack: each fault starts at its offset on the run's clock
+/// and heals after its length (the killed process restarted, the stopped one continued, the pause over). Faults run
+/// side by side. What each did, and when, goes to the log and to <see cref="Done"/>.
+/// </summary>
+public sealed class FaultInjector(DrillStack stack, HttpClient admin, BusEcho echo, Stopwatch clock, Action<string> log)
+{
+    public ConcurrentDictionary<int, string> Done { get; } = new();
+
+    /// <summary>Engines lost for good by the schedule (declared permanent or wiped): they end <c>rip</c>.</summary>
+    public ConcurrentDictionary<string, bool> Lost { get; } = new();
+
+    public Task RunAsync(FaultSchedule schedule, CancellationToken ct) =>
+        Task.WhenAll(schedule.Faults.Select(f => Task.Run(async () =>
+        {
+            var wait = f.At - clock.Elapsed;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait, ct);
+            var started = clock.Elapsed;
+            string what;
+            try
+            {
+                what = await InjectAsync(f, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                what = $"FAILED to inject: {ex.GetType().Name}: {ex.Message}";
+            }
+            Done[f.Index] = $"{started.TotalSeconds:0.0}s-{clock.Elapsed.TotalSeconds:0.0}s {what}";
+            log($"fault #{f.Index} {f.Kind}: {what}");
+        }, ct)));
+
+    private RedisServerProcess Engine(Side side, int shard) => (side == Side.Primary ? stack.Engines.Primary : stack.Engines.Slave)[shard];
+
+    private async Task<string> InjectAsync(Fault f, CancellationToken ct)
+    {
+        var engine = Engine(f.Side, f.Shard);
+        switch (f.Kind)
+        {
+            case FaultKind.EngineKill:
+                await engine.KillAsync();
+                await Task.Delay(f.For, ct);
+                await engine.RestartAsync();
+                return $"SIGKILL {engine.Address}, restarted from its own files";
+            case FaultKind.EngineStop:
+                var pid = engine.Pid ?? throw new InvalidOperationException($"{engine.Address} not running");
+                await Signal("STOP", pid);
+                try { await Task.Delay(f.For, ct); }
+                finally { await Signal("CONT", pid); }
+                return $"SIGSTOP/SIGCONT {engine.Address} (pid {pid})";
+            case FaultKind.ClientPause:
+                await RedisAsync(engine, "CLIENT", "PAUSE", ((long)f.For.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                await Task.Delay(f.For, ct);
+                return $"CLIENT PAUSE on {engine.Address}";
+            case FaultKind.MaxMemory:
+                await RedisAsync(engine, "CONFIG", "SET", "maxmemory", "1");
+                try { await Task.Delay(f.For, ct); }
+                finally { await RedisAsync(engine, "CONFIG", "SET", "maxmemory", "0"); }
+                return $"maxmemory 1 on {engine.Address} (OOM error replies), then back to 0";
+            case FaultKind.EngineRestartOld:
+                var snapshot = engine.SnapshotDirectory();
+                await Task.Delay(f.For, ct);
+                await engine.RestartFromSnapshotAsync(snapshot);
+                return $"{engine.Address} SIGKILLed and restarted from its files of {f.For.TotalSeconds:0.0}s earlier";
+            case FaultKind.EngineWipe:
+                await engine.KillAsync();
+                Lost[engine.Address] = true;
+                await Task.Delay(f.For, ct);
+                await engine.RestartEmptyAsync();
+                return $"SIGKILL {engine.Address}, restarted empty (a replaced disk)";
+            case FaultKind.BothTwinsKill:
+                var twin = Engine(f.Side == Side.Primary ? Side.Slave : Side.Primary, f.Shard);
+                await Task.WhenAll(engine.KillAsync(), twin.KillAsync());
+                await Task.Delay(f.For, ct);
+                await Task.WhenAll(engine.RestartAsync(), twin.RestartAsync());
+                return $"SIGKILL both twins {engine.Address} and {twin.Address}, restarted from their files";
+            case FaultKind.DeclarePermanent:
+                await engine.KillAsync();
+                Lost[engine.Address] = true;
+                await Task.Delay(f.For, ct);
+                return await DeclarePermanentAsync(engine.Address, ct);
+            case FaultKind.ServeKill:
+                var pidFile = Path.Combine(stack.NodeState(1), $"nbdserver-{stack.NbdServer}.pid");
+                var server = int.Parse((await File.ReadAllTextAsync(pidFile, ct)).Trim());
+                Process.GetProcessById(server).Kill();
+                return $"SIGKILL serve {stack.NbdServer} (pid {server}); the scheduler restarts it through the agent";
+            case FaultKind.CollectorKill:
+                return await ServiceAsync("node1-collector", f, ct);
+            case FaultKind.ClusterStateKill:
+                return await ServiceAsync("clusterstate", f, ct);
+            case FaultKind.SchedulerKill:
+                return await ServiceAsync("repairscheduler", f, ct);
+            case FaultKind.RabbitMqKill or FaultKind.EtcdKill:
+                var name = f.Kind == FaultKind.RabbitMqKill ? "rabbitmq" : "etcd";
+                var (pids, restart) = await ChaosSchedule.CrashInfrastructureAsync(name, f.For, ct);
+                return $"SIGKILL {name} (pid {string.Join('+', pids)}); infra.sh up {(restart.ExitCode == 0 ? "brought it back" : "FAILED: " + restart.StdErr)}";
+            case FaultKind.BusDuplicate:
+                return await echo.RedeliverLatestAsync(f.For, ct);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(f), f.Kind, null);
+        }
+    }
+
+    private async Task<string> ServiceAsync(string name, Fault f, CancellationToken ct)
+    {
+        var (killed, started) = await stack.CrashAndRestartAsync(name, f.For, ct);
+        return $"SIGKILL {name} (pid {killed}), restarted as pid {started}";
+    }
+
+    /// <summary>The operator's override, as the admin API takes it; the saga must exist (the failure reported) first.</summary>
+    private async Task<string> DeclarePermanentAsync(string address, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var response = await admin.PostAsJsonAsync($"engines/{address}/outage", new { kind = "permanent", force = false, @operator = "faultcheck" }, ct);
+                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}";
+                if (response.IsSuccessStatusCode) return $"SIGKILL {address} for good; outage declared permanent: {last}";
+            }
+            catch (HttpRequestException ex)
+            {
+                last = ex.Message;
+            }
+            await Task.Delay(1000, ct);
+        }
+        return $"SIGKILL {address} for good; declaring it permanent was refused: {last}";
+    }
+
+    private static async Task RedisAsync(RedisServerProcess engine, string command, params object[] args)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{engine.Address},connectTimeout=5000,syncTimeout=5000,allowAdmin=true");
+        await redis.GetDatabase().ExecuteAsync(command, args);
+    }
+
+    private static async Task Signal(string signal, int pid) =>
+        (await ExternalProcess.RunAsync("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10))).EnsureSuccess($"kill -{signal}");
+}
