@@ -167,7 +167,9 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
                       && config.Servers.All(s => s.State == EngineState.Online || (s.State == EngineState.Rip && lost.Contains(s.Address)));
             }
             using var repairs = JsonDocument.Parse(await admin.GetStringAsync("repairs", ct));
-            var open = repairs.RootElement.EnumerateArray().Where(r => r.GetProperty("currentState").GetString() != "Completed")
+            // The saga store is shared with earlier runs on the same etcd: only this run's vdisks count.
+            var open = repairs.RootElement.EnumerateArray()
+                .Where(r => r.GetProperty("vdiskId").GetString()?.StartsWith(stack.Id + "-", StringComparison.Ordinal) == true && r.GetProperty("currentState").GetString() != "Completed")
                 .Select(r => $"{r.GetProperty("vdiskId").GetString()}@{r.GetProperty("address").GetString()}:{r.GetProperty("currentState").GetString()}").ToList();
             parts.Add($"open repairs: {(open.Count == 0 ? "none" : string.Join(", ", open))}");
             // The dirty sets are the truth (invariant 2): etcd may say online before a report has even arrived.
