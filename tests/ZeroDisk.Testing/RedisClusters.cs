@@ -15,10 +15,14 @@ public sealed class RedisClusters : IAsyncDisposable
     public IReadOnlyList<RedisServerProcess> Primary { get; }
     public IReadOnlyList<RedisServerProcess> Slave { get; }
 
-    public static async Task<RedisClusters> StartAsync(int shards = 2)
+    /// <param name="registered">
+    /// True: identity markers registered by hand, as the data-plane tests need them. False: bare engines, for what sets
+    /// clusters up through the admin API (it refuses an engine that is already registered or marked).
+    /// </param>
+    public static async Task<RedisClusters> StartAsync(int shards = 2, bool registered = true)
     {
         var all = await Task.WhenAll(Enumerable.Range(0, shards * 2).Select(_ => RedisServerProcess.StartAsync()));
-        await RegisterIdentitiesAsync(all);
+        if (registered) await RegisterIdentitiesAsync(all);
         return new RedisClusters(all[..shards], all[shards..]);
     }
 

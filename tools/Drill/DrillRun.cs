@@ -30,7 +30,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         await using var traces = OtlpHttpReceiver.Start();
         await using var stack = new DrillStack
         {
-            Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(2),
+            Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(2, registered: false),
             AdminPort = FreePort.Next(), NbdPort = FreePort.Next(), Telemetry = traces.ExporterEnvironment(),
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);

@@ -46,13 +46,15 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         var options = new DrillOptions(OutageMode.Tmp, FailedSide.Primary, schedule.Length, SettleDeadline, configuration);
         await using var stack = new DrillStack
         {
-            Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(FaultSchedule.Shards),
+            Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(FaultSchedule.Shards, registered: false),
             AdminPort = FreePort.Next(), NbdPort = FreePort.Next(),
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
         await DrillRun.RegisterClustersAsync(stack, etcd);
         stack.StartServices(options);
         using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{stack.AdminPort}/"), Timeout = TimeSpan.FromSeconds(10) };
+        // Mutating admin calls need the deployment's token, as an operator's do.
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", (await File.ReadAllTextAsync(stack.AdminTokenFile, ct)).Trim());
         await WaitAsync("ClusterState admin API", async () => (await admin.GetAsync("health", ct)).IsSuccessStatusCode, TimeSpan.FromMinutes(5), ct);
         await WaitAsync("both agents registered", async () => (await etcd.GetRangeAsync(EtcdKeys.AgentPrefix + id, cancellationToken: ct)).Kvs.Count >= 2, TimeSpan.FromMinutes(5), ct);
 

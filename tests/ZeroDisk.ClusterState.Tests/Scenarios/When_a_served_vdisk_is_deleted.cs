@@ -22,7 +22,7 @@ public sealed class When_a_served_vdisk_is_deleted
     public async Task It_is_refused_with_409_and_no_data_is_touched_until_its_owner_is_gone()
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
-        await using var engines = await RedisClusters.StartAsync(shards: 1);
+        await using var engines = await RedisClusters.StartAsync(shards: 1, registered: false);
         await deployment.StartInProcessAsync();
         using var http = deployment.Http();
         var all = engines.Primary.Concat(engines.Slave).ToList();

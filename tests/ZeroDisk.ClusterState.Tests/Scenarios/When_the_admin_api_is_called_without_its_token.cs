@@ -17,7 +17,7 @@ public sealed class When_the_admin_api_is_called_without_its_token
     public async Task Mutating_calls_get_401_and_change_nothing_reads_stay_open_and_the_token_lets_them_through()
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
-        await using var engines = await RedisClusters.StartAsync(shards: 1);
+        await using var engines = await RedisClusters.StartAsync(shards: 1, registered: false);
         await deployment.StartInProcessAsync();
         string a = engines.Primary[0].Address, b = engines.Slave[0].Address;
         deployment.TrackEngine(a);
@@ -54,7 +54,7 @@ public sealed class When_the_admin_api_is_called_without_its_token
     public async Task The_token_can_come_from_a_file_read_on_each_call_and_without_any_token_mutations_are_disabled()
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
-        await using var engines = await RedisClusters.StartAsync(shards: 1);
+        await using var engines = await RedisClusters.StartAsync(shards: 1, registered: false);
         var file = Path.Combine(Path.GetTempPath(), $"{deployment.Scope}.token");
         await File.WriteAllTextAsync(file, "from-a-file\n");
         try

@@ -19,8 +19,8 @@ public sealed class When_an_operator_sets_up_clusters
     public async Task Markers_are_written_on_the_engines_and_in_etcd_and_foreign_or_used_engines_are_refused()
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
-        await using var engines = await RedisClusters.StartAsync(shards: 2);
-        await using var spare = await RedisClusters.StartAsync(shards: 2);
+        await using var engines = await RedisClusters.StartAsync(shards: 2, registered: false);
+        await using var spare = await RedisClusters.StartAsync(shards: 2, registered: false);
         await deployment.StartInProcessAsync();
         var all = engines.Primary.Concat(engines.Slave).Concat(spare.Primary).Concat(spare.Slave).ToList();
         string primary = $"{deployment.Scope}-primary", slave = $"{deployment.Scope}-slave";
