@@ -232,7 +232,8 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         report.Progress($"SIGKILLed tlog server {address} (pid {pid}) on {stack.Node(n)} under fio writes with flushes");
         var log = Path.Combine(stack.NodeLogs(n), $"tlogserver-{address}.log");
         var exited = StderrEventWriter.Format(new ProcessExitedLine(ProcessRole.TlogServer, address, 137));
-        var reported = await WaitAsync("process-exited in the tlog server's log stream", () => Task.FromResult(File.ReadLines(log).Any(l => l.Contains(exited, StringComparison.Ordinal))), TimeSpan.FromSeconds(10), ct);
+        var reported = await WaitAsync("process-exited in the tlog server's log stream",
+            () => Task.FromResult(EventLines.In(log).Any(e => EventLines.IsExit(e, ProcessRole.TlogServer, address, 137))), TimeSpan.FromSeconds(10), ct);
         report.Check("the agent reported the tlog server's crash", reported, exited);
         var back = await WaitAsync("the tlog server restarted", async () =>
             File.Exists(pidFile) && int.TryParse((await File.ReadAllTextAsync(pidFile, ct)).Trim(), out var now) && now != pid && await AcceptsAsync(address), TimeSpan.FromSeconds(90), ct);
@@ -308,7 +309,8 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         report.Progress($"SIGKILLed the VM's NBD server {stack.NbdServer} (pid {pid})");
         var log = Path.Combine(stack.NodeLogs(1), $"nbdserver-{stack.NbdServer}.log");
         var exited = StderrEventWriter.Format(new ProcessExitedLine(ProcessRole.NbdServer, stack.NbdServer, 137));
-        var reported = await WaitAsync("process-exited in the server's log stream", () => Task.FromResult(File.ReadLines(log).Any(l => l.Contains(exited, StringComparison.Ordinal))), TimeSpan.FromSeconds(10), ct);
+        var reported = await WaitAsync("process-exited in the server's log stream",
+            () => Task.FromResult(EventLines.In(log).Any(e => EventLines.IsExit(e, ProcessRole.NbdServer, stack.NbdServer, 137))), TimeSpan.FromSeconds(10), ct);
         report.Check("the agent reported the crash", reported, exited);
         var back = await WaitAsync("the server restarted and the VM hook called", async () =>
             hookCalls() > callsBefore && File.Exists(pidFile) && int.Parse(await File.ReadAllTextAsync(pidFile, ct)) != pid
@@ -352,7 +354,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         {
             if (!Directory.Exists(stack.NodeLogs(n))) continue;
             foreach (var log in Directory.EnumerateFiles(stack.NodeLogs(n), $"*repair*{vdisk}*.log"))
-                if (File.ReadLines(log).Any(l => kinds.Any(k => l.Contains(StderrEventWriter.Format(new RepairCompleteLine(k, address, vdisk)).TrimEnd('}'), StringComparison.Ordinal))))
+                if (EventLines.In(log).Any(e => e is RepairCompleteLine done && kinds.Contains(done.Kind) && done.Address == address && done.VdiskId == vdisk))
                     return $"{Path.GetFileName(log)} on {stack.Node(n)}";
         }
         return null;
@@ -361,10 +363,9 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
     /// <summary>Failure lines in the log stream of the VM's NBD server (other processes report once each too).</summary>
     private static int FailureLines(DrillStack stack, string address)
     {
-        var line = StderrEventWriter.Format(new StorageEngineFailureLine(address));
         return Enumerable.Range(1, 2).Where(n => Directory.Exists(stack.NodeLogs(n)))
             .SelectMany(n => Directory.EnumerateFiles(stack.NodeLogs(n), $"*-{stack.NbdServer}.log"))
-            .Sum(f => File.ReadLines(f).Count(l => l.Contains(line, StringComparison.Ordinal)));
+            .Sum(f => EventLines.In(f).Count(e => e is StorageEngineFailureLine failed && failed.Address == address));
     }
 
     private static async Task<int> MirrorMismatchesAsync(DrillStack stack, IEnumerable<string> vdisks)

@@ -41,7 +41,8 @@ public sealed class EngineProbe(TimeSpan timeout)
             var runId = (await server.InfoAsync("server")).SelectMany(g => g).FirstOrDefault(kv => kv.Key == "run_id").Value;
             if (expectedIdentity is not null)
             {
-                var marker = await redis.StringGetAsync(EngineIdentity.RedisKey);
+                // The marker lives in db 0 whatever db the cluster keeps its blocks in, where registration writes it.
+                var marker = await connection.GetDatabase(0).StringGetAsync(EngineIdentity.RedisKey);
                 if (marker.IsNull)
                     return new(ProbeOutcome.IdentityLost, $"identity marker {EngineIdentity.RedisKey} is missing: the engine lost its data", runId);
                 if (marker != expectedIdentity)
