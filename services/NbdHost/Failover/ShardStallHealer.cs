@@ -123,16 +123,14 @@ internal sealed class ShardStallHealer(StorageEngines engines, ILogger log)
     private async Task<ProbeVerdict> ProbeOnceAsync(StorageEngine engine, string? runIdAtFailure)
     {
         if (!engine.Connection.IsConnected) return ProbeVerdict.NotYet;
-        var server = engine.Connection.GetServer(engine.Connection.GetEndPoints()[0]);
-        var info = await server.InfoAsync("server");
-        var runId = info.SelectMany(g => g).FirstOrDefault(kv => kv.Key == "run_id").Value;
+        var (runId, marker) = await EngineIdentityCheck.ReadRunIdAndMarkerAsync(engine);
         if (runIdAtFailure is null || runId != runIdAtFailure)
         {
             log.LogWarning("storage engine {Address} answers again, but its run_id is {RunId}, not {Before}: it restarted and may have lost writes; it stays failed until a repair",
                 engine.Address, runId, runIdAtFailure ?? "unknown");
             return ProbeVerdict.GiveUp;
         }
-        if (engine.ExpectedIdentity is { Length: > 0 } expected && await engine.Database(0).StringGetAsync(EngineIdentity.RedisKey) != expected)
+        if (engine.ExpectedIdentity is { Length: > 0 } expected && marker != expected)
         {
             log.LogError("storage engine {Address} answers again, but its identity marker is missing or different: it stays failed", engine.Address);
             return ProbeVerdict.GiveUp;

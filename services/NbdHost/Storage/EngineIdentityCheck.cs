@@ -44,10 +44,12 @@ internal static class EngineIdentityCheck
                 "an engine that cannot be verified is never used");
             return false;
         }
-        string? runId, marker;
+        string? runId, marker, notDurable;
         try
         {
-            (runId, marker) = await ReadAsync(engine);
+            (runId, marker) = await ReadRunIdAndMarkerAsync(engine);
+            // FLUSH and FUA rely on every engine fsyncing a write before acknowledging it: one that does not is refused too.
+            notDurable = await Failover.EngineDurabilityCheck.FindProblemAsync(engine);
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {
@@ -61,18 +63,6 @@ internal static class EngineIdentityCheck
             engines.ReportFailureAgain(engine, marker is null
                 ? $"its identity marker {EngineIdentity.RedisKey} is missing: the engine lost its data (wiped, or a new disk); never used as if whole"
                 : $"its identity marker is '{marker}' but etcd registered '{expected}': not the engine this cluster knows");
-            return false;
-        }
-        // FLUSH and FUA rely on every engine fsyncing a write before acknowledging it: one that does not is refused too.
-        string? notDurable;
-        try
-        {
-            notDurable = await Failover.EngineDurabilityCheck.FindProblemAsync(engine);
-        }
-        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
-        {
-            engine.ClearVerified();
-            engines.ReportFailure(engine, ex);
             return false;
         }
         if (notDurable is not null)
@@ -94,7 +84,8 @@ internal static class EngineIdentityCheck
         return true;
     }
 
-    private static async Task<(string? RunId, string? Marker)> ReadAsync(StorageEngine engine)
+    /// <summary>The engine's run_id and identity marker as it answers now (also what a stall probe compares).</summary>
+    internal static async Task<(string? RunId, string? Marker)> ReadRunIdAndMarkerAsync(StorageEngine engine)
     {
         var server = engine.Connection.GetServer(engine.Connection.GetEndPoints()[0]);
         var info = server.InfoAsync("server");
