@@ -6,6 +6,7 @@ using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.Tests.Fixtures;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
+using ZeroDisk.Testing;
 
 // ClusterState benchmark (real RabbitMQ and etcd from run/infra.env): one in-process instance.
 //  1. latency: engines fail one after another (paced); time from publishing the first report to the watch seeing
