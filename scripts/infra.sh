@@ -43,14 +43,34 @@ alive() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; 
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-wait_for() { # name, seconds, command...
+await_port_free() { # port, what, seconds
+  for _ in $(seq 1 $(($3 * 10))); do port_free "$1" && ! { command -v ss >/dev/null && ss -Htan "sport = :$1" | grep -qv "^TIME-WAIT"; } && return 0; sleep 0.1; done
+  die "port $1 (for $2) is taken by another process; set ZD_*_PORT to move it"
+}
+
+show_log() { # name: the end of its log, so that a failure explains itself where it is reported (CI prints only stderr)
+  [ -f "$LOGS/$1.log" ] || return 0
+  log "last lines of $LOGS/$1.log:"
+  tail -n 40 "$LOGS/$1.log" | cut -c1-600 | sed 's/^/[infra]   /' >&2
+}
+
+await() { # name, seconds, command...: 0 ready, 1 the process exited, 2 not ready in time
   local name=$1 secs=$2; shift 2
   for _ in $(seq 1 $((secs * 10))); do
     "$@" >/dev/null 2>&1 && return 0
-    alive "$name" || die "$name exited during start-up; see $LOGS/$name.log"
+    alive "$name" || return 1
     sleep 0.1
   done
-  die "$name did not become ready within ${secs}s; see $LOGS/$name.log"
+  return 2
+}
+
+wait_for() { # name, seconds, command...
+  local rc=0
+  await "$@" || rc=$?
+  [ $rc -eq 0 ] && return 0
+  show_log "$1"
+  [ $rc -eq 1 ] && die "$1 exited during start-up; see $LOGS/$1.log"
+  die "$1 did not become ready within ${2}s; see $LOGS/$1.log"
 }
 
 start() { # name, port, command...: starts in its own session, records the PID
@@ -114,6 +134,9 @@ rabbit_env() {
     RABBITMQ_MNESIA_BASE="$RUN/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$RUN/rabbitmq/log" \
     RABBITMQ_CONFIG_FILE="$RUN/rabbitmq/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$RUN/rabbitmq/enabled_plugins" \
     RABBITMQ_PID_FILE="$RUN/rabbitmq/rabbitmq.pid" RABBITMQ_LOGS=- ERL_CRASH_DUMP="$RUN/rabbitmq/erl_crash.dump"
+  # Erlang distribution (the broker's and its CLI tools') listens on every interface unless told otherwise.
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+    RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 }
 
 start_rabbitmq() {
@@ -126,15 +149,35 @@ CONF
   echo '[rabbitmq_management,rabbitmq_tracing].' > "$RUN/rabbitmq/enabled_plugins"
   (
     rabbit_env
-    # Our own epmd, on loopback, so that 'down' can stop it by PID as well.
+    # Our own epmd, on loopback, so that 'down' can stop it by PID as well; rabbit starts only once it listens
+    # (else the node may start a second epmd of its own that races ours for the port).
     if ! pgrep -x epmd >/dev/null; then
       setsid epmd -address 127.0.0.1 >"$LOGS/epmd.log" 2>&1 < /dev/null &
       echo $! > "$PIDS/epmd.pid"
+      wait_for epmd 10 epmd -names
     fi
-    if start rabbitmq "$AMQP_PORT" /usr/lib/rabbitmq/bin/rabbitmq-server; then
-      wait_for rabbitmq 90 /usr/lib/rabbitmq/bin/rabbitmq-diagnostics -q check_port_connectivity
-      wait_for rabbitmq 30 curl -sf -u guest:guest "http://127.0.0.1:$MGMT_PORT/api/overview"
-    fi
+    # One retry: a broker that dies while booting (seen once on a CI machine, reason not captured) usually boots on
+    # the second try; its log is shown either way.
+    local attempt rc
+    for attempt in 1 2; do
+      # The broker dies at boot when its management or distribution port is taken (its AMQP port is checked by
+      # start); these ports lie in the ephemeral range, so a short-lived client socket may hold one for a moment.
+      await_port_free "$MGMT_PORT" rabbitmq-management 10 && await_port_free "$DIST_PORT" rabbitmq-distribution 10
+      start rabbitmq "$AMQP_PORT" /usr/lib/rabbitmq/bin/rabbitmq-server || return 0
+      rc=0; await rabbitmq 90 /usr/lib/rabbitmq/bin/rabbitmq-diagnostics -q check_port_connectivity || rc=$?
+      if [ $rc -eq 0 ]; then
+        wait_for rabbitmq 30 curl -sf -u guest:guest "http://127.0.0.1:$MGMT_PORT/api/overview"
+        return 0
+      fi
+      show_log rabbitmq
+      [ $rc -eq 1 ] && [ $attempt -eq 1 ] || break
+      log "rabbitmq exited during start-up; starting it once more"
+      mv -f "$LOGS/rabbitmq.log" "$LOGS/rabbitmq.first-attempt.log"
+      rm -f "$PIDS/rabbitmq.pid"
+      sleep 2
+    done
+    [ $rc -eq 1 ] && die "rabbitmq exited during start-up; see $LOGS/rabbitmq.log"
+    die "rabbitmq did not become ready within 90s; see $LOGS/rabbitmq.log"
   )
 }
 
