@@ -4,7 +4,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.Testing;
 

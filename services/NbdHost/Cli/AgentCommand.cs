@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
-using ZeroDisk.NbdHost.Supervisor;
+using ZeroDisk.NodeAgent;
 using ZeroDisk.ServiceDefaults.Telemetry;
 
 namespace ZeroDisk.NbdHost.Cli;

@@ -2,9 +2,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using ZeroDisk.NbdHost.Configuration;
-using ZeroDisk.NbdHost.Failover;
-using ZeroDisk.NbdHost.Ownership;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage.Failover;
+using ZeroDisk.Storage.Ownership;
+using ZeroDisk.Storage;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.NbdHost.Serving;

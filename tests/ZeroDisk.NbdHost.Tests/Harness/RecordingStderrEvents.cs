@@ -1,5 +1,5 @@
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Failover;
+using ZeroDisk.Storage;
 
 namespace ZeroDisk.NbdHost.Tests.Harness;
 

@@ -4,8 +4,8 @@ using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Serving;
-using ZeroDisk.NbdHost.Storage;
-using ZeroDisk.NbdHost.Ownership;
+using ZeroDisk.Storage;
+using ZeroDisk.Storage.Ownership;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.Testing;
 
