@@ -1,5 +1,5 @@
 using Xunit.Abstractions;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.FaultSchedule.Tests;
 
@@ -14,7 +14,7 @@ public class When_fixed_seeds_run_on_the_real_stack(ITestOutputHelper output)
     [InlineData(7)]
     public async Task The_seed_passes(int seed)
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
+        var endpoints = await LocalInfrastructure.GetAsync();
         var checker = Path.Combine(AppContext.BaseDirectory, "zdfaultcheck.dll");
         var result = await ExternalProcess.RunAsync("dotnet", [checker, "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seconds", "40"],
             TimeSpan.FromMinutes(9.5), new Dictionary<string, string>(endpoints.ToEnvironment()));

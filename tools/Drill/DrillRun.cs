@@ -4,7 +4,7 @@ using dotnet_etcd;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.Drill;
 
@@ -20,7 +20,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
+        var endpoints = await LocalInfrastructure.GetAsync();
         var id = "drill-" + Guid.NewGuid().ToString("N")[..8];
         var root = Path.Combine(RepoPaths.Root, "run", "drill", id);
         Directory.CreateDirectory(root);

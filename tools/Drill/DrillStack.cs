@@ -1,4 +1,4 @@
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.Drill;
 

@@ -5,7 +5,7 @@ using MassTransit;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.Drill;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.FaultCheck;
 

@@ -7,7 +7,7 @@ using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.Drill;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.FaultCheck;
 
@@ -35,7 +35,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
 
     public async Task<FaultRunResult> RunAsync(CancellationToken ct)
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
+        var endpoints = await LocalInfrastructure.GetAsync();
         var id = $"fc{schedule.Seed}-{Guid.NewGuid().ToString("N")[..6]}";
         var root = Path.Combine(RepoPaths.Root, "run", "faultcheck", id);
         Directory.CreateDirectory(root);

@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// Removes what a test's (or a drill's) receive endpoints left on the shared broker (DESIGN §6). MassTransit gives

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>md5 of image files, as the checks print and compare them (lower-case hex).</summary>
 public static class FileHashes

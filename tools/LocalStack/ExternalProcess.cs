@@ -1,4 +1,4 @@
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>Runs a command line tool (qemu-io, nbdinfo, fio, zdctl, …) to completion with a deadline.</summary>
 public static class ExternalProcess

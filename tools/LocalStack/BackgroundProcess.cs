@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// A command line tool running beside the test (a `zdctl follow`, or any tool <see cref="ExternalProcess"/> runs to

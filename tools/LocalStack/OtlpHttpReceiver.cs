@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Google.Protobuf;
 
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>One span as an OTLP exporter delivered it.</summary>
 public sealed record ReceivedSpan(string Service, string TraceId, string SpanId, string ParentSpanId, string Name);

@@ -1,4 +1,4 @@
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 public static class RepoPaths
 {

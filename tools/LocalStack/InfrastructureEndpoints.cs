@@ -1,4 +1,4 @@
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>Where the shared servers of a test run listen (the keys of run/infra.env).</summary>
 public sealed record InfrastructureEndpoints(

@@ -1,4 +1,4 @@
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>Looks at processes that are not this process's children (supervised or orphaned ones) by pid.</summary>
 public static class ProcessState

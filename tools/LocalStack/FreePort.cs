@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 public static class FreePort
 {

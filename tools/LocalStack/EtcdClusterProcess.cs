@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http;
 
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// A private etcd cluster of several members on loopback ports, for tests of what survives the loss of a member.

@@ -1,4 +1,4 @@
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// Waits for what the system reaches asynchronously (an etcd value, a saga state, a captured message), polling

@@ -1,7 +1,7 @@
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
 
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>A private primary and slave cluster of redis-server processes, N engines each (one per shard).</summary>
 public sealed class RedisClusters : IAsyncDisposable
@@ -36,7 +36,7 @@ public sealed class RedisClusters : IAsyncDisposable
     /// </summary>
     public static async Task RegisterIdentitiesAsync(IEnumerable<RedisServerProcess> engines)
     {
-        var infra = await SharedInfrastructure.GetAsync();
+        var infra = await LocalInfrastructure.GetAsync();
         using var etcd = EtcdExtensions.CreateClient(infra.EtcdEndpoints);
         foreach (var engine in engines)
         {
@@ -49,7 +49,7 @@ public sealed class RedisClusters : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        var infra = await SharedInfrastructure.GetAsync();
+        var infra = await LocalInfrastructure.GetAsync();
         using (var etcd = EtcdExtensions.CreateClient(infra.EtcdEndpoints))
             foreach (var server in Primary.Concat(Slave)) await etcd.DeleteAsync(EtcdKeys.EngineIdentity(server.Address));
         foreach (var server in Primary.Concat(Slave)) await server.DisposeAsync();

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// The real NBD clients (libnbd's nbdinfo/nbdcopy/nbdsh, qemu-img/qemu-io, fio's nbd engine) wrapped for tests,
