@@ -7,6 +7,7 @@ using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.ClusterState.VdiskRepairs;
 using ZeroDisk.Contracts;
+using ZeroDisk.Contracts.Admin;
 
 namespace ZeroDisk.ClusterState.Admin;
 

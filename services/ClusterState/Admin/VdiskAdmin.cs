@@ -1,6 +1,7 @@
 using dotnet_etcd;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.Contracts;
+using ZeroDisk.Contracts.Admin;
 
 namespace ZeroDisk.ClusterState.Admin;
 

@@ -2,6 +2,7 @@ using dotnet_etcd;
 using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.Contracts;
+using ZeroDisk.Contracts.Admin;
 
 namespace ZeroDisk.ClusterState.Setup;
 

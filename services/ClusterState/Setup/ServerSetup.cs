@@ -3,6 +3,7 @@ using MassTransit;
 using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.Contracts;
+using ZeroDisk.Contracts.Admin;
 
 namespace ZeroDisk.ClusterState.Setup;
 

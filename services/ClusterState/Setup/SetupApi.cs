@@ -1,4 +1,5 @@
 using ZeroDisk.ClusterState.Admin;
+using ZeroDisk.Contracts.Admin;
 
 namespace ZeroDisk.ClusterState.Setup;
 

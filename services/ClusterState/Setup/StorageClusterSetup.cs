@@ -3,6 +3,7 @@ using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.Contracts;
+using ZeroDisk.Contracts.Admin;
 
 namespace ZeroDisk.ClusterState.Setup;
 

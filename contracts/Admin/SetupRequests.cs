@@ -1,4 +1,4 @@
-namespace ZeroDisk.ClusterState.Setup;
+namespace ZeroDisk.Contracts.Admin;
 
 /// <summary>Body of POST /clusters: a storage cluster from its engines, in shard order (engine k serves shard k).</summary>
 public sealed record CreateStorageClusterRequest(string Id, IReadOnlyList<string> Engines, int Db = 0);

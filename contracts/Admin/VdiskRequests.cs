@@ -1,6 +1,6 @@
 using ZeroDisk.Contracts;
 
-namespace ZeroDisk.ClusterState.Admin;
+namespace ZeroDisk.Contracts.Admin;
 
 /// <summary>Body of POST /vdisks: the static and nbd config of a new vdisk.</summary>
 public sealed record CreateVdiskRequest(
