@@ -5,7 +5,7 @@ namespace ZeroDisk.NodeAgent;
 /// session, so neither it nor the child dies with the agent. It makes the log file the child's stderr/stdout
 /// directly (no pipe through the agent), records the child's pid, waits for it and records its exit status —
 /// the one thing a process that is not the parent (a restarted agent) cannot learn from the kernel.
-/// Killed by signal N, the status is 128+N (the shell's convention, and the 139 of DESIGN §3's example).
+/// Killed by signal N, the status is 128+N (the shell's convention: 139 for a segfault).
 /// </summary>
 internal static class ChildWrapper
 {

@@ -31,7 +31,7 @@ public static class TlogReplayToStorage
             var options = new StorageOptions { CommandTimeout = TimeSpan.FromSeconds(10), ConnectTimeout = TimeSpan.FromSeconds(5) };
             var events = new ConsoleStderrEvents();
             await using var engines = new StorageEngines(options, events, loggers.CreateLogger<StorageEngines>());
-            foreach (var address in config.Primary.Servers.Concat(config.Slave.Servers).Select(s => s.Address)) // invariant 7
+            foreach (var address in config.Primary.Servers.Concat(config.Slave.Servers).Select(s => s.Address)) // identity is checked, never assumed
                 engines.Get(address).ExpectedIdentity = await etcd.GetStringAsync(EtcdKeys.EngineIdentity(address), ct) ?? "";
             var storage = new VdiskStorage(config, claim.Owner.Epoch, engines, NoWriteJournal.Instance, options, events, loggers);
             try

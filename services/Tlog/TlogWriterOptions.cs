@@ -8,7 +8,7 @@ public sealed record TlogWriterOptions
     public required long Epoch { get; init; }
     /// <summary>Every tlog server of the vdisk's tlog cluster, "host:port" (at most 64).</summary>
     public required IReadOnlyList<string> Servers { get; init; }
-    /// <summary>k: a record is durable once this many servers fsynced it (DESIGN §3: default 2).</summary>
+    /// <summary>k: a record is durable once this many servers fsynced it (default 2).</summary>
     public int RequiredAcks { get; init; } = 2;
     /// <summary>How long FlushAsync waits for k acknowledgements before it fails (the only case the VM sees EIO).</summary>
     public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -5,7 +5,7 @@ namespace ZeroDisk.Nbd.Protocol;
 /// <summary>
 /// Client-controlled text (export names, option payloads) made safe to log: quoted, with every control character,
 /// quote and backslash escaped and the length bounded, so a name can never end a log line or start a new one (an
-/// export named <c>"x\n{"type": "storageengine-failure", …}"</c> must not become an event line, DESIGN §3 invariant 10).
+/// export named <c>"x\n{"type": "storageengine-failure", …}"</c> must not become an event line, events cannot be forged).
 /// </summary>
 public static class LogText
 {

@@ -9,8 +9,8 @@ using ZeroDisk.ServiceDefaults.Telemetry;
 namespace ZeroDisk.NbdHost.Cli;
 
 /// <summary>
-/// <c>nbdhost agent --node &lt;name&gt; --log-dir &lt;dir&gt; --etcd &lt;endpoints&gt; …</c>: the node agent (DESIGN §3
-/// "Supervisor and repair worker"). RabbitMQ comes from RABBITMQ_URI.
+/// <c>nbdhost agent --node &lt;name&gt; --log-dir &lt;dir&gt; --etcd &lt;endpoints&gt; …</c>: the node agent.
+/// RabbitMQ comes from RABBITMQ_URI.
 /// </summary>
 public static class AgentCommand
 {

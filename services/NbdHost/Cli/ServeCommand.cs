@@ -51,7 +51,7 @@ internal static class ServeCommand
                 job is null ? result.GetValue(listen) ?? (unixPath is null ? "127.0.0.1:10809" : null) : null, job is null ? unixPath : null) { RepairOnly = job };
             var builder = Host.CreateApplicationBuilder();
             builder.AddServiceDefaults("nbdhost-serve");
-            // One line per record, control characters escaped: this output is the node's log stream (invariant 10).
+            // One line per record, control characters escaped: this output is the node's log stream (events cannot be forged).
             builder.Logging.AddOneLineConsole();
             if (job is not null)
             {

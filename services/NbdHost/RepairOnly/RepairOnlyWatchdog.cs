@@ -11,7 +11,7 @@ namespace ZeroDisk.NbdHost.RepairOnly;
 /// A repair-only process whose engine is no longer in a repair state (repaired by someone else, or sent back to
 /// offline) has nothing left to do: it exits instead of waiting forever. Nor may it go on once the vdisk's owner key
 /// no longer carries its epoch: its agent died (so nothing renews the lease) or another job took the vdisk over, and
-/// a second writer is exactly what the owner key exists to prevent (invariant 5). Its dirty set or respread cursor
+/// a second writer is exactly what the owner key exists to prevent (one writer per vdisk). Its dirty set or respread cursor
 /// keeps whatever remains, for the next owner to resume.
 /// </summary>
 public sealed class RepairOnlyWatchdog(RepairOnlyJob job, ServeOptions serve, EtcdClient etcd, IHostApplicationLifetime lifetime, ILogger<RepairOnlyWatchdog> log)

@@ -133,7 +133,7 @@ public sealed class ServerConfigWatcher(ServeOptions serve, EtcdClient etcd, Vdi
             : config.Vdisks.Where(v => !ConfigValidation.IsValidId(v)).Select(v => $"'{v}' is not a valid vdisk id").ToList();
 
     /// <summary>
-    /// Each engine's identity marker as etcd registered it (DESIGN §3 invariant 7): an engine is used only once its
+    /// Each engine's identity marker as etcd registered it (identity is checked, never assumed): an engine is used only once its
     /// marker was seen equal to it, and every write checks it again on the engine, in the same script as the fence.
     /// An engine in use is checked again at every re-read (a wiped engine that stayed connected is caught within one
     /// <see cref="ServeOptions.RereadInterval"/> even if nothing writes to it), and at once when its registration changes.

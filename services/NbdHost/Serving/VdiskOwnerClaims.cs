@@ -8,7 +8,7 @@ using ZeroDisk.Storage.Ownership;
 namespace ZeroDisk.NbdHost.Serving;
 
 /// <summary>
-/// The owner keys this NBD server holds (DESIGN §3 invariant 5): a VM's server exports a vdisk only while it owns
+/// The owner keys this NBD server holds (one writer per vdisk): a VM's server exports a vdisk only while it owns
 /// <c>&lt;vdiskID&gt;:vdisk:owner</c> under its lease, so a second <c>serve</c> of the same vdisk, or a serve while a
 /// repair job owns it, is refused. A repair-only process claims nothing: the agent that started it holds the key.
 /// Each key is held under its own lease, served only up to that lease's local deadline (<see cref="OwnershipOptions"/>).

@@ -5,7 +5,7 @@ using ZeroDisk.Contracts;
 namespace ZeroDisk.Storage;
 
 /// <summary>
-/// One vdisk's fence on the engines (DESIGN §3 invariant 5): its owner raises <c>fence:&lt;vdiskID&gt;</c> on every
+/// One vdisk's fence on the engines (one writer per vdisk): its owner raises <c>fence:&lt;vdiskID&gt;</c> on every
 /// engine it writes to up to its owner epoch, and every write it makes is one Lua script that first checks the
 /// fence (rejected with <c>FENCED</c> when the engine's fence is above this epoch) and the engine's identity marker
 /// (rejected with <c>IDENTITY</c>, an engine failure: the engine lost its data). A fenced write means this process
@@ -31,7 +31,7 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
         """;
 
     // KEYS: fence, identity marker. ARGV: epoch, expected marker. Only ever raises; returns the fence after the call.
-    // An engine whose marker is not the registered one gets no fence (and is failed: invariant 7).
+    // An engine whose marker is not the registered one gets no fence (and is failed: identity is checked, never assumed).
     private const string RaiseScript = """
         if redis.call('GET', KEYS[2]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
         local fence = tonumber(redis.call('GET', KEYS[1]) or '0')

@@ -1,7 +1,7 @@
 namespace ZeroDisk.Storage;
 
 /// <summary>
-/// The lease under which this process owns a vdisk (DESIGN §3 invariant 5), as the storage path sees it: held until a
+/// The lease under which this process owns a vdisk (one writer per vdisk), as the storage path sees it: held until a
 /// local deadline ahead of etcd's expiry, so the vdisk stops being served here before anyone else can own it.
 /// </summary>
 public interface IOwnerLease

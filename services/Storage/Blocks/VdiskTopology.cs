@@ -20,7 +20,7 @@ public enum SlotUse
 
 /// <summary>One engine in its place: shard, side, database, the etcd state, and the Redis key of its dirty set.</summary>
 /// <param name="AwaitsRespreadRecord">
-/// The surviving side of a shard being respread, whose respread record this process has not read yet (invariant 8):
+/// The surviving side of a shard being respread, whose respread record this process has not read yet (a fresh process sees only durable truth):
 /// if the respread is done, its blocks may be older than the new homes', so it serves nothing until the record is read.
 /// </param>
 public sealed record EngineSlot(StorageEngine Engine, IDatabase Db, EngineState State, int Shard, ClusterSide Side, RedisKey DirtyKey, bool TmpRepaired,
@@ -30,7 +30,7 @@ public sealed record EngineSlot(StorageEngine Engine, IDatabase Db, EngineState 
 
     /// <summary>
     /// Computed at each use: the engine's failure flag changes under the topology. An engine whose identity marker is
-    /// not verified (invariant 7) is used for nothing, like a failed one.
+    /// not verified (identity is checked, never assumed) is used for nothing, like a failed one.
     /// </summary>
     public SlotUse Use => State switch
     {
@@ -77,7 +77,7 @@ public sealed class VdiskTopology
     /// <summary>Whether the shard's blocks are being moved to their new homes (one side repair-final-outage).</summary>
     public bool IsRespreading(int shard) => _ripDuringRespread[shard] is not null;
 
-    /// <summary>The shard that holds <paramref name="block"/> now (DESIGN §3 placement, via <see cref="ShardPlacement"/>).</summary>
+    /// <summary>The shard that holds <paramref name="block"/> now (placement via <see cref="ShardPlacement"/>).</summary>
     public int ShardOf(long block) =>
         _anyRip ? ShardPlacement.ShardOf(block, _rip) : ShardPlacement.HomeShard(block, _primary.Length);
 

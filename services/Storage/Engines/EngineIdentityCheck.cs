@@ -5,12 +5,12 @@ using ZeroDisk.Contracts;
 namespace ZeroDisk.Storage;
 
 /// <summary>
-/// DESIGN §3 invariant 7: an engine is used only while its identity marker (<see cref="EngineIdentity.RedisKey"/>)
+/// Identity is checked, never assumed: an engine is used only while its identity marker (<see cref="EngineIdentity.RedisKey"/>)
 /// equals the one etcd registered for it. Checked before an engine's first use in this process, after every reconnect,
 /// when etcd brings a failed engine back and at every re-read of etcd; every write checks it again in its script.
 /// An engine with no registered marker, or whose marker is missing (wiped, new disk) or different (another engine
 /// at that address), is failed and reported: never read, written, fenced or copied from; its twin serves the shard.
-/// The same check reads the engine's run_id: a changed one means the engine restarted (invariant 1).
+/// The same check reads the engine's run_id: a changed one means the engine restarted (a crashed engine may have lost its last second).
 /// </summary>
 public static class EngineIdentityCheck
 {

@@ -16,7 +16,7 @@ internal interface IStallAware
 }
 
 /// <summary>
-/// Invariant 9 (issue 15 item 3): both twins of a shard stalling for a moment (an AOF rewrite fork on both, CPU
+/// Transient double failures heal by themselves: both twins of a shard stalling for a moment (an AOF rewrite fork on both, CPU
 /// starvation, <c>CLIENT PAUSE</c>) must not leave the shard failed until an operator edits etcd. When an engine fails
 /// as the last complete side of a shard (its twin had failed already), this process keeps probing it; once it answers
 /// with the same <c>run_id</c> (it did not restart: nothing it acknowledged is lost), its identity marker and its

@@ -36,7 +36,7 @@ public sealed class StorageEngine : IAsyncDisposable
 
     /// <summary>
     /// The identity marker etcd registered for this engine, or "" when none is: then the engine is never verified, so
-    /// never used (invariant 7). A changed registration makes the engine unverified until it is checked again.
+    /// never used (identity is checked, never assumed). A changed registration makes the engine unverified until it is checked again.
     /// </summary>
     public string ExpectedIdentity
     {
@@ -50,7 +50,7 @@ public sealed class StorageEngine : IAsyncDisposable
     private string? _verifiedIdentity;
 
     /// <summary>
-    /// True while the engine's marker was last seen equal to <see cref="ExpectedIdentity"/> (DESIGN §3 invariant 7):
+    /// True while the engine's marker was last seen equal to <see cref="ExpectedIdentity"/> (identity is checked, never assumed):
     /// an engine is read from, written to, fenced or copied from only then (<see cref="EngineSlot.Use"/>).
     /// </summary>
     public bool IsVerified => Volatile.Read(ref _verifiedIdentity) is { } verified && verified == ExpectedIdentity && verified.Length > 0;

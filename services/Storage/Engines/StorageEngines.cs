@@ -9,7 +9,7 @@ namespace ZeroDisk.Storage;
 /// <summary>
 /// Every storage engine this process talks to, one connection each, shared by all vdisks. Owns the failure
 /// state: the first failure of an engine marks it failed, reports it once on stderr and tells every vdisk (so
-/// each records its recent writes of that engine as dirty, invariant 1).
+/// each records its recent writes of that engine as dirty, a crashed engine may have lost its last second).
 /// </summary>
 public sealed class StorageEngines(StorageOptions options, IStderrEvents events, ILogger<StorageEngines> log) : IAsyncDisposable
 {
@@ -20,7 +20,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
 
     private ShardStallHealer? _stallHealer;
 
-    /// <summary>Heals a shard whose both sides stalled (invariant 9): see <see cref="ShardStallHealer"/>.</summary>
+    /// <summary>Heals a shard whose both sides stalled (transient double failures heal by themselves): see <see cref="ShardStallHealer"/>.</summary>
     internal ShardStallHealer StallHealer => LazyInitializer.EnsureInitialized(ref _stallHealer, () => new ShardStallHealer(this, log));
 
     /// <summary>The last complete side of a shard answers again unchanged after a stall: usable again, its next failure reported again.</summary>
@@ -92,7 +92,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
 
     /// <summary>
     /// The engine starts a new life: its run_id now is the new baseline, but it is used again only once its identity
-    /// marker is verified (invariant 7); until then it stays failed.
+    /// marker is verified (identity is checked, never assumed); until then it stays failed.
     /// </summary>
     private Task RestoreNow(StorageEngine engine)
     {
@@ -116,7 +116,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         var config = new ConfigurationOptions
         {
             AbortOnConnectFail = false,
-            // A disconnect is a failure: never queue commands across a reconnect (invariant 1).
+            // A disconnect is a failure: never queue commands across a reconnect (a crashed engine may have lost its last second).
             BacklogPolicy = BacklogPolicy.FailFast,
             ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds,
             SyncTimeout = (int)options.CommandTimeout.TotalMilliseconds,
@@ -141,7 +141,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
                 ReportFailure(engine, $"connection {e.FailureType}: {e.Exception?.Message}");
         };
         // The client reconnects by itself; an engine that answers again under a new run_id restarted and may have
-        // lost its last second of writes (invariant 1), one without its marker lost everything (invariant 7): failed,
+        // lost its last second of writes (a crashed engine may have lost its last second), one without its marker lost everything (identity is checked, never assumed): failed,
         // whether or not the disconnect was seen.
         connection.ConnectionRestored += (_, e) =>
         {

@@ -1,7 +1,7 @@
 namespace ZeroDisk.Storage;
 
 /// <summary>
-/// Timeouts and sizes of the storage path. Short timeouts bound the I/O stall of a failover (DESIGN §3: the
+/// Timeouts and sizes of the storage path. Short timeouts bound the I/O stall of a failover (the
 /// client sees no error): a dead engine is noticed within <see cref="CommandTimeout"/> at worst.
 /// </summary>
 public sealed record StorageOptions
@@ -23,7 +23,7 @@ public sealed record StorageOptions
     /// <summary>How often the client checks for timed-out commands; bounds how late a timeout is noticed.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Blocks written this recently may be lost by an engine that crashes (appendfsync everysec): invariant 1.</summary>
+    /// <summary>Blocks written this recently may be lost by an engine that crashes (appendfsync everysec): a crashed engine may have lost its last second.</summary>
     public TimeSpan RecentWriteWindow { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Commands in flight per engine (pipelined on its one connection); more wait their turn in this process.</summary>

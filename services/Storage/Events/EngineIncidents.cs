@@ -7,7 +7,7 @@ namespace ZeroDisk.Storage;
 /// <summary>
 /// The incident a repair completion belongs to, read from the engine's saga record in etcd (ClusterState writes it in
 /// the same transaction as the engine's state, so it is the incident of the state that started the repair). Written
-/// into the completion line, it lets ClusterState ignore a completion of an earlier incident (DESIGN §3 invariant 6).
+/// into the completion line, it lets ClusterState ignore a completion of an earlier incident (failure reports are hints, state is etcd).
 /// </summary>
 public sealed class EngineIncidents(EtcdClient etcd, ILogger<EngineIncidents> log)
 {

@@ -4,8 +4,8 @@ namespace ZeroDisk.Storage;
 
 /// <summary>
 /// Where this process writes its event lines: stderr, which the node agent makes the process's log file, the stream
-/// the node's LogCollector takes events from. Only <see cref="StderrEventWriter"/> writes event lines (DESIGN §3
-/// invariant 10): every other record this process logs is one line that cannot start with an event.
+/// the node's LogCollector takes events from. Only <see cref="StderrEventWriter"/> writes event lines (events cannot
+/// be forged): every other record this process logs is one line that cannot start with an event.
 /// </summary>
 public interface IStderrEvents
 {
@@ -14,7 +14,7 @@ public interface IStderrEvents
 
 /// <summary>
 /// Writes each event as one line on the process's stderr, flushed at once, stamped with the time it happened and —
-/// for a repair completion — the engine's incident (DESIGN §3 invariant 6).
+/// for a repair completion — the engine's incident (failure reports are hints, state is etcd).
 /// </summary>
 public sealed class ConsoleStderrEvents(EngineIncidents? incidents = null, TimeProvider? time = null) : IStderrEvents
 {

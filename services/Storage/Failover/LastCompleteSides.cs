@@ -1,5 +1,4 @@
 using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
 
 namespace ZeroDisk.Storage.Failover;
 
@@ -45,7 +44,7 @@ internal sealed class LastCompleteSides
 
     /// <summary>
     /// Whether <paramref name="engine"/> may serve this vdisk again: it does not use it, or it was the last complete side
-    /// of its shard; then what its failed twin missed around its failure is recorded on it first (invariant 2).
+    /// of its shard; then what its failed twin missed around its failure is recorded on it first (the dirty set is the truth).
     /// </summary>
     public async Task<bool> PrepareAsync(VdiskTopology topology, MirroredBlocks blocks, StorageEngine engine)
     {

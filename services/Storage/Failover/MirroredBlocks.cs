@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace ZeroDisk.Storage.Failover;
 
 /// <summary>
-/// Whole-block reads and writes of one vdisk over its mirrored shards, with failover (DESIGN §3): a write goes to
+/// Whole-block reads and writes of one vdisk over its mirrored shards, with failover: a write goes to
 /// both sides of the block's shard (and to its new home during a respread); a side that fails is marked failed
 /// and the block recorded in its dirty set on the surviving side before the write is acknowledged; reads come
 /// from the primary, else the slave, only ever from a complete side. EIO only when no complete side answers.
@@ -106,7 +106,7 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
 
     /// <summary>
     /// Blocks a repair copied to one side of <paramref name="shard"/> join the shard's recent writes: the side may lose
-    /// them in a crash right after (appendfsync everysec), once their dirty marks are gone (invariant 1).
+    /// them in a crash right after (appendfsync everysec), once their dirty marks are gone (a crashed engine may have lost its last second).
     /// </summary>
     public void NoteRepairCopies(int shard, IEnumerable<long> blocks)
     {

@@ -5,7 +5,7 @@ namespace ZeroDisk.Storage.Failover;
 /// <summary>
 /// The blocks of one vdisk written in the last few seconds, per shard. An engine that crashes may lose its last
 /// ~1 s of acknowledged writes (appendfsync everysec), so when an engine is marked failed these blocks go into its
-/// dirty set too (DESIGN §3 invariant 1).
+/// dirty set too (a crashed engine may have lost its last second).
 /// </summary>
 internal sealed class RecentWrites(int shards, TimeSpan window)
 {

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Etcdserverpb;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using ZeroDisk.Storage;
 
 namespace ZeroDisk.Storage.Ownership;
 

@@ -1,9 +1,8 @@
-using ZeroDisk.Storage;
 
 namespace ZeroDisk.Storage.Ownership;
 
 /// <summary>
-/// How <c>nbdhost serve</c> holds its vdisks' owner keys (DESIGN §3 invariant 5), from the configuration section
+/// How <c>nbdhost serve</c> holds its vdisks' owner keys (one writer per vdisk), from the configuration section
 /// <c>Ownership</c> (e.g. <c>Ownership__LeaseTtl=00:00:05</c>). A vdisk is served only up to a local deadline,
 /// <see cref="SafetyMarginFor"/> before etcd could expire the lease and let another process own it.
 /// </summary>

@@ -5,7 +5,7 @@ using ZeroDisk.Contracts;
 
 namespace ZeroDisk.Storage.Ownership;
 
-/// <summary>A held <c>&lt;vdiskID&gt;:vdisk:owner</c> key (DESIGN §3 invariant 5); disposing it releases the vdisk.</summary>
+/// <summary>A held <c>&lt;vdiskID&gt;:vdisk:owner</c> key (one writer per vdisk); disposing it releases the vdisk.</summary>
 public sealed class VdiskOwnerClaim(string vdiskId, VdiskOwner owner, EtcdLease lease) : IAsyncDisposable
 {
     public string VdiskId { get; } = vdiskId;

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.Storage.Failover;
-using ZeroDisk.Storage;
 
 namespace ZeroDisk.Storage.RepairCopy;
 
@@ -31,7 +30,7 @@ internal sealed class FinalOutageRepair(IRepairTarget vdisk, string deadAddress,
             source = topology.Twin(dead);
             if (source.AwaitsRespreadRecord && !source.Engine.IsFailed)
             {
-                // The vdisk opened while the surviving side did not answer: read its record first (invariant 8).
+                // The vdisk opened while the surviving side did not answer: read its record first (a fresh process sees only durable truth).
                 await Vdisk.RespreadRecords.ResolveAsync();
                 if (Vdisk.Topology.Twin(dead).AwaitsRespreadRecord) await PauseAsync($"the respread record on {source.Address} cannot be read yet", ct);
                 continue;
@@ -71,7 +70,7 @@ internal sealed class FinalOutageRepair(IRepairTarget vdisk, string deadAddress,
                 await PauseAsync($"moving blocks failed: {ex.Message}", ct);
             }
         }
-        // Invariant 8: recorded on the engines before the view switches, so no fresh process respreads again over newer writes.
+        // A fresh process sees only durable truth: recorded on the engines before the view switches, so no fresh process respreads again over newer writes.
         await Vdisk.RespreadRecords.WriteAsync(dead, source);
         Vdisk.MarkRespread(dead.Shard);
         await CleanUpAsync(source);

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Contracts;
 using ZeroDisk.Storage.Failover;
-using ZeroDisk.Storage;
 
 namespace ZeroDisk.Storage.RepairCopy;
 

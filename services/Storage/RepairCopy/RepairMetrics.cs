@@ -3,7 +3,7 @@ using ZeroDisk.ServiceDefaults.Telemetry;
 
 namespace ZeroDisk.Storage.RepairCopy;
 
-/// <summary>Repair progress as metrics (tags: kind tmp|final, vdisk, engine), for the on-call dashboards of DESIGN §5.</summary>
+/// <summary>Repair progress as metrics (tags: kind tmp|final, vdisk, engine), for the on-call dashboards.</summary>
 internal static class RepairMetrics
 {
     public static readonly Meter Meter = ZeroDiskTelemetry.CreateMeter("NbdHost");

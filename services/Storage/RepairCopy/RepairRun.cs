@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
-using ZeroDisk.Storage;
 
 namespace ZeroDisk.Storage.RepairCopy;
 
@@ -19,7 +18,7 @@ internal abstract class RepairRun(IRepairTarget vdisk, StorageOptions options, I
     protected StorageOptions Options => options;
     protected ILogger Log => log;
 
-    /// <summary>Logs the reason once when a repair pauses, and waits before checking again (invariant 3: keep the dirty set).</summary>
+    /// <summary>Logs the reason once when a repair pauses, and waits before checking again (reads only from a complete side: keep the dirty set).</summary>
     protected async Task PauseAsync(string reason, CancellationToken ct)
     {
         if (_pausedFor != reason)

@@ -2,12 +2,11 @@ using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.Storage.Failover;
-using ZeroDisk.Storage;
 
 namespace ZeroDisk.Storage.RepairCopy;
 
 /// <summary>
-/// Invariant 8 for a respread: its completion is recorded on the engines before this process switches the vdisk's
+/// A fresh process sees only durable truth for a respread: its completion is recorded on the engines before this process switches the vdisk's
 /// view to the new homes, and a fresh <see cref="VdiskStorage"/> (a restarted server, a re-claimed lease, another
 /// server) derives the view from that record, never from the etcd state alone. Without it a fresh process would read
 /// the old surviving side again, and respread its older blocks over the client's newer writes and trims.

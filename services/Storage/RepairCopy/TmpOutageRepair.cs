@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.Storage.Failover;
-using ZeroDisk.Storage;
 
 namespace ZeroDisk.Storage.RepairCopy;
 
@@ -11,7 +10,7 @@ namespace ZeroDisk.Storage.RepairCopy;
 /// twin to it, while I/O continues (new writes go to both), a page of blocks at a time in parts. A part holds its
 /// blocks' locks from the read to the SREM, so a copy never overwrites a newer write, and removes the blocks from the
 /// dirty set only after they are copied: a crash resumes where it stopped, without copying again what was done.
-/// Absent blocks are copied as deletes (invariant 4). When the set is empty the engine serves this vdisk again.
+/// Absent blocks are copied as deletes (deletes are data). When the set is empty the engine serves this vdisk again.
 /// </summary>
 internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStderrEvents events, StorageOptions options, ILogger log)
     : RepairRun(vdisk, options, log)

@@ -9,7 +9,7 @@ public sealed class VdiskRefusedException(string message) : Exception(message);
 
 /// <summary>
 /// What one vdisk's storage checks before it trusts its engines, and records for whoever owns the vdisk next
-/// (DESIGN §3 invariants 7 and 8; docs/DECISIONS.md, "engine-trust"):
+/// (identity is checked, never assumed; a fresh process sees only durable truth; docs/DECISIONS.md, "engine-trust"):
 /// <list type="bullet">
 /// <item>every engine's identity marker is verified before use (<see cref="EngineIdentityCheck"/>); a vdisk none of
 /// whose engines has a registered marker is refused;</item>
@@ -59,7 +59,7 @@ internal sealed class VdiskEngineTrust(string vdiskId, StorageEngines engines, E
             var slots = topology().Slots.ToList();
             if (!_opened && slots.All(s => s.Engine.ExpectedIdentity.Length == 0))
                 throw new VdiskRefusedException($"vdisk {vdiskId}: no engine of its clusters has an identity marker registered in etcd " +
-                    $"({EtcdKeys.EngineIdentity("<address>")}); an engine that cannot be verified is never used (DESIGN §3 invariant 7). " +
+                    $"({EtcdKeys.EngineIdentity("<address>")}); an engine that cannot be verified is never used (identity is checked, never assumed). " +
                     "Register the clusters' markers, then the vdisk is served");
             await Task.WhenAll(slots.Select(s => s.Engine).Distinct().Select(engines.EnsureVerifiedAsync));
             if (_opened) return false;
@@ -148,7 +148,7 @@ internal sealed class VdiskEngineTrust(string vdiskId, StorageEngines engines, E
     }
 
     /// <summary>
-    /// Invariant 8 at a takeover: an engine whose run_id is not the one an owner last verified (as recorded on its twin,
+    /// A fresh process sees only durable truth at a takeover: an engine whose run_id is not the one an owner last verified (as recorded on its twin,
     /// else on itself) restarted since; it may have lost its last second of writes, and the process that knew which
     /// died (lease lapsed, not released). Failed and reported; its twin's durable window becomes its dirty set.
     /// </summary>
@@ -161,7 +161,7 @@ internal sealed class VdiskEngineTrust(string vdiskId, StorageEngines engines, E
             var recorded = await ReadRecordedRunIdAsync(twin, slot) ?? await ReadRecordedRunIdAsync(slot, slot);
             if (recorded is null || slot.Engine.RunId is not { } now || recorded == now) continue;
             log.LogWarning("vdisk {Vdisk}: engine {Address} has run_id {Now}, but its owner last verified it under {Recorded}: it restarted since " +
-                "and may lack the last writes acknowledged before (invariant 8)", vdiskId, slot.Address, now, recorded);
+                "and may lack the last writes acknowledged before (a fresh process sees only durable truth)", vdiskId, slot.Address, now, recorded);
             restarted.Add(slot);
         }
         foreach (var slot in restarted)

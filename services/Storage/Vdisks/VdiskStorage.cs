@@ -35,7 +35,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     private readonly CancellationTokenSource _ended = new();
     private VdiskConfig _config;
 
-    /// <param name="ownerEpoch">The epoch of this process's <c>&lt;vdiskID&gt;:vdisk:owner</c> (invariant 5): the fence it raises and writes behind.</param>
+    /// <param name="ownerEpoch">The epoch of this process's <c>&lt;vdiskID&gt;:vdisk:owner</c> (one writer per vdisk): the fence it raises and writes behind.</param>
     /// <param name="ownerLease">
     /// The lease that owner key is held under, if this process holds it (a repair-only process does not): from its
     /// local deadline on, nothing of the vdisk is served here, before etcd can give the key to another process.
@@ -56,7 +56,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         _blocks = new MirroredBlocks(config.VdiskId, engines, _recent, _fence, _log);
         _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
         _respreadRecords = new RespreadRecords(this, events, _log);
-        _respreadRecords.StartUnresolved(_blocks.Topology); // invariant 8: a fresh process reads what a respread recorded
+        _respreadRecords.StartUnresolved(_blocks.Topology); // a fresh process reads what a respread recorded
         RebuildTopology();
         _repairs = new RepairCoordinator(this, events, options, _log);
         engines.EngineFailed += OnEngineFailed;
@@ -115,8 +115,8 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     }
 
     /// <summary>
-    /// Takes a new config from etcd: rebuilds the topology, verifies the engines (invariant 7), checks dirty sets
-    /// (invariant 2), starts or stops repairs. The first call refuses a vdisk that must not be opened here
+    /// Takes a new config from etcd: rebuilds the topology, verifies the engines (identity is checked, never assumed), checks dirty sets
+    /// (the dirty set is the truth), starts or stops repairs. The first call refuses a vdisk that must not be opened here
     /// (<see cref="VdiskRefusedException"/>).
     /// </summary>
     public async Task ApplyAsync(VdiskConfig config)
@@ -129,7 +129,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
                 if (server.State != EngineState.RepairTmpOutage) _tmpRepaired.Remove(server.Address);
             RebuildTopology();
         }
-        // Invariants 7 and 8: identities verified (the first time: layout and restarts checked; throws VdiskRefusedException).
+        // Identity is checked, never assumed, and a fresh process sees only durable truth: identities verified (the first time: layout and restarts checked; throws VdiskRefusedException).
         var takeover = await _trust.CheckAsync(config, () => Topology);
         await _respreadRecords.ResolveAsync();
         await RaiseFencesAsync();
@@ -140,7 +140,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     }
 
     /// <summary>
-    /// Invariant 5: raises the vdisk's fence to this owner's epoch on every engine it may write to, before writing,
+    /// One writer per vdisk: raises the vdisk's fence to this owner's epoch on every engine it may write to, before writing,
     /// and again on an engine that failed meanwhile (a crash may have lost its fence key). An engine down now is
     /// raised when it is usable again (and the write script raises a lower fence itself).
     /// </summary>
@@ -197,7 +197,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     }
 
     /// <summary>
-    /// Invariant 2: a non-empty dirty set means its engine is stale for this vdisk whatever etcd says, so an engine
+    /// The dirty set is the truth: a non-empty dirty set means its engine is stale for this vdisk whatever etcd says, so an engine
     /// etcd calls online but with dirty blocks is treated as failed (and reported).
     /// </summary>
     private async Task CheckDirtySetsAsync()
@@ -262,7 +262,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     }
 
     /// <summary>
-    /// Invariant 5 on this side, after a read (reads are not fenced on the engines): data is only answered if the lease
+    /// One writer per vdisk on this side, after a read (reads are not fenced on the engines): data is only answered if the lease
     /// was still held when it arrived, so no other owner can have written meanwhile. Before every engine read and write,
     /// <see cref="MirroredBlocks"/> checks the same.
     /// </summary>
@@ -401,7 +401,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     /// <summary>
     /// A block operation that failed because both sides of its shard are down is tried again each time an engine
     /// serves again after a stall, while the stall is younger than <see cref="ShardStallHealer.StallRideThrough"/>
-    /// (invariant 9); whole-block writes and read-modify-writes are idempotent under the block's lock, so a retry is exact.
+    /// (transient double failures heal by themselves); whole-block writes and read-modify-writes are idempotent under the block's lock, so a retry is exact.
     /// </summary>
     private async ValueTask RideThroughStallAsync(BlockOperation operation, long block, int inBlock, int position, int length)
     {
