@@ -23,6 +23,8 @@ public static class MessagingExtensions
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(endpointPrefix, includeNamespace: false));
+            // No phone-home (issue 21): MassTransit 8.4+ reports usage to its vendor's host unless told not to.
+            bus.DisableUsageTelemetry();
             configure?.Invoke(bus);
             bus.AddConfigureEndpointsCallback((context, _, endpoint) =>
             {
