@@ -1,5 +1,6 @@
 using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Setup;
+using ZeroDisk.ClusterState.StatusPage;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Health;
 
@@ -14,6 +15,7 @@ public static class ClusterStateApp
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults("clusterstate");
         builder.AddClusterState();
+        builder.Services.AddStatusPage();
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -21,6 +23,7 @@ public static class ClusterStateApp
         app.MapDefaultEndpoints();
         app.MapAdminApi();
         app.MapSetupApi();
+        app.MapStatusPage();
         return app;
     }
 }
