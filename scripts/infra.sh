@@ -22,7 +22,7 @@ PRIMARY_PORTS=(${ZD_PRIMARY_PORTS:-26379 26380})
 SLAVE_PORTS=(${ZD_SLAVE_PORTS:-26479 26480})
 RABBIT_NODE="zerodisk-${AMQP_PORT}@localhost"
 
-PACKAGES=(rabbitmq-server etcd-server etcd-client redis-server qemu-utils libnbd-bin python3-libnbd nbdkit fio jq curl)
+PACKAGES=(rabbitmq-server etcd-server etcd-client redis-server qemu-utils libnbd-bin python3-libnbd nbdkit fio jq curl chromium docker-compose)
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
