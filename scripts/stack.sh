@@ -25,8 +25,7 @@ BIN=Release
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
-alive() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. "$ROOT/scripts/lib/pids.sh" # alive, port_free, stop_pid, status_pids
 dll() { echo "$ROOT/$1/bin/$BIN/net10.0/$2.dll"; }
 
 start() { # name, port (0: none), command...: in its own session, its PID recorded
@@ -125,18 +124,6 @@ The local stack is up (scripts/run.sh --down stops it and the infrastructure; sc
 INFO
 }
 
-stop_pid() { # name
-  local f="$PIDS/$1.pid" pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
-}
-
 down() {
   [ -d "$PIDS" ] || { log "nothing to stop"; return 0; }
   stop_pid node1-collector; stop_pid node1-agent
@@ -154,13 +141,7 @@ down() {
 }
 
 status() {
-  local any=0 f name
-  for f in "$PIDS"/*.pid; do
-    [ -e "$f" ] || continue
-    name=$(basename "$f" .pid)
-    if alive "$name"; then echo "  $name: running (pid $(cat "$f"))"; any=1; else echo "  $name: NOT running"; fi
-  done
-  [ $any -eq 1 ] && info || echo "  the local stack is not running (scripts/stack.sh up)"
+  if status_pids; then info; else echo "  the local stack is not running (scripts/stack.sh up)"; fi
 }
 
 case "${1:-}" in
