@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using ZeroDisk.Contracts;
 
@@ -45,8 +44,12 @@ public static class StatusPageEndpoints
     }
 
     /// <summary>One event per change of the model (its JSON compared), a comment line every <see cref="KeepAlive"/> so proxies keep the stream.</summary>
-    private static async Task StreamAsync(HttpContext http, StatusSnapshots snapshots, ILoggerFactory loggers, CancellationToken ct)
+    private static async Task StreamAsync(HttpContext http, StatusSnapshots snapshots, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
+        CancellationToken aborted)
     {
+        // An open page must not hold the service's shutdown until its timeout: the stream ends when the service stops.
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(aborted, lifetime.ApplicationStopping);
+        var ct = both.Token;
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
