@@ -61,6 +61,12 @@ up() {
   done
   [ -f "$(dll tools/Zdctl zdctl)" ] || die "tools/Zdctl is not built"
   mkdir -p "$PIDS" "$LOGS" "$RUN/node1/logs" "$RUN/node1/state"
+  # The services run from a copy of their build, so a rebuild while the stack runs never rewrites a running
+  # process's files; the copy is refreshed whenever none of them runs.
+  if ! alive clusterstate && ! alive repairscheduler && ! alive node1-agent && ! alive node1-collector; then
+    rm -rf "$RUN/bin"; mkdir -p "$RUN/bin"
+    for d in ClusterState RepairScheduler LogCollector NbdHost; do cp -r "$ROOT/services/$d/bin/$BIN/net10.0" "$RUN/bin/$d"; done
+  fi
   [ -s "$RUN/admin.token" ] || { (umask 077; openssl rand -hex 32 > "$RUN/admin.token"); }
 
   start etcd "$ETCD_PORT" etcd --name stack --data-dir "$RUN/etcd" \
@@ -83,23 +89,23 @@ up() {
   for port in "${ENGINE_PORTS[@]}"; do wait_for "redis-server $port" 10 redis-cli -p "$port" ping; done
 
   start clusterstate "$ADMIN_PORT" "${SERVICE_ENV[@]}" ClusterState__AdminTokenFile="$RUN/admin.token" \
-    dotnet "$(dll services/ClusterState clusterstate)" --urls "http://127.0.0.1:$ADMIN_PORT"
-  start repairscheduler 0 "${SERVICE_ENV[@]}" Operations__Url="http://127.0.0.1:$((ADMIN_PORT + 1))" dotnet "$(dll services/RepairScheduler repairscheduler)"
-  start node1-agent 0 "${SERVICE_ENV[@]}" dotnet "$(dll services/NbdHost nbdhost)" agent --node node1 \
+    dotnet "$RUN/bin/ClusterState/clusterstate.dll" --urls "http://127.0.0.1:$ADMIN_PORT"
+  start repairscheduler 0 "${SERVICE_ENV[@]}" Operations__Url="http://127.0.0.1:$((ADMIN_PORT + 1))" dotnet "$RUN/bin/RepairScheduler/repairscheduler.dll"
+  start node1-agent 0 "${SERVICE_ENV[@]}" dotnet "$RUN/bin/NbdHost/nbdhost.dll" agent --node node1 \
     --log-dir "$RUN/node1/logs" --state-dir "$RUN/node1/state" --etcd "$STACK_ETCD" \
     --nbd-command "{self} serve --id {id} --listen 127.0.0.1:$NBD_PORT --etcd $STACK_ETCD"
   start node1-collector 0 "${SERVICE_ENV[@]}" LogCollector__Node=node1 LogCollector__Directory="$RUN/node1/logs" \
-    Operations__Url="http://127.0.0.1:$((ADMIN_PORT + 2))" dotnet "$(dll services/LogCollector logcollector)"
+    Operations__Url="http://127.0.0.1:$((ADMIN_PORT + 2))" dotnet "$RUN/bin/LogCollector/logcollector.dll"
   wait_for "ClusterState's admin API" 180 curl -sf "http://127.0.0.1:$ADMIN_PORT/status/model"
 
-  # Once: set up again, deploy/setup.sh would restart vm1 under whatever uses it.
-  if [ ! -f "$RUN/setup.done" ]; then
+  # Unless vd1 is served already (deploy/setup.sh would restart vm1 under whatever uses it): the first time, and after
+  # a down, which stopped vm1 (setup.sh accepts what exists and starts vm1 again).
+  if ! nbdinfo "nbd://127.0.0.1:$NBD_PORT/vd1" >/dev/null 2>&1; then
     log "setting up clusters, vdisk vd1 and NBD server vm1 through the admin API (deploy/setup.sh)"
     ZDCTL="dotnet $(dll tools/Zdctl zdctl) --token-file $RUN/admin.token" ZD_ADMIN_URL="http://127.0.0.1:$ADMIN_PORT" \
       ZD_PRIMARY_ENGINES="127.0.0.1:${ENGINE_PORTS[0]} 127.0.0.1:${ENGINE_PORTS[1]}" \
       ZD_SLAVE_ENGINES="127.0.0.1:${ENGINE_PORTS[2]} 127.0.0.1:${ENGINE_PORTS[3]}" ZD_NODE=node1 \
       sh "$ROOT/deploy/setup.sh" >>"$LOGS/setup.log" 2>&1 || { tail -5 "$LOGS/setup.log" >&2; die "setup failed (log: $LOGS/setup.log)"; }
-    touch "$RUN/setup.done"
   fi
   wait_for "nbd://127.0.0.1:$NBD_PORT/vd1" 90 nbdinfo "nbd://127.0.0.1:$NBD_PORT/vd1"
   info

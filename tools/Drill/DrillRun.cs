@@ -34,6 +34,8 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
             AdminPort = FreePort.Next(), NbdPort = FreePort.Next(), Telemetry = traces.ExporterEnvironment(), Report = report,
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
+        if (await DrillCleanup.RemoveLeftoversAsync(endpoints.EtcdEndpoints, ct) is { Drills: > 0 } leftovers)
+            report.Progress($"Removed what {leftovers.Drills} earlier drill(s) that did not end cleanly left in etcd: {leftovers.Removed} key(s)");
         stack.StartServices(options);
         report.Progress($"Started {string.Join(", ", stack.Services.Select(s => $"{s.Name} (pid {s.Pid})"))}");
         report.Progress($"Status page of the drill's ClusterState: http://127.0.0.1:{stack.AdminPort}/status/");

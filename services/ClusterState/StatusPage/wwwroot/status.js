@@ -15,7 +15,48 @@
     box.replaceChildren(...(nodes.length ? nodes : [el("p", { class: "empty" }, empty)]));
   };
 
+  // Block-level progress, rate, ETA and blocked reasons come from /status/repairs, and the named health checks from
+  // /status/health, where the service has them (ClusterState's observer); the page works without them.
+  const extras = { repairs: null, health: null };
+  const bytes = n => n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.round(n / 1024)} KiB`;
+  function blocksOf(r) {
+    const o = (extras.repairs || []).find(x => x.engine === r.engine && (!x.incident || x.incident === r.incident));
+    if (!o) return null;
+    const parts = [];
+    if (o.totalBlocks > 0) {
+      const done = o.totalBlocks - (o.remainingBlocks ?? o.totalBlocks);
+      parts.push(el("div", { class: "bar blocks", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": o.totalBlocks, "aria-valuenow": done },
+        el("div", { class: "fill", style: `width: ${Math.round(100 * done / o.totalBlocks)}%` })));
+      parts.push(el("div", {}, `${done} of ${o.totalBlocks} block(s)`, o.totalBytes ? ` (${bytes(o.totalBytes - (o.remainingBytes ?? o.totalBytes))} of ${bytes(o.totalBytes)})` : "",
+        o.bytesPerSecond ? ` · ${bytes(o.bytesPerSecond)}/s` : "", o.etaSeconds !== null && o.etaSeconds !== undefined ? ` · ETA ${duration(o.etaSeconds)}` : ""));
+    }
+    for (const b of o.blocked || []) parts.push(el("div", { class: "blocked", "data-code": b.code }, `blocked: ${b.reason} — ${b.action}`));
+    return parts.length ? el("div", { class: "observed" }, ...parts) : null;
+  }
+  function renderHealth() {
+    const h = document.getElementById("health");
+    if (!extras.health) { h.replaceChildren(); return; }
+    h.replaceChildren(el("strong", { "data-status": extras.health.status }, extras.health.status),
+      ...(extras.health.checks || []).map(c => el("div", { class: "finding", "data-severity": c.severity }, `${c.check}: ${c.summary} — ${c.action}`)));
+  }
+  async function observe(name) {
+    try {
+      const response = await fetch(name, { cache: "no-store" });
+      if (response.status === 404) return false; // this service has no such endpoint: stop asking
+      if (response.ok) { const body = await response.json(); extras[name] = name === "repairs" ? body.repairs : body; }
+    } catch (e) { /* the event stream reports the service's state */ }
+    return true;
+  }
+  async function observeAll() {
+    const wanted = await Promise.all(["repairs", "health"].map(observe));
+    renderHealth();
+    if (last) render(last);
+    if (wanted.some(w => w)) setTimeout(observeAll, 2000);
+  }
+  let last = null;
+
   function render(model) {
+    last = model;
     const engines = model.clusters.flatMap(c => c.engines);
     const verdict = engines.some(e => e.state === "offline") ? "degraded"
       : model.clusters.some(c => c.status !== "healthy") || engines.some(e => e.state.startsWith("repair")) ? "repairing" : "healthy";
@@ -38,6 +79,7 @@
       el("div", {}, `${r.completed} of ${r.affected} vdisk(s) repaired (${r.percent}%)`,
         r.etaSeconds === null || r.etaSeconds === undefined ? " · ETA once a vdisk is done" : r.completed >= r.affected ? " · verifying" : ` · ETA ${duration(r.etaSeconds)}`,
         r.traceId ? el("span", { class: "trace" }, ` · trace ${r.traceId}`) : null),
+      blocksOf(r),
       el("div", { class: "vdisks" }, ...r.vdisks.map(d => el("span", { class: "vdisk", "data-vdisk": d.vdisk, "data-state": d.state }, `${d.vdisk}: ${d.state}`))))),
       "none");
 
@@ -62,6 +104,7 @@
   }
   function startPolling() { if (!polling) { poll(); polling = setInterval(poll, 2000); } }
 
+  observeAll();
   if (!window.EventSource) { startPolling(); return; }
   const source = new EventSource("events");
   source.onmessage = e => {
