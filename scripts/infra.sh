@@ -157,6 +157,8 @@ CONF
     # One retry: a broker that dies while booting (seen once on a CI machine, reason not captured) usually boots on
     # the second try; its log is shown either way.
     local attempt rc
+    # Already up (a second `up`): its own ports are taken by itself.
+    if alive rabbitmq; then log "rabbitmq already running (pid $(cat "$PIDS/rabbitmq.pid"))"; return 0; fi
     for attempt in 1 2; do
       # The broker dies at boot when its management or distribution port is taken (its AMQP port is checked by
       # start); these ports lie in the ephemeral range, so a short-lived client socket may hold one for a moment.
