@@ -20,6 +20,8 @@ public sealed class DrillStack : IAsyncDisposable
     public required int NbdPort { get; init; }
     /// <summary>OTEL_* variables every service gets, so their spans reach the drill's trace receiver.</summary>
     public IReadOnlyDictionary<string, string> Telemetry { get; init; } = new Dictionary<string, string>();
+    /// <summary>Where the clean-up at the end reports (its check is in the drill's table).</summary>
+    public DrillReport? Report { get; init; }
     public string PrimaryCluster => $"{Id}-primary";
     public string SlaveCluster => $"{Id}-slave";
     public string Node(int n) => $"{Id}-node{n}";
@@ -142,5 +144,15 @@ public sealed class DrillStack : IAsyncDisposable
         }
         await Engines.DisposeAsync();
         await RabbitMqManagement.DeleteEndpointsAsync(Endpoints, Id);
+        const string check = "the drill's keys removed from etcd (zdctl status no longer lists it)";
+        try
+        {
+            var (removed, left) = await DrillCleanup.RemoveAsync(Endpoints.EtcdEndpoints, Id);
+            Report?.Check(check, left == 0, $"{removed} key(s) naming {Id} removed, {left} left");
+        }
+        catch (Grpc.Core.RpcException ex)
+        {
+            Report?.Check(check, false, $"etcd: {ex.Status.Detail}");
+        }
     }
 }

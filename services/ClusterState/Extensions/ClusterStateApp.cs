@@ -1,6 +1,7 @@
 using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Operability;
 using ZeroDisk.ClusterState.Setup;
+using ZeroDisk.ClusterState.StatusPage;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Health;
 
@@ -16,6 +17,7 @@ public static class ClusterStateApp
         builder.AddServiceDefaults("clusterstate");
         builder.AddClusterState();
         builder.AddOperability();
+        builder.Services.AddStatusPage();
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -24,6 +26,7 @@ public static class ClusterStateApp
         app.MapAdminApi();
         app.MapSetupApi();
         app.MapOperability();
+        app.MapStatusPage();
         return app;
     }
 }
