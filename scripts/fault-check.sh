@@ -12,7 +12,8 @@
 # --plant NAME applies tools/FaultCheck/planted/NAME.patch to a temporary git worktree (run/plant-NAME, detached,
 # never a branch of the repository), builds the services the patch touches there (the others' binaries are copied),
 # runs the seeds on it and records them in run/faultcheck/results-plant-NAME.tsv; the worktree is removed after.
-# Extra options go to zdfaultcheck as they are: --only 0,3,5 (a subset of the schedule's faults), --shrink, --fio.
+# Extra options go to zdfaultcheck as they are: --only 0,3,5 (a subset of the schedule's faults), --scale, --length,
+# --shrink [--shrink-runs N], --fio.
 # Kinds that kill RabbitMQ or etcd restart them with scripts/infra.sh: run those against a private infrastructure
 # (your ZD_* ports), never the one the tests of others use. Every port the checker's own processes listen on comes
 # from ZD_FREE_PORTS (default 27110-27198: the checker stream's block, below the kernel's ephemeral range).
@@ -30,6 +31,7 @@ while [ $# -gt 0 ]; do
     --table) table_only=1; shift ;;
     --only) extra+=(--only "$2"); shift 2 ;;
     --shrink|--fio) extra+=("$1"); shift ;;
+    --shrink-runs|--length|--scale) extra+=("$1" "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -69,7 +71,8 @@ if [ -n "$plant" ]; then
   tree="$ROOT/run/plant-$plant"
   git worktree remove --force "$tree" 2>/dev/null || rm -rf "$tree"
   git worktree add --detach "$tree" HEAD >/dev/null
-  trap 'git -C "$ROOT" worktree remove --force "$tree" 2>/dev/null || true' EXIT
+  # The runs' logs (every process's) are kept under run/faultcheck/plant-<name>/ before the copy goes.
+  trap 'mkdir -p "$ROOT/run/faultcheck/plant-$plant"; mv "$tree"/run/faultcheck/fc* "$ROOT/run/faultcheck/plant-$plant/" 2>/dev/null; git -C "$ROOT" worktree remove --force "$tree" 2>/dev/null || true' EXIT
   git -C "$tree" apply "$patch"
   echo "planted $plant on a throwaway worktree $tree (detached at $(git rev-parse --short HEAD)):"
   git -C "$tree" diff --stat | sed 's/^/  /'

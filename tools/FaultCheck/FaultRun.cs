@@ -43,7 +43,10 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         log(schedule.Describe());
         await File.WriteAllTextAsync(Path.Combine(root, "schedule.txt"), schedule.Describe(), ct);
 
-        var options = new DrillOptions(OutageMode.Tmp, FailedSide.Primary, schedule.Length, SettleDeadline, configuration);
+        // The scheduler's deadline (an engine not back by then is a permanent outage, then rip): 45 s, not the drill's
+        // 12 s. The schedule's engines are down 6 s at most, but on a loaded machine a restarted engine's three good
+        // probes in a row came after 12 s and a temporary outage ended rip (seed 7, repair-keeps-trimmed plant).
+        var options = new DrillOptions(OutageMode.Tmp, FailedSide.Primary, schedule.Length, SettleDeadline, configuration) { Deadline = TimeSpan.FromSeconds(45) };
         await using var stack = new DrillStack
         {
             Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(FaultSchedule.Shards, registered: false),
@@ -191,11 +194,19 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
                       && config.Servers.All(s => s.State == EngineState.Online || (s.State == EngineState.Rip && lost.Contains(s.Address)));
             }
             using var repairs = JsonDocument.Parse(await admin.GetStringAsync("repairs", ct));
-            // The saga store is shared with earlier runs on the same etcd: only this run's vdisks count.
-            var open = repairs.RootElement.EnumerateArray()
+            using var engineSagas = JsonDocument.Parse(await admin.GetStringAsync("engines", ct));
+            var incidents = engineSagas.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("address").GetString() ?? "", e => e.TryGetProperty("incident", out var i) ? i.GetString() : null);
+            // The saga store is shared with earlier runs on the same etcd: only this run's vdisks count. A repair of
+            // an incident its engine has left behind (a second failure came before the first was classified) is
+            // noted, not waited for: see RESULTS.md, "stale repair sagas".
+            var unfinished = repairs.RootElement.EnumerateArray()
                 .Where(r => r.GetProperty("vdiskId").GetString()?.StartsWith(stack.Id + "-", StringComparison.Ordinal) == true && r.GetProperty("currentState").GetString() != "Completed")
-                .Select(r => $"{r.GetProperty("vdiskId").GetString()}@{r.GetProperty("address").GetString()}:{r.GetProperty("currentState").GetString()}").ToList();
+                .Select(r => (Text: $"{r.GetProperty("vdiskId").GetString()}@{r.GetProperty("address").GetString()}:{r.GetProperty("currentState").GetString()}",
+                    Superseded: incidents.TryGetValue(r.GetProperty("address").GetString() ?? "", out var current) && r.TryGetProperty("incident", out var incident) && current != incident.GetString()))
+                .ToList();
+            var open = unfinished.Where(r => !r.Superseded).Select(r => r.Text).ToList();
             parts.Add($"open repairs: {(open.Count == 0 ? "none" : string.Join(", ", open))}");
+            if (unfinished.Any(r => r.Superseded)) parts.Add($"stale repair sagas of a superseded incident: {string.Join(", ", unfinished.Where(r => r.Superseded).Select(r => r.Text))}");
             // The dirty sets are the truth (invariant 2): etcd may say online before a report has even arrived.
             var dirty = new List<string>();
             foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave).Where(e => e.IsRunning && !lost.Contains(e.Address)))

@@ -41,7 +41,7 @@ public sealed class FioWorkload(string uri, int seed, Stopwatch clock, Action<st
             _chunks.Add(chunk);
             if (result.ExitCode != 0)
             {
-                log($"{chunk}: {FirstError(chunk.Output)}");
+                log($"{chunk}: {string.Join(" | ", chunk.Output.Split('\n').Where(l => l.Contains("err", StringComparison.OrdinalIgnoreCase) || l.Contains("verify", StringComparison.OrdinalIgnoreCase)).Take(4))}");
                 try { await Task.Delay(1000, stop); }
                 catch (OperationCanceledException) { /* stopping */ }
             }
@@ -78,8 +78,6 @@ public sealed class FioWorkload(string uri, int seed, Stopwatch clock, Action<st
     internal static bool IsVerifyFailure(string output) =>
         output.Contains("verify:", StringComparison.OrdinalIgnoreCase) || output.Contains("bad magic", StringComparison.OrdinalIgnoreCase)
         || output.Contains("crc32c", StringComparison.OrdinalIgnoreCase) && output.Contains("fail", StringComparison.OrdinalIgnoreCase);
-
-    private static string FirstError(string output) => output.Split('\n').FirstOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.Contains("verify", StringComparison.OrdinalIgnoreCase)) ?? "";
 
     private static string Tail(string text) => text.Length > 4000 ? text[^4000..] : text;
 }

@@ -6,9 +6,9 @@ namespace ZeroDisk.FaultCheck;
 /// Shrinking a failing schedule (issue #17): drop one fault at a time and keep the drop when the run still fails
 /// the same way; then end the run 5 s after the last remaining fault heals; then halve every fault's length. Each
 /// try is a whole run on a fresh stack, so the number of tries is bounded. The result is printed with the command
-/// that reruns it (<c>--seed N --seconds S --only 0,3,5 [--scale 0.5]</c>).
+/// that reruns it (<c>--seed N --seconds S --only 0,3,5 [--scale 0.5] [--length L]</c>; S is the length the schedule was drawn with).
 /// </summary>
-public sealed class Shrinker(Func<FaultSchedule, Task<FaultRunResult>> run, Action<string> log, int maxRuns)
+public sealed class Shrinker(Func<FaultSchedule, Task<FaultRunResult>> run, Action<string> log, int maxRuns, TimeSpan drawn)
 {
     /// <summary>What kind of violation a run ended with: a shrunk schedule must fail the same way, not just fail.</summary>
     public static string Category(Violation v) => v.What switch
@@ -63,7 +63,7 @@ public sealed class Shrinker(Func<FaultSchedule, Task<FaultRunResult>> run, Acti
         if (await StillFails(keep, 0.5, length, "every fault half as long")) scale = 0.5;
         var minimal = failing.Only(keep, scale, length);
         var rerun = string.Create(CultureInfo.InvariantCulture,
-            $"zdfaultcheck --seed {failing.Seed} --seconds {length.TotalSeconds:0} --kinds {string.Join(',', failing.Kinds)} --only {string.Join(',', keep)}{(scale != 1 ? $" --scale {scale}" : "")}");
+            $"zdfaultcheck --seed {failing.Seed} --seconds {drawn.TotalSeconds:0} --kinds {string.Join(',', failing.Kinds)} --only {string.Join(',', keep)}{(scale != 1 ? $" --scale {scale}" : "")}{(length != drawn ? $" --length {length.TotalSeconds:0}" : "")}");
         return new Outcome(minimal, scale, runs, rerun);
     }
 }
