@@ -61,8 +61,8 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         await WaitAsync("ClusterState admin API", async () => (await admin.GetAsync("health", ct)).IsSuccessStatusCode, TimeSpan.FromMinutes(5), ct);
         await WaitAsync("both agents registered", async () => (await etcd.GetRangeAsync(EtcdKeys.AgentPrefix + id, cancellationToken: ct)).Kvs.Count >= 2, TimeSpan.FromMinutes(5), ct);
 
-        // vd1 journals to three tlog servers when the schedule may kill one (the stack of CI's seeds stays as it was).
-        var tlog = schedule.Kinds.Contains(FaultKind.TlogKill) ? await TlogSetup.StartAsync(stack, admin, (what, condition, within) => WaitAsync(what, condition, within, ct), ct) : null;
+        // vd1 journals to three tlog servers when the schedule kills one (the stack of CI's seeds stays as it was).
+        var tlog = schedule.Faults.Any(f => f.Kind == FaultKind.TlogKill) ? await TlogSetup.StartAsync(stack, admin, (what, condition, within) => WaitAsync(what, condition, within, ct), ct) : null;
         var vdisks = new[] { new WorkloadVdisk(0, $"{id}-vd0", stack.NbdPort, Blocks), new WorkloadVdisk(1, $"{id}-vd1", stack.NbdPort, Blocks), new WorkloadVdisk(2, $"{id}-vd2", stack.NbdPort + 1, Blocks) };
         // vd3: fio's, served by node 1 next to vd0 and vd1 (with --fio only).
         var fioVdisk = fio ? new WorkloadVdisk(3, $"{id}-vd3", stack.NbdPort, 0) : null;

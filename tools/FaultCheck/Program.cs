@@ -8,7 +8,7 @@ var printOnly = new Option<bool>("--print") { Description = "print the schedule 
 var probe = new Option<string?>("--probe") { Description = "port/export: write, read back and trim one block over NBD, then stop (checks the client against a server)" };
 var only = new Option<string?>("--only") { Description = "run only these faults of the schedule (indexes as printed, comma-separated): a shrunk schedule's rerun" };
 var scale = new Option<double>("--scale") { Description = "every fault lasts this many times as long (with --only, from shrinking)", DefaultValueFactory = _ => 1.0 };
-var length = new Option<int?>("--length") { Description = "with --only: the run lasts this many seconds (the schedule is still drawn with --seconds)" };
+var length = new Option<int?>("--length") { Description = "the run lasts this many seconds (the schedule is still drawn with --seconds): a shrunk or cut rerun" };
 var shrink = new Option<bool>("--shrink") { Description = "if the seed fails, drop faults one at a time (and shorten) while it still fails the same way; print the minimal failing schedule" };
 var shrinkRuns = new Option<int>("--shrink-runs") { Description = "at most this many extra runs while shrinking", DefaultValueFactory = _ => 12 };
 var fio = new Option<bool>("--fio") { Description = "add the second workload: fio's nbd engine with crc32c verify on a served vdisk" };
@@ -17,7 +17,7 @@ root.SetAction(async (parse, ct) =>
 {
     var schedule = FaultSchedule.Generate(parse.GetValue(seed), TimeSpan.FromSeconds(parse.GetValue(seconds)), FaultSchedule.ParseKinds(parse.GetValue(kinds)));
     var onlyText = parse.GetValue(only);
-    if (onlyText is not null || parse.GetValue(scale) != 1.0)
+    if (onlyText is not null || parse.GetValue(scale) != 1.0 || parse.GetValue(length) is not null)
         schedule = schedule.Only(onlyText is null ? schedule.Faults.Select(f => f.Index).ToList() : onlyText.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(i => int.Parse(i, System.Globalization.CultureInfo.InvariantCulture)).ToList(),
             parse.GetValue(scale), parse.GetValue(length) is { } l ? TimeSpan.FromSeconds(l) : null);
     if (parse.GetValue(probe) is { } target)

@@ -6,7 +6,7 @@ namespace ZeroDisk.FaultCheck;
 
 /// <summary>
 /// Three tlog servers (two on node 1, one on node 2, so k = 2 acknowledgements survive one crash) that vd1 journals
-/// to, set up through the admin API as an operator would. Only runs whose kinds include
+/// to, set up through the admin API as an operator would. Only runs whose schedule has a
 /// <see cref="FaultKind.TlogKill"/> have them (CI's seeds keep the stack they were chosen on).
 /// </summary>
 public sealed record TlogSetup(string ClusterId, IReadOnlyList<(int Node, string Address)> Servers)
