@@ -128,6 +128,21 @@ public sealed class DrillStack : IAsyncDisposable
     private static string Dll(DrillOptions options, string project, string name) =>
         Path.Combine(RepoPaths.Root, "services", project, "bin", options.Configuration, "net10.0", name + ".dll");
 
+    /// <summary>
+    /// A pid file may outlive its process, and the pid be reused: kill only an nbdhost whose command line names this
+    /// stack (or the server the file is named after). Killing by a stale pid file once took the fault checker's long
+    /// run down with a whole process tree (a concurrent run's script, its checker and its services).
+    /// </summary>
+    private bool IsOurChild(int pid, string pidFile)
+    {
+        string cmdline;
+        try { cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); }
+        catch (IOException) { return false; }
+        var named = Path.GetFileNameWithoutExtension(pidFile);
+        named = named[(named.IndexOf('-') + 1)..];
+        return cmdline.Contains("nbdhost", StringComparison.Ordinal) && (cmdline.Contains(Id, StringComparison.Ordinal) || cmdline.Contains(named, StringComparison.Ordinal));
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var service in _services) await service.DisposeAsync();
@@ -137,7 +152,7 @@ public sealed class DrillStack : IAsyncDisposable
             if (!Directory.Exists(NodeState(n))) continue;
             foreach (var pidFile in Directory.EnumerateFiles(NodeState(n), "*.pid", SearchOption.AllDirectories))
             {
-                if (!int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) continue;
+                if (!int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) || !IsOurChild(pid, pidFile)) continue;
                 try { System.Diagnostics.Process.GetProcessById(pid).Kill(entireProcessTree: true); }
                 catch (Exception ex) when (ex is ArgumentException or InvalidOperationException) { /* already gone */ }
             }
