@@ -162,8 +162,7 @@ CONF
     for attempt in 1 2; do
       # The broker dies at boot when its management or distribution port is taken (its AMQP port is checked by
       # start); these ports lie in the ephemeral range, so a short-lived client socket may hold one for a moment.
-      # (Not when it is running already: then its own ports are taken, and start says "already running".)
-      alive rabbitmq || { await_port_free "$MGMT_PORT" rabbitmq-management 10 && await_port_free "$DIST_PORT" rabbitmq-distribution 10; }
+      await_port_free "$MGMT_PORT" rabbitmq-management 10 && await_port_free "$DIST_PORT" rabbitmq-distribution 10
       start rabbitmq "$AMQP_PORT" /usr/lib/rabbitmq/bin/rabbitmq-server || return 0
       rc=0; await rabbitmq 90 /usr/lib/rabbitmq/bin/rabbitmq-diagnostics -q check_port_connectivity || rc=$?
       if [ $rc -eq 0 ]; then
