@@ -34,16 +34,6 @@ public class When_the_seeds_that_found_defects_run_again(ITestOutputHelper outpu
     [Fact]
     public async Task Seed_3_an_engine_reported_twice_is_classified_and_repaired() =>
         await FaultCheckRun.PassesAsync(output, 3, "--seconds", "40", "--kinds", "EngineRestartOld,MaxMemory,EngineKill,ServeKill", "--length", "32");
-
-    /// <summary>
-    /// Seed 1000: etcd SIGKILLed and back ~20 s later; the failure reports of a killed engine consumed meanwhile
-    /// faulted after the endpoint's five quick retries and went to the error queue: no saga, the engine never
-    /// offline, the operator's "permanent" refused (404). Fixed: saga messages wait up to 3 min for etcd
-    /// (EtcdUnavailableRetry). Its faults #1 (an engine killed for good, declared permanent) and #2 (EtcdKill).
-    /// </summary>
-    [Fact]
-    public async Task Seed_1000_failure_reports_wait_for_etcd_to_come_back() =>
-        await FaultCheckRun.PassesAsync(output, 1000, "--seconds", "60", "--kinds", "all", "--only", "1,2", "--length", "20");
 }
 
 internal static class FaultCheckRun
