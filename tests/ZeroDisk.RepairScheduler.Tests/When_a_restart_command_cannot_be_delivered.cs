@@ -25,11 +25,7 @@ public class When_a_restart_command_cannot_be_delivered
         await using var scheduler = await SchedulerFixture.StartAsync([], _ => { }, agentQueue);
         await RejectEveryPublishAsync(scheduler.Endpoints, agentQueue);
 
-        var exited = new ProcessExited
-        {
-            Role = ProcessRole.NbdServer, Id = "vm1", ExitCode = 137, Pid = 4242, StartTime = 94242,
-            Source = new EventSource { Node = node, Stream = "nbdserver-vm1.log", ObservedAt = DateTimeOffset.UtcNow },
-        };
+        var exited = ProcessExits.Of(node, ProcessRole.NbdServer, "vm1", 137, pid: 4242);
         await scheduler.Peer.Publish(exited);
 
         // The consumer claims the exit, the broker refuses the command, the bus retries: the claim comes and goes
