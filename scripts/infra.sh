@@ -22,7 +22,7 @@ PRIMARY_PORTS=(${ZD_PRIMARY_PORTS:-26379 26380})
 SLAVE_PORTS=(${ZD_SLAVE_PORTS:-26479 26480})
 RABBIT_NODE="zerodisk-${AMQP_PORT}@localhost"
 
-PACKAGES=(rabbitmq-server etcd-server etcd-client redis-server qemu-utils libnbd-bin python3-libnbd nbdkit fio jq curl)
+PACKAGES=(rabbitmq-server etcd-server etcd-client redis-server qemu-utils libnbd-bin python3-libnbd nbdkit fio jq curl prometheus strace chromium docker-compose)
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -39,9 +39,7 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-alive() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. "$ROOT/scripts/lib/pids.sh" # alive, port_free, stop_pid, status_pids
 
 await_port_free() { # port, what, seconds
   for _ in $(seq 1 $(($3 * 10))); do port_free "$1" && ! { command -v ss >/dev/null && ss -Htan "sport = :$1" | grep -qv "^TIME-WAIT"; } && return 0; sleep 0.1; done
@@ -159,6 +157,8 @@ CONF
     # One retry: a broker that dies while booting (seen once on a CI machine, reason not captured) usually boots on
     # the second try; its log is shown either way.
     local attempt rc
+    # Already up (a second `up`): its own ports are taken by itself.
+    if alive rabbitmq; then log "rabbitmq already running (pid $(cat "$PIDS/rabbitmq.pid"))"; return 0; fi
     for attempt in 1 2; do
       # The broker dies at boot when its management or distribution port is taken (its AMQP port is checked by
       # start); these ports lie in the ephemeral range, so a short-lived client socket may hold one for a moment.
@@ -206,18 +206,6 @@ up() {
   status
 }
 
-stop_pid() { # name
-  local f="$PIDS/$1.pid" pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { log "$1 (pid $pid) ignored SIGTERM; SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; }
-  fi
-  rm -f "$f"
-}
-
 down() {
   [ -d "$PIDS" ] || { log "nothing to stop"; return 0; }
   for f in "$PIDS"/*.pid; do
@@ -230,13 +218,7 @@ down() {
 }
 
 status() {
-  local any=0
-  for f in "$PIDS"/*.pid; do
-    [ -e "$f" ] || continue
-    local name; name=$(basename "$f" .pid)
-    if alive "$name"; then echo "  $name: running (pid $(cat "$f"))"; any=1; else echo "  $name: NOT running"; fi
-  done
-  [ $any -eq 1 ] || { echo "  nothing running"; return 0; }
+  status_pids || { echo "  nothing running"; return 0; }
   if [ -f "$RUN/infra.env" ]; then
     echo "Listening (from $RUN/infra.env):"
     sed 's/^/  /' "$RUN/infra.env"

@@ -1,11 +1,14 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ZeroDisk.LogCollector.Hosting;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Messaging;
 
 var builder = Host.CreateApplicationBuilder(args);
-builder.AddServiceDefaults("logcollector");
+builder.AddServiceDefaults("logcollector", operationsUrl: "http://127.0.0.1:5082"); // /health/live, /health/ready, /metrics
 builder.AddMessaging();
 builder.AddLogCollector();
 
-await builder.Build().RunAsync();
+var host = builder.Build();
+host.Services.GetRequiredService<ZeroDisk.LogCollector.Telemetry.CollectorLag>(); // its gauges exist once it does
+await host.RunAsync();

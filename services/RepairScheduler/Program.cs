@@ -4,7 +4,7 @@ using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 var builder = Host.CreateApplicationBuilder(args);
-builder.AddServiceDefaults("repairscheduler");
+builder.AddServiceDefaults("repairscheduler", operationsUrl: "http://127.0.0.1:5081"); // /health/live, /health/ready, /metrics
 builder.AddEtcd();
 builder.AddRepairScheduler(builder.Configuration["Scheduler:EndpointPrefix"]);
 

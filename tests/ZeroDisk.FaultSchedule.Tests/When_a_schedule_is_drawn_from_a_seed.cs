@@ -42,3 +42,45 @@ public class When_a_schedule_is_drawn_from_a_seed
         Assert.Equal(Enum.GetValues<FaultKind>().ToHashSet(), drawn);
     }
 }
+
+/// <summary>Shrinking's output: a rerun of a subset of a schedule's faults (pure logic, no servers).</summary>
+public class When_a_schedule_is_shrunk
+{
+    [Fact]
+    public void Only_keeps_the_named_faults_as_they_were_drawn_and_scales_their_length()
+    {
+        var all = Enum.GetValues<FaultKind>();
+        var full = FaultCheck.FaultSchedule.Generate(3, TimeSpan.FromMinutes(1), all);
+        Assert.True(full.Faults.Count >= 3, full.Describe());
+        var kept = new[] { full.Faults[0].Index, full.Faults[2].Index };
+        var shrunk = full.Only(kept, 0.5, TimeSpan.FromSeconds(30));
+        Assert.Equal(kept, shrunk.Faults.Select(f => f.Index));
+        Assert.All(shrunk.Faults, f =>
+        {
+            var original = full.Faults.Single(o => o.Index == f.Index);
+            Assert.Equal((original.Kind, original.At, original.Side, original.Shard), (f.Kind, f.At, f.Side, f.Shard));
+            Assert.Equal(Math.Max(0.1, Math.Round(original.For.TotalSeconds * 0.5, 1)), f.For.TotalSeconds, 3);
+        });
+        Assert.Equal(TimeSpan.FromSeconds(30), shrunk.Length);
+        // A rerun with --only draws the same full schedule from the seed first: the subset is the same every time.
+        Assert.Equal(shrunk.Describe(), FaultCheck.FaultSchedule.Generate(3, TimeSpan.FromMinutes(1), all).Only(kept, 0.5, TimeSpan.FromSeconds(30)).Describe());
+    }
+
+    [Fact]
+    public void A_restart_from_an_older_copy_loses_less_than_the_recent_write_window()
+    {
+        var restarts = Enumerable.Range(0, 300).SelectMany(s => FaultCheck.FaultSchedule.Generate(s, TimeSpan.FromMinutes(1), [FaultKind.EngineRestartOld, FaultKind.ServeKill]).Faults)
+            .Where(f => f.Kind == FaultKind.EngineRestartOld).ToList();
+        Assert.NotEmpty(restarts);
+        Assert.All(restarts, f => Assert.InRange(f.For.TotalSeconds, 0.3, 1.5));
+    }
+
+    [Theory]
+    [InlineData("the system did not settle within 180 s after the last fault healed", "not settled")]
+    [InlineData("fc1-vd0: primary and slave differ in 3 block(s), first block 1", "twins differ")]
+    [InlineData("vd0 block 4 sector 0: read older data: op 12, overwritten by an acknowledged later operation; allowed op 15", "block data")]
+    [InlineData("EIO while shard 1 had a serving side: op 3", "EIO with a serving side")]
+    [InlineData("fio: crc32c verify failed in fio chunk 2", "fio")]
+    public void A_shrunk_schedule_must_fail_the_same_way(string what, string category) =>
+        Assert.Equal(category, Shrinker.Category(new Violation(what, [])));
+}

@@ -19,9 +19,9 @@ public class When_a_process_crashes
             e.Handler<RestartTlogServer>(c => { commands.Enqueue(c.Message); return Task.CompletedTask; });
         }), AgentQueues.Name(node));
 
-        await scheduler.Peer.Publish(Exited(node, ProcessRole.NbdServer, "vm1", 137));
-        await scheduler.Peer.Publish(Exited(node, ProcessRole.TlogServer, "tlog1", 139));
-        await scheduler.Peer.Publish(Exited(node, ProcessRole.NbdServer, "vm2", 0));
+        await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.NbdServer, "vm1", 137));
+        await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.TlogServer, "tlog1", 139));
+        await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.NbdServer, "vm2", 0));
 
         await Eventually.TrueAsync(() => commands.Count >= 2, TimeSpan.FromSeconds(20), "restart commands");
         await Task.Delay(1000);
@@ -47,7 +47,7 @@ public class When_a_process_crashes
             AgentQueues.Name(node), throttledQueue);
 
         for (var i = 0; i < 10; i++)
-            await scheduler.Peer.Publish(Exited(node, ProcessRole.TlogServer, "tlog-flaky", 139));
+            await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.TlogServer, "tlog-flaky", 139));
 
         await Eventually.TrueAsync(() => throttled.Count >= 7, TimeSpan.FromSeconds(20), "seven throttled restarts");
         await Task.Delay(1000);
@@ -56,8 +56,4 @@ public class When_a_process_crashes
         Assert.True(throttled.Max(t => t.Delay) >= TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1), "backoff grows to its cap");
     }
 
-    private static ProcessExited Exited(string node, ProcessRole role, string id, int code) => new()
-    {
-        Role = role, Id = id, ExitCode = code, Source = new EventSource { Node = node, Stream = $"{role.ToWire()}-{id}.log", ObservedAt = DateTimeOffset.UtcNow },
-    };
 }

@@ -32,11 +32,11 @@ public class When_a_process_exit_is_reported_twice
 
         // The same line redelivered: same MessageId (a seed line without pid: keyed by the MessageId).
         var line = Guid.NewGuid();
-        await scheduler.Peer.Publish(Exited(node, "vm1", pid: null), c => c.MessageId = line);
-        await scheduler.Peer.Publish(Exited(node, "vm1", pid: null), c => c.MessageId = line);
+        await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.NbdServer, "vm1", 137, null), c => c.MessageId = line);
+        await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.NbdServer, "vm1", 137, null), c => c.MessageId = line);
         // One exit reported twice (e.g. by an agent restarted before it removed its record): other MessageIds, same pid and start time.
-        await scheduler.Peer.Publish(Exited(node, "vm2", pid: 4242), c => c.MessageId = Guid.NewGuid());
-        await scheduler.Peer.Publish(Exited(node, "vm2", pid: 4242), c => c.MessageId = Guid.NewGuid());
+        await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.NbdServer, "vm2", 137, 4242), c => c.MessageId = Guid.NewGuid());
+        await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.NbdServer, "vm2", 137, 4242), c => c.MessageId = Guid.NewGuid());
 
         await Eventually.TrueAsync(() => commands.Count >= 2, TimeSpan.FromSeconds(30), "two restart commands");
         await Task.Delay(2000);
@@ -46,8 +46,8 @@ public class When_a_process_exit_is_reported_twice
         Assert.DoesNotContain(commands, c => c is RestartVm);
 
         // The throttle was fed once per exit: two more genuine exits of vm2 are crash 2 (immediate) and crash 3 (throttled), not 3 and 4.
-        await scheduler.Peer.Publish(Exited(node, "vm2", pid: 4243));
-        await scheduler.Peer.Publish(Exited(node, "vm2", pid: 4244));
+        await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.NbdServer, "vm2", 137, 4243));
+        await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.NbdServer, "vm2", 137, 4244));
         await Eventually.TrueAsync(() => !throttled.IsEmpty, TimeSpan.FromSeconds(30), "a throttled restart");
         Assert.Equal(3, commands.Count);
         Assert.Equal(3, Assert.Single(throttled).CrashesInARow);
@@ -58,9 +58,4 @@ public class When_a_process_exit_is_reported_twice
         Assert.All(records.Values, v => Assert.Contains("done", v, StringComparison.Ordinal));
     }
 
-    private static ProcessExited Exited(string node, string id, int? pid) => new()
-    {
-        Role = ProcessRole.NbdServer, Id = id, ExitCode = 137, Pid = pid, StartTime = pid is null ? null : 9_000 + pid,
-        Source = new EventSource { Node = node, Stream = $"nbdserver-{id}.log", ObservedAt = DateTimeOffset.UtcNow },
-    };
 }

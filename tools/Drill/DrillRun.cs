@@ -31,11 +31,14 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         await using var stack = new DrillStack
         {
             Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(2, registered: false),
-            AdminPort = FreePort.Next(), NbdPort = FreePort.Next(), Telemetry = traces.ExporterEnvironment(),
+            AdminPort = FreePort.Next(), NbdPort = FreePort.Next(), Telemetry = traces.ExporterEnvironment(), Report = report,
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
+        if (await DrillCleanup.RemoveLeftoversAsync(endpoints.EtcdEndpoints, ct) is { Drills: > 0 } leftovers)
+            report.Progress($"Removed what {leftovers.Drills} earlier drill(s) that did not end cleanly left in etcd: {leftovers.Removed} key(s)");
         stack.StartServices(options);
         report.Progress($"Started {string.Join(", ", stack.Services.Select(s => $"{s.Name} (pid {s.Pid})"))}");
+        report.Progress($"Status page of the drill's ClusterState: http://127.0.0.1:{stack.AdminPort}/status/");
 
         using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{stack.AdminPort}/"), Timeout = TimeSpan.FromSeconds(10) };
         await WaitAsync("ClusterState admin API answers", async () => (await admin.GetAsync("health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(180), ct);

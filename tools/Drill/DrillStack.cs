@@ -20,6 +20,8 @@ public sealed class DrillStack : IAsyncDisposable
     public required int NbdPort { get; init; }
     /// <summary>OTEL_* variables every service gets, so their spans reach the drill's trace receiver.</summary>
     public IReadOnlyDictionary<string, string> Telemetry { get; init; } = new Dictionary<string, string>();
+    /// <summary>Where the clean-up at the end reports (its check is in the drill's table).</summary>
+    public DrillReport? Report { get; init; }
     public string PrimaryCluster => $"{Id}-primary";
     public string SlaveCluster => $"{Id}-slave";
     public string Node(int n) => $"{Id}-node{n}";
@@ -126,6 +128,21 @@ public sealed class DrillStack : IAsyncDisposable
     private static string Dll(DrillOptions options, string project, string name) =>
         Path.Combine(RepoPaths.Root, "services", project, "bin", options.Configuration, "net10.0", name + ".dll");
 
+    /// <summary>
+    /// A pid file may outlive its process, and the pid be reused: kill only an nbdhost whose command line names this
+    /// stack (or the server the file is named after). Killing by a stale pid file once took the fault checker's long
+    /// run down with a whole process tree (a concurrent run's script, its checker and its services).
+    /// </summary>
+    private bool IsOurChild(int pid, string pidFile)
+    {
+        string cmdline;
+        try { cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); }
+        catch (IOException) { return false; }
+        var named = Path.GetFileNameWithoutExtension(pidFile);
+        named = named[(named.IndexOf('-') + 1)..];
+        return cmdline.Contains("nbdhost", StringComparison.Ordinal) && (cmdline.Contains(Id, StringComparison.Ordinal) || cmdline.Contains(named, StringComparison.Ordinal));
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var service in _services) await service.DisposeAsync();
@@ -135,12 +152,22 @@ public sealed class DrillStack : IAsyncDisposable
             if (!Directory.Exists(NodeState(n))) continue;
             foreach (var pidFile in Directory.EnumerateFiles(NodeState(n), "*.pid", SearchOption.AllDirectories))
             {
-                if (!int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) continue;
+                if (!int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) || !IsOurChild(pid, pidFile)) continue;
                 try { System.Diagnostics.Process.GetProcessById(pid).Kill(entireProcessTree: true); }
                 catch (Exception ex) when (ex is ArgumentException or InvalidOperationException) { /* already gone */ }
             }
         }
         await Engines.DisposeAsync();
         await RabbitMqManagement.DeleteEndpointsAsync(Endpoints, Id);
+        const string check = "the drill's keys removed from etcd (zdctl status no longer lists it)";
+        try
+        {
+            var (removed, left) = await DrillCleanup.RemoveAsync(Endpoints.EtcdEndpoints, Id);
+            Report?.Check(check, left == 0, $"{removed} key(s) naming {Id} removed, {left} left");
+        }
+        catch (Grpc.Core.RpcException ex)
+        {
+            Report?.Check(check, false, $"etcd: {ex.Status.Detail}");
+        }
     }
 }

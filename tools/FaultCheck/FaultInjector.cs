@@ -14,7 +14,7 @@ namespace ZeroDisk.FaultCheck;
 /// and heals after its length (the killed process restarted, the stopped one continued, the pause over). Faults run
 /// side by side. What each did, and when, goes to the log and to <see cref="Done"/>.
 /// </summary>
-public sealed class FaultInjector(DrillStack stack, HttpClient admin, BusEcho echo, Stopwatch clock, Action<string> log)
+public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpClient admin, BusEcho echo, TlogSetup? tlog, Stopwatch clock, Action<string> log)
 {
     public ConcurrentDictionary<int, string> Done { get; } = new();
 
@@ -104,6 +104,35 @@ public sealed class FaultInjector(DrillStack stack, HttpClient admin, BusEcho ec
                 var name = f.Kind == FaultKind.RabbitMqKill ? "rabbitmq" : "etcd";
                 var (pids, restart) = await ChaosSchedule.CrashInfrastructureAsync(name, f.For, ct);
                 return $"SIGKILL {name} (pid {string.Join('+', pids)}); infra.sh up {(restart.ExitCode == 0 ? "brought it back" : "FAILED: " + restart.StdErr)}";
+            case FaultKind.DebugSleep:
+                // DEBUG SLEEP blocks the engine's one thread: every client waits, then gets its reply late.
+                await RedisAsync(engine, "DEBUG", "SLEEP", f.For.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture));
+                return $"DEBUG SLEEP {f.For.TotalSeconds:0.0} on {engine.Address} (slow replies)";
+            case FaultKind.BothTwinsStop:
+                var twins = new[] { engine, Engine(f.Side == Side.Primary ? Side.Slave : Side.Primary, f.Shard) };
+                var stopped = twins.Select(e => e.Pid ?? throw new InvalidOperationException($"{e.Address} not running")).ToArray();
+                foreach (var p in stopped) await Signal("STOP", p);
+                try { await Task.Delay(f.For, ct); }
+                finally { foreach (var p in stopped) await Signal("CONT", p); }
+                return $"SIGSTOP/SIGCONT both twins {twins[0].Address} and {twins[1].Address}";
+            case FaultKind.BothTwinsSlow:
+                var pair = new[] { engine, Engine(f.Side == Side.Primary ? Side.Slave : Side.Primary, f.Shard) };
+                var ms = ((long)f.For.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await Task.WhenAll(pair.Select(e => RedisAsync(e, "CLIENT", "PAUSE", ms)));
+                await Task.Delay(f.For, ct);
+                return $"CLIENT PAUSE on both twins {pair[0].Address} and {pair[1].Address}";
+            case FaultKind.AgentKill:
+                var agent = stack.Services.Last(s => s.Name == $"node{f.Node}-agent");
+                await stack.KillAgentAsync(f.Node);
+                await Task.Delay(f.For, ct);
+                stack.StartAgent(f.Node, options);
+                return $"SIGKILL node{f.Node}'s agent (pid {agent.Pid}; its children live on), restarted on the same directories";
+            case FaultKind.TlogKill:
+                if (tlog is null) return "no tlog servers in this run";
+                var (node, address) = tlog.Servers[f.Shard % tlog.Servers.Count];
+                var tlogPid = int.Parse((await File.ReadAllTextAsync(Path.Combine(stack.NodeState(node), $"tlogserver-{address}.pid"), ct)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                Process.GetProcessById(tlogPid).Kill();
+                return $"SIGKILL tlog server {address} (pid {tlogPid}) on node{node}; the scheduler restarts it through the agent";
             case FaultKind.BusDuplicate:
                 return await echo.RedeliverLatestAsync(f.For, ct);
             default:

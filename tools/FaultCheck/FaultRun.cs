@@ -24,7 +24,7 @@ public sealed record FaultRunResult(int Seed, string Schedule, IReadOnlyDictiona
 /// then every block is checked against the history, the twins against each other, the sagas' histories for
 /// duplicates, and every EIO against the faults that could explain it.
 /// </summary>
-public sealed class FaultRun(FaultSchedule schedule, string configuration, Action<string> log)
+public sealed class FaultRun(FaultSchedule schedule, string configuration, Action<string> log, bool fio = false)
 {
     private const int Blocks = 128;
     private const int BlockSize = 4096;
@@ -43,11 +43,14 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         log(schedule.Describe());
         await File.WriteAllTextAsync(Path.Combine(root, "schedule.txt"), schedule.Describe(), ct);
 
-        var options = new DrillOptions(OutageMode.Tmp, FailedSide.Primary, schedule.Length, SettleDeadline, configuration);
+        // The scheduler's deadline (an engine not back by then is a permanent outage, then rip): 45 s, not the drill's
+        // 12 s. The schedule's engines are down 6 s at most, but on a loaded machine a restarted engine's three good
+        // probes in a row came after 12 s and a temporary outage ended rip (seed 7, repair-keeps-trimmed plant).
+        var options = new DrillOptions(OutageMode.Tmp, FailedSide.Primary, schedule.Length, SettleDeadline, configuration) { Deadline = TimeSpan.FromSeconds(45) };
         await using var stack = new DrillStack
         {
             Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(FaultSchedule.Shards, registered: false),
-            AdminPort = FreePort.Next(), NbdPort = FreePort.Next(),
+            AdminPort = FreePort.Next(), NbdPort = NbdPortPair(),
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
         await DrillRun.RegisterClustersAsync(stack, etcd);
@@ -58,16 +61,20 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         await WaitAsync("ClusterState admin API", async () => (await admin.GetAsync("health", ct)).IsSuccessStatusCode, TimeSpan.FromMinutes(5), ct);
         await WaitAsync("both agents registered", async () => (await etcd.GetRangeAsync(EtcdKeys.AgentPrefix + id, cancellationToken: ct)).Kvs.Count >= 2, TimeSpan.FromMinutes(5), ct);
 
+        // vd1 journals to three tlog servers when the schedule kills one (the stack of CI's seeds stays as it was).
+        var tlog = schedule.Faults.Any(f => f.Kind == FaultKind.TlogKill) ? await TlogSetup.StartAsync(stack, admin, (what, condition, within) => WaitAsync(what, condition, within, ct), ct) : null;
         var vdisks = new[] { new WorkloadVdisk(0, $"{id}-vd0", stack.NbdPort, Blocks), new WorkloadVdisk(1, $"{id}-vd1", stack.NbdPort, Blocks), new WorkloadVdisk(2, $"{id}-vd2", stack.NbdPort + 1, Blocks) };
-        foreach (var v in vdisks)
+        // vd3: fio's, served by node 1 next to vd0 and vd1 (with --fio only).
+        var fioVdisk = fio ? new WorkloadVdisk(3, $"{id}-vd3", stack.NbdPort, 0) : null;
+        foreach (var v in vdisks.Append(fioVdisk).OfType<WorkloadVdisk>())
         {
-            using var created = await admin.PostAsJsonAsync("vdisks", new { id = v.Id, storageClusterID = stack.PrimaryCluster, slaveStorageClusterID = stack.SlaveCluster, blockSize = BlockSize, size = 1 }, ct);
+            using var created = await admin.PostAsJsonAsync("vdisks", new { id = v.Id, storageClusterID = stack.PrimaryCluster, slaveStorageClusterID = stack.SlaveCluster, tlogServerClusterID = v.Index == 1 ? tlog?.ClusterId : null, blockSize = BlockSize, size = 1 }, ct);
             if (!created.IsSuccessStatusCode) throw new InvalidOperationException($"POST /vdisks {v.Id}: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync(ct)}");
         }
-        await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.NbdServer), new NbdServerVdisksConfig([vdisks[0].Id, vdisks[1].Id]), ct);
+        await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.NbdServer), new NbdServerVdisksConfig([vdisks[0].Id, vdisks[1].Id, .. fioVdisk is null ? Array.Empty<string>() : [fioVdisk.Id]]), ct);
         await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([vdisks[2].Id]), ct);
         await SendRestartsAsync(stack, ct);
-        foreach (var v in vdisks) await WaitAsync($"{v.Id} served", () => ServesAsync(v, ct), TimeSpan.FromMinutes(5), ct);
+        foreach (var v in vdisks.Append(fioVdisk).OfType<WorkloadVdisk>()) await WaitAsync($"{v.Id} served", () => ServesAsync(v, ct), TimeSpan.FromMinutes(5), ct);
 
         var history = new History();
         var workload = new Workload(history, _clock, BlockSize, log);
@@ -81,11 +88,14 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
 
         var engines = stack.Engines.Primary.Concat(stack.Engines.Slave).Select(e => e.Address).ToHashSet();
         var injector = (FaultInjector?)null;
+        var fioLoad = (FioWorkload?)null;
         await using (var echo = await BusEcho.StartAsync(endpoints.RabbitMqUri, $"{id}-faultcheck-echo", engines, ct))
         {
-            injector = new FaultInjector(stack, admin, echo, _clock, log);
+            injector = new FaultInjector(stack, options, admin, echo, tlog, _clock, log);
             using var stop = new CancellationTokenSource();
-            var writing = Task.WhenAll(workload.RunAsync(vdisks[0], Writers, schedule.Seed, stop.Token), workload.RunAsync(vdisks[1], Writers, schedule.Seed, stop.Token));
+            fioLoad = fioVdisk is null ? null : new FioWorkload($"nbd://127.0.0.1:{fioVdisk.Port}/{fioVdisk.Id}", schedule.Seed, _clock, log);
+            var writing = Task.WhenAll(workload.RunAsync(vdisks[0], Writers, schedule.Seed, stop.Token), workload.RunAsync(vdisks[1], Writers, schedule.Seed, stop.Token),
+                fioLoad?.RunAsync(stop.Token) ?? Task.CompletedTask);
             var faults = injector.RunAsync(schedule, ct);
             await Task.Delay(schedule.Length, ct);
             stop.Cancel();
@@ -94,7 +104,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
             log($"schedule over at {_clock.Elapsed.TotalSeconds:0.0}s; {history.Ops.Count} operations, {workload.ConnectFailures} failed connects");
         }
 
-        var settled = await SettleAsync(stack, admin, etcd, injector.Lost.Keys.ToHashSet(), vdisks[..2], ct);
+        var settled = await SettleAsync(stack, admin, etcd, injector.Lost.Keys.ToHashSet(), [.. vdisks[..2], .. fioVdisk is null ? Array.Empty<WorkloadVdisk>() : [fioVdisk]], ct);
         await etcd.PutJsonAsync(EtcdKeys.NbdServerVdisks(stack.ParkedServer), new NbdServerVdisksConfig([vdisks[2].Id]), ct);
         if (!await WaitAsync("vd2 served again", () => ServesAsync(vdisks[2], ct), TimeSpan.FromSeconds(120), ct))
             _violations.Add(new Violation("vd2 could not be served again after the run", []));
@@ -108,10 +118,15 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         }
         if (settled)
         {
-            await CheckTwinsAsync(stack, etcd, vdisks, ct);
+            await CheckTwinsAsync(stack, etcd, vdisks.Append(fioVdisk).OfType<WorkloadVdisk>(), ct);
             await CheckTransitionsOnceAsync(admin, ct);
         }
         CheckErrors(ops, injector.Done);
+        if (fioLoad is not null)
+        {
+            CheckFio(fioLoad.Chunks, injector.Done);
+            _violations.AddRange(await fioLoad.VerifyAgainAsync());
+        }
 
         var injected = schedule.Faults.GroupBy(f => f.Kind.ToString()).ToDictionary(g => g.Key, g => g.Count());
         var result = new FaultRunResult(schedule.Seed, schedule.Describe(), injected, _violations, ops.Count, root);
@@ -119,6 +134,16 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         await File.WriteAllTextAsync(Path.Combine(root, "faults.txt"), string.Join('\n', injector.Done.OrderBy(d => d.Key).Select(d => $"#{d.Key} {d.Value}")), ct);
         await File.WriteAllTextAsync(Path.Combine(root, "result.json"), JsonSerializer.Serialize(new { result.Seed, result.Passed, result.Injected, Violations = result.Violations.Count, result.Operations, result.Logs }), ct);
         return result;
+    }
+
+    /// <summary>Node 1 serves on the port, node 2 on the next one: both must be free.</summary>
+    private static int NbdPortPair()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = FreePort.Next();
+            if (FreePort.IsFree(port + 1) || attempt > 50) return port;
+        }
     }
 
     private static async Task SendRestartsAsync(DrillStack stack, CancellationToken ct)
@@ -169,11 +194,19 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
                       && config.Servers.All(s => s.State == EngineState.Online || (s.State == EngineState.Rip && lost.Contains(s.Address)));
             }
             using var repairs = JsonDocument.Parse(await admin.GetStringAsync("repairs", ct));
-            // The saga store is shared with earlier runs on the same etcd: only this run's vdisks count.
-            var open = repairs.RootElement.EnumerateArray()
+            using var engineSagas = JsonDocument.Parse(await admin.GetStringAsync("engines", ct));
+            var incidents = engineSagas.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("address").GetString() ?? "", e => e.TryGetProperty("incident", out var i) ? i.GetString() : null);
+            // The saga store is shared with earlier runs on the same etcd: only this run's vdisks count. A repair of
+            // an incident its engine has left behind (a second failure came before the first was classified) is
+            // noted, not waited for: see RESULTS.md, "stale repair sagas".
+            var unfinished = repairs.RootElement.EnumerateArray()
                 .Where(r => r.GetProperty("vdiskId").GetString()?.StartsWith(stack.Id + "-", StringComparison.Ordinal) == true && r.GetProperty("currentState").GetString() != "Completed")
-                .Select(r => $"{r.GetProperty("vdiskId").GetString()}@{r.GetProperty("address").GetString()}:{r.GetProperty("currentState").GetString()}").ToList();
+                .Select(r => (Text: $"{r.GetProperty("vdiskId").GetString()}@{r.GetProperty("address").GetString()}:{r.GetProperty("currentState").GetString()}",
+                    Superseded: incidents.TryGetValue(r.GetProperty("address").GetString() ?? "", out var current) && r.TryGetProperty("incident", out var incident) && current != incident.GetString()))
+                .ToList();
+            var open = unfinished.Where(r => !r.Superseded).Select(r => r.Text).ToList();
             parts.Add($"open repairs: {(open.Count == 0 ? "none" : string.Join(", ", open))}");
+            if (unfinished.Any(r => r.Superseded)) parts.Add($"stale repair sagas of a superseded incident: {string.Join(", ", unfinished.Where(r => r.Superseded).Select(r => r.Text))}");
             // The dirty sets are the truth (invariant 2): etcd may say online before a report has even arrived.
             var dirty = new List<string>();
             foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave).Where(e => e.IsRunning && !lost.Contains(e.Address)))
@@ -285,6 +318,24 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
                     schedule.Faults.Where(f => f.At <= op.Completed + grace && op.Invoked <= f.Heals + grace).Select(f => $"{f} -> {done.GetValueOrDefault(f.Index)}").ToList()));
                 return; // the first one shows it
             }
+        }
+    }
+
+    /// <summary>
+    /// fio's chunks, judged like the history: a crc32c verify failure is always a violation; an I/O error only when
+    /// no fault that may fail I/O (both twins, etcd, a loss for good, the NBD server killed) overlapped the chunk.
+    /// </summary>
+    private void CheckFio(IReadOnlyList<FioChunk> chunks, IReadOnlyDictionary<int, string> done)
+    {
+        var grace = TimeSpan.FromSeconds(20);
+        foreach (var chunk in chunks.Where(c => c.ExitCode != 0))
+        {
+            var overlapping = schedule.Faults.Where(f => f.At <= chunk.Ended + grace && chunk.Started <= f.Heals + grace).ToList();
+            var excused = !chunk.VerifyFailed && overlapping.Any(f => f.TakesBothTwins || f.Kind is FaultKind.EtcdKill or FaultKind.EngineWipe or FaultKind.DeclarePermanent or FaultKind.ServeKill);
+            if (excused) continue;
+            _violations.Add(new Violation(chunk.VerifyFailed ? $"fio: crc32c verify failed in {chunk}" : $"fio: I/O error while the shard had a serving side in {chunk}",
+                [.. overlapping.Select(f => $"{f} -> {done.GetValueOrDefault(f.Index)}"), .. chunk.Output.Split('\n').Where(l => l.Length > 0).TakeLast(15)]));
+            return; // the first one shows it
         }
     }
 

@@ -37,6 +37,11 @@ public sealed class OtlpHttpReceiver : IAsyncDisposable
     /// <summary>Export requests received on <c>/v1/traces</c>.</summary>
     public long Requests => Interlocked.Read(ref _requests);
 
+    private readonly ConcurrentQueue<string> _paths = new();
+
+    /// <summary>The path of every request received (/v1/traces, /v1/metrics, /v1/logs…).</summary>
+    public IReadOnlyList<string> Paths => _paths.ToArray();
+
     public static OtlpHttpReceiver Start() => new(FreePort.Next());
 
     /// <summary>Environment variables that make an OpenTelemetry .NET process export its traces here.</summary>
@@ -64,6 +69,7 @@ public sealed class OtlpHttpReceiver : IAsyncDisposable
             {
                 using var body = new MemoryStream();
                 await context.Request.InputStream.CopyToAsync(body);
+                _paths.Enqueue(context.Request.Url?.AbsolutePath ?? "");
                 if (context.Request.Url?.AbsolutePath == "/v1/traces")
                 {
                     foreach (var span in Decode(body.ToArray())) _spans.Enqueue(span);

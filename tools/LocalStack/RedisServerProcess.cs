@@ -96,7 +96,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
                  {
                      "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", Directory, "--daemonize", "no",
                      "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction",
-                     "--save", "", "--protected-mode", "no", "--logfile", Path.Combine(Directory, "redis.log"),
+                     "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", "--logfile", Path.Combine(Directory, "redis.log"),
                  })
             psi.ArgumentList.Add(arg);
         _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start redis-server (is it installed? scripts/infra.sh install)");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ZeroDisk.Zdctl.Cli;
 using ZeroDisk.Zdctl.Follow;
+using ZeroDisk.Zdctl.Health;
 using ZeroDisk.Zdctl.Outages;
 using ZeroDisk.Zdctl.Setup;
 using ZeroDisk.Zdctl.Status;
@@ -10,6 +11,7 @@ var globals = new GlobalOptions();
 var root = new RootCommand("zdctl: the ZeroDisk operator's CLI (status, incidents, outages, vdisks, setting up clusters and servers)")
 {
     StatusCommand.Create(globals),
+    HealthCommand.Create(globals),
     FollowCommand.Create(globals),
     OutageCommand.Create(globals),
     VdiskCommand.Create(globals),

@@ -1,5 +1,7 @@
 using ZeroDisk.ClusterState.Admin;
+using ZeroDisk.ClusterState.Operability;
 using ZeroDisk.ClusterState.Setup;
+using ZeroDisk.ClusterState.StatusPage;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Health;
 
@@ -14,6 +16,8 @@ public static class ClusterStateApp
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults("clusterstate");
         builder.AddClusterState();
+        builder.AddOperability();
+        builder.Services.AddStatusPage();
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -21,6 +25,8 @@ public static class ClusterStateApp
         app.MapDefaultEndpoints();
         app.MapAdminApi();
         app.MapSetupApi();
+        app.MapOperability();
+        app.MapStatusPage();
         return app;
     }
 }

@@ -31,6 +31,8 @@ public sealed record TwinEngine(string ClusterId, long ConfigRevision, StorageSe
 public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastServingSideCheck> logger)
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ProbePause = TimeSpan.FromMilliseconds(300);
+    private const int ProbeAttempts = 3;
 
     public async Task<LastSideVerdict> CheckAsync(string address, CancellationToken ct)
     {
@@ -78,8 +80,22 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
             .ToList();
     }
 
-    /// <summary>Connect and PING within a second: enough to tell a stalled report from a dead engine.</summary>
+    /// <summary>
+    /// Connect and PING, a second each, up to three times: enough to tell a stalled report from a dead engine. One
+    /// lost probe on a busy host must not count as "does not answer", because that verdict takes a shard's last
+    /// serving side offline; a dead engine refuses the connection at once, so the retries cost it little.
+    /// </summary>
     private static async Task<bool> AnswersAsync(string address, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < ProbeAttempts; attempt++)
+        {
+            if (attempt > 0) await Task.Delay(ProbePause, ct);
+            if (await AnswersOnceAsync(address, ct)) return true;
+        }
+        return false;
+    }
+
+    private static async Task<bool> AnswersOnceAsync(string address, CancellationToken ct)
     {
         var options = ConfigurationOptions.Parse(address);
         options.AbortOnConnectFail = true;

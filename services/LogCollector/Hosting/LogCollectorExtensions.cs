@@ -20,6 +20,7 @@ public static class LogCollectorExtensions
         builder.Services.AddSingleton(sp => new CheckpointStore(options.ResolveCheckpointPath(), sp.GetRequiredService<ILogger<CheckpointStore>>()));
         builder.Services.AddSingleton<LineClassifier>();
         builder.Services.AddSingleton(sp => new ConfirmedPublisher(sp.GetRequiredService<IBus>(), options, sp.GetRequiredService<ILogger<ConfirmedPublisher>>()));
+        builder.Services.AddSingleton<Telemetry.CollectorLag>();
         builder.Services.AddHostedService<LogDirectoryTailer>();
         if (options.ReadStandardInput)
             builder.Services.AddHostedService<StandardInputTailer>();

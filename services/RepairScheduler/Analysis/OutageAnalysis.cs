@@ -35,7 +35,9 @@ public sealed class OutageAnalysis(SchedulerOptions options, TimeProvider time)
                     goodInARow = 0;
                     break;
             }
-            if (age >= options.Deadline)
+            // An engine that answers well at the deadline finishes its streak: a scheduler restarted after the deadline
+            // resumes with the original start time and must not call an engine that is back "not back".
+            if (age >= options.Deadline && !result.Healthy)
                 return new(OutageKind.Permanent, $"not back within the deadline of {options.Deadline.TotalSeconds:F0} s (last probe: {result.Reason})");
 
             // Fast while a reboot or restart is likely (the grace period), then back off up to the maximum.
@@ -43,7 +45,7 @@ public sealed class OutageAnalysis(SchedulerOptions options, TimeProvider time)
                 ? options.ProbeInterval
                 : TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, options.MaxProbeInterval.Ticks));
             var untilDeadline = options.Deadline - age;
-            await Task.Delay(interval < untilDeadline ? interval : untilDeadline, time, ct);
+            await Task.Delay(untilDeadline > TimeSpan.Zero && untilDeadline < interval ? untilDeadline : interval, time, ct);
         }
     }
 }

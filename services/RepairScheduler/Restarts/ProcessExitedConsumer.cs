@@ -9,8 +9,11 @@ namespace ZeroDisk.RepairScheduler.Restarts;
 /// tlog server is restarted, both through the node's agent. Exit code 0 is a deliberate stop and is left alone.
 /// A crash loop is throttled and reported, not restarted forever at full speed. Each exit is acted on once
 /// (<see cref="RestartClaims"/>): a redelivered or repeated report of it restarts nothing and feeds no throttle.
+/// The restart command goes through the bus itself, not the consume context: the context's sends wait in the
+/// endpoint's in-memory outbox until this method returns, i.e. after the claim is marked done, and a scheduler killed
+/// in that gap (or a send that fails there) left a claim saying "done" for a restart nobody ever received.
 /// </summary>
-public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRestarts delayed, RestartClaims claims, ILogger<ProcessExitedConsumer> logger)
+public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRestarts delayed, RestartClaims claims, IBus bus, ILogger<ProcessExitedConsumer> logger)
     : IConsumer<ProcessExited>
 {
     public async Task Consume(ConsumeContext<ProcessExited> context)
@@ -54,6 +57,6 @@ public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRes
             return;
         }
         logger.LogWarning("{Role} {Id} on {Node} exited with {ExitCode}; restarting", exited.Role.ToWire(), exited.Id, exited.Source.Node, exited.ExitCode);
-        await RestartCommands.SendAsync(context, exited, context.CancellationToken);
+        await RestartCommands.SendAsync(bus, exited, context.CancellationToken);
     }
 }

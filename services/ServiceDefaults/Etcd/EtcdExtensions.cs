@@ -14,7 +14,7 @@ public static class EtcdExtensions
     {
         var endpoints = EndpointsFrom(builder.Configuration);
         builder.Services.AddSingleton(_ => CreateClient(endpoints));
-        builder.Services.AddHealthChecks().AddCheck<EtcdHealthCheck>("etcd");
+        builder.Services.AddHealthChecks().AddCheck<EtcdHealthCheck>("etcd", tags: [Health.HealthExtensions.ReadyTag]);
         return builder;
     }
 

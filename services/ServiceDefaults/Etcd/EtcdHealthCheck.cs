@@ -9,12 +9,13 @@ internal sealed class EtcdHealthCheck(EtcdClient etcd) : IHealthCheck
     {
         try
         {
-            await etcd.GetAsync("zerodisk/health", cancellationToken: cancellationToken);
+            // A deadline: an unreachable etcd otherwise keeps the probe waiting while gRPC reconnects.
+            await etcd.GetAsync("zerodisk/health", deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception ex)
         {
-            return HealthCheckResult.Unhealthy("etcd unreachable", ex);
+            return HealthCheckResult.Unhealthy($"etcd unreachable ({ex.GetType().Name})", ex);
         }
     }
 }

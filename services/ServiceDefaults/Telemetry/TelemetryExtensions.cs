@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -10,7 +9,14 @@ namespace ZeroDisk.ServiceDefaults.Telemetry;
 
 public static class TelemetryExtensions
 {
-    /// <summary>Traces, metrics and logs for a component; OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set.</summary>
+    public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    /// <summary>
+    /// Traces, metrics and logs for a component. Metrics are pulled by Prometheus from <c>/metrics</c> (the
+    /// OpenTelemetry Prometheus exporter, mapped by <see cref="Health.HealthExtensions.MapOperationsEndpoints"/>);
+    /// only traces are pushed over OTLP, and only when OTEL_EXPORTER_OTLP_ENDPOINT is set: Jaeger takes traces
+    /// alone, and metrics or logs sent to it were dropped.
+    /// </summary>
     public static IHostApplicationBuilder ConfigureOpenTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
         builder.Logging.AddOpenTelemetry(logging =>
@@ -19,19 +25,22 @@ public static class TelemetryExtensions
             logging.IncludeScopes = true;
         });
 
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointKey]);
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithMetrics(metrics => metrics
                 .AddRuntimeInstrumentation()
-                .AddMeter(ZeroDiskTelemetry.MassTransitName, $"{ZeroDiskTelemetry.Prefix}.*"))
-            .WithTracing(tracing => tracing
-                .AddSource(ZeroDiskTelemetry.MassTransitName, $"{ZeroDiskTelemetry.Prefix}.*")
-                .AddHttpClientInstrumentation()
-                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health")));
-
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
-
+                .AddMeter(ZeroDiskTelemetry.MassTransitName, $"{ZeroDiskTelemetry.Prefix}.*")
+                .AddPrometheusExporter())
+            .WithTracing(tracing =>
+            {
+                tracing
+                    .AddSource(ZeroDiskTelemetry.MassTransitName, $"{ZeroDiskTelemetry.Prefix}.*")
+                    .AddHttpClientInstrumentation()
+                    .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
+                        !ctx.Request.Path.StartsWithSegments("/health") && !ctx.Request.Path.StartsWithSegments("/metrics"));
+                if (otlp) tracing.AddOtlpExporter();
+            });
         return builder;
     }
 }

@@ -61,10 +61,10 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
         return instance;
     }
 
-    public async Task<ClusterStateInstance.ExternalInstance> StartProcessAsync()
+    public async Task<ClusterStateInstance.ExternalInstance> StartProcessAsync(IEnumerable<string>? extraArguments = null)
     {
         var log = Path.Combine(Path.GetTempPath(), $"{Scope}-clusterstate.log");
-        var instance = await ClusterStateInstance.StartProcessAsync(Endpoints, VirtualHost.Uri, Scope, log);
+        var instance = await ClusterStateInstance.StartProcessAsync(Endpoints, VirtualHost.Uri, Scope, log, extraArguments);
         _instances.Add(instance);
         await StartPublisherAsync();
         return instance;

@@ -38,7 +38,8 @@ public abstract class ClusterStateInstance : IAsyncDisposable
         return new InProcess(url, app);
     }
 
-    public static async Task<ExternalInstance> StartProcessAsync(InfrastructureEndpoints endpoints, Uri rabbitMq, string scope, string logFile)
+    public static async Task<ExternalInstance> StartProcessAsync(InfrastructureEndpoints endpoints, Uri rabbitMq, string scope, string logFile,
+        IEnumerable<string>? extraArguments = null)
     {
         var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
         // The same configuration as these tests were built in (scripts/test.sh builds Release).
@@ -47,7 +48,7 @@ public abstract class ClusterStateInstance : IAsyncDisposable
         if (!File.Exists(dll)) throw new FileNotFoundException("build services/ClusterState first", dll);
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(dll);
-        foreach (var arg in Arguments(url, endpoints, rabbitMq, scope)) psi.ArgumentList.Add(arg);
+        foreach (var arg in Arguments(url, endpoints, rabbitMq, scope).Concat(extraArguments ?? [])) psi.ArgumentList.Add(arg);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start clusterstate.dll");
         var log = new StreamWriter(logFile, append: true) { AutoFlush = true };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };

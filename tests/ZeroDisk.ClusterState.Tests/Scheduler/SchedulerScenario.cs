@@ -42,13 +42,14 @@ public sealed class SchedulerScenario : IAsyncDisposable
     public Func<RepairVdisk, Task> OnJob { get; set; } = _ => Task.CompletedTask;
 
     public static async Task<SchedulerScenario> StartAsync(int shards = 1, Dictionary<string, string>? schedulerSettings = null,
-        IEnumerable<string>? clusterStateArguments = null, IReadOnlyDictionary<string, string>? schedulerEnvironment = null)
+        IEnumerable<string>? clusterStateArguments = null, IReadOnlyDictionary<string, string>? schedulerEnvironment = null, bool clusterStateAsProcess = false)
     {
         var scenario = new SchedulerScenario(await ClusterStateDeployment.CreateAsync());
         try
         {
             var deployment = scenario.Deployment;
-            await deployment.StartInProcessAsync(clusterStateArguments);
+            if (clusterStateAsProcess) await deployment.StartProcessAsync(clusterStateArguments);
+            else await deployment.StartInProcessAsync(clusterStateArguments);
             deployment.AnswerVerifications = false; // the real scheduler answers
             for (var i = 0; i < 2 * shards; i++) scenario._engines.Add(await RedisServerProcess.StartAsync());
             scenario.Primary = scenario._engines.Take(shards).ToList();

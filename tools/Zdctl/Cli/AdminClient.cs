@@ -29,6 +29,8 @@ public sealed class AdminClient : IDisposable
 
     public Task<AdminReply> DeleteAsync(string path, CancellationToken ct) => SendAsync(() => _http.DeleteAsync(path, ct), ct);
 
+    public Task<AdminReply> GetAsync(string path, CancellationToken ct) => SendAsync(() => _http.GetAsync(path, ct), ct);
+
     private async Task<AdminReply> SendAsync(Func<Task<HttpResponseMessage>> send, CancellationToken ct)
     {
         HttpResponseMessage response;

@@ -21,7 +21,7 @@ public static class ZdctlAction
             catch (Exception ex)
             {
                 var (code, message) = Describe(ex, context, ct);
-                if (message.Length > 0) Console.Error.WriteLine($"zdctl: {OneLine(message)}");
+                if (message.Length > 0) Console.Error.WriteLine($"zdctl: {ServiceDefaults.Security.SecretMasking.MaskUris(OneLine(message))}");
                 return code;
             }
             finally
