@@ -9,6 +9,7 @@ using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.ClusterState.VdiskRepairs;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.ServiceDefaults.Messaging;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.ClusterState.Extensions;
 
@@ -23,8 +24,7 @@ public static class ClusterStateExtensions
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
             builder.WebHost.UseUrls(DefaultUrl);
 
-        var options = builder.Configuration.GetSection(ClusterStateOptions.Section).Get<ClusterStateOptions>() ?? new ClusterStateOptions();
-        builder.Services.AddSingleton(options);
+        builder.Services.AddValidatedOptions<ClusterStateOptions>(ClusterStateOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ClusterTopology>();
         builder.Services.AddSingleton<LastServingSideCheck>();
@@ -43,7 +43,7 @@ public static class ClusterStateExtensions
             bus.AddSagaStateMachine<StorageEngineStateMachine, StorageEngineSaga, StorageEngineSagaDefinition>().EtcdRepository();
             bus.AddSagaStateMachine<StorageClusterStateMachine, StorageClusterSaga, StorageClusterSagaDefinition>().EtcdRepository();
             bus.AddSagaStateMachine<VdiskRepairStateMachine, VdiskRepairSaga, VdiskRepairSagaDefinition>().EtcdRepository();
-        }, options.EndpointPrefix);
+        }, builder.Configuration[$"{ClusterStateOptions.Section}:{nameof(ClusterStateOptions.EndpointPrefix)}"]);
         return builder;
     }
 }

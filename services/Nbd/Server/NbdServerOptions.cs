@@ -1,11 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace ZeroDisk.Nbd;
 
 /// <summary>
 /// Limits of one NBD server. Memory is bounded by <see cref="MaxBufferedBytes"/> (payloads and queued replies of all
 /// connections together) on top of the process's baseline; see docs/DECISIONS.md "nbd-edge".
 /// </summary>
-public sealed class NbdServerOptions
+public sealed class NbdServerOptions : IValidatableObject
 {
+    /// <summary>The configuration section nbdhost serve reads these from.</summary>
+    public const string Section = "Nbd";
+
     /// <summary>NBD's registered port.</summary>
     public const int DefaultPort = 10809;
 
@@ -51,4 +56,6 @@ public sealed class NbdServerOptions
         if (HandshakeIdleTimeout <= TimeSpan.Zero) problems.Add($"HandshakeIdleTimeout must be positive (is {HandshakeIdleTimeout})");
         return problems;
     }
+
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext context) => Problems().Select(p => new ValidationResult(p));
 }

@@ -12,6 +12,7 @@ using ZeroDisk.Tlog;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.ServiceDefaults.Logging;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.NbdHost.Cli;
 
@@ -60,13 +61,10 @@ internal static class ServeCommand
                 builder.Services.AddHostedService<RepairOnlyWatchdog>();
             }
             builder.AddTlogJournal();
-            // Timeouts and sizes may be tuned per deployment, e.g. Storage__CommandTimeout=00:00:00.750, Ownership__LeaseTtl=00:00:05.
-            builder.AddVdiskStorage(serve, builder.Configuration.GetSection("Storage").Get<StorageOptions>(),
-                builder.Configuration.GetSection("Ownership").Get<OwnershipOptions>());
+            builder.AddVdiskStorage(serve);
             if (job is null) builder.AddNbdListener(serve);
-            using var host = builder.Build();
-            await host.RunAsync(ct);
-            return Environment.ExitCode; // 0 unless a repair-only job lost its vdisk (RepairOnlyWatchdog)
+            var exit = await InvalidConfiguration.RunAsync(builder.Build, ct);
+            return exit != 0 ? exit : Environment.ExitCode; // 0 unless a repair-only job lost its vdisk (RepairOnlyWatchdog)
         });
         return command;
     }

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 
 namespace ZeroDisk.Storage.Ownership;
 
@@ -8,7 +9,10 @@ namespace ZeroDisk.Storage.Ownership;
 /// </summary>
 public sealed record OwnershipOptions
 {
+    public const string Section = "Ownership";
+
     /// <summary>The owner key's etcd lease TTL: how long a vdisk stays unowned after its server froze or died.</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "1.00:00:00")]
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -20,13 +24,13 @@ public sealed record OwnershipOptions
 
     public TimeSpan SafetyMarginFor(StorageOptions storage) => SafetyMargin ?? storage.CommandTimeout + TimeSpan.FromSeconds(1);
 
-    /// <summary>Throws when the margin leaves less than 1 s of held lease, or does not cover the command timeout.</summary>
-    public void Validate(StorageOptions storage)
+    /// <summary>What is wrong when the margin leaves less than 1 s of held lease, or does not cover the command timeout.</summary>
+    public IEnumerable<string> Problems(StorageOptions storage)
     {
         var margin = SafetyMarginFor(storage);
         if (margin <= storage.CommandTimeout)
-            throw new ArgumentException($"Ownership:SafetyMargin ({margin}) must exceed Storage:CommandTimeout ({storage.CommandTimeout})");
+            yield return $"Ownership:SafetyMargin ({margin}) must exceed Storage:CommandTimeout ({storage.CommandTimeout})";
         if (LeaseTtl - margin < TimeSpan.FromSeconds(1))
-            throw new ArgumentException($"Ownership:LeaseTtl ({LeaseTtl}) must exceed Ownership:SafetyMargin ({margin}) by at least 1 s");
+            yield return $"Ownership:LeaseTtl ({LeaseTtl}) must exceed Ownership:SafetyMargin ({margin}) by at least 1 s";
     }
 }
