@@ -390,19 +390,10 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
 
     private async Task<bool> WaitAsync(string what, Func<Task<bool>> condition, TimeSpan within, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if (await condition()) return true;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException or Grpc.Core.RpcException)
-            {
-                /* not up yet, or restarting (chaos) */
-            }
-            await Task.Delay(250, ct);
-        }
+        // An exception of a service not up yet, or restarting (chaos), is "not yet".
+        if (await Eventually.WithinAsync(condition, within, TimeSpan.FromMilliseconds(250),
+                ex => ex is HttpRequestException or TaskCanceledException or InvalidOperationException or Grpc.Core.RpcException, ct))
+            return true;
         report.Progress($"gave up waiting: {what}");
         return false;
     }

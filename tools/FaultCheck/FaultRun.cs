@@ -341,19 +341,10 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
 
     private async Task<bool> WaitAsync(string what, Func<Task<bool>> condition, TimeSpan within, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if (await condition()) return true;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException or Grpc.Core.RpcException or RedisException or JsonException or KeyNotFoundException)
-            {
-                /* not up yet, or restarting */
-            }
-            await Task.Delay(500, ct);
-        }
+        // An exception of a service not up yet, or restarting, is "not yet".
+        if (await Eventually.WithinAsync(condition, within, TimeSpan.FromMilliseconds(500), ex => ex is HttpRequestException or TaskCanceledException
+                or InvalidOperationException or Grpc.Core.RpcException or RedisException or JsonException or KeyNotFoundException, ct))
+            return true;
         log($"gave up waiting: {what}");
         return false;
     }

@@ -102,15 +102,11 @@ public sealed class RedisServerProcess : IAsyncDisposable
         _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start redis-server (is it installed? scripts/infra.sh install)");
         _process.StandardOutput.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();
         _process.StandardError.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited)
-                throw new InvalidOperationException($"redis-server on port {Port} exited with {_process.ExitCode}; see {Directory}/redis.log");
-            if (await PingAsync()) return;
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"redis-server on port {Port} did not answer PING within 15 s");
+        var process = _process;
+        await Eventually.UntilAsync(async () => process.HasExited
+                ? throw new InvalidOperationException($"redis-server on port {Port} exited with {process.ExitCode}; see {Directory}/redis.log")
+                : await PingAsync(),
+            $"redis-server on port {Port} answers PING", TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(20));
     }
 
     private async Task<bool> PingAsync()
