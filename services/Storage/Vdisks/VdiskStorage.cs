@@ -73,7 +73,8 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     public bool CanMultiConn => true;
     public long BlockCount => Size / BlockSize;
 
-    internal VdiskTopology Topology => _blocks.Topology;
+    /// <summary>The engines and states this vdisk serves from now (a bench waits for an etcd change to land here).</summary>
+    public VdiskTopology Topology => _blocks.Topology;
     internal MirroredBlocks Blocks => _blocks;
     internal BlockLocks Locks => _locks;
     internal StorageEngines Engines => _engines;

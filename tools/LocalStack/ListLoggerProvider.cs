@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace ZeroDisk.NbdHost.Tests.Harness;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>Keeps every formatted log line, so tests can assert what an operator would read.</summary>
 public sealed class ListLoggerProvider : ILoggerProvider

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using ZeroDisk.Testing;
 
-namespace ZeroDisk.LogCollector.Tests.Fixtures;
+namespace ZeroDisk.LocalStack.Collector;
 
 /// <summary>
 /// The built collector (<c>logcollector.dll</c>) run as its own process through <c>dotnet</c>, so a SIGKILL is a real

@@ -1,7 +1,7 @@
 using System.Text;
 using ZeroDisk.Contracts;
 
-namespace ZeroDisk.LogCollector.Tests.Fixtures;
+namespace ZeroDisk.LocalStack.Collector;
 
 /// <summary>
 /// Log lines for tests and benchmarks: event lines with a unique token (so a consumer can tell which line a message

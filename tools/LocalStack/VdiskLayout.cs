@@ -2,7 +2,7 @@ using dotnet_etcd;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
 
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// One vdisk on a private primary and slave cluster, written to etcd the way an operator's tooling would: both

@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
-using ZeroDisk.Testing;
 
-namespace ZeroDisk.ClusterState.Tests.Fixtures;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// A private RabbitMQ virtual host per test deployment: other tests (and other helpers' services) publishing the

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace ZeroDisk.LogCollector.Tests.Fixtures;
+namespace ZeroDisk.LocalStack.Collector;
 
 /// <summary>
 /// A loopback TCP relay in front of the shared RabbitMQ: cutting it (every connection reset, new ones refused)

@@ -7,9 +7,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Messaging;
-using ZeroDisk.Testing;
 
-namespace ZeroDisk.LogCollector.Tests.Fixtures;
+namespace ZeroDisk.LocalStack.Collector;
 
 /// <summary>One consumed message from this test's node.</summary>
 public sealed record Received(Guid MessageId, string Key, object Message, EventSource Source, ActivityTraceId TraceId, long ReceivedAtTimestamp);

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace ZeroDisk.LogCollector.Tests.Fixtures;
+namespace ZeroDisk.LocalStack.Collector;
 
 /// <summary>A private log directory (what a node agent writes), removed afterwards.</summary>
 public sealed class LogDirectory : IDisposable
