@@ -8,6 +8,7 @@ using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.ClusterState.VdiskRepairs;
 using ZeroDisk.Contracts;
 using ZeroDisk.Contracts.Admin;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Admin;
 

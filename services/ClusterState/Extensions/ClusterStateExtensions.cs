@@ -16,7 +16,7 @@ namespace ZeroDisk.ClusterState.Extensions;
 public static class ClusterStateExtensions
 {
     /// <summary>The admin API listens on loopback unless told otherwise (--urls / ASPNETCORE_URLS).</summary>
-    public const string DefaultUrl = "http://127.0.0.1:5080";
+    public const string DefaultUrl = ZeroDisk.Contracts.Admin.AdminEndpoint.DefaultUrl;
 
     /// <summary>The three sagas over RabbitMQ with their state in etcd, the reconciler and the admin API's services.</summary>
     public static WebApplicationBuilder AddClusterState(this WebApplicationBuilder builder)

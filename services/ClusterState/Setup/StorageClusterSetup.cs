@@ -4,6 +4,7 @@ using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.Contracts;
 using ZeroDisk.Contracts.Admin;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Setup;
 

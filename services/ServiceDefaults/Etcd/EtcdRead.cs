@@ -2,11 +2,10 @@ using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
 using Mvccpb;
-using ZeroDisk.ServiceDefaults.Etcd;
 
-namespace ZeroDisk.ClusterState.Persistence;
+namespace ZeroDisk.ServiceDefaults.Etcd;
 
-/// <summary>Raw reads the sagas and the admin API share: a key with its revisions, a prefix, a scan by key suffix.</summary>
+/// <summary>Raw reads ClusterState and zdctl share: a key with its revisions, two keys at one revision, a prefix.</summary>
 public static class EtcdRead
 {
     public static async Task<KeyValue?> GetAsync(this EtcdClient etcd, string key, CancellationToken ct)
