@@ -14,27 +14,17 @@ using ZeroDisk.Storage;
 /// The storage side of <c>nbdhost serve</c>, composed as the product composes it (AddVdiskStorage), in this process over
 /// one vdisk on a private primary and slave cluster of real redis-server processes; its log lines are kept.
 /// </summary>
-internal sealed class ResyncServer : IAsyncDisposable
+internal sealed class ResyncServer(IHost host, EtcdClient etcd, VdiskLayout layout, ListLoggerProvider logs) : IAsyncDisposable
 {
-    private readonly IHost _host;
-    private readonly EtcdClient _etcd;
     private readonly Dictionary<RedisServerProcess, ConnectionMultiplexer> _inspectors = [];
 
-    private ResyncServer(IHost host, EtcdClient etcd, VdiskLayout layout, ListLoggerProvider logs)
-    {
-        _host = host;
-        _etcd = etcd;
-        Layout = layout;
-        Logs = logs;
-    }
-
-    public VdiskLayout Layout { get; }
-    public ListLoggerProvider Logs { get; }
+    public VdiskLayout Layout => layout;
+    public ListLoggerProvider Logs => logs;
     public RedisClusters Clusters => Layout.Clusters;
     public int BlockSize => Layout.BlockSize;
     public string VdiskId => Layout.VdiskId;
     public RedisKey BlocksKey => RedisKeys.Blocks(VdiskId);
-    public VdiskStorage Vdisk => _host.Services.GetRequiredService<VdiskCatalog>().Find(VdiskId) ?? throw new InvalidOperationException($"vdisk {VdiskId} not exported");
+    public VdiskStorage Vdisk => host.Services.GetRequiredService<VdiskCatalog>().Find(VdiskId) ?? throw new InvalidOperationException($"vdisk {VdiskId} not exported");
 
     public static async Task<ResyncServer> StartAsync()
     {
@@ -56,7 +46,7 @@ internal sealed class ResyncServer : IAsyncDisposable
     /// <summary>Sets one engine's state in etcd (what ClusterState does) and waits until the vdisk has taken it.</summary>
     public async Task SetStateAsync(ClusterSide side, int shard, EngineState state)
     {
-        await Layout.PutStateAsync(_etcd, side == ClusterSide.Primary ? Layout.PrimaryClusterId : Layout.SlaveClusterId, shard, state);
+        await Layout.PutStateAsync(etcd, side == ClusterSide.Primary ? Layout.PrimaryClusterId : Layout.SlaveClusterId, shard, state);
         await Eventually.TrueAsync(() => Vdisk.Topology.Slot(shard, side).State == state, TimeSpan.FromSeconds(10), $"vdisk to see {side} {shard} {state}");
     }
 
@@ -84,12 +74,12 @@ internal sealed class ResyncServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _host.StopAsync();
-        _host.Dispose();
+        await host.StopAsync();
+        host.Dispose();
         foreach (var connection in _inspectors.Values) await connection.DisposeAsync();
-        await _etcd.DeleteRangeAsync(Layout.ServerId);
+        await etcd.DeleteRangeAsync(Layout.ServerId);
         foreach (var key in new[] { EtcdKeys.VdiskStaticConfig(VdiskId), EtcdKeys.VdiskNbdConfig(VdiskId), EtcdKeys.StorageClusterConfig(Layout.PrimaryClusterId), EtcdKeys.StorageClusterConfig(Layout.SlaveClusterId) })
-            await _etcd.DeleteAsync(key);
+            await etcd.DeleteAsync(key);
         await Clusters.DisposeAsync();
     }
 }
