@@ -93,6 +93,10 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         {
             slaveOk = await slaveWrite; // a fenced write on one side must not leave the other unobserved
         }
+        // Again now that the engines answered: under load a write may wait seconds for its turn, and what an engine
+        // loses in a crash is counted back from its acknowledgement, not from the request. Before the failure checks
+        // below, so an engine failed after them has the block in its window.
+        recent.Add(shard, block);
 
         // A side that should have got the write but failed (or was marked failed meanwhile, and may lose it) is
         // stale for this block: record that on the complete side before acknowledging.
