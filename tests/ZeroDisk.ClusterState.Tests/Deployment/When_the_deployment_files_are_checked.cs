@@ -55,10 +55,10 @@ public sealed partial class When_the_deployment_files_are_checked
         }
 
         // Readiness: each service's /health/ready, and what depends on it waits for it.
-        foreach (var name in new[] { "clusterstate", "repairscheduler", "node1-collector", "node2-collector" })
+        foreach (var name in new[] { "clusterstate", "repairscheduler", "node1-collector", "node2-collector", "node1-agent", "node2-agent" })
             Assert.Contains("/health/ready", services[name]!["healthcheck"]!["test"]!.ToJsonString());
         foreach (var (dependency, condition) in services["setup"]!["depends_on"]!.AsObject())
-            Assert.True(condition!["condition"]!.GetValue<string>() is "service_healthy" || dependency.EndsWith("-agent", StringComparison.Ordinal),
+            Assert.True(condition!["condition"]!.GetValue<string>() is "service_healthy",
                 $"setup starts before {dependency} is healthy");
         Assert.StartsWith("jaegertracing/jaeger:2.", services["jaeger"]!["image"]!.GetValue<string>());
 
@@ -76,6 +76,7 @@ public sealed partial class When_the_deployment_files_are_checked
         }
         Assert.Contains(targets, t => t.Host == "repairscheduler" && services["repairscheduler"]!["environment"]?["Operations__Url"] is not null);
         Assert.Contains(targets, t => t.Host == "node2-collector");
+        Assert.Contains(targets, t => t.Host == "node1-agent" && t.Port == "5083");
 
         var ignored = await File.ReadAllLinesAsync(Path.Combine(RepoPaths.Root, ".dockerignore"));
         foreach (var pattern in new[] { "run/", "**/bin/", "**/obj/" }) Assert.Contains(pattern, ignored);
