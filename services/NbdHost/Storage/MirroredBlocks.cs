@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.Nbd;
@@ -45,7 +46,9 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         try
         {
             if (slot.Engine.IsFailed) return false; // failed while this read waited its turn
+            var started = Stopwatch.GetTimestamp();
             using var lease = await slot.Db.HashGetLeaseAsync(_blocksKey, block);
+            StorageMetrics.Answered(slot.Engine, "read", started);
             CopyOrZero(lease, into.Span);
             return true;
         }
@@ -151,7 +154,9 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         {
             if (slot.Engine.IsFailed) return false; // failed while this write waited its turn
             // The twin gets nothing: this complete side remembers the block is stale there, in the same script.
+            var started = Stopwatch.GetTimestamp();
             await fence.WriteBlockAsync(slot, block, content, use == SlotUse.Serve && twinUse == SlotUse.Stale ? (RedisKey?)twin.DirtyKey : null);
+            StorageMetrics.Answered(slot.Engine, "write", started);
             return true;
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))

@@ -72,11 +72,14 @@ public sealed partial class When_the_deployment_files_are_checked
         {
             Assert.True(services.ContainsKey(host), $"prometheus.yml scrapes {host}, which compose does not run");
             var url = services[host]!["environment"]?["Operations__Url"]?.GetValue<string>();
-            Assert.True(url is null || url == $"http://0.0.0.0:{port}", $"{host} serves its metrics on {url}, not on port {port} of every interface");
+            var command = string.Join(' ', services[host]!["command"]?.AsArray().Select(a => a!.GetValue<string>()) ?? []);
+            Assert.True(url is null || url == $"http://0.0.0.0:{port}" || command.Contains($"--operations-url http://0.0.0.0:{port}", StringComparison.Ordinal),
+                $"{host} serves its metrics on {url}, not on port {port} of every interface");
         }
         Assert.Contains(targets, t => t.Host == "repairscheduler" && services["repairscheduler"]!["environment"]?["Operations__Url"] is not null);
         Assert.Contains(targets, t => t.Host == "node2-collector");
         Assert.Contains(targets, t => t.Host == "node1-agent" && t.Port == "5083");
+        Assert.Contains(targets, t => t.Host == "node2-agent" && t.Port == "9109"); // its NBD server
 
         var ignored = await File.ReadAllLinesAsync(Path.Combine(RepoPaths.Root, ".dockerignore"));
         foreach (var pattern in new[] { "run/", "**/bin/", "**/obj/" }) Assert.Contains(pattern, ignored);
