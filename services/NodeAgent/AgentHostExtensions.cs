@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.NodeAgent.Commands;
+using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.ServiceDefaults.Messaging;
 
 namespace ZeroDisk.NodeAgent;
@@ -14,6 +15,7 @@ public static class AgentHostExtensions
     {
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(_ => new EtcdGrpc(options.EtcdEndpoints));
+        builder.AddEtcd(options.EtcdEndpoints); // its readiness check
         builder.Services.AddSingleton(sp => new ChildSupervisor(options.LogDirectory, options.StateDirectory,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<ChildSupervisor>()));
         builder.Services.AddSingleton<ChildCommands>();

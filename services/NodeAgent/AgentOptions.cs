@@ -8,6 +8,9 @@ namespace ZeroDisk.NodeAgent;
 /// </summary>
 public sealed record AgentOptions
 {
+    /// <summary>Where the agent answers /health/live, /health/ready and /metrics unless Operations:Url says otherwise.</summary>
+    public const string DefaultOperationsUrl = "http://127.0.0.1:5083";
+
     public required string Node { get; init; }
     public required string LogDirectory { get; init; }
     public required string StateDirectory { get; init; }

@@ -51,6 +51,8 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
         // leaves enough for its successor to adopt the child from the wrapper's pid file.
         await WriteRecordAsync(paths.RecordFile, new ChildRecord(spec.Role, spec.Id, 0, 0, spec.Arguments, spec.ReportsExit));
         var psi = new ProcessStartInfo("setsid") { UseShellExecute = false };
+        // The agent's own probe address is not its children's: each would fail to listen on it.
+        psi.Environment.Remove("Operations__Url");
         foreach (var argument in ChildWrapper.Arguments(paths, spec.Arguments)) psi.ArgumentList.Add(argument);
         // The wrapper is our child only until the agent dies. The Process object stays referenced until the
         // wrapper exits, so .NET keeps tracking it and reaps it (no zombie per restarted child).

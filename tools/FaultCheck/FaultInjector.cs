@@ -68,10 +68,16 @@ public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpCl
                 finally { await RedisAsync(engine, "CONFIG", "SET", "maxmemory", "0"); }
                 return $"maxmemory 1 on {engine.Address} (OOM error replies), then back to 0";
             case FaultKind.EngineRestartOld:
+                // The copy holds what the engine had when the copy started; on a busy machine copying takes seconds,
+                // so the loss is counted from there (a loss beyond the services' recent-write window is not one
+                // they promise to cover, and the log must say how old the files really were).
+                var copyStarted = Stopwatch.StartNew();
                 var snapshot = engine.SnapshotDirectory();
-                await Task.Delay(f.For, ct);
+                var copying = copyStarted.Elapsed;
+                if (f.For > copyStarted.Elapsed) await Task.Delay(f.For - copyStarted.Elapsed, ct);
+                var age = copyStarted.Elapsed;
                 await engine.RestartFromSnapshotAsync(snapshot);
-                return $"{engine.Address} SIGKILLed and restarted from its files of {f.For.TotalSeconds:0.0}s earlier";
+                return $"{engine.Address} SIGKILLed and restarted from its files of {age.TotalSeconds:0.0}s earlier (copying them took {copying.TotalSeconds:0.0}s)";
             case FaultKind.EngineWipe:
                 await engine.KillAsync();
                 Lost[engine.Address] = true;

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using ZeroDisk.Nbd.Server;
 using ZeroDisk.Nbd.Transport;
 
 namespace ZeroDisk.Nbd.Protocol;
@@ -57,6 +59,7 @@ internal sealed class NbdTransmission
 
     public async Task RunAsync()
     {
+        NbdMetrics.ConnectionOpened(_negotiated.Name);
         try
         {
             await ReceiveLoopAsync().ConfigureAwait(false);
@@ -75,6 +78,7 @@ internal sealed class NbdTransmission
             _replies.Dispose();
             _budget.Close();
             _slots.Dispose();
+            NbdMetrics.ConnectionClosed(_negotiated.Name);
         }
     }
 
@@ -273,6 +277,8 @@ internal sealed class NbdTransmission
     /// </summary>
     private async Task ExecuteAsync(NbdRequest request, byte[]? payload, long charged)
     {
+        var started = Stopwatch.GetTimestamp();
+        var ok = true;
         try
         {
             switch (request.Command)
@@ -303,14 +309,17 @@ internal sealed class NbdTransmission
                     _replies.BlockStatus(request.Handle, NbdWire.BaseAllocationContextId, request.Length, 0);
                     break;
                 default:
+                    ok = false;
                     ReplyError(request, NbdError.EINVAL);
                     break;
             }
         }
         catch (Exception e)
         {
+            ok = false;
             ReplyError(request, ErrorFor(e, request));
         }
+        NbdMetrics.Answered(_negotiated.Name, request.Command, request.Length, ok, started);
         if (payload is not null) ArrayPool<byte>.Shared.Return(payload);
         _budget.Release(charged);
         try

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using ZeroDisk.NodeAgent;
-using ZeroDisk.ServiceDefaults.Telemetry;
+using ZeroDisk.ServiceDefaults;
 
 namespace ZeroDisk.NbdHost.Cli;
 
@@ -49,7 +49,8 @@ public static class AgentCommand
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; });
             builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-            builder.ConfigureOpenTelemetry("nbdhost-agent"); // the incident's trace runs on into the agent's repair job
+            // Traces (the incident's trace runs on into the agent's repair job), health and /metrics on Operations:Url.
+            builder.AddServiceDefaults("nbdhost-agent", AgentOptions.DefaultOperationsUrl);
             builder.AddNodeAgent(options);
             using var host = builder.Build();
             await host.RunAsync(ct);

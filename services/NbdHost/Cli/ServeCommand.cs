@@ -12,6 +12,7 @@ using ZeroDisk.Tlog;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.ServiceDefaults.Logging;
+using ZeroDisk.ServiceDefaults.Operations;
 using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.NbdHost.Cli;
@@ -33,8 +34,10 @@ internal static class ServeCommand
         var kind = new Option<string?>("--kind") { Description = "repair-only: tmp or final" };
         var incident = new Option<string?>("--incident") { Description = "repair-only: the incident the repair belongs to" };
         var epoch = new Option<long>("--epoch") { Description = "repair-only: the owner epoch the agent holds" };
+        // Many servers run on a node, so none listens by default; the agent's command template gives each its own.
+        var operations = new Option<string?>("--operations-url") { Description = "where to answer /health/live, /health/ready and /metrics, e.g. http://0.0.0.0:9109 (default: Operations__Url, else none)" };
         var command = new Command("serve", "Serve this server's vdisks over NBD from the mirrored Redis storage clusters")
-            { id, listen, unix, etcd, repair, engine, kind, incident, epoch };
+            { id, listen, unix, etcd, repair, engine, kind, incident, epoch, operations };
         command.Validators.Add(r =>
         {
             if (r.GetValue(repair) is null && r.GetValue(id) is null) r.AddError("--id is required (or --repair <vdisk> for a repair-only server)");
@@ -51,6 +54,7 @@ internal static class ServeCommand
             var serve = new ServeOptions(result.GetValue(id) ?? $"repair-{job!.VdiskId}", endpoints,
                 job is null ? result.GetValue(listen) ?? (unixPath is null ? "127.0.0.1:10809" : null) : null, job is null ? unixPath : null) { RepairOnly = job };
             var builder = Host.CreateApplicationBuilder();
+            if (result.GetValue(operations) is { } operationsUrl) builder.Configuration[OperationsExtensions.UrlKey] = operationsUrl;
             builder.AddServiceDefaults("nbdhost-serve");
             // One line per record, control characters escaped: this output is the node's log stream (events cannot be forged).
             builder.Logging.AddOneLineConsole();

@@ -154,16 +154,25 @@ public sealed class ServerConfigWatcher(ServeOptions serve, EtcdClient etcd, Vdi
         await Task.WhenAll(checks);
     }
 
-    /// <summary>An engine etcd moves to online or repair-tmp-outage starts a new life: this process may use it again.</summary>
+    /// <summary>
+    /// An engine etcd moves to online or repair-tmp-outage starts a new life: this process may use it again. An engine
+    /// that no listed vdisk uses is forgotten here: etcd's transitions are not watched for it, so a failure this
+    /// process saw meanwhile (its connection kept, a restart, a network blip) would otherwise keep it failed for good
+    /// once a vdisk uses it again, although etcd long brought it back. When a vdisk brings it back into use, this process
+    /// takes it as a fresh process would: usable if etcd says so and its identity marker checks out; what it may have
+    /// missed is found as a fresh process finds it (dirty sets, the owner's record of its run_id).
+    /// </summary>
     private Task RestoreReturnedEnginesAsync(IEnumerable<VdiskConfig> configs)
     {
         var restores = new List<Task>();
-        var servers = configs.SelectMany(c => c.Primary.Servers.Concat(c.Slave.Servers)).DistinctBy(s => s.Address);
+        var servers = configs.SelectMany(c => c.Primary.Servers.Concat(c.Slave.Servers)).DistinctBy(s => s.Address).ToList();
+        var used = servers.Select(s => s.Address).ToHashSet(StringComparer.Ordinal);
+        foreach (var unused in _engineStates.Keys.Where(a => !used.Contains(a)).ToList()) _engineStates.Remove(unused);
         foreach (var server in servers)
         {
             var known = _engineStates.TryGetValue(server.Address, out var before);
             _engineStates[server.Address] = server.State;
-            if (known && before != server.State && server.State is EngineState.Online or EngineState.RepairTmpOutage)
+            if ((!known || before != server.State) && server.State is EngineState.Online or EngineState.RepairTmpOutage)
                 restores.Add(engines.RestoreAsync(server.Address));
         }
         return Task.WhenAll(restores);

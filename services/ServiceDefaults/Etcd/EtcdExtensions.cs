@@ -10,9 +10,11 @@ public static class EtcdExtensions
     public const string EndpointsKey = "ETCD_ENDPOINTS";
 
     /// <summary>One shared etcd client (ETCD_ENDPOINTS, comma-separated URLs) and its health check.</summary>
-    public static IHostApplicationBuilder AddEtcd(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddEtcd(this IHostApplicationBuilder builder) => builder.AddEtcd(EndpointsFrom(builder.Configuration));
+
+    /// <summary>The same for endpoints a service takes from its command line.</summary>
+    public static IHostApplicationBuilder AddEtcd(this IHostApplicationBuilder builder, string endpoints)
     {
-        var endpoints = EndpointsFrom(builder.Configuration);
         builder.Services.AddSingleton(_ => CreateClient(endpoints));
         builder.Services.AddHealthChecks().AddCheck<EtcdHealthCheck>("etcd", tags: [Health.HealthExtensions.ReadyTag]);
         return builder;

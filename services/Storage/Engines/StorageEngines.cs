@@ -41,6 +41,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
     public void ReportFailure(StorageEngine engine, string reason)
     {
         if (!engine.TryMarkFailed()) return;
+        StorageMetrics.Failed(engine);
         log.LogWarning("storage engine {Address} failed: {Reason}; serving its shards from the other side", engine.Address, reason);
         if (_reported.TryAdd(engine.Address, 0))
             events.Write(new StorageEngineFailureLine(engine.Address));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -43,7 +44,9 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         try
         {
             if (slot.Engine.IsFailed) return false; // failed while this read waited its turn
+            var started = Stopwatch.GetTimestamp();
             using var lease = await slot.Db.HashGetLeaseAsync(_blocksKey, block);
+            StorageMetrics.Answered(slot.Engine, "read", started);
             CopyOrZero(lease, into.Span);
             return true;
         }
@@ -91,6 +94,10 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         {
             slaveOk = await slaveWrite; // a fenced write on one side must not leave the other unobserved
         }
+        // Again now that the engines answered: under load a write may wait seconds for its turn, and what an engine
+        // loses in a crash is counted back from its acknowledgement, not from the request. Before the failure checks
+        // below, so an engine failed after them has the block in its window.
+        recent.Add(shard, block);
 
         // A side that should have got the write but failed (or was marked failed meanwhile, and may lose it) is
         // stale for this block: record that on the complete side before acknowledging.
@@ -145,7 +152,9 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         {
             if (slot.Engine.IsFailed) return false; // failed while this write waited its turn
             // The twin gets nothing: this complete side remembers the block is stale there, in the same script.
+            var started = Stopwatch.GetTimestamp();
             await fence.WriteBlockAsync(slot, block, content, use == SlotUse.Serve && twinUse == SlotUse.Stale ? (RedisKey?)twin.DirtyKey : null);
+            StorageMetrics.Answered(slot.Engine, "write", started);
             return true;
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))

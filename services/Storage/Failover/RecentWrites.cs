@@ -3,9 +3,10 @@ using System.Diagnostics;
 namespace ZeroDisk.Storage.Failover;
 
 /// <summary>
-/// The blocks of one vdisk written in the last few seconds, per shard. An engine that crashes may lose its last
-/// ~1 s of acknowledged writes (appendfsync everysec), so when an engine is marked failed these blocks go into its
-/// dirty set too (a crashed engine may have lost its last second).
+/// The blocks of one vdisk written in the last few seconds, per shard. An engine that crashes may come back without
+/// its last acknowledged writes (a host that lied about fsync, files restored from a copy), so when an engine is
+/// marked failed these blocks go into its dirty set too. A write counts from its request and again from its
+/// acknowledgement: the window covers a write that waited long for its turn as well as one still in flight.
 /// </summary>
 internal sealed class RecentWrites(int shards, TimeSpan window)
 {

@@ -55,12 +55,31 @@ public sealed partial class When_the_deployment_files_are_checked
         }
 
         // Readiness: each service's /health/ready, and what depends on it waits for it.
-        foreach (var name in new[] { "clusterstate", "repairscheduler", "node1-collector", "node2-collector" })
+        foreach (var name in new[] { "clusterstate", "repairscheduler", "node1-collector", "node2-collector", "node1-agent", "node2-agent" })
             Assert.Contains("/health/ready", services[name]!["healthcheck"]!["test"]!.ToJsonString());
         foreach (var (dependency, condition) in services["setup"]!["depends_on"]!.AsObject())
-            Assert.True(condition!["condition"]!.GetValue<string>() is "service_healthy" || dependency.EndsWith("-agent", StringComparison.Ordinal),
+            Assert.True(condition!["condition"]!.GetValue<string>() is "service_healthy",
                 $"setup starts before {dependency} is healthy");
         Assert.StartsWith("jaegertracing/jaeger:2.", services["jaeger"]!["image"]!.GetValue<string>());
+
+        // Prometheus scrapes what compose runs: every target is a compose service, on the port its metrics listen on
+        // (reachable from another container: not the container's loopback).
+        Assert.Contains(services["prometheus"]!["volumes"]!.AsArray(), v => v!.ToJsonString().Contains("deploy/prometheus", StringComparison.Ordinal));
+        var targets = ScrapeTarget().Matches(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "deploy", "prometheus", "prometheus.yml")))
+            .Select(m => (Host: m.Groups[1].Value, Port: m.Groups[2].Value)).ToList();
+        Assert.NotEmpty(targets);
+        foreach (var (host, port) in targets)
+        {
+            Assert.True(services.ContainsKey(host), $"prometheus.yml scrapes {host}, which compose does not run");
+            var url = services[host]!["environment"]?["Operations__Url"]?.GetValue<string>();
+            var command = string.Join(' ', services[host]!["command"]?.AsArray().Select(a => a!.GetValue<string>()) ?? []);
+            Assert.True(url is null || url == $"http://0.0.0.0:{port}" || command.Contains($"--operations-url http://0.0.0.0:{port}", StringComparison.Ordinal),
+                $"{host} serves its metrics on {url}, not on port {port} of every interface");
+        }
+        Assert.Contains(targets, t => t.Host == "repairscheduler" && services["repairscheduler"]!["environment"]?["Operations__Url"] is not null);
+        Assert.Contains(targets, t => t.Host == "node2-collector");
+        Assert.Contains(targets, t => t.Host == "node1-agent" && t.Port == "5083");
+        Assert.Contains(targets, t => t.Host == "node2-agent" && t.Port == "9109"); // its NBD server
 
         var ignored = await File.ReadAllLinesAsync(Path.Combine(RepoPaths.Root, ".dockerignore"));
         foreach (var pattern in new[] { "run/", "**/bin/", "**/obj/" }) Assert.Contains(pattern, ignored);
@@ -117,6 +136,9 @@ public sealed partial class When_the_deployment_files_are_checked
             }
         }
     }
+
+    [GeneratedRegex("\"([a-z0-9-]+):([0-9]+)\"")]
+    private static partial Regex ScrapeTarget();
 
     /// <summary>The host port of a service's one published port ("127.0.0.1:10810:10809/tcp" in docker-compose 1.29's output).</summary>
     private static string Published(JsonObject services, string name) =>

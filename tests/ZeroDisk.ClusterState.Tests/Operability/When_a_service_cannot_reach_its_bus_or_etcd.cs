@@ -7,7 +7,7 @@ namespace ZeroDisk.ClusterState.Tests.Operability;
 /// <summary>
 /// Issue 20: every long-running service answers /health/live while a dependency is down, and /health/ready says
 /// 503 naming the check that fails: ClusterState and the scheduler without etcd, the scheduler (whose start waits for
-/// its broker) and the collector without RabbitMQ. Issue 21: the broker's password in RABBITMQ_URI appears neither in
+/// its broker), the collector and a node agent without RabbitMQ. Issue 21: the broker's password in RABBITMQ_URI appears neither in
 /// the health answer nor in the service's output.
 /// </summary>
 public sealed class When_a_service_cannot_reach_its_bus_or_etcd
@@ -26,11 +26,13 @@ public sealed class When_a_service_cannot_reach_its_bus_or_etcd
         var schedulerWithoutEtcd = FreePort.Next();
         var schedulerWithoutBroker = FreePort.Next();
         var collectorWithoutBroker = FreePort.Next();
+        var agentWithoutBroker = FreePort.Next();
         await using var clusterState = BackgroundProcess.Start("dotnet",
             [ServiceProcesses.Dll("ClusterState", "clusterstate"), .. ClusterStateInstance.Arguments(new Uri(clusterStateUrl), deployment.Endpoints with { EtcdEndpoints = deadEtcd }, deployment.VirtualHost.Uri, deployment.Scope)]);
         await using var scheduler1 = StartScheduler(good, deadEtcd, schedulerWithoutEtcd, deployment.Scope + "-a");
         await using var scheduler2 = StartScheduler(deadBroker, deployment.Endpoints.EtcdEndpoints, schedulerWithoutBroker, deployment.Scope + "-b");
         await using var collector = ServiceProcesses.StartCollector(deadBroker, collectorWithoutBroker, TestNames.Unique("node"));
+        await using var agent = StartAgent(deadBroker, deployment.Endpoints.EtcdEndpoints, agentWithoutBroker);
 
         var cases = new (string Url, string What, BackgroundProcess Process, string Failing)[]
         {
@@ -38,6 +40,7 @@ public sealed class When_a_service_cannot_reach_its_bus_or_etcd
             ($"http://127.0.0.1:{schedulerWithoutEtcd}", "repairscheduler without etcd", scheduler1, "etcd"),
             ($"http://127.0.0.1:{schedulerWithoutBroker}", "repairscheduler without its broker", scheduler2, "masstransit-bus"),
             ($"http://127.0.0.1:{collectorWithoutBroker}", "logcollector without its broker", collector, "masstransit-bus"),
+            ($"http://127.0.0.1:{agentWithoutBroker}", "nbdhost agent without its broker", agent, "masstransit-bus"),
         };
         foreach (var (url, what, process, failing) in cases)
         {
@@ -52,10 +55,30 @@ public sealed class When_a_service_cannot_reach_its_bus_or_etcd
         var fine = await ServiceProcesses.WaitForHealthAsync(healthyUrl, HttpStatusCode.OK, "repairscheduler with etcd and its broker", healthy);
         Assert.Equal("Healthy", ServiceProcesses.Check(fine, "etcd").GetProperty("status").GetString());
         Assert.Equal("Healthy", ServiceProcesses.Check(fine, "masstransit-bus").GetProperty("status").GetString());
+        var agentPort = FreePort.Next();
+        await using var healthyAgent = StartAgent(good, deployment.Endpoints.EtcdEndpoints, agentPort);
+        var agentFine = await ServiceProcesses.WaitForHealthAsync($"http://127.0.0.1:{agentPort}", HttpStatusCode.OK, "nbdhost agent with etcd and its broker", healthyAgent);
+        Assert.Equal("Healthy", ServiceProcesses.Check(agentFine, "etcd").GetProperty("status").GetString());
+        var agentMetrics = await ServiceProcesses.GetAsync($"http://127.0.0.1:{agentPort}/metrics");
+        Assert.True(agentMetrics is { Status: HttpStatusCode.OK }, "the agent answers /metrics");
 
         await Task.Delay(TimeSpan.FromSeconds(2)); // let the services log their connection failures
         foreach (var (_, what, process, _) in cases)
             Assert.False(process.StdOut.Contains(Password) || process.StdErr.Contains(Password), $"{what} printed the broker's password:\n{process.StdOut}{process.StdErr}");
+    }
+
+    /// <summary>A node agent (its state and log directories fresh and empty) with its operations endpoint on <paramref name="operationsPort"/>.</summary>
+    private static BackgroundProcess StartAgent(string rabbitMq, string etcd, int operationsPort)
+    {
+        var directory = Directory.CreateTempSubdirectory("zd-agent-").FullName;
+        return BackgroundProcess.Start("dotnet",
+            [ServiceProcesses.Dll("NbdHost", "nbdhost"), "agent", "--node", TestNames.Unique("node"), "--log-dir", Path.Combine(directory, "logs"),
+             "--state-dir", Path.Combine(directory, "state"), "--etcd", etcd],
+            new Dictionary<string, string>
+            {
+                ["RABBITMQ_URI"] = rabbitMq,
+                ["Operations__Url"] = $"http://127.0.0.1:{operationsPort}",
+            });
     }
 
     private static BackgroundProcess StartScheduler(string rabbitMq, string etcd, int operationsPort, string prefix) =>
