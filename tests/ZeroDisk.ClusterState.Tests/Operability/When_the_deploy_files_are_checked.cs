@@ -27,9 +27,15 @@ public sealed partial class When_the_deploy_files_are_checked
         {
             var used = SeriesName().Matches(File.ReadAllText(file)).Select(m => m.Value).Distinct().ToList();
             Assert.NotEmpty(used);
-            Assert.All(used, name => Assert.True(defined.Contains(name), $"{Path.GetFileName(file)} uses {name}, which no service defines"));
+            Assert.All(used, name => Assert.True(defined.Contains(Instrument(name)), $"{Path.GetFileName(file)} uses {name}, which no service defines"));
         }
     }
+
+    /// <summary>The instrument a Prometheus series comes from: without the exporter's histogram, counter and unit suffixes.</summary>
+    private static string Instrument(string series) => ExporterSuffixes().Replace(series, "");
+
+    [GeneratedRegex("(_seconds)?(_bucket|_count|_sum)$|_total$")]
+    private static partial Regex ExporterSuffixes();
 
     [GeneratedRegex(@"""(?<name>zerodisk\.[a-z_.]+)""")]
     private static partial Regex GaugeName();

@@ -29,8 +29,14 @@ public sealed class When_requests_complete_inline
         var longSession = Session(structured, 4200);
 
         await RunAsync(catalog, longSession); // warm up: JIT, pools, pages
-        var shortCost = await MeasureAsync(catalog, shortSession);
-        var longCost = await MeasureAsync(catalog, longSession);
+        // The least of three runs each: a one-off allocation on this thread (a pool growing, the runtime's own
+        // bookkeeping) lands in one run at most, while a cost per request shows in every run.
+        long shortCost = long.MaxValue, longCost = long.MaxValue;
+        for (var run = 0; run < 3; run++)
+        {
+            shortCost = Math.Min(shortCost, await MeasureAsync(catalog, shortSession));
+            longCost = Math.Min(longCost, await MeasureAsync(catalog, longSession));
+        }
 
         var perRequest = (double)(longCost - shortCost) / 4000;
         Assert.True(perRequest < 1.0, $"{perRequest:F1} bytes allocated per request (short session {shortCost} B, long {longCost} B)");
