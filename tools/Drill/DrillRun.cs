@@ -31,7 +31,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         await using var stack = new DrillStack
         {
             Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(2, registered: false),
-            AdminPort = FreePort.Next(), NbdPort = FreePort.Next(), Telemetry = traces.ExporterEnvironment(), Report = report,
+            AdminPort = FreePort.Next(), NbdPort = FreePort.NextPair(), Telemetry = traces.ExporterEnvironment(), Report = report,
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
         if (await DrillCleanup.RemoveLeftoversAsync(endpoints.EtcdEndpoints, ct) is { Drills: > 0 } leftovers)

@@ -50,7 +50,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         await using var stack = new DrillStack
         {
             Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(FaultSchedule.Shards, registered: false),
-            AdminPort = FreePort.Next(), NbdPort = NbdPortPair(),
+            AdminPort = FreePort.Next(), NbdPort = FreePort.NextPair(),
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
         await DrillRun.RegisterClustersAsync(stack, etcd);
@@ -134,16 +134,6 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         await File.WriteAllTextAsync(Path.Combine(root, "faults.txt"), string.Join('\n', injector.Done.OrderBy(d => d.Key).Select(d => $"#{d.Key} {d.Value}")), ct);
         await File.WriteAllTextAsync(Path.Combine(root, "result.json"), JsonSerializer.Serialize(new { result.Seed, result.Passed, result.Injected, Violations = result.Violations.Count, result.Operations, result.Logs }), ct);
         return result;
-    }
-
-    /// <summary>Node 1 serves on the port, node 2 on the next one: both must be free.</summary>
-    private static int NbdPortPair()
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePort.Next();
-            if (FreePort.IsFree(port + 1) || attempt > 50) return port;
-        }
     }
 
     private static async Task SendRestartsAsync(DrillStack stack, CancellationToken ct)

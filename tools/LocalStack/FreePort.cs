@@ -31,6 +31,21 @@ public static class FreePort
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>
+    /// Two neighbouring free ports, <c>p</c> and <c>p + 1</c> (node 1 and node 2 of a drill serve NBD on them). In range
+    /// mode the next port handed out in turn would be <c>p + 1</c>, so it is taken here and never handed out again.
+    /// </summary>
+    public static int NextPair()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = Next();
+            if (!IsFree(port + 1) && attempt < 50) continue;
+            if (Environment.GetEnvironmentVariable("ZD_FREE_PORTS") is not null) Interlocked.Increment(ref _cursor); // skip p + 1
+            return port;
+        }
+    }
+
     /// <summary>True when a listener can bind <paramref name="port"/> on loopback right now.</summary>
     public static bool IsFree(int port)
     {
