@@ -198,9 +198,10 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
             var incidents = engineSagas.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("address").GetString() ?? "", e => e.TryGetProperty("incident", out var i) ? i.GetString() : null);
             // The saga store is shared with earlier runs on the same etcd: only this run's vdisks count. A repair of
             // an incident its engine has left behind (a second failure came before the first was classified) is
-            // noted, not waited for: see RESULTS.md, "stale repair sagas".
+            // noted, not waited for: see RESULTS.md, "stale repair sagas". Cancelled = ended without a repair (the
+            // incident was superseded, or the engine came back as its shard's last serving side with its data).
             var unfinished = repairs.RootElement.EnumerateArray()
-                .Where(r => r.GetProperty("vdiskId").GetString()?.StartsWith(stack.Id + "-", StringComparison.Ordinal) == true && r.GetProperty("currentState").GetString() != "Completed")
+                .Where(r => r.GetProperty("vdiskId").GetString()?.StartsWith(stack.Id + "-", StringComparison.Ordinal) == true && r.GetProperty("currentState").GetString() is not ("Completed" or "Cancelled"))
                 .Select(r => (Text: $"{r.GetProperty("vdiskId").GetString()}@{r.GetProperty("address").GetString()}:{r.GetProperty("currentState").GetString()}",
                     Superseded: incidents.TryGetValue(r.GetProperty("address").GetString() ?? "", out var current) && r.TryGetProperty("incident", out var incident) && current != incident.GetString()))
                 .ToList();
