@@ -35,6 +35,38 @@ public class When_a_schedule_is_drawn_from_a_seed
         Assert.True(overlapping > 0, "no schedule had overlapping faults");
     }
 
+    /// <summary>
+    /// Seed 1003 (session 7): MaxMemory on primary shard 1 (7.9-10.8 s), then the slave twin wiped at 15.9 s — 5.1 s
+    /// later, while the OOM-failed engine still waited for the repair that copies its dirty set from that twin: both
+    /// twins lost by the schedule, not by the services. Every engine fault keeps the twin alone for the margin a kill
+    /// gets (error replies and pauses past the serve's command timeout fail the engine just as a kill does).
+    /// </summary>
+    [Fact]
+    public void Seed_1003_the_twin_of_an_engine_that_got_error_replies_is_left_alone_until_its_repair()
+    {
+        var all = Enum.GetValues<FaultKind>();
+        var seed1003 = FaultCheck.FaultSchedule.Generate(1003, Minute, all);
+        var maxMemory = seed1003.Faults.Single(f => f.Kind == FaultKind.MaxMemory);
+        Assert.DoesNotContain(seed1003.Faults, f => f.OnEngine && f.Shard == maxMemory.Shard && f.Side != maxMemory.Side
+                                                    && f.At >= maxMemory.At && f.At < maxMemory.Heals + TimeSpan.FromSeconds(20));
+
+        var checkedPairs = 0;
+        for (var seed = 0; seed < 300; seed++)
+        {
+            var schedule = FaultCheck.FaultSchedule.Generate(seed, Minute, all);
+            var engine = schedule.Faults.Where(f => f.OnEngine).ToList();
+            foreach (var a in engine)
+                foreach (var b in engine.Where(b => b.Index > a.Index && b.Shard == a.Shard && (b.Side != a.Side || a.TakesBothTwins || b.TakesBothTwins)))
+                {
+                    checkedPairs++;
+                    Assert.True(b.At >= a.Heals + FaultCheck.FaultSchedule.TwinMargin,
+                        $"seed {seed}: {b} starts {(b.At - a.Heals).TotalSeconds:0.0} s after {a} heals, before its repair margin:\n{schedule.Describe()}");
+                }
+        }
+        Assert.True(checkedPairs > 0, "no schedule had faults on both twins of a shard");
+        Assert.Equal(TimeSpan.FromSeconds(20), FaultCheck.FaultSchedule.TwinMargin);
+    }
+
     [Fact]
     public void Every_kind_is_drawn_when_all_are_asked_for()
     {

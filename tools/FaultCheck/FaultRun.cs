@@ -188,9 +188,10 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
             var incidents = engineSagas.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("address").GetString() ?? "", e => e.TryGetProperty("incident", out var i) ? i.GetString() : null);
             // The saga store is shared with earlier runs on the same etcd: only this run's vdisks count. A repair of
             // an incident its engine has left behind (a second failure came before the first was classified) is
-            // noted, not waited for: see RESULTS.md, "stale repair sagas".
+            // noted, not waited for: see RESULTS.md, "stale repair sagas". Cancelled = ended without a repair (the
+            // incident was superseded, or the engine came back as its shard's last serving side with its data).
             var unfinished = repairs.RootElement.EnumerateArray()
-                .Where(r => r.GetProperty("vdiskId").GetString()?.StartsWith(stack.Id + "-", StringComparison.Ordinal) == true && r.GetProperty("currentState").GetString() != "Completed")
+                .Where(r => r.GetProperty("vdiskId").GetString()?.StartsWith(stack.Id + "-", StringComparison.Ordinal) == true && r.GetProperty("currentState").GetString() is not ("Completed" or "Cancelled"))
                 .Select(r => (Text: $"{r.GetProperty("vdiskId").GetString()}@{r.GetProperty("address").GetString()}:{r.GetProperty("currentState").GetString()}",
                     Superseded: incidents.TryGetValue(r.GetProperty("address").GetString() ?? "", out var current) && r.TryGetProperty("incident", out var incident) && current != incident.GetString()))
                 .ToList();
@@ -246,13 +247,16 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         return (null, last);
     }
 
-    /// <summary>Primary and slave hold the same blocks: every non-rip engine of a side together, per vdisk.</summary>
+    /// <summary>Primary and slave hold the same blocks: every engine of a non-rip shard of a side together, per vdisk.</summary>
     private async Task CheckTwinsAsync(DrillStack stack, EtcdClient etcd, IEnumerable<WorkloadVdisk> vdisks, CancellationToken ct)
     {
-        async Task<List<string>> Serving(string cluster) =>
-            (await etcd.GetJsonAsync<StorageClusterConfig>(EtcdKeys.StorageClusterConfig(cluster), ct))!.Value.Servers.Where(s => s.State != EngineState.Rip).Select(s => s.Address).ToList();
-        var primary = await Serving(stack.PrimaryCluster);
-        var slave = await Serving(stack.SlaveCluster);
+        // A shard is rip when either of its engines is (DESIGN §3): its blocks live at their new homes, and its other
+        // engine keeps the copies it had at the respread, never read again — not a twin of anything (seed 1005).
+        var primaryConfig = (await etcd.GetJsonAsync<StorageClusterConfig>(EtcdKeys.StorageClusterConfig(stack.PrimaryCluster), ct))!.Value.Servers;
+        var slaveConfig = (await etcd.GetJsonAsync<StorageClusterConfig>(EtcdKeys.StorageClusterConfig(stack.SlaveCluster), ct))!.Value.Servers;
+        bool Rip(int k) => primaryConfig[k].State == EngineState.Rip || slaveConfig[k].State == EngineState.Rip;
+        var primary = primaryConfig.Where((_, k) => !Rip(k)).Select(s => s.Address).ToList();
+        var slave = slaveConfig.Where((_, k) => !Rip(k)).Select(s => s.Address).ToList();
         foreach (var v in vdisks)
         {
             var p = await BlocksAsync(primary, v.Id);

@@ -104,10 +104,15 @@ public sealed record FaultSchedule(int Seed, TimeSpan Length, IReadOnlyList<Faul
     private static bool Overlaps(List<Fault> faults, Fault candidate) =>
         faults.Any(f => f.OnEngine && f.Shard == candidate.Shard
                         && (f.TakesBothTwins || candidate.TakesBothTwins || f.Side != candidate.Side || f.Kind is FaultKind.DeclarePermanent or FaultKind.EngineWipe)
-                        && f.At < candidate.Heals + Settle(f) && candidate.At < f.Heals + Settle(f));
+                        && f.At < candidate.Heals + TwinMargin && candidate.At < f.Heals + TwinMargin);
 
-    /// <summary>After an engine comes back it is still failed until its repair: keep the twin alone meanwhile.</summary>
-    private static TimeSpan Settle(Fault f) => f.Kind is FaultKind.ClientPause or FaultKind.MaxMemory or FaultKind.DebugSleep ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// After an engine fault heals the engine is still failed until its repair, which copies its dirty set from the
+    /// twin: keep the twin alone meanwhile. The same for every engine fault: error replies (MaxMemory) fail the engine
+    /// at once, and a pause or a sleep longer than the serve's 800 ms command timeout fails it as a kill does (seed
+    /// 1003: 5 s after a MaxMemory let the twin holding the dirty set be wiped — both twins lost, by the schedule).
+    /// </summary>
+    public static readonly TimeSpan TwinMargin = TimeSpan.FromSeconds(20);
 
     private static TimeSpan Duration(FaultKind kind, Random random) => TimeSpan.FromSeconds(Math.Round(kind switch
     {

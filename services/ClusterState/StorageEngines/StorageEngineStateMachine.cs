@@ -64,7 +64,8 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
                             c.Saga.Outage = OutageKind.Temporary;
                             c.Saga.ShardUnavailable = null;
                             c.Saga.HeldOutage = null;
-                        }), Online, c => $"the shard's last serving side is back with its data: {c.Message.Reason}"),
+                        }), Online, c => $"the shard's last serving side is back with its data: {c.Message.Reason}")
+                        .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Cancelled, "back as its shard's last serving side with its data: nothing to repair")),
                     other => other.IfElse(c => c.Saga.TwinsDown,
                         // Nothing is repaired from a side that is not complete: held until the twin serves again.
                         held => held.Then(c => c.Saga.HeldOutage = c.Message.Kind),
@@ -197,9 +198,15 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
         c.Saga.AffectedVdisks = [.. await _topology.VdisksUsingAsync(cluster.ClusterId, c.CancellationToken)];
     }
 
-    /// <summary>Offline with a new incident; every affected vdisk's repair is pending.</summary>
+    /// <summary>
+    /// Offline with a new incident; every affected vdisk's repair is pending. The repairs the previous incident left
+    /// unfinished (a fresh failure during its repair, or one after it ended with nothing to repair) are cancelled:
+    /// nobody works on them any more, and /repairs or zdctl must not list them as open forever.
+    /// </summary>
     private EventActivityBinder<StorageEngineSaga, StorageEngineFailureReported> BeginIncident(EventActivityBinder<StorageEngineSaga, StorageEngineFailureReported> binder) =>
         Enter(binder
+                .ThenAsync(c => c.Saga.Incident is null ? Task.CompletedTask
+                    : PublishPhasesAsync(c, VdiskRepairPhase.Cancelled, "superseded by a new failure", except: c.Saga.CompletedVdisks))
                 .Then(c =>
                 {
                     c.Saga.Incident = NewId.NextGuid().ToString("N");
@@ -259,10 +266,11 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
                 At = c.Saga.StateEnteredAt,
             });
 
-    private static async Task PublishPhasesAsync<T>(BehaviorContext<StorageEngineSaga, T> c, VdiskRepairPhase phase) where T : class
+    private static async Task PublishPhasesAsync<T>(BehaviorContext<StorageEngineSaga, T> c, VdiskRepairPhase phase, string? reason = null,
+        IReadOnlyCollection<string>? except = null) where T : class
     {
-        foreach (var vdisk in c.Saga.AffectedVdisks)
-            await c.Publish(Phase(c.Saga, vdisk, phase), c.CancellationToken);
+        foreach (var vdisk in c.Saga.AffectedVdisks.Where(v => except?.Contains(v) != true).ToList())
+            await c.Publish(Phase(c.Saga, vdisk, phase) with { Reason = reason }, c.CancellationToken);
     }
 
     private static VdiskRepairPhaseChanged Phase(StorageEngineSaga saga, string vdisk, VdiskRepairPhase phase) => new()

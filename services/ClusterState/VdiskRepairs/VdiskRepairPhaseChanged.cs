@@ -7,11 +7,14 @@ public enum VdiskRepairPhase
     Pending,
     Running,
     Completed,
+    /// <summary>Ended without a repair: its incident was superseded, or the engine came back with nothing to repair.</summary>
+    Cancelled,
 }
 
 /// <summary>
 /// Internal to ClusterState: the engine saga tells the vdisk-repair saga where one vdisk's repair for one incident
-/// stands (pending at the Offline transition, running once the engine is being repaired, completed when counted).
+/// stands (pending at the Offline transition, running once the engine is being repaired, completed when counted, cancelled
+/// when the incident ends without repairing it).
 /// </summary>
 public sealed record VdiskRepairPhaseChanged
 {
@@ -24,4 +27,6 @@ public sealed record VdiskRepairPhaseChanged
     public required DateTimeOffset At { get; init; }
     /// <summary>Running again after a verification found the vdisk not repaired (the only way back from Completed).</summary>
     public bool Again { get; init; }
+    /// <summary>Why, when the engine saga says more than "engine &lt;address&gt;" (a cancellation's cause).</summary>
+    public string? Reason { get; init; }
 }

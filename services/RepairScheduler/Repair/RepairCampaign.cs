@@ -19,6 +19,7 @@ namespace ZeroDisk.RepairScheduler.Repair;
 /// </summary>
 public sealed class RepairCampaign(
     StorageEngineStateChanged repair,
+    string? traceParent,
     SchedulerWorkStore work,
     EtcdClient etcd,
     AgentDirectory agents,
@@ -32,6 +33,8 @@ public sealed class RepairCampaign(
     public string Address => repair.Address;
     public string Incident => repair.Incident;
     public RepairKind Kind => repair.To == EngineState.RepairFinalOutage ? RepairKind.Final : RepairKind.Tmp;
+    /// <summary>When the transition that started this campaign happened (ClusterState's clock).</summary>
+    public DateTimeOffset StartedAt => repair.At;
 
     /// <summary>A failed verification reopened these vdisks: dispatch them at the next round, without waiting out the timeout.</summary>
     public void Reopened(IEnumerable<string> vdisks)
@@ -62,6 +65,14 @@ public sealed class RepairCampaign(
     {
         var record = await work.GetAsync(WorkKind.Campaign, Address, ct);
         var dispatched = new List<string>();
+        if (record is null && await work.IsCurrentAsync(repair, ct))
+        {
+            // The record is gone but etcd still has the engine in this repair state: whatever deleted it (a stale
+            // transition, an operator), nobody else repairs the vdisks nobody serves. Recorded again, not idle forever.
+            record = await work.RecordAsync(WorkKind.Campaign, repair, traceParent, time.GetUtcNow(), ct);
+            logger.LogWarning("The record of the {Kind} repair campaign of engine {Address} (incident {Incident}) was gone while the engine is still {State}: recorded again",
+                Kind.ToWire(), Address, Incident, repair.To.ToWire());
+        }
         if (record is null || record.Change.Incident != Incident) return dispatched; // stopped meanwhile (by any instance)
         var completed = record.Completed.ToHashSet(StringComparer.Ordinal);
         foreach (var (vdisk, at) in record.Dispatched) _dispatchedAt.TryAdd(vdisk, at); // dispatched before a restart

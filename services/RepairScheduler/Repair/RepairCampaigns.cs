@@ -36,10 +36,18 @@ public sealed class RepairCampaigns(
 
     public void Resume(WorkRecord record) => Launch(record);
 
-    public async Task StopAsync(string address, CancellationToken ct)
+    /// <summary>
+    /// Stops the engine's campaign when <paramref name="change"/> (a transition out of the repair states) is newer than
+    /// the transition that started it. Two transitions of one engine may be consumed at once, the older one last
+    /// (fault-check seed 1000: offline and repair-final-outage 1.5 s apart on a loaded machine): the older one must
+    /// neither cancel nor delete the newer campaign, or the vdisks nobody serves are never repaired.
+    /// </summary>
+    public async Task StopAsync(StorageEngineStateChanged change, CancellationToken ct)
     {
-        if (_running.TryRemove(address, out var running)) running.Stop.Cancel();
-        await work.DeleteAsync(WorkKind.Campaign, address, incident: null, ct);
+        if (_running.TryGetValue(change.Address, out var running) && running.Campaign.StartedAt < change.At
+            && _running.TryRemove(KeyValuePair.Create(change.Address, running)))
+            running.Stop.Cancel();
+        await work.UpdateAsync(WorkKind.Campaign, change.Address, record => record.Change.At < change.At ? null : record, ct);
     }
 
     /// <summary>Records a completion of the campaign's incident (or one carrying none); returns once it is recorded.</summary>
@@ -71,7 +79,7 @@ public sealed class RepairCampaigns(
         if (_running.TryGetValue(repair.Address, out var existing) && existing.Campaign.Incident == repair.Incident && existing.Campaign.Kind == KindOf(repair))
             return;
         if (_running.TryRemove(repair.Address, out existing)) existing.Stop.Cancel();
-        var campaign = new RepairCampaign(repair, work, etcd, agents, sender, options.Value, time, loggers.CreateLogger<RepairCampaign>());
+        var campaign = new RepairCampaign(repair, record.TraceParent, work, etcd, agents, sender, options.Value, time, loggers.CreateLogger<RepairCampaign>());
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token);
         _running[repair.Address] = (campaign, cts);
         _logger.LogInformation("Engine {Address} is {State} (incident {Incident}): repairing every affected vdisk nobody serves", repair.Address, repair.To.ToWire(), repair.Incident);

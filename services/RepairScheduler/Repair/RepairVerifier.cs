@@ -12,7 +12,8 @@ namespace ZeroDisk.RepairScheduler.Repair;
 /// <c>dirty:*:&lt;engine&gt;</c> may remain on any engine of the clusters the affected vdisks use. Final outage:
 /// every block of the dead shard, enumerated (HSCAN) on the surviving side, must be present on the primary and the
 /// slave engine of its new home (<see cref="ShardPlacement"/> with the shard counted as rip). Presence, not equal
-/// content: once a vdisk's respread is done its writes go to the new home only, so the old side may be older.
+/// content: once a vdisk's respread is done its writes go to the new home only, so the old side may be older — and
+/// its trims too, so a vdisk whose respread its owner recorded done is not sent back for a block absent there.
 /// An engine that should be scanned but does not answer makes the verdict unclean with no leftover vdisk: nothing
 /// to repair again, ClusterState's reconciler asks again later.
 /// </summary>
@@ -35,6 +36,13 @@ public sealed class RepairVerifier(EtcdClient etcd, IOptions<SchedulerOptions> o
             foreach (var layout in layouts)
                 if (await FirstBlockNotAtItsNewHomeAsync(layout, engines, problems, ct) is { } missing)
                 {
+                    if (await IsRecordedDoneAsync(layout, engines, ct))
+                    {
+                        // Its owner finished and switched to the new homes: a trim since deleted the block there only.
+                        logger.LogInformation("Verify {Address}: block {Block} of vdisk {Vdisk} is not at its new home, but the vdisk's respread is recorded done on its surviving side: trimmed there since, not left behind",
+                            request.Address, missing, layout.VdiskId);
+                        continue;
+                    }
                     leftover.Add(layout.VdiskId);
                     logger.LogWarning("Verify {Address}: block {Block} of vdisk {Vdisk} is not at its new home", request.Address, missing, layout.VdiskId);
                 }
@@ -123,6 +131,30 @@ public sealed class RepairVerifier(EtcdClient etcd, IOptions<SchedulerOptions> o
         {
             problems.Add($"reading the surviving side {survivor.Address} of vdisk {layout.VdiskId} failed: {ex.Message}");
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether the vdisk's owner recorded its respread done on the surviving side (NbdHost's RespreadRecords:
+    /// <c>respread-done:&lt;vdiskID&gt;:&lt;dead engine&gt;</c> = "done " + the dead engine's identity marker, written after
+    /// every block moved and before the vdisk's writes go to the new homes only). From then on a trim or write-zeroes of
+    /// a moved block deletes it at its new home and leaves the old side's copy: absent at the new home is no leftover.
+    /// Redoing such a vdisk would copy the old side's older blocks over the newer ones (fault-check seed 1000).
+    /// </summary>
+    private async Task<bool> IsRecordedDoneAsync(VdiskLayout layout, EngineConnections engines, CancellationToken ct)
+    {
+        var dead = layout.DeadIsPrimary ? layout.Primary.Servers[layout.Shard] : layout.Slave.Servers[layout.Shard];
+        if (await engines.DatabaseAsync(layout.Survivor, ct) is not { } survivor) return false;
+        try
+        {
+            var record = await survivor.StringGetAsync($"respread-done:{layout.VdiskId}:{dead.Address}");
+            if (record.IsNullOrEmpty) return false;
+            var marker = (await etcd.GetAsync(EtcdKeys.EngineIdentity(dead.Address), cancellationToken: ct)).Kvs.FirstOrDefault()?.Value.ToStringUtf8() ?? "";
+            return record == "done " + marker;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return false;
         }
     }
 

@@ -1,0 +1,74 @@
+using ZeroDisk.ClusterState.Tests.Fixtures;
+using ZeroDisk.Contracts;
+using ZeroDisk.Testing;
+
+namespace ZeroDisk.ClusterState.Tests.Scenarios;
+
+/// <summary>
+/// Issue 17 (the checker's "open repairs ... Pending" long after the system settled, seeds 12 and 1001): an incident
+/// that ends without repairing its vdisks — the engine back as its shard's last serving side with its data, or a
+/// fresh failure superseding the incident — cancels their repair sagas, so /repairs and zdctl do not list them as
+/// open forever. Each repair keeps its history and says why it ended.
+/// </summary>
+public sealed class When_an_incident_ends_without_repairing_its_vdisks
+{
+    [Fact]
+    public async Task The_repairs_of_the_shards_last_serving_side_are_cancelled_when_it_comes_back_with_its_data()
+    {
+        await using var deployment = await ClusterStateDeployment.CreateAsync();
+        await deployment.StartInProcessAsync();
+        var clusters = await deployment.SeedMirroredClustersAsync();
+        var (first, last) = (clusters.PrimaryEngines[0], clusters.SlaveEngines[0]); // twins; neither address answers
+
+        await deployment.ReportFailureAsync(first);
+        await deployment.WaitForEngineAsync(clusters.Primary, first, EngineState.Offline);
+        await deployment.ReportFailureAsync(last);
+        await deployment.WaitForEngineAsync(clusters.Slave, last, EngineState.Offline);
+        var incident = await deployment.IncidentAsync(last);
+        await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(clusters.Vdisk, incident))?.CurrentState == "Pending", "the repair is pending");
+
+        await deployment.ClassifyAsync(last, incident, OutageKind.Temporary);
+        await deployment.WaitForEngineAsync(clusters.Slave, last, EngineState.Online);
+
+        await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(clusters.Vdisk, incident))?.CurrentState == "Cancelled",
+            "the repair of the last serving side is cancelled", TimeSpan.FromSeconds(30));
+        var repair = await deployment.VdiskRepairSagaAsync(clusters.Vdisk, incident);
+        Assert.Equal(["Pending", "Cancelled"], repair!.History.Select(h => h.To));
+        Assert.Contains("last serving side", repair.History[^1].Reason);
+        // What the admin API lists (and the checker waits on): no repair for the engine left open (its twin's is, rightly).
+        using var http = deployment.Http();
+        using var repairs = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/repairs"));
+        var states = repairs.RootElement.EnumerateArray().Where(r => r.GetProperty("vdiskId").GetString() == clusters.Vdisk && r.GetProperty("address").GetString() == last)
+            .Select(r => r.GetProperty("currentState").GetString()).ToList();
+        Assert.NotEmpty(states);
+        Assert.All(states, s => Assert.Contains(s, new[] { "Completed", "Cancelled" }));
+    }
+
+    [Fact]
+    public async Task The_repairs_of_an_incident_superseded_by_a_fresh_failure_are_cancelled_and_the_new_ones_pending()
+    {
+        await using var deployment = await ClusterStateDeployment.CreateAsync();
+        await deployment.StartInProcessAsync();
+        var clusters = await deployment.SeedMirroredClustersAsync();
+        var engine = clusters.PrimaryEngines[1];
+
+        await deployment.ReportFailureAsync(engine);
+        var superseded = await deployment.IncidentAsync(engine);
+        await deployment.ClassifyAsync(engine, superseded, OutageKind.Temporary);
+        await deployment.WaitForEngineAsync(clusters.Primary, engine, EngineState.RepairTmpOutage);
+        await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(clusters.Vdisk, superseded))?.CurrentState == "Running", "the repair runs");
+
+        // A fresh failure during the repair: a new incident (invariant 6); the old repair is nobody's work any more.
+        await deployment.ReportFailureAsync(engine, observedAt: DateTimeOffset.UtcNow.AddMilliseconds(50));
+        await deployment.WaitForEngineAsync(clusters.Primary, engine, EngineState.Offline);
+        string? current = null;
+        await Eventually.UntilAsync(async () => (current = (await deployment.EngineSagaAsync(engine))?.Incident) != superseded, "a new incident");
+
+        await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(clusters.Vdisk, superseded))?.CurrentState == "Cancelled",
+            "the superseded repair is cancelled", TimeSpan.FromSeconds(30));
+        var old = await deployment.VdiskRepairSagaAsync(clusters.Vdisk, superseded);
+        Assert.Equal(["Pending", "Running", "Cancelled"], old!.History.Select(h => h.To));
+        Assert.Contains("superseded", old.History[^1].Reason);
+        await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(clusters.Vdisk, current!))?.CurrentState == "Pending", "the new incident's repair is pending");
+    }
+}
