@@ -78,8 +78,10 @@ if [ -n "$plant" ]; then
   git -C "$tree" diff --stat | sed 's/^/  /'
 fi
 build() { dotnet build "$1" -c Release -nologo -v q 2>&1 | grep -E " error |rror\(s\)" || true; }
+# nbdhost is built from the data plane's layers beside it: a defect planted in one of them rebuilds nbdhost.
+sources() { if [ "$1" = NbdHost ]; then echo services/NbdHost services/Nbd services/Storage services/Tlog services/NodeAgent; else echo "services/$1"; fi; }
 for p in ClusterState RepairScheduler LogCollector NbdHost; do
-  if [ -n "$plant" ] && ! git -C "$tree" diff --quiet -- "services/$p"; then
+  if [ -n "$plant" ] && ! git -C "$tree" diff --quiet -- $(sources "$p"); then
     echo "building the planted services/$p"; build "$tree/services/$p/"*.csproj
   elif [ -n "$plant" ]; then
     ls services/$p/bin/Release/net10.0/*.dll >/dev/null 2>&1 || build services/$p/*.csproj

@@ -3,10 +3,9 @@ using System.Diagnostics;
 using Mvccpb;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.ClusterState.Tests.Fixtures;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 // ClusterState benchmark (real RabbitMQ and etcd from run/infra.env): one in-process instance.
 //  1. latency: engines fail one after another (paced); time from publishing the first report to the watch seeing
@@ -16,7 +15,7 @@ using ZeroDisk.Testing;
 var engines = args.Length > 0 ? int.Parse(args[0]) : 200;
 const int ReportersPerEngine = 10;
 
-await using var deployment = await ClusterStateDeployment.CreateAsync();
+await using var deployment = await BenchDeployment.CreateAsync();
 await deployment.StartInProcessAsync();
 Console.WriteLine($"clusterstate bench: scope {deployment.Scope}, {engines} engines per phase, {ReportersPerEngine} reports each in the burst");
 

@@ -4,9 +4,8 @@ using System.Net;
 using System.Text.RegularExpressions;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
+using ZeroDisk.Storage;
+using ZeroDisk.LocalStack;
 
 // Resync benchmark: NbdHost's repair-tmp-outage of N dirty blocks (the server's storage in process over a primary
 // and a slave redis-server with the product's AOF settings) against two anchors, on the same engines in each round:
@@ -18,7 +17,7 @@ using ZeroDisk.Testing;
 var blocks = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 16384;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
 
-await using var h = await StorageHarness.StartAsync(shards: 1);
+await using var h = await ResyncServer.StartAsync();
 var primary = h.Clusters.Primary[0];
 var slave = h.Clusters.Slave[0];
 var mib = (double)blocks * h.BlockSize / (1 << 20);

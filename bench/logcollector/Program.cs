@@ -7,8 +7,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Messaging;
-using ZeroDisk.LogCollector.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 // LogCollector benchmark against the shared RabbitMQ, with the collector as its own process:
 //   1. throughput: events appended as fast as possible, time until the consumer has them all;
@@ -19,7 +17,7 @@ static int Setting(string name, int fallback) => int.TryParse(Environment.GetEnv
 var throughputEvents = Setting("ZD_BENCH_EVENTS", 50_000);
 var latencyEvents = Setting("ZD_BENCH_LATENCY_EVENTS", 1_000);
 var backlogLines = Setting("ZD_BENCH_BACKLOG_LINES", 1_000_000);
-var endpoints = await SharedInfrastructure.GetAsync();
+var endpoints = await LocalInfrastructure.GetAsync();
 
 // --- 1 and 2: collector connected straight to the broker
 {

@@ -1,3 +1,4 @@
+using ZeroDisk.LocalStack;
 using ZeroDisk.Testing;
 
 namespace ZeroDisk.EndToEnd.Tests;
@@ -12,7 +13,9 @@ internal static class DrillRunner
     public static async Task<ExternalProcess.Result> RunAsync(params string[] args)
     {
         var endpoints = await SharedInfrastructure.GetAsync();
-        var drill = Path.Combine(AppContext.BaseDirectory, "zddrill.dll");
+        // The drill built in the same configuration as this test (bin/<configuration>/net10.0/).
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var drill = Path.Combine(RepoPaths.Root, "tools", "Drill", "bin", configuration, "net10.0", "zddrill.dll");
         var before = await RabbitMqManagement.EndpointNamesAsync(endpoints);
         // 15 min: on the shared 2-core machine (load average ~100 with seven engineers) a set-up-only drill took 8.
         var result = await ExternalProcess.RunAsync("dotnet", [drill, .. args], TimeSpan.FromMinutes(15),

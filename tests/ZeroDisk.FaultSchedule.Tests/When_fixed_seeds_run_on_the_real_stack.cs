@@ -1,5 +1,5 @@
 using Xunit.Abstractions;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.FaultSchedule.Tests;
 
@@ -57,7 +57,7 @@ internal static class FaultCheckRun
 
     public static async Task PassesAsync(ITestOutputHelper output, int seed, params string[] args)
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
+        var endpoints = await LocalInfrastructure.GetAsync();
         var checker = Path.Combine(AppContext.BaseDirectory, "zdfaultcheck.dll");
         var result = await ExternalProcess.RunAsync("dotnet", [checker, "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args],
             TimeSpan.FromMinutes(9.5), new Dictionary<string, string>(endpoints.ToEnvironment()));

@@ -1,8 +1,8 @@
-using ZeroDisk.NbdHost.Ownership;
+using ZeroDisk.Storage.Ownership;
 using Etcdserverpb;
 using Google.Protobuf;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Supervisor;
+using ZeroDisk.NodeAgent;
 using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
@@ -53,16 +53,13 @@ public sealed class AgentUnderTest : IAsyncDisposable
         _process = NbdHostProcess.Start(
             ["agent", "--node", Node, "--log-dir", LogDirectory, "--state-dir", StateDirectory, "--etcd", _infra.EtcdEndpoints, .. _extra],
             Path.Combine(Root, $"agent-{++_generation}.stderr"), _environment);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
+        var process = _process;
+        await Eventually.UntilAsync(async () =>
         {
-            if (_process.HasExited) throw new InvalidOperationException($"agent {Node} exited: {_process.Stderr()}");
-            if (await Etcd.GetAsync<AgentRegistration>(EtcdKeys.Agent(Node), CancellationToken.None) is { } registration
-                && registration.Value.HeartbeatAt >= started)
-                return;
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"agent {Node} did not register within 60 s: {_process.Stderr()}");
+            if (process.HasExited) throw new InvalidOperationException($"agent {Node} exited: {process.Stderr()}");
+            return await Etcd.GetAsync<AgentRegistration>(EtcdKeys.Agent(Node), CancellationToken.None) is { } registration
+                && registration.Value.HeartbeatAt >= started;
+        }, $"agent {Node} registers", TimeSpan.FromSeconds(60), detail: process.Stderr);
     }
 
     public Task KillAsync() => _process?.KillAsync() ?? Task.CompletedTask;
@@ -73,17 +70,10 @@ public sealed class AgentUnderTest : IAsyncDisposable
     public async Task<int> WaitForPidAsync(ProcessRole role, string id, TimeSpan timeout)
     {
         var recordFile = PathsOf(role, id).RecordFile;
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if (File.Exists(recordFile) && ZeroDiskJson.Deserialize<ChildRecord>(File.ReadAllText(recordFile)) is { Pid: > 0 } record) return record.Pid;
-            }
-            catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException) { /* being replaced */ }
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"{role.ToWire()} {id} was not started within {timeout}: {Stderr}");
+        var (started, pid) = await Eventually.PollAsync(
+            () => Task.FromResult(File.Exists(recordFile) && ZeroDiskJson.Deserialize<ChildRecord>(File.ReadAllText(recordFile)) is { Pid: > 0 } record ? record.Pid : 0),
+            pid => pid > 0, timeout, TimeSpan.FromMilliseconds(20), ex => ex is IOException or System.Text.Json.JsonException); // a record being replaced
+        return started ? pid : throw new TimeoutException($"{role.ToWire()} {id} was not started within {timeout}: {Stderr}");
     }
 
     public async Task DeleteKeysAsync(params string[] keys)

@@ -26,14 +26,10 @@ public static class ChildProcesses
     /// </summary>
     public static async Task<ProcessExitedLine> WaitForExitLineAsync(string logFile, TimeSpan timeout)
     {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout)
-        {
-            if (File.Exists(logFile))
-                foreach (var line in await File.ReadAllLinesAsync(logFile))
-                    if (StderrEventParser.Parse(line).Event is ProcessExitedLine exited) return exited with { Pid = null, StartTime = null, Time = null };
-            await Task.Delay(1);
-        }
-        throw new TimeoutException($"no process-exited line in {logFile} within {timeout}: {(File.Exists(logFile) ? File.ReadAllText(logFile) : "(no file)")}");
+        var exited = await Eventually.ValueAsync(async () =>
+            File.Exists(logFile) ? (await File.ReadAllLinesAsync(logFile)).Select(line => StderrEventParser.Parse(line).Event).OfType<ProcessExitedLine>().FirstOrDefault() : null,
+            line => line is not null, timeout, TimeSpan.FromMilliseconds(1), $"a process-exited line in {logFile}",
+            () => File.Exists(logFile) ? File.ReadAllText(logFile) : "(no file)");
+        return exited! with { Pid = null, StartTime = null, Time = null };
     }
 }

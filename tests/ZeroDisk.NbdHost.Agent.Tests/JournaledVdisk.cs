@@ -1,7 +1,7 @@
 using Etcdserverpb;
 using Google.Protobuf;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Ownership;
+using ZeroDisk.Storage.Ownership;
 using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;

@@ -34,25 +34,21 @@ public sealed class TlogServerProcess : IAsyncDisposable
 
     public Task KillAsync() => _process?.KillAsync() ?? Task.CompletedTask;
 
-    public static async Task WaitListeningAsync(int port, Func<string?> failed)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
+    public static Task WaitListeningAsync(int port, Func<string?> failed) =>
+        Eventually.UntilAsync(async () =>
         {
             if (failed() is { } why) throw new InvalidOperationException($"server on port {port} exited: {why}");
             try
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync("127.0.0.1", port);
-                return;
+                return true;
             }
             catch (SocketException)
             {
-                await Task.Delay(20);
+                return false;
             }
-        }
-        throw new TimeoutException($"nothing listens on port {port} after 30 s");
-    }
+        }, $"something listens on port {port}", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20));
 
     public async ValueTask DisposeAsync()
     {

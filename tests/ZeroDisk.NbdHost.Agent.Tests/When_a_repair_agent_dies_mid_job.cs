@@ -1,7 +1,7 @@
-using ZeroDisk.NbdHost.Ownership;
+using ZeroDisk.Storage.Ownership;
 using System.Diagnostics;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Supervisor;
+using ZeroDisk.NodeAgent;
 using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;

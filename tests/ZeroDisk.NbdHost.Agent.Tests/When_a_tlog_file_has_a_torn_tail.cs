@@ -1,5 +1,5 @@
 using System.Buffers;
-using ZeroDisk.NbdHost.Tlog;
+using ZeroDisk.Tlog;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

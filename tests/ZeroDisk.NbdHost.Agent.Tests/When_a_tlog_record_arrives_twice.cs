@@ -1,4 +1,4 @@
-using ZeroDisk.NbdHost.Tlog;
+using ZeroDisk.Tlog;
 using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using ZeroDisk.NbdHost.Tlog;
+using ZeroDisk.Tlog;
 using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
@@ -69,8 +69,7 @@ public class When_a_tlog_server_is_killed_during_writes(ITestOutputHelper output
                 // The restarted server is caught up from the writer's kept records.
                 await using (var probe = await TlogConnection.ConnectAsync(servers[1].Address, TimeSpan.FromSeconds(5), ct))
                 {
-                    var deadline = DateTime.UtcNow.AddSeconds(90);
-                    while (await probe.QueryHighestAsync(vdisk, 1, ct) < writer.LastSequence && DateTime.UtcNow < deadline) await Task.Delay(50, ct);
+                    await Eventually.PollAsync(() => probe.QueryHighestAsync(vdisk, 1, ct), highest => highest >= writer.LastSequence, TimeSpan.FromSeconds(90), ct: ct);
                     Assert.Equal(writer.LastSequence, await probe.QueryHighestAsync(vdisk, 1, ct));
                 }
                 Phase("restarted server caught up");

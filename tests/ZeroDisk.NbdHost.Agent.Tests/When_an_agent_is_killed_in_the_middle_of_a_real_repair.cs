@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Ownership;
-using ZeroDisk.NbdHost.Repair;
-using ZeroDisk.NbdHost.Storage;
-using ZeroDisk.NbdHost.Supervisor;
+using ZeroDisk.Storage.Ownership;
+using ZeroDisk.Storage.RepairCopy;
+using ZeroDisk.Storage;
+using ZeroDisk.NodeAgent;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.Testing;
 

@@ -1,6 +1,6 @@
-using ZeroDisk.NbdHost.Ownership;
+using ZeroDisk.Storage.Ownership;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Supervisor;
+using ZeroDisk.NodeAgent;
 using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;

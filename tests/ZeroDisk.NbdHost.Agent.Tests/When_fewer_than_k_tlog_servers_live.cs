@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using ZeroDisk.NbdHost.Tlog;
+using ZeroDisk.Tlog;
 using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;

@@ -1,6 +1,7 @@
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Containers;
 using Testcontainers.RabbitMq;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.Testing;
 
@@ -12,25 +13,10 @@ namespace ZeroDisk.Testing;
 /// </summary>
 public static class SharedInfrastructure
 {
-    private static readonly SemaphoreSlim Gate = new(1, 1);
-    private static InfrastructureEndpoints? _endpoints;
     private static readonly List<IContainer> Containers = [];
 
-    public static async Task<InfrastructureEndpoints> GetAsync()
-    {
-        if (_endpoints is not null) return _endpoints;
-        await Gate.WaitAsync();
-        try
-        {
-            return _endpoints ??= InfrastructureEndpoints.FromVariables(Environment.GetEnvironmentVariable)
-                                  ?? await TryContainersAsync()
-                                  ?? await StartLocalAsync();
-        }
-        finally
-        {
-            Gate.Release();
-        }
-    }
+    public static Task<InfrastructureEndpoints> GetAsync() =>
+        LocalInfrastructure.GetAsync(async () => await TryContainersAsync() ?? await LocalInfrastructure.StartLocalAsync());
 
     private static async Task<InfrastructureEndpoints?> TryContainersAsync()
     {
@@ -60,13 +46,5 @@ public static class SharedInfrastructure
             new Uri(rabbit.GetConnectionString()), null,
             $"http://127.0.0.1:{etcd.GetMappedPublicPort(2379)}",
             [Redis(redis[0]), Redis(redis[1])], [Redis(redis[2]), Redis(redis[3])], "testcontainers");
-    }
-
-    private static async Task<InfrastructureEndpoints> StartLocalAsync()
-    {
-        var envFile = Path.Combine(RepoPaths.Root, "run", "infra.env");
-        (await ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "scripts", "infra.sh"), ["up"], TimeSpan.FromMinutes(10)))
-            .EnsureSuccess("scripts/infra.sh up");
-        return InfrastructureEndpoints.FromEnvFile(envFile) ?? throw new InvalidOperationException($"scripts/infra.sh up did not write {envFile}");
     }
 }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.Drill;
 

@@ -4,7 +4,7 @@ using dotnet_etcd;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.Drill;
 
@@ -20,7 +20,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
+        var endpoints = await LocalInfrastructure.GetAsync();
         var id = "drill-" + Guid.NewGuid().ToString("N")[..8];
         var root = Path.Combine(RepoPaths.Root, "run", "drill", id);
         Directory.CreateDirectory(root);
@@ -31,7 +31,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         await using var stack = new DrillStack
         {
             Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(2, registered: false),
-            AdminPort = FreePort.Next(), NbdPort = FreePort.Next(), Telemetry = traces.ExporterEnvironment(), Report = report,
+            AdminPort = FreePort.Next(), NbdPort = FreePort.NextPair(), Telemetry = traces.ExporterEnvironment(), Report = report,
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
         if (await DrillCleanup.RemoveLeftoversAsync(endpoints.EtcdEndpoints, ct) is { Drills: > 0 } leftovers)
@@ -390,19 +390,10 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
 
     private async Task<bool> WaitAsync(string what, Func<Task<bool>> condition, TimeSpan within, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if (await condition()) return true;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException or Grpc.Core.RpcException)
-            {
-                /* not up yet, or restarting (chaos) */
-            }
-            await Task.Delay(250, ct);
-        }
+        // An exception of a service not up yet, or restarting (chaos), is "not yet".
+        if (await Eventually.WithinAsync(condition, within, TimeSpan.FromMilliseconds(250),
+                ex => ex is HttpRequestException or TaskCanceledException or InvalidOperationException or Grpc.Core.RpcException, ct))
+            return true;
         report.Progress($"gave up waiting: {what}");
         return false;
     }

@@ -1,7 +1,7 @@
 using dotnet_etcd;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.Drill;
 

@@ -1,4 +1,4 @@
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.Drill;
 
@@ -17,6 +17,7 @@ public sealed class DrillStack : IAsyncDisposable
     public required InfrastructureEndpoints Endpoints { get; init; }
     public required RedisClusters Engines { get; init; }
     public required int AdminPort { get; init; }
+    /// <summary>Node 1 serves NBD on this port, node 2 on the next one (<see cref="FreePort.NextPair"/>).</summary>
     public required int NbdPort { get; init; }
     /// <summary>OTEL_* variables every service gets, so their spans reach the drill's trace receiver.</summary>
     public IReadOnlyDictionary<string, string> Telemetry { get; init; } = new Dictionary<string, string>();

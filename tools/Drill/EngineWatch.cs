@@ -1,5 +1,6 @@
 using dotnet_etcd;
 using ZeroDisk.Contracts;
+using ZeroDisk.LocalStack;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.Drill;
@@ -17,29 +18,17 @@ public sealed class EngineWatch(EtcdClient etcd, string clusterId, string addres
 
     public async Task<bool> UntilAsync(EngineState end, TimeSpan within, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + within;
         var last = Seen.Count > 0 ? Seen[^1] : EngineState.Online;
-        while (DateTime.UtcNow < deadline)
+        return await Eventually.WithinAsync(async () =>
         {
-            EngineState? state;
-            try
-            {
-                state = await CurrentAsync(ct);
-            }
-            catch (Grpc.Core.RpcException)
-            {
-                await Task.Delay(500, ct); // etcd restarting (chaos): the state is still there afterwards
-                continue;
-            }
+            var state = await CurrentAsync(ct);
             if (state is { } s && s != last)
             {
                 Seen.Add(s);
                 report.Progress($"engine {address}: {last.ToWire()} -> {s.ToWire()}");
                 last = s;
             }
-            if (state == end && Seen.Count > 0) return true;
-            await Task.Delay(200, ct);
-        }
-        return false;
+            return state == end && Seen.Count > 0;
+        }, within, TimeSpan.FromMilliseconds(200), ex => ex is Grpc.Core.RpcException, ct); // etcd restarting (chaos): the state is still there afterwards
     }
 }

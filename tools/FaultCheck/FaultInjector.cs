@@ -5,7 +5,7 @@ using MassTransit;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.Drill;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.FaultCheck;
 
@@ -155,23 +155,24 @@ public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpCl
     /// <summary>The operator's override, as the admin API takes it; the saga must exist (the failure reported) first.</summary>
     private async Task<string> DeclarePermanentAsync(string address, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
         var last = "";
-        while (DateTime.UtcNow < deadline)
+        var declared = await Eventually.WithinAsync(async () =>
         {
             try
             {
                 using var response = await admin.PostAsJsonAsync($"engines/{address}/outage", new { kind = "permanent", force = false, @operator = "faultcheck" }, ct);
                 last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}";
-                if (response.IsSuccessStatusCode) return $"SIGKILL {address} for good; outage declared permanent: {last}";
+                return response.IsSuccessStatusCode;
             }
             catch (HttpRequestException ex)
             {
                 last = ex.Message;
+                return false;
             }
-            await Task.Delay(1000, ct);
-        }
-        return $"SIGKILL {address} for good; declaring it permanent was refused: {last}";
+        }, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(1), ct: ct);
+        return declared
+            ? $"SIGKILL {address} for good; outage declared permanent: {last}"
+            : $"SIGKILL {address} for good; declaring it permanent was refused: {last}";
     }
 
     private static async Task RedisAsync(RedisServerProcess engine, string command, params object[] args)

@@ -7,7 +7,7 @@ using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.Drill;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.FaultCheck;
 
@@ -35,7 +35,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
 
     public async Task<FaultRunResult> RunAsync(CancellationToken ct)
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
+        var endpoints = await LocalInfrastructure.GetAsync();
         var id = $"fc{schedule.Seed}-{Guid.NewGuid().ToString("N")[..6]}";
         var root = Path.Combine(RepoPaths.Root, "run", "faultcheck", id);
         Directory.CreateDirectory(root);
@@ -50,7 +50,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         await using var stack = new DrillStack
         {
             Id = id, Root = root, Endpoints = endpoints, Engines = await RedisClusters.StartAsync(FaultSchedule.Shards, registered: false),
-            AdminPort = FreePort.Next(), NbdPort = NbdPortPair(),
+            AdminPort = FreePort.Next(), NbdPort = FreePort.NextPair(),
         };
         using var etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
         await DrillRun.RegisterClustersAsync(stack, etcd);
@@ -134,16 +134,6 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         await File.WriteAllTextAsync(Path.Combine(root, "faults.txt"), string.Join('\n', injector.Done.OrderBy(d => d.Key).Select(d => $"#{d.Key} {d.Value}")), ct);
         await File.WriteAllTextAsync(Path.Combine(root, "result.json"), JsonSerializer.Serialize(new { result.Seed, result.Passed, result.Injected, Violations = result.Violations.Count, result.Operations, result.Logs }), ct);
         return result;
-    }
-
-    /// <summary>Node 1 serves on the port, node 2 on the next one: both must be free.</summary>
-    private static int NbdPortPair()
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePort.Next();
-            if (FreePort.IsFree(port + 1) || attempt > 50) return port;
-        }
     }
 
     private static async Task SendRestartsAsync(DrillStack stack, CancellationToken ct)
@@ -345,19 +335,10 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
 
     private async Task<bool> WaitAsync(string what, Func<Task<bool>> condition, TimeSpan within, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if (await condition()) return true;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException or Grpc.Core.RpcException or RedisException or JsonException or KeyNotFoundException)
-            {
-                /* not up yet, or restarting */
-            }
-            await Task.Delay(500, ct);
-        }
+        // An exception of a service not up yet, or restarting, is "not yet".
+        if (await Eventually.WithinAsync(condition, within, TimeSpan.FromMilliseconds(500), ex => ex is HttpRequestException or TaskCanceledException
+                or InvalidOperationException or Grpc.Core.RpcException or RedisException or JsonException or KeyNotFoundException, ct))
+            return true;
         log($"gave up waiting: {what}");
         return false;
     }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.FaultCheck;
 

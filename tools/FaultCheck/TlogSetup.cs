@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using ZeroDisk.Drill;
-using ZeroDisk.Testing;
+using ZeroDisk.LocalStack;
 
 namespace ZeroDisk.FaultCheck;
 

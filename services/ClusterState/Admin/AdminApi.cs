@@ -7,6 +7,8 @@ using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.ClusterState.VdiskRepairs;
 using ZeroDisk.Contracts;
+using ZeroDisk.Contracts.Admin;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Admin;
 

@@ -2,6 +2,8 @@ using dotnet_etcd;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.Contracts;
+using ZeroDisk.Contracts.Admin;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Admin;
 

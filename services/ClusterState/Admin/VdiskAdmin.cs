@@ -1,6 +1,8 @@
 using dotnet_etcd;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.Contracts;
+using ZeroDisk.Contracts.Admin;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Admin;
 

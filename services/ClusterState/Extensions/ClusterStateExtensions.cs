@@ -9,13 +9,14 @@ using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.ClusterState.VdiskRepairs;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.ServiceDefaults.Messaging;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.ClusterState.Extensions;
 
 public static class ClusterStateExtensions
 {
     /// <summary>The admin API listens on loopback unless told otherwise (--urls / ASPNETCORE_URLS).</summary>
-    public const string DefaultUrl = "http://127.0.0.1:5080";
+    public const string DefaultUrl = ZeroDisk.Contracts.Admin.AdminEndpoint.DefaultUrl;
 
     /// <summary>The three sagas over RabbitMQ with their state in etcd, the reconciler and the admin API's services.</summary>
     public static WebApplicationBuilder AddClusterState(this WebApplicationBuilder builder)
@@ -23,8 +24,7 @@ public static class ClusterStateExtensions
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
             builder.WebHost.UseUrls(DefaultUrl);
 
-        var options = builder.Configuration.GetSection(ClusterStateOptions.Section).Get<ClusterStateOptions>() ?? new ClusterStateOptions();
-        builder.Services.AddSingleton(options);
+        builder.Services.AddValidatedOptions<ClusterStateOptions>(ClusterStateOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ClusterTopology>();
         builder.Services.AddSingleton<LastServingSideCheck>();
@@ -43,7 +43,7 @@ public static class ClusterStateExtensions
             bus.AddSagaStateMachine<StorageEngineStateMachine, StorageEngineSaga, StorageEngineSagaDefinition>().EtcdRepository();
             bus.AddSagaStateMachine<StorageClusterStateMachine, StorageClusterSaga, StorageClusterSagaDefinition>().EtcdRepository();
             bus.AddSagaStateMachine<VdiskRepairStateMachine, VdiskRepairSaga, VdiskRepairSagaDefinition>().EtcdRepository();
-        }, options.EndpointPrefix);
+        }, builder.Configuration[$"{ClusterStateOptions.Section}:{nameof(ClusterStateOptions.EndpointPrefix)}"]);
         return builder;
     }
 }

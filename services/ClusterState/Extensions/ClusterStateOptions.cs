@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace ZeroDisk.ClusterState.Extensions;
 
 /// <summary>Settings of the ClusterState service (configuration section "ClusterState").</summary>
@@ -14,14 +16,18 @@ public sealed class ClusterStateOptions
     /// </summary>
     public string KeyScope { get; set; } = "";
 
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a processed-MessageId record is kept (an etcd lease); redeliveries come within minutes.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan ProcessedMessageTtl { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Partitions of the per-saga partitioner: one saga's events run one at a time within a process.</summary>
+    [Range(1, 4096)]
     public int PartitionCount { get; set; } = 32;
 
+    [Range(1, 4096)]
     public int ConcurrentMessageLimit { get; set; } = 64;
 
     /// <summary>
@@ -40,5 +46,6 @@ public sealed class ClusterStateOptions
     public string? AdminTokenFile { get; set; }
 
     /// <summary>Transitions kept in each saga's history.</summary>
+    [Range(1, 10000)]
     public int HistoryLimit { get; set; } = 50;
 }

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Options;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.ClusterState.Operability;
 
@@ -7,11 +7,7 @@ public static class OperabilityExtensions
     /// <summary>The cluster observer, its gauges and what it reads with (engine connections, the broker's management API).</summary>
     public static WebApplicationBuilder AddOperability(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ObserverOptions>().BindConfiguration(ObserverOptions.Section)
-            .Validate(o => o.Interval > TimeSpan.Zero && o.JobSilentAfter > TimeSpan.Zero && o.UnownedAfter > TimeSpan.Zero,
-                $"{ObserverOptions.Section}: Interval, JobSilentAfter and UnownedAfter must be positive")
-            .ValidateOnStart();
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ObserverOptions>>().Value);
+        builder.Services.AddValidatedOptions<ObserverOptions>(ObserverOptions.Section);
         builder.Services.AddSingleton<DirtyBlockCounter>();
         builder.Services.AddSingleton<ErrorQueueReader>();
         builder.Services.AddSingleton<ClusterObserver>();

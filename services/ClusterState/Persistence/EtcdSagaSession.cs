@@ -7,6 +7,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.ClusterState.Identity;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Persistence;
 

@@ -1,6 +1,7 @@
 using dotnet_etcd;
 using MassTransit;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Persistence;
 

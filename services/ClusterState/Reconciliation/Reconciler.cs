@@ -10,6 +10,7 @@ using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Telemetry;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Reconciliation;
 

@@ -3,6 +3,8 @@ using MassTransit;
 using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.Contracts;
+using ZeroDisk.Contracts.Admin;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Setup;
 

@@ -1,4 +1,6 @@
 using ZeroDisk.ClusterState.Admin;
+using ZeroDisk.Contracts.Admin;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Setup;
 

@@ -4,6 +4,7 @@ using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.ClusterState.VdiskRepairs;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.StatusPage;
 

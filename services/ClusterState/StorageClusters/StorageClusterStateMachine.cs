@@ -5,6 +5,7 @@ using ZeroDisk.ClusterState.History;
 using ZeroDisk.ClusterState.Identity;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.StorageClusters;
 

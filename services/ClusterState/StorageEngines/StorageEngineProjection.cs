@@ -2,6 +2,7 @@ using dotnet_etcd;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.StorageEngines;
 

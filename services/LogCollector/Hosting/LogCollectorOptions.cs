@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace ZeroDisk.LogCollector.Hosting;
 
 /// <summary>Settings of one node's collector (configuration section "LogCollector", e.g. LogCollector__Directory).</summary>
@@ -6,9 +8,11 @@ public sealed class LogCollectorOptions
     public const string Section = "LogCollector";
 
     /// <summary>This node's name, carried in every event's source and in its MessageId.</summary>
+    [Required(AllowEmptyStrings = false)]
     public string Node { get; set; } = Environment.MachineName;
 
     /// <summary>The node's log stream: one file per process (the node agent writes them).</summary>
+    [Required(AllowEmptyStrings = false)]
     public string Directory { get; set; } = "/var/log/zerodisk";
 
     /// <summary>Where the per-stream positions live; default: .logcollector.checkpoint in <see cref="Directory"/> (hidden files are not tailed).</summary>
@@ -21,19 +25,25 @@ public sealed class LogCollectorOptions
     public bool ReadStandardInput { get; set; }
 
     /// <summary>Longer lines are counted as malformed and skipped without being buffered.</summary>
+    [Range(256, 16 * 1024 * 1024)]
     public int MaxLineBytes { get; set; } = 64 * 1024;
 
     /// <summary>Most messages awaiting the broker's confirm at once (two passes of half as many, published concurrently).</summary>
+    [Range(1, 4096)]
     public int MaxInFlight { get; set; } = 256;
 
     /// <summary>Safety net for missed inotify events (and the only wake-up where inotify is unavailable).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan RescanInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long one publish may wait for the broker's confirm before it is retried.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Backoff between retries of an unconfirmed publish: doubles from the first to the last value.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan RetryMinDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     internal int ReadChunkBytes => 64 * 1024;

@@ -3,14 +3,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
-using ZeroDisk.NbdHost.Supervisor;
+using ZeroDisk.NodeAgent;
 using ZeroDisk.ServiceDefaults;
 
 namespace ZeroDisk.NbdHost.Cli;
 
 /// <summary>
-/// <c>nbdhost agent --node &lt;name&gt; --log-dir &lt;dir&gt; --etcd &lt;endpoints&gt; …</c>: the node agent (DESIGN §3
-/// "Supervisor and repair worker"). RabbitMQ comes from RABBITMQ_URI.
+/// <c>nbdhost agent --node &lt;name&gt; --log-dir &lt;dir&gt; --etcd &lt;endpoints&gt; …</c>: the node agent.
+/// RabbitMQ comes from RABBITMQ_URI.
 /// </summary>
 public static class AgentCommand
 {

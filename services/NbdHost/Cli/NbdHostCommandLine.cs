@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace ZeroDisk.NbdHost.Cli;
 
 /// <summary>
-/// <c>nbdhost</c>: the data plane on a node. Each verb is one process role of DESIGN §3 and lives with the code
+/// <c>nbdhost</c>: the data plane on a node. Each verb is one process role and lives with the code
 /// of that role.
 /// </summary>
 public static class NbdHostCommandLine

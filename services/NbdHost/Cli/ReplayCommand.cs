@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
-using ZeroDisk.NbdHost.Tlog;
+using ZeroDisk.Tlog;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.NbdHost.Cli;

@@ -3,16 +3,17 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ZeroDisk.NbdHost.Configuration;
-using ZeroDisk.NbdHost.Failover;
-using ZeroDisk.NbdHost.Ownership;
-using ZeroDisk.NbdHost.Repair;
+using ZeroDisk.Storage.Failover;
+using ZeroDisk.Storage.Ownership;
+using ZeroDisk.NbdHost.RepairOnly;
 using ZeroDisk.NbdHost.Serving;
-using ZeroDisk.NbdHost.Storage;
-using ZeroDisk.NbdHost.Tlog;
+using ZeroDisk.Storage;
+using ZeroDisk.Tlog;
 using ZeroDisk.ServiceDefaults;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.ServiceDefaults.Logging;
 using ZeroDisk.ServiceDefaults.Operations;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.NbdHost.Cli;
 
@@ -55,7 +56,7 @@ internal static class ServeCommand
             var builder = Host.CreateApplicationBuilder();
             if (result.GetValue(operations) is { } operationsUrl) builder.Configuration[OperationsExtensions.UrlKey] = operationsUrl;
             builder.AddServiceDefaults("nbdhost-serve");
-            // One line per record, control characters escaped: this output is the node's log stream (invariant 10).
+            // One line per record, control characters escaped: this output is the node's log stream (events cannot be forged).
             builder.Logging.AddOneLineConsole();
             if (job is not null)
             {
@@ -64,13 +65,10 @@ internal static class ServeCommand
                 builder.Services.AddHostedService<RepairOnlyWatchdog>();
             }
             builder.AddTlogJournal();
-            // Timeouts and sizes may be tuned per deployment, e.g. Storage__CommandTimeout=00:00:00.750, Ownership__LeaseTtl=00:00:05.
-            builder.AddVdiskStorage(serve, builder.Configuration.GetSection("Storage").Get<StorageOptions>(),
-                builder.Configuration.GetSection("Ownership").Get<OwnershipOptions>());
+            builder.AddVdiskStorage(serve);
             if (job is null) builder.AddNbdListener(serve);
-            using var host = builder.Build();
-            await host.RunAsync(ct);
-            return Environment.ExitCode; // 0 unless a repair-only job lost its vdisk (RepairOnlyWatchdog)
+            var exit = await InvalidConfiguration.RunAsync(builder.Build, ct);
+            return exit != 0 ? exit : Environment.ExitCode; // 0 unless a repair-only job lost its vdisk (RepairOnlyWatchdog)
         });
         return command;
     }

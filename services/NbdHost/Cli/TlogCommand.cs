@@ -2,12 +2,12 @@ using System.CommandLine;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using ZeroDisk.NbdHost.Tlog;
+using ZeroDisk.Tlog;
 using ZeroDisk.ServiceDefaults.Logging;
 
 namespace ZeroDisk.NbdHost.Cli;
 
-/// <summary><c>nbdhost tlog --listen host:port --data &lt;dir&gt; [--id &lt;id&gt;]</c>: one tlog server (DESIGN §3 "Tlog servers").</summary>
+/// <summary><c>nbdhost tlog --listen host:port --data &lt;dir&gt; [--id &lt;id&gt;]</c>: one tlog server.</summary>
 public static class TlogCommand
 {
     public static Command Create()

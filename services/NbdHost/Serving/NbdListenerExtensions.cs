@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZeroDisk.Nbd;
 using ZeroDisk.NbdHost.Configuration;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.NbdHost.Serving;
 
@@ -17,17 +18,10 @@ public static class NbdListenerExtensions
     /// </summary>
     public static IHostApplicationBuilder AddNbdListener(this IHostApplicationBuilder builder, ServeOptions serve)
     {
-        builder.Services.AddOptions<NbdServerOptions>().Bind(builder.Configuration.GetSection("Nbd")).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<NbdServerOptions>, NbdServerOptionsValidation>();
+        builder.Services.AddValidatedOptions<NbdServerOptions>(NbdServerOptions.Section);
         builder.Services.AddHostedService<NbdListener>();
         return builder;
     }
-}
-
-internal sealed class NbdServerOptionsValidation : IValidateOptions<NbdServerOptions>
-{
-    public ValidateOptionsResult Validate(string? name, NbdServerOptions options) =>
-        options.Problems() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems.Select(p => $"Nbd: {p}")) : ValidateOptionsResult.Success;
 }
 
 /// <summary>

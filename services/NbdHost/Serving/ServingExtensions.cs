@@ -1,11 +1,13 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using ZeroDisk.NbdHost.Configuration;
-using ZeroDisk.NbdHost.Failover;
-using ZeroDisk.NbdHost.Ownership;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage.Failover;
+using ZeroDisk.Storage.Ownership;
+using ZeroDisk.Storage;
 using ZeroDisk.ServiceDefaults.Etcd;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.NbdHost.Serving;
 
@@ -15,16 +17,15 @@ public static class ServingExtensions
     /// The storage side of <c>nbdhost serve</c>: engines, the vdisk catalog and the etcd watcher that fills it.
     /// A tlog implementation registers its own <see cref="IWriteJournal"/>; without one, nothing is journaled.
     /// </summary>
-    public static IHostApplicationBuilder AddVdiskStorage(this IHostApplicationBuilder builder, ServeOptions serve, StorageOptions? storage = null,
-        OwnershipOptions? ownership = null)
+    /// <remarks>Timeouts and sizes come from the sections <c>Storage</c> and <c>Ownership</c> (e.g. <c>Storage__CommandTimeout=00:00:00.750</c>,
+    /// <c>Ownership__LeaseTtl=00:00:05</c>) and are checked when the host starts.</remarks>
+    public static IHostApplicationBuilder AddVdiskStorage(this IHostApplicationBuilder builder, ServeOptions serve)
     {
-        storage ??= new StorageOptions();
-        ownership ??= new OwnershipOptions();
-        ownership.Validate(storage);
         var services = builder.Services;
+        services.AddValidatedOptions<StorageOptions>(StorageOptions.Section);
+        services.AddValidatedOptions<OwnershipOptions>(OwnershipOptions.Section);
+        services.AddSingleton<IValidateOptions<OwnershipOptions>, OwnershipWithinStorageTimeouts>();
         services.AddSingleton(serve);
-        services.AddSingleton(storage);
-        services.AddSingleton(ownership);
         services.TryAddSingleton(_ => EtcdExtensions.CreateClient(serve.EtcdEndpoints));
         services.AddSingleton<EngineIncidents>();
         services.TryAddSingleton<IStderrEvents>(sp => new ConsoleStderrEvents(sp.GetRequiredService<EngineIncidents>()));
@@ -36,4 +37,11 @@ public static class ServingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ServerConfigWatcher>());
         return builder;
     }
+}
+
+/// <summary>The owner lease's safety margin must cover the storage command timeout (one writer per vdisk).</summary>
+internal sealed class OwnershipWithinStorageTimeouts(IOptions<StorageOptions> storage) : IValidateOptions<OwnershipOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OwnershipOptions options) =>
+        options.Problems(storage.Value).ToList() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }

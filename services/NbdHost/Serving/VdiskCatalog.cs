@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Nbd;
 using ZeroDisk.NbdHost.Configuration;
-using ZeroDisk.NbdHost.Failover;
-using ZeroDisk.NbdHost.Ownership;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage.Failover;
+using ZeroDisk.Storage.Ownership;
+using ZeroDisk.Storage;
 
 namespace ZeroDisk.NbdHost.Serving;
 

@@ -1,13 +1,14 @@
 using ZeroDisk.Nbd;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 
 namespace ZeroDisk.NbdHost.Serving;
 
 /// <summary>
-/// One NBD connection's (or one NBD_OPT_INFO's) hold on a served vdisk: every call goes straight to the shared
-/// <see cref="VdiskStorage"/>; disposing it — which the NBD server does only once every request of the connection has
-/// finished — tells <see cref="VdiskConnections"/>, so the catalog knows when no request of a stopped vdisk can
-/// still reach an engine.
+/// One NBD connection's (or one NBD_OPT_INFO's) hold on a served vdisk, and the one place where storage meets the
+/// protocol: every call goes straight to the shared <see cref="VdiskStorage"/>, and a <see cref="StorageIoException"/>
+/// becomes the <see cref="NbdIoException"/> with its NBD error code (nbdkit's protocol.c maps errno the same way).
+/// Disposing it — which the NBD server does only once every request of the connection has finished — tells
+/// <see cref="VdiskConnections"/>, so the catalog knows when no request of a stopped vdisk can still reach an engine.
 /// </summary>
 internal sealed class VdiskConnection(VdiskStorage vdisk, VdiskConnections connections) : INbdExport, INbdEndingExport, IAsyncDisposable
 {
@@ -19,16 +20,52 @@ internal sealed class VdiskConnection(VdiskStorage vdisk, VdiskConnections conne
     public bool CanMultiConn => vdisk.CanMultiConn;
     public CancellationToken Ended => vdisk.Ended;
 
-    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct) => vdisk.ReadAsync(offset, buffer, ct);
+    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
+    {
+        try { return Mapped(vdisk.ReadAsync(offset, buffer, ct)); }
+        catch (StorageIoException ex) { throw ToNbd(ex); }
+    }
 
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool fua, CancellationToken ct) => vdisk.WriteAsync(offset, data, fua, ct);
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool fua, CancellationToken ct)
+    {
+        try { return Mapped(vdisk.WriteAsync(offset, data, fua, ct)); }
+        catch (StorageIoException ex) { throw ToNbd(ex); }
+    }
 
-    public ValueTask FlushAsync(CancellationToken ct) => vdisk.FlushAsync(ct);
+    public ValueTask FlushAsync(CancellationToken ct)
+    {
+        try { return Mapped(vdisk.FlushAsync(ct)); }
+        catch (StorageIoException ex) { throw ToNbd(ex); }
+    }
 
-    public ValueTask TrimAsync(long offset, long length, bool fua, CancellationToken ct) => vdisk.TrimAsync(offset, length, fua, ct);
+    public ValueTask TrimAsync(long offset, long length, bool fua, CancellationToken ct)
+    {
+        try { return Mapped(vdisk.TrimAsync(offset, length, fua, ct)); }
+        catch (StorageIoException ex) { throw ToNbd(ex); }
+    }
 
-    public ValueTask WriteZeroesAsync(long offset, long length, bool noHole, bool fua, CancellationToken ct) =>
-        vdisk.WriteZeroesAsync(offset, length, noHole, fua, ct);
+    public ValueTask WriteZeroesAsync(long offset, long length, bool noHole, bool fua, CancellationToken ct)
+    {
+        try { return Mapped(vdisk.WriteZeroesAsync(offset, length, noHole, fua, ct)); }
+        catch (StorageIoException ex) { throw ToNbd(ex); }
+    }
+
+    /// <summary>A call that completed at once passes through untouched (no allocation); one still running is awaited to map its error.</summary>
+    private static ValueTask Mapped(ValueTask pending) => pending.IsCompletedSuccessfully ? pending : MapAsync(pending);
+
+    private static async ValueTask MapAsync(ValueTask pending)
+    {
+        try { await pending; }
+        catch (StorageIoException ex) { throw ToNbd(ex); }
+    }
+
+    /// <summary>Storage's reasons as NBD error codes; anything else the protocol layer answers with EIO itself.</summary>
+    internal static NbdIoException ToNbd(StorageIoException ex) => new(ex.Error switch
+    {
+        StorageError.OutOfRange => NbdError.EINVAL,
+        StorageError.ReadOnly => NbdError.EPERM,
+        _ => NbdError.EIO,
+    }, ex.Message, ex);
 
     public ValueTask DisposeAsync()
     {

@@ -1,12 +1,12 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using ZeroDisk.RepairScheduler.Analysis;
 using ZeroDisk.RepairScheduler.Repair;
 using ZeroDisk.RepairScheduler.Restarts;
 using ZeroDisk.RepairScheduler.Work;
 using ZeroDisk.ServiceDefaults.Messaging;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.RepairScheduler.Extensions;
 
@@ -19,7 +19,7 @@ public static class SchedulerExtensions
     /// </summary>
     public static IHostApplicationBuilder AddRepairScheduler(this IHostApplicationBuilder builder, string? endpointPrefix = null, Action<IBusRegistrationConfigurator>? configureBus = null)
     {
-        builder.Services.Configure<SchedulerOptions>(builder.Configuration.GetSection(SchedulerOptions.Section));
+        builder.Services.AddValidatedOptions<SchedulerOptions>(SchedulerOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         var scope = string.IsNullOrEmpty(endpointPrefix) ? "default" : endpointPrefix.TrimEnd('-', '.', '_');
         builder.Services.AddSingleton(sp => new SchedulerWorkStore(sp.GetRequiredService<dotnet_etcd.EtcdClient>(), scope));
@@ -29,7 +29,7 @@ public static class SchedulerExtensions
         builder.Services.AddSingleton<RepairCampaigns>();
         builder.Services.AddSingleton<DelayedRestarts>();
         builder.Services.AddSingleton<RestartClaims>();
-        builder.Services.AddSingleton(sp => new CrashLoopThrottle(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new CrashLoopThrottle(sp.GetRequiredService<SchedulerOptions>(), sp.GetRequiredService<TimeProvider>()));
         builder.AddMessaging(bus =>
         {
             bus.AddConsumer<EngineStateChangedConsumer>();

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ZeroDisk.Contracts;
 using ZeroDisk.LogCollector.Hosting;
-using ZeroDisk.NbdHost.Failover;
+using ZeroDisk.Storage;
 using ZeroDisk.ServiceDefaults.Messaging;
 
 namespace ZeroDisk.ClusterState.Tests.Fixtures;

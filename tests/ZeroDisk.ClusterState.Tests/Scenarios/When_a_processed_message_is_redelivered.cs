@@ -1,3 +1,4 @@
+using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.Tests.Fixtures;

@@ -24,25 +24,13 @@ public sealed class InProcessCollector : IAsyncDisposable
 
     public CapturedLog Log { get; }
 
-    public static IReadOnlyDictionary<string, string?> Settings(Uri rabbitMq, string node, string directory, bool forwardOrdinary = false) =>
-        new Dictionary<string, string?>
-        {
-            [MessagingOptions.UriKey] = rabbitMq.ToString(),
-            [$"{LogCollectorOptions.Section}:{nameof(LogCollectorOptions.Node)}"] = node,
-            [$"{LogCollectorOptions.Section}:{nameof(LogCollectorOptions.Directory)}"] = directory,
-            [$"{LogCollectorOptions.Section}:{nameof(LogCollectorOptions.ForwardOrdinaryLines)}"] = forwardOrdinary.ToString(),
-            [$"{LogCollectorOptions.Section}:{nameof(LogCollectorOptions.RescanInterval)}"] = "00:00:00.250",
-            [$"{LogCollectorOptions.Section}:{nameof(LogCollectorOptions.PublishTimeout)}"] = "00:00:05",
-            [$"{LogCollectorOptions.Section}:{nameof(LogCollectorOptions.RetryMaxDelay)}"] = "00:00:01",
-        };
-
     public static async Task<InProcessCollector> StartAsync(InfrastructureEndpoints endpoints, string node, string directory, bool forwardOrdinary = false)
     {
         var log = new CapturedLog();
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(log);
-        builder.Configuration.AddInMemoryCollection(Settings(endpoints.RabbitMqUri, node, directory, forwardOrdinary));
+        builder.Configuration.AddInMemoryCollection(CollectorEnvironment.Settings(endpoints.RabbitMqUri, node, directory, forwardOrdinary));
         builder.AddMessaging();
         builder.AddLogCollector();
         var host = builder.Build();

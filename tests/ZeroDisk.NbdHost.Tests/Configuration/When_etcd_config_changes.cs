@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.Testing;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 using ZeroDisk.NbdHost.Tests.Harness;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
@@ -78,10 +78,10 @@ public sealed class When_a_primary_engine_dies_during_writes(ITestOutputHelper o
         await _h.Clusters.Primary[0].KillAsync();
         await _h.Clusters.Slave[0].KillAsync();
 
-        var read = await Assert.ThrowsAsync<Nbd.NbdIoException>(() => _h.Vdisk.ReadAsync(0, new byte[_h.BlockSize], default).AsTask());
-        Assert.Equal(Nbd.NbdError.EIO, read.Error);
-        var write = await Assert.ThrowsAsync<Nbd.NbdIoException>(() => model.WriteAsync(2, 2));
-        Assert.Equal(Nbd.NbdError.EIO, write.Error);
+        var read = await Assert.ThrowsAsync<StorageIoException>(() => _h.Vdisk.ReadAsync(0, new byte[_h.BlockSize], default).AsTask());
+        Assert.Equal(StorageError.Unavailable, read.Error);
+        var write = await Assert.ThrowsAsync<StorageIoException>(() => model.WriteAsync(2, 2));
+        Assert.Equal(StorageError.Unavailable, write.Error);
         await model.WriteAsync(3, 2);
         var back = new byte[_h.BlockSize];
         await _h.Vdisk.ReadAsync(3L * _h.BlockSize, back, default);

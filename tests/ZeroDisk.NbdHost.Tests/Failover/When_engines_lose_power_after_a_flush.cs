@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Xunit.Abstractions;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.Testing;
 

@@ -60,19 +60,15 @@ public sealed class HeldNbdConnection : IAsyncDisposable
     /// <summary>Reads until the server has closed the connection (libnbd: the handle is no longer connected); returns that answer.</summary>
     public async Task<string> WaitUntilClosedAsync(TimeSpan timeout)
     {
-        var until = DateTime.UtcNow + timeout;
-        while (true)
+        var answer = await Eventually.ValueAsync(async () =>
         {
-            var answer = await ReadAsync();
-            Assert.DoesNotMatch("^read ok", answer);
-            if (!answer.StartsWith("read failed errno EIO:", StringComparison.Ordinal))
-            {
-                Assert.Matches("errno (ENOTCONN|ESHUTDOWN|ECONNRESET|EPIPE)", answer);
-                return answer;
-            }
-            if (DateTime.UtcNow > until) throw new TimeoutException($"the server did not close the connection within {timeout}; last answer: {answer}");
-            await Task.Delay(200);
-        }
+            var read = await ReadAsync();
+            Assert.DoesNotMatch("^read ok", read);
+            return read;
+        }, read => !read.StartsWith("read failed errno EIO:", StringComparison.Ordinal), timeout, TimeSpan.FromMilliseconds(200),
+            "the server closes the connection");
+        Assert.Matches("errno (ENOTCONN|ESHUTDOWN|ECONNRESET|EPIPE)", answer);
+        return answer;
     }
 
     private List<string> Answers() => _nbdsh.StdOutLines.Where(l => l != "ready").ToList();

@@ -1,5 +1,5 @@
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Failover;
+using ZeroDisk.Storage;
 
 namespace ZeroDisk.NbdHost.Tests.Harness;
 
@@ -18,13 +18,6 @@ public sealed class RecordingStderrEvents : IStderrEvents
         lock (_lines) _lines.Add(StderrEventWriter.Format(ev));
     }
 
-    public async Task WaitForAsync(string line, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!Lines.Contains(line))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no stderr line {line} within {timeout}; got:\n{string.Join('\n', Lines)}");
-            await Task.Delay(50);
-        }
-    }
+    public Task WaitForAsync(string line, TimeSpan timeout) =>
+        Eventually.TrueAsync(() => Lines.Contains(line), timeout, $"stderr line {line}", () => $"got:\n{string.Join('\n', Lines)}");
 }

@@ -64,16 +64,9 @@ public sealed class ServeProcess : IAsyncDisposable
         return serve;
     }
 
-    public async Task WaitForStderrAsync(string line, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!StderrLines.Contains(line))
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"no stderr line {line} within {timeout}; stderr:\n{string.Join('\n', StderrLines)}\nstdout tail:\n{string.Join('\n', StdoutLines.TakeLast(30))}");
-            await Task.Delay(50);
-        }
-    }
+    public Task WaitForStderrAsync(string line, TimeSpan timeout) =>
+        Eventually.TrueAsync(() => StderrLines.Contains(line), timeout, $"stderr line {line}",
+            () => $"stderr:\n{string.Join('\n', StderrLines)}\nstdout tail:\n{string.Join('\n', StdoutLines.TakeLast(30))}");
 
     /// <summary>
     /// Waits until the server lists <paramref name="vdiskId"/>: a restarted server listens at once but exports a vdisk

@@ -32,7 +32,7 @@ public abstract class ServeProcessTest(ITestOutputHelper output) : IAsyncLifetim
     protected Task<ServeProcess> StartServeAsync() => ServeProcess.StartAsync(H.ServerId, H.EtcdEndpoints, environment: ServeEnvironment);
 
     /// <summary>qemu-io commands in one session against the vdisk on the current <see cref="Serve"/>.</summary>
-    protected Task<string> QemuIoAsync(params string[] commands) => Testing.NbdClients.QemuIoAsync(Serve.Uri(H.VdiskId), commands);
+    protected Task<string> QemuIoAsync(params string[] commands) => LocalStack.NbdClients.QemuIoAsync(Serve.Uri(H.VdiskId), commands);
 
     public virtual async Task DisposeAsync()
     {

@@ -4,8 +4,8 @@ using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Serving;
-using ZeroDisk.NbdHost.Storage;
-using ZeroDisk.NbdHost.Ownership;
+using ZeroDisk.Storage;
+using ZeroDisk.Storage.Ownership;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.Testing;
 
@@ -173,15 +173,7 @@ public sealed class StorageHarness : IAsyncDisposable
         }
     }
 
-    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
-    }
+    public static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what) => Eventually.TrueAsync(condition, timeout, what);
 
     public async ValueTask DisposeAsync()
     {

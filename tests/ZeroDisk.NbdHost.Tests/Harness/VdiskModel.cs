@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 
 namespace ZeroDisk.NbdHost.Tests.Harness;
 

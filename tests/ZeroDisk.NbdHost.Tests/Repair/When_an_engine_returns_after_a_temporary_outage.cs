@@ -1,5 +1,5 @@
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 using ZeroDisk.NbdHost.Tests.Harness;
 
 namespace ZeroDisk.NbdHost.Tests.Repair;

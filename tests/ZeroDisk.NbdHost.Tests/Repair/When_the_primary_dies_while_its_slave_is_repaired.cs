@@ -1,7 +1,6 @@
 using Xunit.Abstractions;
 using ZeroDisk.Contracts;
-using ZeroDisk.Nbd;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 using ZeroDisk.NbdHost.Tests.Harness;
 
 namespace ZeroDisk.NbdHost.Tests.Repair;
@@ -69,8 +68,8 @@ public sealed class When_the_primary_dies_while_its_slave_is_repaired(ITestOutpu
             {
                 if (b % 2 == 0)
                 {
-                    var error = await Assert.ThrowsAsync<NbdIoException>(() => _h.Vdisk.ReadAsync(b * _h.BlockSize, buffer, default).AsTask());
-                    Assert.Equal(NbdError.EIO, error.Error);
+                    var error = await Assert.ThrowsAsync<StorageIoException>(() => _h.Vdisk.ReadAsync(b * _h.BlockSize, buffer, default).AsTask());
+                    Assert.Equal(StorageError.Unavailable, error.Error);
                 }
                 else
                 {
@@ -81,7 +80,7 @@ public sealed class When_the_primary_dies_while_its_slave_is_repaired(ITestOutpu
             await Task.Delay(_h.Options.RepairRetryDelay);
         }
         // A read spanning both shards fails as a whole rather than returning a mix.
-        await Assert.ThrowsAsync<NbdIoException>(() => _h.Vdisk.ReadAsync(0, new byte[4 * _h.BlockSize], default).AsTask());
+        await Assert.ThrowsAsync<StorageIoException>(() => _h.Vdisk.ReadAsync(0, new byte[4 * _h.BlockSize], default).AsTask());
 
         // The repair paused, visibly, and did not complete.
         Assert.Contains(_h.Logs.Lines, l => l.Contains($"vdisk {_h.VdiskId}: repair paused"));
@@ -93,6 +92,6 @@ public sealed class When_the_primary_dies_while_its_slave_is_repaired(ITestOutpu
         await primary.RestartAsync();
         var dirty = (await _h.Inspect(primary).SetMembersAsync(_h.DirtyKey(slave))).Select(v => (long)v).ToHashSet();
         Assert.Superset(oldOnSlave.ToHashSet(), dirty);
-        await Assert.ThrowsAsync<NbdIoException>(() => _h.Vdisk.ReadAsync(0, buffer, default).AsTask());
+        await Assert.ThrowsAsync<StorageIoException>(() => _h.Vdisk.ReadAsync(0, buffer, default).AsTask());
     }
 }

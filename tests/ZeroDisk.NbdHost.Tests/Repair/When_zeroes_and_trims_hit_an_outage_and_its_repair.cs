@@ -1,6 +1,6 @@
 using Xunit.Abstractions;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.Testing;
 

@@ -1,7 +1,7 @@
 using StackExchange.Redis;
 using Xunit.Abstractions;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.Testing;

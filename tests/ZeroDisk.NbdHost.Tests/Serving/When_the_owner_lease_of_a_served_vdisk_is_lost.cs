@@ -3,7 +3,7 @@ using Etcdserverpb;
 using Google.Protobuf;
 using Xunit.Abstractions;
 using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Ownership;
+using ZeroDisk.Storage.Ownership;
 using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.Testing;

@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
-using ZeroDisk.Nbd;
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.Testing;
 
@@ -89,7 +88,7 @@ public sealed class When_block_writes_are_group_committed : IAsyncLifetime
         var writes = Enumerable.Range(0, 300).Select(b => fence.WriteBlockAsync(_slot, b, TestBlocks.Content(b, BlockSize))).ToArray();
         await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(writes));
 
-        Assert.All(writes, w => Assert.IsType<NbdIoException>(w.Exception!.InnerException));
+        Assert.All(writes, w => Assert.IsType<StorageIoException>(w.Exception!.InnerException));
         Assert.True(fence.IsTripped);
         Assert.Contains("FENCED", reason);
         Assert.Equal(0, await Db.HashLengthAsync(RedisKeys.Blocks(VdiskId)));

@@ -1,4 +1,4 @@
-using ZeroDisk.NbdHost.Storage;
+using ZeroDisk.Storage;
 using ZeroDisk.NbdHost.Tests.Harness;
 
 namespace ZeroDisk.NbdHost.Tests.Storage;
@@ -98,7 +98,7 @@ public sealed class When_blocks_are_written : IAsyncLifetime
     [Fact]
     public async Task A_range_outside_the_vdisk_is_refused_with_einval()
     {
-        var ex = await Assert.ThrowsAsync<Nbd.NbdIoException>(() => _h.Vdisk.ReadAsync(_h.Vdisk.Size - 512, new byte[1024], default).AsTask());
-        Assert.Equal(Nbd.NbdError.EINVAL, ex.Error);
+        var ex = await Assert.ThrowsAsync<StorageIoException>(() => _h.Vdisk.ReadAsync(_h.Vdisk.Size - 512, new byte[1024], default).AsTask());
+        Assert.Equal(StorageError.OutOfRange, ex.Error);
     }
 }

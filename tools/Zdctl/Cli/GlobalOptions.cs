@@ -1,5 +1,5 @@
 using System.CommandLine;
-using ZeroDisk.ClusterState.Extensions;
+using ZeroDisk.Contracts.Admin;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.Zdctl.Cli;
@@ -14,8 +14,8 @@ public sealed class GlobalOptions
 
     public Option<string> Api { get; } = new("--api")
     {
-        Description = $"ClusterState's admin API (default: ${AdminUrlVariable}, else {ClusterStateExtensions.DefaultUrl})",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(AdminUrlVariable) is { Length: > 0 } url ? url : ClusterStateExtensions.DefaultUrl,
+        Description = $"ClusterState's admin API (default: ${AdminUrlVariable}, else {AdminEndpoint.DefaultUrl})",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(AdminUrlVariable) is { Length: > 0 } url ? url : AdminEndpoint.DefaultUrl,
         Recursive = true,
     };
 
@@ -68,7 +68,7 @@ public sealed class GlobalOptions
     {
         var api = parse.GetValue(Api)!;
         if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUrl) || apiUrl.Scheme is not ("http" or "https"))
-            throw new ZdctlException(ExitCodes.BadInput, $"--api '{api}' must be an http(s) URL such as {ClusterStateExtensions.DefaultUrl}");
+            throw new ZdctlException(ExitCodes.BadInput, $"--api '{api}' must be an http(s) URL such as {AdminEndpoint.DefaultUrl}");
         var timeout = parse.GetValue(Timeout);
         if (timeout <= 0) throw new ZdctlException(ExitCodes.BadInput, $"--timeout {timeout} must be a positive number of seconds");
         return new ZdctlContext(apiUrl, parse.GetValue(Etcd) ?? "", parse.GetValue(Scope) ?? "", AdminToken(parse), TimeSpan.FromSeconds(timeout));

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using ZeroDisk.ClusterState.History;
-using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.Contracts;
 
 namespace ZeroDisk.Zdctl.Follow;
@@ -8,8 +6,8 @@ namespace ZeroDisk.Zdctl.Follow;
 /// <summary>One state change of one engine, as its saga recorded it, in the wire names NBD servers see in etcd.</summary>
 public sealed record EngineTransition(DateTimeOffset At, string Engine, string? Cluster, EngineState From, EngineState To, string? Incident, string? TraceId, string Reason)
 {
-    public static EngineTransition Of(StorageEngineSaga saga, TransitionRecord record) =>
-        new(record.At, saga.Address, saga.ClusterId, EngineStateNames.ToEngineState(record.From), EngineStateNames.ToEngineState(record.To),
+    public static EngineTransition Of(EngineSagaRecord saga, SagaTransition record) =>
+        new(record.At, saga.Address, saga.ClusterId, EngineSagaRecord.ToEngineState(record.From), EngineSagaRecord.ToEngineState(record.To),
             record.Incident, record.TraceId, record.Reason);
 
     /// <summary>One line: time, engine, from -> to, incident, trace, why.</summary>

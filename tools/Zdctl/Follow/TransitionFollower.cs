@@ -2,9 +2,6 @@ using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
 using Mvccpb;
-using ZeroDisk.ClusterState.History;
-using ZeroDisk.ClusterState.Persistence;
-using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
 
@@ -17,10 +14,10 @@ namespace ZeroDisk.Zdctl.Follow;
 /// </summary>
 public sealed class TransitionFollower(EtcdClient etcd, string endpoints, string scope)
 {
-    private static readonly string Prefix = EtcdKeys.SagaPrefix(SagaTypeNames.Of<StorageEngineSaga>());
+    private static readonly string Prefix = EtcdKeys.SagaPrefix(EngineSagaRecord.SagaType);
 
     /// <summary>Per saga key, the last transition already seen.</summary>
-    private readonly Dictionary<string, TransitionRecord> _seen = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SagaTransition> _seen = new(StringComparer.Ordinal);
 
     /// <summary>The transitions recorded so far (oldest first) and the revision they were read at.</summary>
     public async Task<(IReadOnlyList<EngineTransition> Recorded, long Revision)> ReadRecordedAsync(CancellationToken ct)
@@ -48,7 +45,7 @@ public sealed class TransitionFollower(EtcdClient etcd, string endpoints, string
 
     private IEnumerable<EngineTransition> NewTransitions(KeyValue kv)
     {
-        var saga = EtcdSagaSession<StorageEngineSaga>.Deserialize(kv.Value.ToStringUtf8());
+        var saga = ZeroDiskJson.Deserialize<EngineSagaRecord>(kv.Value.ToStringUtf8());
         if (saga.History.Count == 0 || !InScope(saga)) return [];
         var key = kv.Key.ToStringUtf8();
         var fresh = _seen.TryGetValue(key, out var last) ? After(saga.History, last) : saga.History;
@@ -57,8 +54,8 @@ public sealed class TransitionFollower(EtcdClient etcd, string endpoints, string
     }
 
     /// <summary>The records after the last one seen; the history is trimmed at its limit, so fall back to the time.</summary>
-    private static IEnumerable<TransitionRecord> After(List<TransitionRecord> history, TransitionRecord last) =>
+    private static IEnumerable<SagaTransition> After(List<SagaTransition> history, SagaTransition last) =>
         history.LastIndexOf(last) is var index and >= 0 ? history.Skip(index + 1) : history.Where(r => r.At > last.At);
 
-    private bool InScope(StorageEngineSaga saga) => scope.Length == 0 || (saga.ClusterId?.StartsWith(scope, StringComparison.Ordinal) ?? false);
+    private bool InScope(EngineSagaRecord saga) => scope.Length == 0 || (saga.ClusterId?.StartsWith(scope, StringComparison.Ordinal) ?? false);
 }

@@ -1,5 +1,3 @@
-using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.ClusterState.VdiskRepairs;
 using ZeroDisk.Contracts;
 
 namespace ZeroDisk.Zdctl.Status;
@@ -11,8 +9,8 @@ namespace ZeroDisk.Zdctl.Status;
 /// </summary>
 public static class RepairRows
 {
-    public static IReadOnlyList<RepairRow> Of(IEnumerable<EngineRow> engines, IReadOnlyDictionary<string, StorageEngineSaga> engineSagas,
-        IReadOnlyList<VdiskRepairSaga> repairSagas, IReadOnlyList<RepairJobStatus> jobs)
+    public static IReadOnlyList<RepairRow> Of(IEnumerable<EngineRow> engines, IReadOnlyDictionary<string, EngineSagaRecord> engineSagas,
+        IReadOnlyList<VdiskRepairRecord> repairSagas, IReadOnlyList<RepairJobStatus> jobs)
     {
         var rows = new List<RepairRow>();
         foreach (var engine in engines)
@@ -22,10 +20,10 @@ public static class RepairRows
                 rows.Add(new RepairRow(engine.Address, engine.Cluster, engine.State, null, null, null, null, 0, 0, []));
                 continue;
             }
-            var opened = saga.History.LastOrDefault(h => h.Incident == incident && h.To == EngineStateNames.Offline);
+            var opened = saga.History.LastOrDefault(h => h.Incident == incident && h.To == EngineSagaRecord.Offline);
             var vdisks = saga.AffectedVdisks.Order(StringComparer.Ordinal).Select(v => new VdiskRepairRow(v,
-                    saga.CompletedVdisks.Contains(v) ? nameof(VdiskRepairPhase.Completed)
-                        : repairSagas.FirstOrDefault(r => r.VdiskId == v && r.Incident == incident)?.CurrentState ?? nameof(VdiskRepairPhase.Pending),
+                    saga.CompletedVdisks.Contains(v) ? VdiskRepairRecord.Completed
+                        : repairSagas.FirstOrDefault(r => r.VdiskId == v && r.Incident == incident)?.CurrentState ?? VdiskRepairRecord.Pending,
                     jobs.FirstOrDefault(j => j.VdiskId == v && j.Address == engine.Address && j.Incident == incident)))
                 .ToList();
             rows.Add(new RepairRow(engine.Address, engine.Cluster, engine.State, saga.Outage, incident,

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.Contracts;
+using ZeroDisk.Contracts.Admin;
 using ZeroDisk.Zdctl.Cli;
 
 namespace ZeroDisk.Zdctl.Vdisks;

@@ -1,0 +1,99 @@
+using ZeroDisk.Storage.Ownership;
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.Contracts;
+
+namespace ZeroDisk.NodeAgent;
+
+/// <summary>
+/// Starts (or restarts) an NBD server and then its VM. A server whose vdisk is being repaired (owner key held with
+/// kind repair) is not started: the refusal goes to the server's log stream and the bus, and the start waits until
+/// the repair ends. The VM hook runs once the server serves, i.e. owns every one of its vdisks.
+/// </summary>
+public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supervisor, ChildCommands commands, EtcdGrpc etcd,
+    VmHook vmHook, IPublishEndpoint bus, ILogger<NbdServerLauncher> logger)
+{
+    private readonly ConcurrentDictionary<string, Task> _pending = new(StringComparer.Ordinal);
+
+    /// <summary>Starts the launch in the background; a launch already queued for the server is not duplicated.</summary>
+    public Task LaunchAsync(string serverId, CancellationToken ct)
+    {
+        var launch = _pending.GetOrAdd(serverId, id => Task.Run(() => RunAsync(id, ct), ct));
+        _ = launch.ContinueWith(_ => _pending.TryRemove(new KeyValuePair<string, Task>(serverId, launch)), TaskScheduler.Default);
+        return launch;
+    }
+
+    private async Task RunAsync(string serverId, CancellationToken ct)
+    {
+        try
+        {
+            var vdisks = (await etcd.GetAsync<NbdServerVdisksConfig>(EtcdKeys.NbdServerVdisks(serverId), ct))?.Value.Vdisks ?? [];
+            await WaitWhileRepairedAsync(serverId, vdisks, ct);
+            await supervisor.StartAsync(commands.NbdServer(serverId), ct);
+            if (await ServesAsync(serverId, vdisks, ct)) await vmHook.RunAsync(serverId, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "NBD server {Server} not started", serverId);
+        }
+    }
+
+    private async Task WaitWhileRepairedAsync(string serverId, IReadOnlyList<string> vdisks, CancellationToken ct)
+    {
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            var blocked = false;
+            foreach (var vdisk in vdisks)
+            {
+                if (await VdiskOwnership.ReadAsync(etcd, vdisk, ct) is not { Kind: VdiskOwnerKind.Repair } owner) continue;
+                blocked = true;
+                if (reported.Add(vdisk)) await ReportDeferredAsync(serverId, vdisk, owner, ct);
+            }
+            if (!blocked) break;
+            await Task.Delay(options.RepairPollInterval, ct);
+        }
+        if (reported.Count > 0) logger.LogInformation("repair of [{Vdisks}] ended: starting NBD server {Server}", string.Join(", ", reported), serverId);
+    }
+
+    private async Task ReportDeferredAsync(string serverId, string vdisk, VdiskOwner owner, CancellationToken ct)
+    {
+        var message = $"zerodisk-agent: start of nbdserver {serverId} refused: vdisk {vdisk} is under repair (owner {owner.Server}, epoch {owner.Epoch}); queued until the repair ends";
+        logger.LogWarning("{Message}", message);
+        await ChildSupervisor.AppendLineAsync(supervisor.PathsOf(ProcessRole.NbdServer, serverId).LogFile, message);
+        await bus.Publish(new NbdServerStartDeferred
+        {
+            Node = options.Node, ServerId = serverId, VdiskId = vdisk, RepairOwner = owner.Server, RepairEpoch = owner.Epoch,
+            DeferredAt = DateTimeOffset.UtcNow,
+        }, ct);
+    }
+
+    private async Task<bool> ServesAsync(string serverId, IReadOnlyList<string> vdisks, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(options.ServeTimeout);
+        try
+        {
+            foreach (var vdisk in vdisks)
+                while (await VdiskOwnership.ReadAsync(etcd, vdisk, deadline.Token) is not { Kind: VdiskOwnerKind.Vm } owner || owner.Server != serverId)
+                {
+                    if (!supervisor.IsRunning(ProcessRole.NbdServer, serverId))
+                    {
+                        logger.LogError("NBD server {Server} exited before it served {Vdisk}: VM not restarted", serverId, vdisk);
+                        return false;
+                    }
+                    await Task.Delay(100, deadline.Token);
+                }
+            return true;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            logger.LogError("NBD server {Server} did not own its vdisks within {Timeout}: VM not restarted", serverId, options.ServeTimeout);
+            return false;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Buffers;
+using StackExchange.Redis;
+
+namespace ZeroDisk.Storage;
+
+/// <summary>
+/// Group commit of one vdisk's fenced block writes to one engine: the fence script checks the fence epoch and the
+/// identity marker once per call, then does every HSET/HDEL (and twin dirty-set SADD) of the call. The first write
+/// goes out at once; writes that arrive while <see cref="MaxCallsInFlight"/> calls are out join the next call (up to
+/// <see cref="MaxEntries"/> entries or <see cref="MaxBytes"/>). A call is atomic on the engine, so its outcome is
+/// every entry's outcome: each caller awaits its call's task, and a FENCED, IDENTITY or connection failure fails
+/// every write in it exactly as it would have failed alone — and the writes queued behind it, which would only go
+/// to the same failing engine.
+/// </summary>
+internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, StorageEngine engine)
+{
+    /// <summary>Entries per call: well below what Lua's unpack and one command timeout allow.</summary>
+    public const int MaxEntries = 64;
+
+    public const int MaxBytes = 1 << 20;
+
+    /// <summary>Calls out at once: few, so that writes arriving meanwhile batch up instead of each going alone.</summary>
+    public const int MaxCallsInFlight = 2;
+
+    // KEYS: fence, blocks hash, identity marker, the vdisk's durable recent-write window, then the twins' dirty sets
+    // the entries name. ARGV: epoch, expected marker, now (ms), window (ms), then per entry: block, content ('' = all
+    // zeroes: delete), dirty set (0 = none, else its index after the window). Raises a lower fence on the way, like a
+    // single write did. Every block written (deletes too) joins the window, trimmed to its length at each call: what a
+    // crash of the other side may have lost, known to whoever owns the vdisk next (docs/DECISIONS.md, engine-trust).
+    private const string WriteBlocksScript = """
+        local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local mine = tonumber(ARGV[1])
+        if fence > mine then return redis.error_reply('FENCED fence epoch ' .. fence .. ' > ' .. mine) end
+        if redis.call('GET', KEYS[3]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
+        if fence < mine then redis.call('SET', KEYS[1], ARGV[1]) end
+        local now = tonumber(ARGV[3])
+        for i = 5, #ARGV, 3 do
+          if ARGV[i + 2] ~= '0' then redis.call('SADD', KEYS[4 + tonumber(ARGV[i + 2])], ARGV[i]) end
+          if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[2], ARGV[i]) else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+          redis.call('ZADD', KEYS[4], now, ARGV[i])
+        end
+        redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. (now - tonumber(ARGV[4])))
+        return (#ARGV - 4) / 3
+        """;
+
+    private readonly Lock _gate = new();
+    private readonly Queue<Batch> _full = new();
+    private Batch? _open;
+    private int _inFlight;
+
+    /// <summary>
+    /// Writes one whole block (empty = delete), marking it dirty for the twin when <paramref name="twinDirtyKey"/> is
+    /// given. <paramref name="content"/> is sent as it is, not copied: it must stay unchanged until the task completes.
+    /// </summary>
+    public Task WriteAsync(long block, ReadOnlyMemory<byte> content, RedisKey? twinDirtyKey)
+    {
+        Batch? send = null;
+        Task done;
+        lock (_gate)
+        {
+            if (_open is not null && !_open.Fits(content.Length))
+            {
+                _full.Enqueue(_open);
+                _open = null;
+            }
+            _open ??= new Batch();
+            _open.Add(block, content, twinDirtyKey);
+            done = _open.Done.Task;
+            if (_inFlight < MaxCallsInFlight)
+            {
+                send = TakeNext();
+                _inFlight++;
+            }
+        }
+        if (send is not null) _ = SendAsync(send);
+        return done;
+    }
+
+    /// <summary>The oldest batch waiting, or null. Called under the gate.</summary>
+    private Batch? TakeNext()
+    {
+        if (_full.TryDequeue(out var next)) return next;
+        next = _open;
+        _open = null;
+        return next;
+    }
+
+    /// <summary>Every batch waiting, oldest first, taken out of the queue. Called under the gate.</summary>
+    private List<Batch> DrainWaiting()
+    {
+        var waiting = new List<Batch>(_full.Count + 1);
+        while (TakeNext() is { } batch) waiting.Add(batch);
+        return waiting;
+    }
+
+    /// <summary>Sends the batch; when it is answered, sends the next one waiting, then completes this one's writes.</summary>
+    private async Task SendAsync(Batch batch)
+    {
+        Exception? error = null;
+        try
+        {
+            fence.EnsureOwned(); // the batch may have waited past the owner lease's deadline
+            await db.ScriptEvaluateAsync(WriteBlocksScript, batch.Keys(fence), batch.Args(fence.Epoch, engine.ExpectedIdentity, fence.RecentWindow));
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith(EngineFence.FencedError, StringComparison.Ordinal))
+        {
+            error = fence.Rejected($"engine {engine.Address} rejected a write: {ex.Message}");
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+        Batch? next;
+        List<Batch>? failedToo = null;
+        lock (_gate)
+        {
+            // After a failed call the writes waiting behind it would go to the same failing engine: each would
+            // wait out its own timeout, stretching the failover stall. They fail now, the same way.
+            if (error is not null) failedToo = DrainWaiting();
+            next = TakeNext();
+            if (next is null) _inFlight--;
+        }
+        if (next is not null) _ = SendAsync(next);
+        // The writers' continuations run here, one after the other on this thread: a thread-pool hop each (a
+        // context switch, dear on this hardware) cost more than the writes themselves.
+        batch.Complete(error);
+        foreach (var waiting in failedToo ?? []) waiting.Complete(error);
+    }
+
+    /// <summary>The entries of one call. Its task completes when the call does.</summary>
+    private sealed class Batch
+    {
+        private RedisValue[] _entries = ArrayPool<RedisValue>.Shared.Rent(3 * MaxEntries);
+        private readonly List<RedisKey> _dirtyKeys = [];
+        private int _count;
+        private long _bytes;
+
+        public TaskCompletionSource Done { get; } = new();
+
+        public bool Fits(int bytes) => _count < MaxEntries && (_count == 0 || _bytes + bytes <= MaxBytes);
+
+        public void Add(long block, ReadOnlyMemory<byte> content, RedisKey? dirtyKey)
+        {
+            var dirty = 0;
+            if (dirtyKey is { } key)
+            {
+                dirty = _dirtyKeys.IndexOf(key) + 1;
+                if (dirty == 0)
+                {
+                    _dirtyKeys.Add(key);
+                    dirty = _dirtyKeys.Count;
+                }
+            }
+            var i = 3 * _count++;
+            _entries[i] = block;
+            _entries[i + 1] = content;
+            _entries[i + 2] = dirty;
+            _bytes += content.Length;
+        }
+
+        public RedisKey[] Keys(EngineFence fence)
+        {
+            var keys = new RedisKey[4 + _dirtyKeys.Count];
+            keys[0] = fence.FenceKey;
+            keys[1] = fence.BlocksKey;
+            keys[2] = EngineFence.MarkerKey;
+            keys[3] = fence.RecentKey;
+            _dirtyKeys.CopyTo(keys, 4);
+            return keys;
+        }
+
+        public void Complete(Exception? error)
+        {
+            // Cleared on return: the entries reference the callers' buffers.
+            ArrayPool<RedisValue>.Shared.Return(_entries, clearArray: true);
+            _entries = [];
+            if (error is null) Done.SetResult();
+            else Done.SetException(error);
+        }
+
+        public RedisValue[] Args(long epoch, string expectedIdentity, TimeSpan recentWindow)
+        {
+            var args = new RedisValue[4 + 3 * _count];
+            args[0] = epoch;
+            args[1] = expectedIdentity;
+            args[2] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            args[3] = (long)recentWindow.TotalMilliseconds;
+            Array.Copy(_entries, 0, args, 4, 3 * _count);
+            return args;
+        }
+    }
+}

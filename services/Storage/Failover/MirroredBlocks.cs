@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace ZeroDisk.Storage.Failover;
+
+/// <summary>
+/// Whole-block reads and writes of one vdisk over its mirrored shards, with failover: a write goes to
+/// both sides of the block's shard (and to its new home during a respread); a side that fails is marked failed
+/// and the block recorded in its dirty set on the surviving side before the write is acknowledged; reads come
+/// from the primary, else the slave, only ever from a complete side. EIO only when no complete side answers.
+/// </summary>
+internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, RecentWrites recent, EngineFence fence, ILogger log)
+{
+    private readonly RedisKey _blocksKey = RedisKeys.Blocks(vdiskId);
+    private VdiskTopology? _topology;
+
+    public RedisKey BlocksKey => _blocksKey;
+
+    public EngineFence Fence => fence;
+
+    public VdiskTopology Topology
+    {
+        get => Volatile.Read(ref _topology) ?? throw new InvalidOperationException("no topology yet");
+        set => Volatile.Write(ref _topology, value);
+    }
+
+    /// <summary>Reads one whole block into <paramref name="into"/> (zeroes when absent).</summary>
+    public async ValueTask ReadAsync(long block, Memory<byte> into)
+    {
+        fence.EnsureOwned(); // fenced out or past the owner lease's deadline: another process may own the vdisk now
+        var topology = Topology;
+        var shard = topology.ShardOf(block);
+        if (await TryReadFromAsync(topology.Slot(shard, ClusterSide.Primary), block, into)) return;
+        if (await TryReadFromAsync(topology.Slot(shard, ClusterSide.Slave), block, into)) return;
+        throw Unavailable(shard, "read");
+    }
+
+    /// <summary>Reads one block from a complete side; false when the side is not complete or fails now.</summary>
+    public async ValueTask<bool> TryReadFromAsync(EngineSlot slot, long block, Memory<byte> into)
+    {
+        if (slot.Use != SlotUse.Serve) return false;
+        await slot.Engine.EnterAsync();
+        try
+        {
+            if (slot.Engine.IsFailed) return false; // failed while this read waited its turn
+            var started = Stopwatch.GetTimestamp();
+            using var lease = await slot.Db.HashGetLeaseAsync(_blocksKey, block);
+            StorageMetrics.Answered(slot.Engine, "read", started);
+            CopyOrZero(lease, into.Span);
+            return true;
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            engines.ReportFailure(slot.Engine, ex);
+            return false;
+        }
+        finally
+        {
+            slot.Engine.Exit();
+        }
+    }
+
+    /// <summary>Writes one whole block (empty = all zeroes, stored as absent). The caller holds the block's lock.</summary>
+    public ValueTask WriteLockedAsync(long block, ReadOnlyMemory<byte> content)
+    {
+        fence.EnsureOwned();
+        var topology = Topology;
+        var shard = topology.ShardOf(block);
+        var newHome = topology.RespreadTargetOf(block, shard);
+        return newHome < 0
+            ? WriteShardAsync(topology, shard, block, content)
+            : new ValueTask(Task.WhenAll(WriteShardAsync(topology, shard, block, content).AsTask(), WriteShardAsync(topology, newHome, block, content).AsTask()));
+    }
+
+    /// <summary>Writes one block to both sides of one shard. The caller holds the block's lock.</summary>
+    public async ValueTask WriteShardAsync(VdiskTopology topology, int shard, long block, ReadOnlyMemory<byte> content)
+    {
+        var primary = topology.Slot(shard, ClusterSide.Primary);
+        var slave = topology.Slot(shard, ClusterSide.Slave);
+        var primaryUse = primary.Use;
+        var slaveUse = slave.Use;
+        if (primaryUse != SlotUse.Serve && slaveUse != SlotUse.Serve) throw Unavailable(shard, "write");
+        recent.Add(shard, block);
+
+        var primaryWrite = WriteSideAsync(primary, primaryUse, slave, slaveUse, block, content);
+        var slaveWrite = WriteSideAsync(slave, slaveUse, primary, primaryUse, block, content);
+        bool primaryOk, slaveOk;
+        try
+        {
+            primaryOk = await primaryWrite;
+        }
+        finally
+        {
+            slaveOk = await slaveWrite; // a fenced write on one side must not leave the other unobserved
+        }
+        // Again now that the engines answered: under load a write may wait seconds for its turn, and what an engine
+        // loses in a crash is counted back from its acknowledgement, not from the request. Before the failure checks
+        // below, so an engine failed after them has the block in its window.
+        recent.Add(shard, block);
+
+        // A side that should have got the write but failed (or was marked failed meanwhile, and may lose it) is
+        // stale for this block: record that on the complete side before acknowledging.
+        var primaryLost = primaryUse is SlotUse.Serve or SlotUse.RepairTarget && (!primaryOk || primary.Engine.IsFailed);
+        var slaveLost = slaveUse is SlotUse.Serve or SlotUse.RepairTarget && (!slaveOk || slave.Engine.IsFailed);
+        var survivor = primaryUse == SlotUse.Serve && primaryOk && !primary.Engine.IsFailed ? primary
+            : slaveUse == SlotUse.Serve && slaveOk && !slave.Engine.IsFailed ? slave
+            : null;
+        if (survivor is null) throw Unavailable(shard, "write");
+        if (primaryLost) await RecordDirtyAsync(survivor, primary, [block]);
+        if (slaveLost) await RecordDirtyAsync(survivor, slave, [block]);
+    }
+
+    /// <summary>
+    /// Blocks a repair copied to one side of <paramref name="shard"/> join the shard's recent writes: the side may lose
+    /// them in a crash right after (appendfsync everysec), once their dirty marks are gone (a crashed engine may have lost its last second).
+    /// </summary>
+    public void NoteRepairCopies(int shard, IEnumerable<long> blocks)
+    {
+        foreach (var block in blocks) recent.Add(shard, block);
+    }
+
+    private const int MaxMembersPerScript = 4096;
+
+    /// <summary>
+    /// Adds blocks, and the shard's recent writes (the engine may have lost them), to the dirty set of
+    /// <paramref name="stale"/> on <paramref name="survivor"/>. Throws EIO when the survivor fails too.
+    /// </summary>
+    public async ValueTask RecordDirtyAsync(EngineSlot survivor, EngineSlot stale, IEnumerable<long> blocks)
+    {
+        var members = blocks.Concat(recent.Snapshot(stale.Shard)).Distinct().Select(b => (RedisValue)b).ToArray();
+        if (members.Length == 0) return;
+        try
+        {
+            // In slices: the fence script passes the members through Lua's unpack, which refuses more than ~8000
+            // (a 64 MiB burst puts 16,384 blocks of a shard in the recent-write window).
+            foreach (var slice in members.Chunk(MaxMembersPerScript))
+                await fence.CommandAsync(survivor, "SADD", [stale.DirtyKey], slice);
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            engines.ReportFailure(survivor.Engine, ex);
+            throw Unavailable(stale.Shard, "record dirty blocks for");
+        }
+    }
+
+    private async ValueTask<bool> WriteSideAsync(EngineSlot slot, SlotUse use, EngineSlot twin, SlotUse twinUse, long block, ReadOnlyMemory<byte> content)
+    {
+        if (use is not (SlotUse.Serve or SlotUse.RepairTarget)) return false;
+        await slot.Engine.EnterAsync();
+        try
+        {
+            if (slot.Engine.IsFailed) return false; // failed while this write waited its turn
+            // The twin gets nothing: this complete side remembers the block is stale there, in the same script.
+            var started = Stopwatch.GetTimestamp();
+            await fence.WriteBlockAsync(slot, block, content, use == SlotUse.Serve && twinUse == SlotUse.Stale ? (RedisKey?)twin.DirtyKey : null);
+            StorageMetrics.Answered(slot.Engine, "write", started);
+            return true;
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            engines.ReportFailure(slot.Engine, ex);
+            return false;
+        }
+        finally
+        {
+            slot.Engine.Exit();
+        }
+    }
+
+    private static void CopyOrZero(Lease<byte>? lease, Span<byte> into)
+    {
+        if (lease is null)
+        {
+            into.Clear();
+            return;
+        }
+        var source = lease.Span;
+        var n = Math.Min(source.Length, into.Length);
+        source[..n].CopyTo(into);
+        into[n..].Clear();
+    }
+
+    private StorageIoException Unavailable(int shard, string what)
+    {
+        log.LogError("vdisk {Vdisk}: cannot {What} shard {Shard}: no complete side of it answers", vdiskId, what, shard);
+        return new StorageIoException(StorageError.Unavailable, $"vdisk {vdiskId}: shard {shard} unavailable (both sides failed or stale)");
+    }
+}

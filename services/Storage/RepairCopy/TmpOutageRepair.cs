@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using ZeroDisk.Contracts;
+using ZeroDisk.Storage.Failover;
+
+namespace ZeroDisk.Storage.RepairCopy;
+
+/// <summary>
+/// repair-tmp-outage for one vdisk: copies the blocks in the returned engine's dirty set (kept on its twin) from the
+/// twin to it, while I/O continues (new writes go to both), a page of blocks at a time in parts. A part holds its
+/// blocks' locks from the read to the SREM, so a copy never overwrites a newer write, and removes the blocks from the
+/// dirty set only after they are copied: a crash resumes where it stopped, without copying again what was done.
+/// Absent blocks are copied as deletes (deletes are data). When the set is empty the engine serves this vdisk again.
+/// </summary>
+internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStderrEvents events, StorageOptions options, ILogger log)
+    : RepairRun(vdisk, options, log)
+{
+    private const int PageBatches = 4;
+    private const int PartBlocks = 128; // small enough that a client write waits little for a part's locks
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        RepairProgress? progress = null;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var topology = Vdisk.Topology;
+            if (FindSlot(topology, address) is not { } target) return;
+            var source = topology.Twin(target);
+            if (target.Use != SlotUse.RepairTarget)
+            {
+                if (target.Use == SlotUse.Serve) return;
+                await PauseAsync($"{address} is {target.Use} (failed again?) — waiting for etcd", ct);
+                continue;
+            }
+            if (source.Use != SlotUse.Serve)
+            {
+                await PauseAsync($"the complete side {source.Address} is {source.Use}", ct);
+                continue;
+            }
+            try
+            {
+                if (progress is null)
+                {
+                    progress = new RepairProgress(RepairKind.Tmp, Vdisk.VdiskId, address, Vdisk.BlockSize, Options.RepairProgressInterval, Log)
+                    {
+                        Total = await source.Db.SetLengthAsync(target.DirtyKey),
+                    };
+                    progress.Log("started");
+                }
+                // A page of distinct dirty blocks, copied in parts that share no lock stripe, all at once: one part's
+                // reads from the source overlap another's writes to the target.
+                var page = await source.Db.SetRandomMembersAsync(target.DirtyKey, Options.RepairBatch * PageBatches);
+                if (page.Length == 0) break;
+                await Task.WhenAll(Vdisk.Locks.PartitionByStripe(page.Select(b => (long)b), PartBlocks).Select(part => CopyPartAsync(source, target, part)));
+                progress.Copied(page.Length, (long)page.Length * Vdisk.BlockSize);
+                Resumed();
+                await PaceAsync((long)page.Length * Vdisk.BlockSize, ct);
+            }
+            catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+            {
+                // Which side failed is recorded by the copy itself; the loop pauses on the next check.
+                await PauseAsync($"copy failed: {ex.Message}", ct);
+            }
+        }
+        Vdisk.MarkTmpRepaired(address);
+        progress.Log("complete");
+        events.Write(new RepairCompleteLine(RepairKind.Tmp, address, Vdisk.VdiskId));
+    }
+
+    /// <summary>
+    /// Copies a part of a page of dirty blocks in a few pipelined HMGETs from the source, the engine's group commits to
+    /// the target and one SREM, holding all their locks from the read to the SREM: a client write of one of them
+    /// (which may fail on the target and mark it dirty again) waits for the part, so the SREM never removes a mark
+    /// made after the copy, and the copy never overwrites a newer write. Blocks whose copy failed stay dirty.
+    /// </summary>
+    private async Task CopyPartAsync(EngineSlot source, EngineSlot target, long[] part)
+    {
+        var fields = Array.ConvertAll(part, b => (RedisValue)b);
+        using var held = await Vdisk.Locks.AcquireAsync(part);
+        var contents = await ReadBlocksAsync(source, fields);
+        var writes = new Task[part.Length];
+        for (var i = 0; i < part.Length; i++)
+            writes[i] = Vdisk.Blocks.Fence.WriteBlockAsync(target, part[i], (byte[]?)contents[i] ?? ReadOnlyMemory<byte>.Empty);
+        Exception? failed = null;
+        try
+        {
+            await Task.WhenAll(writes);
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            Vdisk.Engines.ReportFailure(target.Engine, ex);
+            failed = ex;
+        }
+        // Only now are these blocks no longer stale on the target. Fenced too: a stale repairer must not clear a
+        // block the new owner marked dirty again.
+        var done = Enumerable.Range(0, part.Length).Where(i => writes[i].IsCompletedSuccessfully).ToArray();
+        if (done.Length > 0)
+        {
+            var copied = Array.ConvertAll(done, i => fields[i]);
+            Vdisk.Blocks.NoteRepairCopies(target.Shard, done.Select(i => part[i]));
+            await Vdisk.Blocks.Fence.CommandAsync(source, "SREM", [target.DirtyKey], copied);
+            // The target failing meanwhile records the recent window, these blocks included, as dirty again; when
+            // that SADD went out before this SREM, the SREM undid it: mark them again.
+            if (target.Engine.IsFailed) await Vdisk.Blocks.Fence.CommandAsync(source, "SADD", [target.DirtyKey], copied);
+        }
+        if (failed is not null) throw failed;
+    }
+}

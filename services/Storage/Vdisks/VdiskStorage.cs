@@ -1,0 +1,449 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using ZeroDisk.Contracts;
+using ZeroDisk.Storage.Failover;
+using ZeroDisk.Storage.RepairCopy;
+
+namespace ZeroDisk.Storage;
+
+/// <summary>
+/// One vdisk's block storage: byte ranges become whole-block operations on <see cref="MirroredBlocks"/>, fired
+/// concurrently and awaited together. Partial blocks are read-modify-written under the block's lock; all-zero
+/// blocks are deleted. One instance per vdisk serves every connection (so writes are visible to all at once) and
+/// runs the vdisk's repairs as etcd asks for them.
+/// </summary>
+public sealed class VdiskStorage : IStallAware, IRepairTarget
+{
+    private readonly StorageEngines _engines;
+    private readonly IWriteJournal _journal;
+    private readonly StorageOptions _options;
+    private readonly ILogger _log;
+    private readonly BlockLocks _locks;
+    private readonly RecentWrites _recent;
+    private readonly MirroredBlocks _blocks;
+    private readonly EngineFence _fence;
+    private readonly VdiskEngineTrust _trust;
+    private readonly HashSet<StorageEngine> _fenceRaised = [];
+    private readonly RepairCoordinator _repairs;
+    private readonly RespreadRecords _respreadRecords;
+    private readonly LastCompleteSides _lastComplete = new();
+    private readonly HashSet<string> _tmpRepaired = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _respread = [];
+    private readonly Lock _stateGate = new();
+    private readonly IOwnerLease? _ownerLease;
+    private readonly CancellationTokenRegistration _leaseLost;
+    private readonly CancellationTokenSource _ended = new();
+    private VdiskConfig _config;
+
+    /// <param name="ownerEpoch">The epoch of this process's <c>&lt;vdiskID&gt;:vdisk:owner</c> (one writer per vdisk): the fence it raises and writes behind.</param>
+    /// <param name="ownerLease">
+    /// The lease that owner key is held under, if this process holds it (a repair-only process does not): from its
+    /// local deadline on, nothing of the vdisk is served here, before etcd can give the key to another process.
+    /// </param>
+    public VdiskStorage(VdiskConfig config, long ownerEpoch, StorageEngines engines, IWriteJournal journal, StorageOptions options, IStderrEvents events,
+        ILoggerFactory loggers, IOwnerLease? ownerLease = null)
+    {
+        _config = config;
+        _engines = engines;
+        _journal = journal;
+        _options = options;
+        _log = loggers.CreateLogger($"ZeroDisk.NbdHost.Vdisk.{config.VdiskId}");
+        _locks = new BlockLocks(options.BlockLockStripes);
+        _recent = new RecentWrites(config.ShardCount, options.RecentWriteWindow);
+        _fence = new EngineFence(config.VdiskId, ownerEpoch, ownerLease, options.RecentWriteWindow);
+        _trust = new VdiskEngineTrust(config.VdiskId, engines, _fence, _log);
+        _fence.Tripped += OnFenced;
+        _blocks = new MirroredBlocks(config.VdiskId, engines, _recent, _fence, _log);
+        _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
+        _respreadRecords = new RespreadRecords(this, events, _log);
+        _respreadRecords.StartUnresolved(_blocks.Topology); // a fresh process reads what a respread recorded
+        RebuildTopology();
+        _repairs = new RepairCoordinator(this, events, options, _log);
+        engines.EngineFailed += OnEngineFailed;
+        engines.StallHealer.Register(this);
+        _ownerLease = ownerLease;
+        if (ownerLease is not null) _leaseLost = ownerLease.Lost.Register(_fence.CheckLease);
+    }
+
+    public string VdiskId => _config.VdiskId;
+    public VdiskConfig Config => Volatile.Read(ref _config);
+    public long Size => Config.Static.SizeBytes;
+    public int BlockSize => Config.Static.BlockSize;
+    public bool ReadOnly => Config.Static.ReadOnly;
+    public bool CanMultiConn => true;
+    public long BlockCount => Size / BlockSize;
+
+    /// <summary>The engines and states this vdisk serves from now (a bench waits for an etcd change to land here).</summary>
+    public VdiskTopology Topology => _blocks.Topology;
+    internal MirroredBlocks Blocks => _blocks;
+    internal BlockLocks Locks => _locks;
+    internal StorageEngines Engines => _engines;
+    internal RepairCoordinator Repairs => _repairs;
+    internal RespreadRecords RespreadRecords => _respreadRecords;
+
+    // What a repair may use of the vdisk (RepairCopy/IRepairTarget): the same members, nothing more.
+    VdiskTopology IRepairTarget.Topology => Topology;
+    MirroredBlocks IRepairTarget.Blocks => Blocks;
+    BlockLocks IRepairTarget.Locks => Locks;
+    StorageEngines IRepairTarget.Engines => Engines;
+    RespreadRecords IRepairTarget.RespreadRecords => RespreadRecords;
+    void IRepairTarget.MarkTmpRepaired(string address) => MarkTmpRepaired(address);
+    void IRepairTarget.MarkRespread(int shard) => MarkRespread(shard);
+    void IRepairTarget.RebuildTopology() => RebuildTopology();
+
+    public long OwnerEpoch => _fence.Epoch;
+
+    /// <summary>True once an engine showed a newer owner's fence: nothing of this vdisk is served here any more.</summary>
+    public bool IsFenced => _fence.IsTripped;
+
+    /// <summary>Raised once when the vdisk is fenced out, so whoever exports it stops doing so.</summary>
+    public event Action<VdiskStorage>? Fenced;
+
+    /// <summary>Cancelled by <see cref="EndConnections"/>: the NBD server then closes this instance's connections.</summary>
+    public CancellationToken Ended => _ended.Token;
+
+    /// <summary>Closes every NBD connection to this instance (clients that reconnect reach whatever serves the vdisk now).</summary>
+    public void EndConnections() => _ = _ended.CancelAsync();
+
+    /// <summary>
+    /// Stops serving at once, as a fence would (every later engine command of this instance is refused, so no request
+    /// already running writes after this), without the fenced-out alarm: the vdisk is let go on purpose (de-listed).
+    /// </summary>
+    public void StopServing(string reason)
+    {
+        _fence.Tripped -= OnFenced;
+        _fence.Trip(reason);
+    }
+
+    /// <summary>
+    /// Takes a new config from etcd: rebuilds the topology, verifies the engines (identity is checked, never assumed), checks dirty sets
+    /// (the dirty set is the truth), starts or stops repairs. The first call refuses a vdisk that must not be opened here
+    /// (<see cref="VdiskRefusedException"/>).
+    /// </summary>
+    public async Task ApplyAsync(VdiskConfig config)
+    {
+        lock (_stateGate)
+        {
+            Volatile.Write(ref _config, config);
+            // A finished tmp repair counts only while the engine stays in repair-tmp-outage; a new incident repairs again.
+            foreach (var server in config.Primary.Servers.Concat(config.Slave.Servers))
+                if (server.State != EngineState.RepairTmpOutage) _tmpRepaired.Remove(server.Address);
+            RebuildTopology();
+        }
+        // Identity is checked, never assumed, and a fresh process sees only durable truth: identities verified (the first time: layout and restarts checked; throws VdiskRefusedException).
+        var takeover = await _trust.CheckAsync(config, () => Topology);
+        await _respreadRecords.ResolveAsync();
+        await RaiseFencesAsync();
+        if (IsFenced) return;
+        await _trust.RecordAsync(config, Topology, takeover);
+        await CheckDirtySetsAsync();
+        _repairs.Reconcile(Topology);
+    }
+
+    /// <summary>
+    /// One writer per vdisk: raises the vdisk's fence to this owner's epoch on every engine it may write to, before writing,
+    /// and again on an engine that failed meanwhile (a crash may have lost its fence key). An engine down now is
+    /// raised when it is usable again (and the write script raises a lower fence itself).
+    /// </summary>
+    private async Task RaiseFencesAsync()
+    {
+        var topology = Topology;
+        List<EngineSlot> pending;
+        lock (_fenceRaised)
+            pending = topology.Slots.Where(s => s.Use is SlotUse.Serve or SlotUse.RepairTarget && !_fenceRaised.Contains(s.Engine)).DistinctBy(s => s.Engine).ToList();
+        await Task.WhenAll(pending.Select(async slot =>
+        {
+            try
+            {
+                if (!await _fence.RaiseAsync(slot)) return;
+                lock (_fenceRaised) _fenceRaised.Add(slot.Engine);
+            }
+            catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+            {
+                _engines.ReportFailure(slot.Engine, ex);
+            }
+        }));
+    }
+
+    private void OnFenced(string reason)
+    {
+        _log.LogCritical("vdisk {Vdisk} (owner epoch {Epoch}) FENCED OUT: {Reason}. Another process owns the vdisk now, or may at any moment; " +
+            "this process stops serving it (its requests answer EIO)", VdiskId, OwnerEpoch, reason);
+        Fenced?.Invoke(this);
+    }
+
+    /// <summary>A tmp repair finished: the engine is complete again for this vdisk.</summary>
+    internal void MarkTmpRepaired(string address)
+    {
+        lock (_stateGate)
+        {
+            _tmpRepaired.Add(address);
+            RebuildTopology();
+        }
+    }
+
+    /// <summary>A respread finished: the shard's blocks live at their new homes for this vdisk.</summary>
+    internal void MarkRespread(int shard)
+    {
+        lock (_stateGate)
+        {
+            _respread.Add(shard);
+            RebuildTopology();
+        }
+    }
+
+    internal void RebuildTopology()
+    {
+        lock (_stateGate) _blocks.Topology = VdiskTopology.Build(Config, _engines, _tmpRepaired, _respread, _respreadRecords.Unresolved);
+    }
+
+    /// <summary>
+    /// The dirty set is the truth: a non-empty dirty set means its engine is stale for this vdisk whatever etcd says, so an engine
+    /// etcd calls online but with dirty blocks is treated as failed (and reported).
+    /// </summary>
+    private async Task CheckDirtySetsAsync()
+    {
+        var topology = Topology;
+        var checks = topology.Slots
+            .Where(slot => slot.Use == SlotUse.Serve && slot.State == EngineState.Online && topology.Twin(slot).Use == SlotUse.Serve)
+            .Select(async slot =>
+            {
+                var twin = topology.Twin(slot);
+                try
+                {
+                    var stale = await twin.Db.SetLengthAsync(slot.DirtyKey);
+                    if (stale > 0)
+                        _engines.ReportFailure(slot.Engine, $"{stale} dirty blocks of vdisk {VdiskId} recorded on {twin.Address}");
+                }
+                catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+                {
+                    _engines.ReportFailure(twin.Engine, ex);
+                }
+            });
+        await Task.WhenAll(checks);
+    }
+
+    /// <summary>Another request (of any vdisk) saw the engine fail: record this vdisk's recent writes to it as dirty.</summary>
+    private void OnEngineFailed(StorageEngine engine)
+    {
+        lock (_fenceRaised) _fenceRaised.Remove(engine);
+        var topology = Topology;
+        if (_lastComplete.NoteFailure(topology, engine, _recent.Snapshot)) _engines.StallHealer.Probe(engine);
+        foreach (var slot in topology.Slots.Where(s => ReferenceEquals(s.Engine, engine)))
+        {
+            var twin = topology.Twin(slot);
+            if (twin.Use != SlotUse.Serve) continue;
+            _ = RecordWindowAsync(twin, slot);
+        }
+    }
+
+    Task<bool> IStallAware.PrepareToServeAgainAsync(StorageEngine engine) => _lastComplete.PrepareAsync(Topology, _blocks, engine);
+
+    private async Task RecordWindowAsync(EngineSlot survivor, EngineSlot stale)
+    {
+        try
+        {
+            await _blocks.RecordDirtyAsync(survivor, stale, []);
+            await _trust.CopyWindowGuardedAsync(survivor, stale, all: false); // the engines' window: an earlier owner's writes too
+        }
+        catch (StorageIoException ex)
+        {
+            _log.LogError(ex, "could not record recent writes of vdisk {Vdisk} as dirty for {Engine}", VdiskId, stale.Address);
+        }
+    }
+
+    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
+    {
+        CheckRange(offset, buffer.Length);
+        var read = ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
+            length == BlockSize
+                ? _blocks.ReadAsync(block, buffer.Slice(position, length))
+                : ReadPartAsync(block, inBlock, buffer.Slice(position, length)));
+        return _ownerLease is null ? read : CheckOwnedAfterAsync(read);
+    }
+
+    /// <summary>
+    /// One writer per vdisk on this side, after a read (reads are not fenced on the engines): data is only answered if the lease
+    /// was still held when it arrived, so no other owner can have written meanwhile. Before every engine read and write,
+    /// <see cref="MirroredBlocks"/> checks the same.
+    /// </summary>
+    private async ValueTask CheckOwnedAfterAsync(ValueTask read)
+    {
+        await read;
+        _fence.EnsureOwned();
+    }
+
+    public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool fua, CancellationToken ct)
+    {
+        CheckWritable();
+        CheckRange(offset, data.Length);
+        await ForEachBlockAsync(offset, data.Length, (block, inBlock, position, length) =>
+            length == BlockSize
+                ? WriteWholeAsync(block, data.Slice(position, length))
+                : ModifyPartAsync(block, inBlock, data.Slice(position, length)));
+        if (fua) await _journal.FlushAsync();
+    }
+
+    /// <summary>
+    /// Every write completed before the FLUSH is already fsynced on the engines (appendfsync always, enforced by
+    /// <see cref="EngineDurabilityCheck"/>): only the tlog, if any, has more to make durable. Writes still in flight
+    /// are not covered by a FLUSH (NBD protocol), and each of them is durable before its own reply.
+    /// </summary>
+    public ValueTask FlushAsync(CancellationToken ct) => _journal.FlushAsync();
+
+    /// <summary>Whole blocks in the range are deleted; partial ones are left as they are (a trim is advisory).</summary>
+    public async ValueTask TrimAsync(long offset, long length, bool fua, CancellationToken ct)
+    {
+        CheckWritable();
+        CheckRange(offset, length);
+        await ForEachBlockAsync(offset, length, (block, _, _, partLength) =>
+            partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ValueTask.CompletedTask);
+        if (fua) await _journal.FlushAsync();
+    }
+
+    /// <summary>Zeroes are never stored: whole blocks are deleted, partial ones read-modify-written.</summary>
+    public async ValueTask WriteZeroesAsync(long offset, long length, bool noHole, bool fua, CancellationToken ct)
+    {
+        CheckWritable();
+        CheckRange(offset, length);
+        await ForEachBlockAsync(offset, length, (block, inBlock, _, partLength) =>
+            partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ZeroPartAsync(block, inBlock, partLength));
+        if (fua) await _journal.FlushAsync();
+    }
+
+    private async ValueTask ReadPartAsync(long block, int inBlock, Memory<byte> into)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
+        try
+        {
+            await _blocks.ReadAsync(block, buffer.AsMemory(0, BlockSize));
+            buffer.AsSpan(inBlock, into.Length).CopyTo(into.Span);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async ValueTask WriteWholeAsync(long block, ReadOnlyMemory<byte> content)
+    {
+        if (!content.IsEmpty && !content.Span.ContainsAnyExcept((byte)0)) content = ReadOnlyMemory<byte>.Empty;
+        var gate = _locks.For(block);
+        await gate.WaitAsync();
+        try
+        {
+            await _blocks.WriteLockedAsync(block, content);
+            await _journal.AppendAsync(VdiskId, OwnerEpoch, block, content);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private ValueTask ModifyPartAsync(long block, int inBlock, ReadOnlyMemory<byte> part) =>
+        ReadModifyWriteAsync(block, inBlock, part, part.Length);
+
+    private ValueTask ZeroPartAsync(long block, int inBlock, int length) =>
+        ReadModifyWriteAsync(block, inBlock, ReadOnlyMemory<byte>.Empty, length);
+
+    /// <summary>Replaces <paramref name="length"/> bytes at <paramref name="inBlock"/> with <paramref name="part"/> (zeroes when empty).</summary>
+    private async ValueTask ReadModifyWriteAsync(long block, int inBlock, ReadOnlyMemory<byte> part, int length)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
+        var gate = _locks.For(block);
+        await gate.WaitAsync();
+        try
+        {
+            var whole = buffer.AsMemory(0, BlockSize);
+            await _blocks.ReadAsync(block, whole);
+            if (part.IsEmpty) whole.Span.Slice(inBlock, length).Clear();
+            else part.Span.CopyTo(whole.Span[inBlock..]);
+            ReadOnlyMemory<byte> content = whole.Span.ContainsAnyExcept((byte)0) ? whole : ReadOnlyMemory<byte>.Empty;
+            await _blocks.WriteLockedAsync(block, content);
+            await _journal.AppendAsync(VdiskId, OwnerEpoch, block, content);
+        }
+        finally
+        {
+            gate.Release();
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private delegate ValueTask BlockOperation(long block, int inBlock, int position, int length);
+
+    /// <summary>Runs one operation per block touched by the range, up to <see cref="StorageOptions.MaxBlocksInFlight"/> at once.</summary>
+    private async ValueTask ForEachBlockAsync(long offset, long length, BlockOperation operation)
+    {
+        if (length == 0) return;
+        var blockSize = BlockSize;
+        var first = offset / blockSize;
+        var last = (offset + length - 1) / blockSize;
+        if (first == last)
+        {
+            await RideThroughStallAsync(operation, first, (int)(offset - first * blockSize), 0, (int)length);
+            return;
+        }
+        var inFlight = new List<Task>((int)Math.Min(last - first + 1, _options.MaxBlocksInFlight));
+        for (var block = first; block <= last; block++)
+        {
+            var start = Math.Max(offset, block * blockSize);
+            var end = Math.Min(offset + length, (block + 1) * blockSize);
+            inFlight.Add(RideThroughStallAsync(operation, block, (int)(start - block * blockSize), (int)(start - offset), (int)(end - start)).AsTask());
+            if (inFlight.Count == _options.MaxBlocksInFlight)
+            {
+                await Task.WhenAll(inFlight);
+                inFlight.Clear();
+            }
+        }
+        await Task.WhenAll(inFlight);
+    }
+
+    /// <summary>
+    /// A block operation that failed because both sides of its shard are down is tried again each time an engine
+    /// serves again after a stall, while the stall is younger than <see cref="ShardStallHealer.StallRideThrough"/>
+    /// (transient double failures heal by themselves); whole-block writes and read-modify-writes are idempotent under the block's lock, so a retry is exact.
+    /// </summary>
+    private async ValueTask RideThroughStallAsync(BlockOperation operation, long block, int inBlock, int position, int length)
+    {
+        var healer = _engines.StallHealer;
+        while (true)
+        {
+            var generation = healer.Generation;
+            try
+            {
+                await operation(block, inBlock, position, length);
+                return;
+            }
+            catch (StorageIoException ex) when (ex.Error == StorageError.Unavailable && !IsFenced)
+            {
+                if (!await healer.WaitForHealAsync(generation)) throw;
+            }
+        }
+    }
+
+    private void CheckRange(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset + length > Size)
+            throw new StorageIoException(StorageError.OutOfRange, $"range {offset}+{length} is outside vdisk {VdiskId} of {Size} bytes");
+    }
+
+    private void CheckWritable()
+    {
+        if (ReadOnly) throw new StorageIoException(StorageError.ReadOnly, $"vdisk {VdiskId} is read-only");
+    }
+
+    /// <summary>
+    /// Stops the vdisk's repairs and failure handling when it is no longer exported. Deliberately not
+    /// IAsyncDisposable: the NBD server disposes a disposable export when its connection ends, and this one instance
+    /// serves every connection.
+    /// </summary>
+    public async ValueTask CloseAsync()
+    {
+        _engines.EngineFailed -= OnEngineFailed;
+        _engines.StallHealer.Unregister(this);
+        _fence.Tripped -= OnFenced;
+        _leaseLost.Unregister(); // not Dispose: this may run from the lease callback's own chain
+        await _repairs.DisposeAsync();
+    }
+}

@@ -1,7 +1,0 @@
-namespace ZeroDisk.Testing;
-
-/// <summary>Unique ids so tests sharing one etcd, RabbitMQ and Redis never see each other's keys and queues.</summary>
-public static class TestNames
-{
-    public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
-}

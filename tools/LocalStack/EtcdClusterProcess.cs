@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Net.Http;
+
+namespace ZeroDisk.LocalStack;
+
+/// <summary>
+/// A private etcd cluster of several members on loopback ports, for tests of what survives the loss of a member.
+/// Members are SIGKILLed by PID; the data directories go away on dispose.
+/// </summary>
+public sealed class EtcdClusterProcess : IAsyncDisposable
+{
+    private readonly Process?[] _members;
+    private readonly int[] _clientPorts;
+    private readonly string _directory;
+
+    private EtcdClusterProcess(int members, string directory)
+    {
+        _members = new Process?[members];
+        _clientPorts = Enumerable.Range(0, members).Select(_ => FreePort.Next()).ToArray();
+        _directory = directory;
+    }
+
+    /// <summary>Every member's client URL, comma-separated (ETCD_ENDPOINTS).</summary>
+    public string Endpoints => string.Join(',', _clientPorts.Select(Url));
+
+    public string Endpoint(int member) => Url(_clientPorts[member]);
+
+    public static async Task<EtcdClusterProcess> StartAsync(int members = 3)
+    {
+        var cluster = new EtcdClusterProcess(members, Path.Combine(Path.GetTempPath(), "zd-etcd-" + Guid.NewGuid().ToString("N")[..8]));
+        var peerPorts = Enumerable.Range(0, members).Select(_ => FreePort.Next()).ToArray();
+        var initial = string.Join(',', peerPorts.Select((p, i) => $"m{i}=http://127.0.0.1:{p}"));
+        for (var i = 0; i < members; i++)
+        {
+            var psi = new ProcessStartInfo("etcd") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[]
+                     {
+                         "--name", $"m{i}", "--data-dir", Path.Combine(cluster._directory, $"m{i}"),
+                         "--listen-client-urls", Url(cluster._clientPorts[i]), "--advertise-client-urls", Url(cluster._clientPorts[i]),
+                         "--listen-peer-urls", $"http://127.0.0.1:{peerPorts[i]}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{peerPorts[i]}",
+                         "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", Path.GetFileName(cluster._directory),
+                     })
+                psi.ArgumentList.Add(arg);
+            var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start etcd");
+            // Nobody reads etcd's chatter; drain it so a full pipe never blocks the member.
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            cluster._members[i] = process;
+        }
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        foreach (var port in cluster._clientPorts)
+            await Eventually.UntilAsync(async () =>
+            {
+                try
+                {
+                    return (await http.GetAsync($"{Url(port)}/health")).IsSuccessStatusCode;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            }, $"etcd member on {port} healthy", TimeSpan.FromSeconds(30));
+        return cluster;
+    }
+
+    /// <summary>SIGKILL one member, as a crashed node.</summary>
+    public async Task KillAsync(int member)
+    {
+        if (_members[member] is not { HasExited: false } process) return;
+        process.Kill();
+        await process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        for (var i = 0; i < _members.Length; i++)
+        {
+            await KillAsync(i);
+            _members[i]?.Dispose();
+        }
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static string Url(int port) => $"http://127.0.0.1:{port}";
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ZeroDisk.LocalStack;
+
+/// <summary>
+/// One private redis-server on a loopback port, with the durability settings the engines run with (DESIGN §3
+/// invariant 1). SIGKILL and restart it to simulate an SSD failure or a node reboot; its AOF survives a restart.
+/// </summary>
+public sealed class RedisServerProcess : IAsyncDisposable
+{
+    private Process? _process;
+
+    private RedisServerProcess(int port, string directory)
+    {
+        Port = port;
+        Directory = directory;
+    }
+
+    public int Port { get; }
+    public string Directory { get; }
+    public string Address => $"127.0.0.1:{Port}";
+    public bool IsRunning => _process is { HasExited: false };
+    public int? Pid => IsRunning ? _process!.Id : null;
+
+    public static async Task<RedisServerProcess> StartAsync(string? directory = null)
+    {
+        var dir = directory ?? Path.Combine(Path.GetTempPath(), "zd-redis-" + Guid.NewGuid().ToString("N")[..8]);
+        System.IO.Directory.CreateDirectory(dir);
+        var server = new RedisServerProcess(FreePort.Next(), dir);
+        await server.StartProcessAsync();
+        return server;
+    }
+
+    /// <summary>SIGKILL: no shutdown, no final fsync, exactly like a crash.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is null || _process.HasExited) return;
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Start again on the same port and data directory (old data intact, new run_id).</summary>
+    public Task RestartAsync() => IsRunning ? Task.CompletedTask : StartProcessAsync();
+
+    /// <summary>Wipe the data directory too, as a replaced disk would come back.</summary>
+    public async Task RestartEmptyAsync()
+    {
+        await KillAsync();
+        System.IO.Directory.Delete(Directory, recursive: true);
+        System.IO.Directory.CreateDirectory(Directory);
+        await StartProcessAsync();
+    }
+
+    /// <summary>
+    /// Copies the data directory as it is now (AOF included) to a new temp directory, for
+    /// <see cref="RestartFromSnapshotAsync"/>: what the engine will come back with after a crash that lost everything
+    /// written since (a crash that loses acknowledged writes: a lost disk cache, or an engine misconfigured with appendfsync everysec).
+    /// </summary>
+    public string SnapshotDirectory()
+    {
+        var snapshot = Directory + "-snap-" + Guid.NewGuid().ToString("N")[..8];
+        CopyDirectory(Directory, snapshot);
+        return snapshot;
+    }
+
+    /// <summary>SIGKILL, then start again (same port, new run_id) with the data of <paramref name="snapshot"/>, which is consumed.</summary>
+    public async Task RestartFromSnapshotAsync(string snapshot)
+    {
+        await KillAsync();
+        System.IO.Directory.Delete(Directory, recursive: true);
+        CopyDirectory(snapshot, Directory);
+        System.IO.Directory.Delete(snapshot, recursive: true);
+        await StartProcessAsync();
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        System.IO.Directory.CreateDirectory(to);
+        foreach (var file in System.IO.Directory.EnumerateFiles(from))
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        foreach (var dir in System.IO.Directory.EnumerateDirectories(from))
+            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
+    }
+
+    private async Task StartProcessAsync()
+    {
+        var psi = new ProcessStartInfo("redis-server")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[]
+                 {
+                     "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", Directory, "--daemonize", "no",
+                     "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction",
+                     "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", "--logfile", Path.Combine(Directory, "redis.log"),
+                 })
+            psi.ArgumentList.Add(arg);
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start redis-server (is it installed? scripts/infra.sh install)");
+        _process.StandardOutput.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();
+        _process.StandardError.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();
+        var process = _process;
+        await Eventually.UntilAsync(async () => process.HasExited
+                ? throw new InvalidOperationException($"redis-server on port {Port} exited with {process.ExitCode}; see {Directory}/redis.log")
+                : await PingAsync(),
+            $"redis-server on port {Port} answers PING", TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(20));
+    }
+
+    private async Task<bool> PingAsync()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray());
+            var buffer = new byte[64];
+            var read = await stream.ReadAsync(buffer);
+            // While loading the AOF redis answers -LOADING; only +PONG means it serves.
+            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+        try { System.IO.Directory.Delete(Directory, recursive: true); }
+        catch (IOException) { /* a file still being written by the dying server: the temp dir is cleaned later */ }
+    }
+}
+
+internal static class TaskExtensions
+{
+    public static void Forget(this Task task) => _ = task;
+}

@@ -1,0 +1,14 @@
+namespace ZeroDisk.LocalStack;
+
+public static class RepoPaths
+{
+    /// <summary>The folder holding ZeroDiskServices.sln, found by walking up from the test binaries.</summary>
+    public static string Root { get; } = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ZeroDiskServices.sln"))) return dir.FullName;
+        throw new InvalidOperationException("ZeroDiskServices.sln not found above " + AppContext.BaseDirectory);
+    }
+}
