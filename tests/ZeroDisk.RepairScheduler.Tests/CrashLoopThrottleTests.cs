@@ -17,4 +17,16 @@ public class CrashLoopThrottleTests
         time.Advance(TimeSpan.FromMinutes(2));
         Assert.Equal((1, TimeSpan.Zero), throttle.OnCrash("n/tlogserver/t"));
     }
+
+    [Fact]
+    public void One_exit_handled_again_counts_once()
+    {
+        // Its restart command failed and the bus retried the report five times: still one crash, restarted at once.
+        var throttle = new CrashLoopThrottle(new SchedulerOptions { ImmediateRestarts = 2, RestartBackoff = TimeSpan.FromSeconds(1) }, new FakeTimeProvider());
+        for (var attempt = 0; attempt < 6; attempt++)
+            Assert.Equal((1, TimeSpan.Zero), throttle.OnCrash("n/nbdserver/vm1", "exit-4242-0"));
+        Assert.Equal((2, TimeSpan.Zero), throttle.OnCrash("n/nbdserver/vm1", "exit-4343-0"));
+        Assert.Equal(3, throttle.OnCrash("n/nbdserver/vm1", "exit-4444-0").CrashesInARow);
+        Assert.Equal(3, throttle.OnCrash("n/nbdserver/vm1", "exit-4444-0").CrashesInARow);
+    }
 }

@@ -34,7 +34,7 @@ public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRes
         }
         try
         {
-            await RestartAsync(context, exited);
+            await RestartAsync(context, exited, claim);
         }
         catch when (claim is not null)
         {
@@ -44,9 +44,9 @@ public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRes
         if (claim is not null) await claims.CompleteAsync(claim, context.CancellationToken);
     }
 
-    private async Task RestartAsync(ConsumeContext<ProcessExited> context, ProcessExited exited)
+    private async Task RestartAsync(ConsumeContext<ProcessExited> context, ProcessExited exited, string? claim)
     {
-        var (crashes, delay) = throttle.OnCrash($"{exited.Source.Node}/{exited.Role.ToWire()}/{exited.Id}");
+        var (crashes, delay) = throttle.OnCrash($"{exited.Source.Node}/{exited.Role.ToWire()}/{exited.Id}", claim);
         if (delay > TimeSpan.Zero)
         {
             logger.LogError("{Role} {Id} on {Node} crashed {Crashes} times in a row (exit {ExitCode}); next restart in {Delay}",
