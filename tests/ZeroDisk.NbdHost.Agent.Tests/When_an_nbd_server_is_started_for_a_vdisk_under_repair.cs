@@ -47,7 +47,8 @@ public class When_an_nbd_server_is_started_for_a_vdisk_under_repair
 
             File.WriteAllText(finish, "");
             nbdPid = await agent.WaitForPidAsync(ProcessRole.NbdServer, server, TimeSpan.FromSeconds(60));
-            await Eventually.ValueAsync(() => Task.FromResult(File.Exists(calls) ? File.ReadAllText(calls) : null), c => c is not null, TimeSpan.FromSeconds(60));
+            // The hook creates its file before it writes the line: wait for the line, not for the file.
+            await Eventually.ValueAsync(() => Task.FromResult(File.Exists(calls) ? File.ReadAllText(calls) : null), c => c is { Length: > 0 } && c.EndsWith('\n'), TimeSpan.FromSeconds(60));
             Assert.Equal([server], File.ReadAllLines(calls));
             var vmOwner = await VdiskOwnership.ReadAsync(agent.Etcd, vdisk, CancellationToken.None);
             Assert.Equal(VdiskOwnerKind.Vm, vmOwner!.Kind);
