@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Operations;
 
 namespace ZeroDisk.NodeAgent;
 
@@ -52,7 +53,7 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
         await WriteRecordAsync(paths.RecordFile, new ChildRecord(spec.Role, spec.Id, 0, 0, spec.Arguments, spec.ReportsExit));
         var psi = new ProcessStartInfo("setsid") { UseShellExecute = false };
         // The agent's own probe address is not its children's: each would fail to listen on it.
-        psi.Environment.Remove("Operations__Url");
+        foreach (var name in psi.Environment.Keys.Where(OperationsExtensions.IsUrlVariable).ToList()) psi.Environment.Remove(name);
         foreach (var argument in ChildWrapper.Arguments(paths, spec.Arguments)) psi.ArgumentList.Add(argument);
         // The wrapper is our child only until the agent dies. The Process object stays referenced until the
         // wrapper exits, so .NET keeps tracking it and reaps it (no zombie per restarted child).

@@ -56,6 +56,9 @@ public static class OperationsExtensions
     /// <summary>Where a service without a web server of its own answers health probes and scrapes (e.g. Operations__Url=http://127.0.0.1:5081).</summary>
     public const string UrlKey = "Operations:Url";
 
+    /// <summary>Whether an environment variable sets <see cref="UrlKey"/> ("__" for ":", any case, as configuration reads it).</summary>
+    public static bool IsUrlVariable(string name) => name.Replace("__", ":", StringComparison.Ordinal).Equals(UrlKey, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// Serves <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> for a generic host on
     /// <c>Operations:Url</c>, else <paramref name="defaultUrl"/>; with neither (or "off"), nothing listens. One line in a
