@@ -13,6 +13,9 @@ internal interface IStallAware
     /// after recording on it, durably, what its failed twins missed. False leaves it failed.
     /// </summary>
     Task<bool> PrepareToServeAgainAsync(StorageEngine engine);
+
+    /// <summary>Whether every twin of <paramref name="engine"/> here is down for real (failed, or not serving by etcd), not only unverified.</summary>
+    bool TwinsAreDown(StorageEngine engine);
 }
 
 /// <summary>
@@ -136,6 +139,12 @@ internal sealed class ShardStallHealer(StorageEngines engines, ILogger log)
         }
         List<IStallAware> vdisks;
         lock (_vdisks) vdisks = [.. _vdisks];
+        if (restarted && !vdisks.All(v => v.TwinsAreDown(engine)))
+        {
+            log.LogWarning("storage engine {Address} answers again, but its run_id is {RunId}, not {Before}: it restarted while a twin of it was not down, " +
+                "so that twin may hold writes it lost; it stays failed until a repair", engine.Address, runId, runIdAtFailure ?? "unknown");
+            return ProbeVerdict.GiveUp;
+        }
         foreach (var vdisk in vdisks)
             if (!await vdisk.PrepareToServeAgainAsync(engine)) return ProbeVerdict.NotYet;
         if (restarted)

@@ -38,6 +38,15 @@ internal sealed class LastCompleteSides
         return last && !stale;
     }
 
+    /// <summary>
+    /// Whether every twin of <paramref name="engine"/> in this vdisk is down for real: failed here, or not serving by
+    /// etcd. A twin that is only waiting for its identity check is not; a restarted engine is trusted as the last
+    /// complete side only when its twins are down for real.
+    /// </summary>
+    public static bool TwinsAreDown(VdiskTopology topology, StorageEngine engine) =>
+        topology.Slots.Where(s => ReferenceEquals(s.Engine, engine)).Select(topology.Twin)
+            .All(twin => twin.Engine.IsFailed || !WasServing(twin));
+
     /// <summary>Complete for this vdisk by etcd (the process's failure flag aside).</summary>
     private static bool WasServing(EngineSlot slot) =>
         !slot.AwaitsRespreadRecord && (slot.State == EngineState.Online || slot.State == EngineState.RepairTmpOutage && slot.TmpRepaired);

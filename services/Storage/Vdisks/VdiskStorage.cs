@@ -249,6 +249,8 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
 
     Task<bool> IStallAware.PrepareToServeAgainAsync(StorageEngine engine) => _lastComplete.PrepareAsync(Topology, _blocks, engine);
 
+    bool IStallAware.TwinsAreDown(StorageEngine engine) => LastCompleteSides.TwinsAreDown(Topology, engine);
+
     private async Task RecordWindowAsync(EngineSlot survivor, EngineSlot stale)
     {
         try
