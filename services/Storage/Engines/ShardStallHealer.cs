@@ -127,9 +127,10 @@ internal sealed class ShardStallHealer(StorageEngines engines, ILogger log)
         if (!engine.Connection.IsConnected) return ProbeVerdict.NotYet;
         var (runId, marker) = await EngineIdentityCheck.ReadRunIdAndMarkerAsync(engine);
         var restarted = runIdAtFailure is null || runId != runIdAtFailure;
-        if (engine.ExpectedIdentity is { Length: > 0 } expected && marker != expected)
+        var expected = engine.ExpectedIdentity;
+        if (expected.Length == 0 || marker != expected)
         {
-            log.LogError("storage engine {Address} answers again, but its identity marker is missing or different: it stays failed", engine.Address);
+            log.LogError("storage engine {Address} answers again, but its identity marker is missing, different or not registered: it stays failed", engine.Address);
             return ProbeVerdict.GiveUp;
         }
         if (await EngineDurabilityCheck.FindProblemAsync(engine) is { } notDurable)
@@ -147,6 +148,8 @@ internal sealed class ShardStallHealer(StorageEngines engines, ILogger log)
         }
         foreach (var vdisk in vdisks)
             if (!await vdisk.PrepareToServeAgainAsync(engine)) return ProbeVerdict.NotYet;
+        // It may have failed before this process ever verified it (during start-up): the marker just read counts.
+        engine.MarkVerified(expected);
         if (restarted)
         {
             // Its twins failed before it, so no side holds more than it does: keeping it failed would leave the shards

@@ -138,6 +138,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         await RaiseFencesAsync();
         if (IsFenced) return;
         await _trust.RecordAsync(config, Topology, takeover);
+        if (takeover) ProbeInheritedFailures();
         await CheckDirtySetsAsync(before);
         _repairs.Reconcile(Topology);
     }
@@ -245,6 +246,17 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
             if (twin.Use != SlotUse.Serve) continue;
             _ = RecordWindowAsync(twin, slot);
         }
+    }
+
+    /// <summary>
+    /// Engines that failed in this process before the vdisk was opened here (e.g. during start-up) and would be the only
+    /// side of a shard by etcd: probed like a last complete side, or the shard would wait for a repair nobody can run.
+    /// </summary>
+    private void ProbeInheritedFailures()
+    {
+        var topology = Topology;
+        foreach (var engine in topology.Slots.Select(s => s.Engine).Where(e => e.IsFailed).Distinct())
+            if (_lastComplete.NoteInheritedFailure(topology, engine)) _engines.StallHealer.Probe(engine);
     }
 
     Task<bool> IStallAware.PrepareToServeAgainAsync(StorageEngine engine) => _lastComplete.PrepareAsync(Topology, _blocks, engine);
