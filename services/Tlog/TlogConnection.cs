@@ -28,22 +28,48 @@ public sealed class TlogConnection : IAsyncDisposable
     public PipeReader Input { get; }
     public PipeWriter Output { get; }
 
-    public static async Task<TlogConnection> ConnectAsync(string address, TimeSpan timeout, CancellationToken ct)
+    /// <summary>
+    /// Connects and answers the server's challenge: with <paramref name="secret"/>, proves it holds the cluster's secret
+    /// and checks that the server does too; without, works only with a server that asks for none. Throws
+    /// <see cref="IOException"/> when the two sides do not authenticate each other.
+    /// </summary>
+    public static async Task<TlogConnection> ConnectAsync(string address, TimeSpan timeout, CancellationToken ct, TlogSecret? secret = null)
     {
         var (host, port) = ParseAddress(address);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        TlogConnection? connection = null;
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(timeout);
             await socket.ConnectAsync(host, port, deadline.Token);
+            connection = new TlogConnection(address, new NetworkStream(socket, ownsSocket: true));
+            await connection.AuthenticateAsync(secret, deadline.Token);
+            return connection;
         }
         catch
         {
-            socket.Dispose();
+            if (connection is not null) await connection.DisposeAsync();
+            else socket.Dispose();
             throw;
         }
-        return new TlogConnection(address, new NetworkStream(socket, ownsSocket: true));
+    }
+
+    private async Task AuthenticateAsync(TlogSecret? secret, CancellationToken ct)
+    {
+        var (required, serverNonce) = await ReadFrameAsync(TlogFrameType.Challenge, TlogAuthFrames.ReadChallenge, ct);
+        if (secret is null)
+        {
+            if (required) throw new IOException($"tlog server {Address} requires the cluster's secret ({TlogSecret.FileKey})");
+            return;
+        }
+        if (!required) throw new IOException($"tlog server {Address} does not ask for the cluster's secret: it is not one of ours, not journaling to it");
+        var clientNonce = TlogSecret.NewNonce();
+        TlogAuthFrames.WriteBytes(Output, TlogFrameType.Authenticate, clientNonce, secret.ClientProof(serverNonce, clientNonce));
+        await Output.FlushAsync(ct);
+        var proof = await ReadFrameAsync(TlogFrameType.Authenticated, body => body.ToArray(), ct);
+        if (!TlogSecret.Same(secret.ServerProof(serverNonce, clientNonce), proof))
+            throw new IOException($"tlog server {Address} does not hold the cluster's secret");
     }
 
     public static (string Host, int Port) ParseAddress(string address)
@@ -88,10 +114,13 @@ public sealed class TlogConnection : IAsyncDisposable
 
     private static TlogReply ToReply((long Sequence, string Reason) reject) => new(reject.Sequence, reject.Reason);
 
-    /// <summary>Every durable record the server holds for the vdisk, in its log order.</summary>
-    public async IAsyncEnumerable<TlogRecord> ReadLogAsync(string vdiskId, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>Every durable record the server holds for the vdisk, in its log order (presenting no owner epoch).</summary>
+    public IAsyncEnumerable<TlogRecord> ReadLogAsync(string vdiskId, CancellationToken ct) => ReadLogAsync(vdiskId, 0, ct);
+
+    /// <summary>Every durable record the server holds for the vdisk, in its log order; <paramref name="epoch"/> is the reader's owner epoch.</summary>
+    public async IAsyncEnumerable<TlogRecord> ReadLogAsync(string vdiskId, long epoch, [EnumeratorCancellation] CancellationToken ct)
     {
-        TlogFrames.WriteText(Output, TlogFrameType.ReadLog, vdiskId);
+        TlogFrames.WriteQueryHighest(Output, vdiskId, epoch, TlogFrameType.ReadLog);
         await Output.FlushAsync(ct);
         var records = new List<TlogRecord>();
         while (true)

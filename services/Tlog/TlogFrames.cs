@@ -23,6 +23,12 @@ public enum TlogFrameType : byte
     End = 8,
     /// <summary>server → client: a request that could not be served; the server closes the connection after it.</summary>
     Error = 9,
+    /// <summary>server → client, first frame of every connection: secret required (1 byte), nonce (32); see <see cref="TlogSecret"/>.</summary>
+    Challenge = 10,
+    /// <summary>client → server: client nonce (32), proof (32).</summary>
+    Authenticate = 11,
+    /// <summary>server → client: the server's proof (32).</summary>
+    Authenticated = 12,
 }
 
 /// <summary>
@@ -99,12 +105,13 @@ public static class TlogFrames
         output.Advance(HeaderLength + 8 + 2 + reasonBytes);
     }
 
-    public static void WriteQueryHighest(IBufferWriter<byte> output, string vdiskId, long epoch)
+    /// <summary>QueryHighest, or (with <paramref name="type"/> ReadLog) a log read: the same body, vdisk and the owner epoch presented.</summary>
+    public static void WriteQueryHighest(IBufferWriter<byte> output, string vdiskId, long epoch, TlogFrameType type = TlogFrameType.QueryHighest)
     {
         var vdiskBytes = Encoding.UTF8.GetByteCount(vdiskId);
         var span = output.GetSpan(HeaderLength + 2 + vdiskBytes + 8);
         BinaryPrimitives.WriteInt32BigEndian(span, 1 + 2 + vdiskBytes + 8);
-        span[4] = (byte)TlogFrameType.QueryHighest;
+        span[4] = (byte)type;
         var rest = WriteString(span[HeaderLength..], vdiskId, vdiskBytes);
         BinaryPrimitives.WriteInt64BigEndian(rest, epoch);
         output.Advance(HeaderLength + 2 + vdiskBytes + 8);

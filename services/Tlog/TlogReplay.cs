@@ -25,6 +25,15 @@ public abstract record ReplayLimit
     }
 }
 
+/// <summary>
+/// What a reader presents to tlog servers: the cluster's secret (when they ask for one) and the owner epoch it holds
+/// for the vdisk (when they check epochs, only the current owner may read).
+/// </summary>
+public sealed record TlogCredentials(TlogSecret? Secret, long Epoch)
+{
+    public static readonly TlogCredentials None = new(null, 0);
+}
+
 /// <summary>What a replay found and applied.</summary>
 public sealed record ReplayResult(int ServersRead, int ServersUnreachable, long Records, long Applied, TlogKey? LastApplied, int Conflicts);
 
@@ -37,7 +46,7 @@ public static class TlogReplay
     public const int DefaultBlockSize = 4096;
 
     public static async Task<(SortedDictionary<TlogKey, TlogRecord> Records, int Read, int Unreachable, int Conflicts)> MergeAsync(
-        IReadOnlyList<string> servers, string vdiskId, ILogger logger, CancellationToken ct)
+        IReadOnlyList<string> servers, string vdiskId, TlogCredentials credentials, ILogger logger, CancellationToken ct)
     {
         var merged = new SortedDictionary<TlogKey, TlogRecord>();
         int read = 0, unreachable = 0, conflicts = 0;
@@ -45,8 +54,8 @@ public static class TlogReplay
         {
             try
             {
-                await using var connection = await TlogConnection.ConnectAsync(address, TimeSpan.FromSeconds(3), ct);
-                await foreach (var record in connection.ReadLogAsync(vdiskId, ct))
+                await using var connection = await TlogConnection.ConnectAsync(address, TimeSpan.FromSeconds(3), ct, credentials.Secret);
+                await foreach (var record in connection.ReadLogAsync(vdiskId, credentials.Epoch, ct))
                 {
                     if (!merged.TryAdd(record.Key, record) && !merged[record.Key].Hash.AsSpan().SequenceEqual(record.Hash))
                     {
@@ -67,9 +76,9 @@ public static class TlogReplay
 
     /// <summary>Writes the merged records into a raw image file (created or overwritten in place) of <paramref name="size"/> bytes, or as large as the highest block needs.</summary>
     public static async Task<ReplayResult> ToImageFileAsync(IReadOnlyList<string> servers, string vdiskId, string imagePath,
-        long? size, int? blockSize, ReplayLimit limit, ILogger logger, CancellationToken ct)
+        long? size, int? blockSize, ReplayLimit limit, TlogCredentials credentials, ILogger logger, CancellationToken ct)
     {
-        var (selected, stats) = await SelectAsync(servers, vdiskId, limit, logger, ct);
+        var (selected, stats) = await SelectAsync(servers, vdiskId, limit, credentials, logger, ct);
         // Empty data is an all-zero block (the storage deletes those); the others give the block size.
         var size0 = blockSize ?? selected.FirstOrDefault(r => !r.Data.IsEmpty)?.Data.Length ?? DefaultBlockSize;
         var zeroes = new byte[size0];
@@ -94,9 +103,9 @@ public static class TlogReplay
 
     /// <summary>The merged records up to the limit, in key order, and what the merge found.</summary>
     public static async Task<(List<TlogRecord> Selected, ReplayResult Stats)> SelectAsync(IReadOnlyList<string> servers, string vdiskId,
-        ReplayLimit limit, ILogger logger, CancellationToken ct)
+        ReplayLimit limit, TlogCredentials credentials, ILogger logger, CancellationToken ct)
     {
-        var (records, read, unreachable, conflicts) = await MergeAsync(servers, vdiskId, logger, ct);
+        var (records, read, unreachable, conflicts) = await MergeAsync(servers, vdiskId, credentials, logger, ct);
         if (read == 0) throw new IOException($"no tlog server of [{string.Join(", ", servers)}] could be read");
         var lastEpoch = records.Count > 0 ? records.Keys.Max().Epoch : 0;
         var selected = records.Values.Where(r => Includes(limit, r, lastEpoch)).ToList();

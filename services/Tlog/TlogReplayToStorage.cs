@@ -15,7 +15,7 @@ namespace ZeroDisk.Tlog;
 public static class TlogReplayToStorage
 {
     public static async Task<ReplayResult> RunAsync(IReadOnlyList<string> servers, string sourceVdiskId, string targetVdiskId, string etcdEndpoints,
-        ReplayLimit limit, ILoggerFactory loggers, CancellationToken ct)
+        ReplayLimit limit, TlogCredentials credentials, ILoggerFactory loggers, CancellationToken ct)
     {
         var logger = loggers.CreateLogger("replay");
         using var etcd = new EtcdGrpc(etcdEndpoints);
@@ -26,7 +26,9 @@ public static class TlogReplayToStorage
         await using (claim)
         {
             var config = await ReadConfigAsync(etcd, targetVdiskId, ct);
-            var (selected, stats) = await TlogReplay.SelectAsync(servers, sourceVdiskId, limit, logger, ct);
+            // Replaying a vdisk into itself: the claim just taken is the current owner epoch the tlog servers ask for.
+            if (sourceVdiskId == targetVdiskId) credentials = credentials with { Epoch = claim.Owner.Epoch };
+            var (selected, stats) = await TlogReplay.SelectAsync(servers, sourceVdiskId, limit, credentials, logger, ct);
             // An offline rebuild: no VM waits on it, so a slow engine is waited for rather than failed over.
             var options = new StorageOptions { CommandTimeout = TimeSpan.FromSeconds(10), ConnectTimeout = TimeSpan.FromSeconds(5) };
             var events = new ConsoleStderrEvents();

@@ -34,7 +34,7 @@ internal sealed class TlogServerLink(TlogWriter writer, int index, string addres
             {
                 if (connection is null)
                 {
-                    connection = await TlogConnection.ConnectAsync(address, options.ConnectTimeout, ct);
+                    connection = await TlogConnection.ConnectAsync(address, options.ConnectTimeout, ct, options.Secret);
                     highest = await connection.QueryHighestAsync(options.VdiskId, options.Epoch, ct).WaitAsync(options.ConnectTimeout, ct);
                     logger.LogInformation("tlog server {Server} is back for {Vdisk}: it holds up to sequence {Highest}, catching it up", address, options.VdiskId, highest);
                 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using ZeroDisk.Contracts;
 using ZeroDisk.Storage;
 using ZeroDisk.ServiceDefaults.Etcd;
@@ -74,6 +75,7 @@ public sealed class TlogWriteJournal(EtcdClient etcd, TlogJournalOptions options
         {
             VdiskId = vdiskId, Epoch = epoch, Servers = cluster.Servers,
             RequiredAcks = Math.Min(options.RequiredAcks, cluster.Servers.Count), FlushTimeout = options.FlushTimeout,
+            Secret = options.Secret,
         }, logger, CancellationToken.None);
     }
 
@@ -96,11 +98,15 @@ public sealed class TlogWriteJournal(EtcdClient etcd, TlogJournalOptions options
     }
 }
 
-/// <summary>k and the flush timeout of the NBD server's tlog writers (TLOG_REQUIRED_ACKS, TLOG_FLUSH_TIMEOUT_SECONDS).</summary>
+/// <summary>
+/// k, the flush timeout and the cluster secret of the NBD server's tlog writers (TLOG_REQUIRED_ACKS,
+/// TLOG_FLUSH_TIMEOUT_SECONDS, TLOG_SECRET_FILE).
+/// </summary>
 public sealed record TlogJournalOptions
 {
     public int RequiredAcks { get; init; } = 2;
     public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TlogSecret? Secret { get; init; }
 
     public static TlogJournalOptions From(IConfiguration configuration)
     {
@@ -108,7 +114,7 @@ public sealed record TlogJournalOptions
         if (int.TryParse(configuration["TLOG_REQUIRED_ACKS"], out var k)) options = options with { RequiredAcks = k };
         if (double.TryParse(configuration["TLOG_FLUSH_TIMEOUT_SECONDS"], System.Globalization.CultureInfo.InvariantCulture, out var seconds))
             options = options with { FlushTimeout = TimeSpan.FromSeconds(seconds) };
-        return options;
+        return options with { Secret = TlogSecret.FromFileOrNone(configuration[TlogSecret.FileKey]) };
     }
 }
 
@@ -117,8 +123,28 @@ public static class TlogJournalExtensions
     /// <summary>Journals every stored block to the vdisk's tlog servers; call before <c>AddVdiskStorage</c>, whose default is no journal.</summary>
     public static IHostApplicationBuilder AddTlogJournal(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(TlogJournalOptions.From(builder.Configuration));
+        // A secret file that cannot be read fails the start by name (ValidateOnStart), not the first journaled write.
+        builder.Services.AddOptions<TlogJournalOptions>().ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<TlogJournalOptions>>(new SecretFileValidation(builder.Configuration[TlogSecret.FileKey]));
+        builder.Services.AddSingleton(_ => TlogJournalOptions.From(builder.Configuration));
         builder.Services.AddSingleton<IWriteJournal, TlogWriteJournal>();
         return builder;
+    }
+}
+
+/// <summary>Checks at start that the tlog secret file, when one is named, holds a usable secret.</summary>
+internal sealed class SecretFileValidation(string? path) : IValidateOptions<TlogJournalOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TlogJournalOptions options)
+    {
+        try
+        {
+            TlogSecret.FromFileOrNone(path);
+            return ValidateOptionsResult.Success;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            return ValidateOptionsResult.Fail($"{TlogSecret.FileKey}: {ex.Message}");
+        }
     }
 }

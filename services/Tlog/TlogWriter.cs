@@ -71,7 +71,7 @@ public sealed class TlogWriter : IAsyncDisposable
         TlogConnection? connection = null;
         try
         {
-            connection = await TlogConnection.ConnectAsync(address, options.ConnectTimeout, ct);
+            connection = await TlogConnection.ConnectAsync(address, options.ConnectTimeout, ct, options.Secret);
             return (connection, await connection.QueryHighestAsync(options.VdiskId, options.Epoch, ct).WaitAsync(options.ConnectTimeout, ct));
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or InvalidDataException or OperationCanceledException && !ct.IsCancellationRequested)

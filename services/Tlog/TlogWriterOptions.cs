@@ -21,6 +21,8 @@ public sealed record TlogWriterOptions
     /// beyond it the oldest go, and a server that comes back later misses them (they are on k others).
     /// </summary>
     public long MaxRetainedBytes { get; init; } = 256L * 1024 * 1024;
+    /// <summary>The tlog cluster's shared secret, when its servers ask for one (<see cref="TlogSecret"/>).</summary>
+    public TlogSecret? Secret { get; init; }
 }
 
 /// <summary>Fewer than k tlog servers acknowledged in time: the data since the last flush is not durable.</summary>

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Buffers.Binary;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using ZeroDisk.Nbd.Security;
 using ZeroDisk.Nbd.Transport;
 
 namespace ZeroDisk.Nbd.Protocol;
@@ -14,8 +15,13 @@ namespace ZeroDisk.Nbd.Protocol;
 /// newstyle only one option can be set"), and it cannot read option replies, so anything else closes the connection
 /// (nbdkit and qemu-nbd serve such clients the same way). Names and payloads come from an unauthenticated client: they
 /// are logged only through <see cref="LogText.Quote"/>.
+/// TLS (proto.md "TLS support"): with <see cref="NbdTlsMode.Required"/> every option before STARTTLS but ABORT is
+/// answered NBD_REP_ERR_TLS_REQD (EXPORT_NAME, which cannot be answered, closes); what was haggled before TLS is
+/// forgotten once it is on (a man in the middle could have chosen it). With export access rules, an export the
+/// client's certificate is not named for is answered exactly as one that does not exist (NBD_REP_ERR_UNKNOWN, left
+/// out of NBD_OPT_LIST): a client learns nothing about the vdisks of others, not even that they exist.
 /// </summary>
-internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog catalog, ILogger logger, TimeSpan idleTimeout)
+internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog catalog, ILogger logger, TimeSpan idleTimeout, NbdSecurity security)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
@@ -23,6 +29,8 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
     private bool _noZeroes;
     private bool _structured;
     private bool _baseAllocation;
+    private bool _tls;
+    private string? _identity;
 
     public async Task<NegotiatedExport?> RunAsync(CancellationToken ct)
     {
@@ -67,6 +75,17 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
             var data = await ReadExactAsync((int)length, ct).ConfigureAwait(false);
             if (data is null) return null;
 
+            if (security.Mode == NbdTlsMode.Required && !_tls && option is not (NbdOption.StartTls or NbdOption.Abort))
+            {
+                if (option == NbdOption.ExportName)
+                {
+                    logger.LogInformation("NBD client asked for an export without TLS, which is required; closing");
+                    return null; // proto.md FORCEDTLS: it cannot be answered with an error
+                }
+                await ReplyAsync(option, OptionReply.ErrTlsReqd, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+                continue;
+            }
+
             switch (option)
             {
                 case NbdOption.ExportName:
@@ -94,7 +113,10 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
                 case NbdOption.SetMetaContext:
                     await MetaContextAsync(option, data, ct).ConfigureAwait(false);
                     break;
-                default: // STARTTLS included: no TLS here
+                case NbdOption.StartTls when security.Tls is not null:
+                    if (!await StartTlsAsync(data, ct).ConfigureAwait(false)) return null;
+                    break;
+                default: // STARTTLS included when TLS is off
                     await ReplyAsync(option, OptionReply.ErrUnsup, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
                     break;
             }
@@ -104,7 +126,7 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
     private async Task<NegotiatedExport?> ExportNameAsync(byte[] data, CancellationToken ct)
     {
         var name = Decode(data);
-        var export = name is null ? null : await catalog.OpenAsync(name, ct).ConfigureAwait(false);
+        var export = name is null || !MayOpen(name) ? null : await catalog.OpenAsync(name, ct).ConfigureAwait(false);
         if (export is null)
         {
             logger.LogInformation("NBD client asked for unknown export {Export}; closing", name is null ? "(not UTF-8)" : LogText.Quote(name));
@@ -126,6 +148,7 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
         }
         foreach (var info in catalog.List())
         {
+            if (!security.MayOpen(_identity, info.Name)) continue;
             var name = Encoding.UTF8.GetBytes(info.Name);
             var description = info.Description is null ? [] : Encoding.UTF8.GetBytes(info.Description);
             var payload = new byte[4 + name.Length + description.Length];
@@ -149,7 +172,7 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
         var requested = new List<InfoType>();
         for (var i = 2; i < rest.Length; i += 2) requested.Add((InfoType)BinaryPrimitives.ReadUInt16BigEndian(rest.AsSpan(i)));
 
-        var export = await catalog.OpenAsync(name, ct).ConfigureAwait(false);
+        var export = MayOpen(name) ? await catalog.OpenAsync(name, ct).ConfigureAwait(false) : null;
         if (export is null)
         {
             await ReplyAsync(option, OptionReply.ErrUnknown, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
@@ -216,7 +239,7 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
             await ReplyAsync(option, OptionReply.ErrInvalid, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
             return;
         }
-        if (!catalog.List().Any(e => e.Name == name))
+        if (!MayOpen(name) || !catalog.List().Any(e => e.Name == name))
         {
             await ReplyAsync(option, OptionReply.ErrUnknown, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
             return;
@@ -234,6 +257,55 @@ internal sealed class NbdHandshake(INbdTransport transport, INbdExportCatalog ca
             await ReplyAsync(option, OptionReply.MetaContext, payload, ct).ConfigureAwait(false);
         }
         await ReplyAsync(option, OptionReply.Ack, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether this client may open the export; a refusal is logged (it is an operator's business), the client only sees "unknown".</summary>
+    private bool MayOpen(string name)
+    {
+        if (security.MayOpen(_identity, name)) return true;
+        logger.LogInformation("NBD client {Client} may not open export {Export}: answered as unknown",
+            _identity is null ? "(no certificate)" : LogText.Quote(_identity), LogText.Quote(name));
+        return false;
+    }
+
+    /// <summary>
+    /// NBD_OPT_STARTTLS: acknowledged, then the TLS handshake. False when the connection must close (the handshake
+    /// failed, or the client sent bytes past the option before the acknowledgement: plaintext injected ahead of TLS
+    /// must never be read as if it came through it).
+    /// </summary>
+    private async Task<bool> StartTlsAsync(byte[] data, CancellationToken ct)
+    {
+        if (data.Length != 0 || _tls)
+        {
+            await ReplyAsync(NbdOption.StartTls, OptionReply.ErrInvalid, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+            return true;
+        }
+        if (transport.Input.TryRead(out var pending))
+        {
+            var early = pending.Buffer.Length;
+            transport.Input.AdvanceTo(pending.Buffer.Start);
+            if (early != 0 || pending.IsCompleted)
+            {
+                logger.LogInformation("NBD client sent {Bytes} bytes after STARTTLS before its acknowledgement; closing", early);
+                return false;
+            }
+        }
+        await ReplyAsync(NbdOption.StartTls, OptionReply.Ack, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+        try
+        {
+            var certificate = await transport.StartTlsAsync(security.Tls!, ct).ConfigureAwait(false);
+            _identity = certificate is null ? null : NbdSecurity.IdentityOf(certificate);
+        }
+        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
+        {
+            logger.LogInformation("NBD client's TLS handshake failed; closing: {Reason}", LogText.Quote(e.Message));
+            return false;
+        }
+        _tls = true;
+        _structured = false; // haggled in plaintext: forgotten (proto.md leaves the rest to the server; nbdkit does the same)
+        _baseAllocation = false;
+        logger.LogDebug("NBD client is on TLS as {Client}", _identity is null ? "(no certificate)" : LogText.Quote(_identity));
+        return true;
     }
 
     private static bool TryParseNameAnd(byte[] data, out string name, out byte[] rest)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Nbd.Protocol;
+using ZeroDisk.Nbd.Security;
 using ZeroDisk.Nbd.Transport;
 
 namespace ZeroDisk.Nbd;
@@ -7,7 +8,7 @@ namespace ZeroDisk.Nbd;
 /// <summary>One client from handshake to close. Never throws: whatever goes wrong ends this connection only.</summary>
 internal static class NbdConnection
 {
-    public static async Task RunAsync(INbdTransport transport, INbdExportCatalog catalog, NbdServerOptions options,
+    public static async Task RunAsync(INbdTransport transport, INbdExportCatalog catalog, NbdServerOptions options, NbdSecurity security,
         ByteBudget serverMemory, ILogger logger, CancellationToken ct)
     {
         NegotiatedExport? negotiated = null;
@@ -16,7 +17,7 @@ internal static class NbdConnection
             using (var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 handshakeTimeout.CancelAfter(options.HandshakeTimeout);
-                negotiated = await new NbdHandshake(transport, catalog, logger, options.HandshakeIdleTimeout).RunAsync(handshakeTimeout.Token).ConfigureAwait(false);
+                negotiated = await new NbdHandshake(transport, catalog, logger, options.HandshakeIdleTimeout, security).RunAsync(handshakeTimeout.Token).ConfigureAwait(false);
             }
             if (negotiated is null) return;
             logger.LogDebug("NBD client serves {Export} (structured replies {Structured})", negotiated.LogName, negotiated.StructuredReplies);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using ZeroDisk.Nbd.Security;
 using ZeroDisk.Nbd.Transport;
 
 namespace ZeroDisk.Nbd;
@@ -21,6 +22,7 @@ public sealed class NbdServer : IAsyncDisposable
     private readonly List<string> _unixPaths = [];
     private readonly ConcurrentDictionary<Task, bool> _connections = new();
     private readonly ByteBudget _memory;
+    private readonly NbdSecurity _security;
     private int _stopped;
     private int _open;
     private long _refusedLoggedAt;
@@ -33,6 +35,7 @@ public sealed class NbdServer : IAsyncDisposable
         _options = options ?? new NbdServerOptions();
         if (_options.Problems() is { Count: > 0 } problems) throw new ArgumentException($"NBD server options: {string.Join("; ", problems)}", nameof(options));
         _memory = new ByteBudget(_options.MaxBufferedBytes);
+        _security = NbdSecurity.From(_options); // certificates are read here: a bad file fails the start
     }
 
     /// <summary>Bytes of payloads and unsent replies held by all connections right now.</summary>
@@ -147,14 +150,14 @@ public sealed class NbdServer : IAsyncDisposable
             client.Dispose();
             return;
         }
-        await NbdConnection.RunAsync(transport, _catalog, _options, _memory, _logger, _stopping.Token).ConfigureAwait(false);
+        await NbdConnection.RunAsync(transport, _catalog, _options, _security, _memory, _logger, _stopping.Token).ConfigureAwait(false);
     }
 
     /// <summary>Serves one already connected transport (tests drive sessions over in-memory pipes with this).</summary>
     internal Task ServeAsync(INbdTransport transport)
     {
         Interlocked.Increment(ref _open);
-        return Track(NbdConnection.RunAsync(transport, _catalog, _options, _memory, _logger, _stopping.Token));
+        return Track(NbdConnection.RunAsync(transport, _catalog, _options, _security, _memory, _logger, _stopping.Token));
     }
 
     private Task Track(Task connection)

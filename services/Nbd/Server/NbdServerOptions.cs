@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using ZeroDisk.Nbd.Security;
 
 namespace ZeroDisk.Nbd;
 
@@ -42,8 +43,16 @@ public sealed class NbdServerOptions : IValidatableObject
     /// <summary>During option haggling, a client that sends nothing for this long is disconnected.</summary>
     public TimeSpan HandshakeIdleTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>TLS (<c>Nbd:Tls:Mode</c>, <c>CertificateFile</c>, <c>KeyFile</c>, <c>ClientCaFile</c>).</summary>
+    public NbdTlsOptions Tls { get; set; } = new();
+
+    /// <summary>Which clients may open which export (<c>Nbd:Access:Enabled</c>, <c>AllExports</c>, <c>Exports:&lt;name&gt;</c>).</summary>
+    public NbdAccessOptions Access { get; set; } = new();
+
     /// <summary>What is wrong with these options (empty when they are usable).</summary>
-    public IReadOnlyList<string> Problems()
+    public IReadOnlyList<string> Problems() => [.. Issues().Select(i => i.Member is null ? i.Message : $"{i.Member}: {i.Message}")];
+
+    private List<(string? Member, string Message)> Issues()
     {
         var problems = new List<string>();
         if (MaxInFlightPerConnection < 1) problems.Add($"MaxInFlightPerConnection must be at least 1 (is {MaxInFlightPerConnection})");
@@ -54,8 +63,18 @@ public sealed class NbdServerOptions : IValidatableObject
         if (MaxConnections < 1) problems.Add($"MaxConnections must be at least 1 (is {MaxConnections})");
         if (HandshakeTimeout <= TimeSpan.Zero) problems.Add($"HandshakeTimeout must be positive (is {HandshakeTimeout})");
         if (HandshakeIdleTimeout <= TimeSpan.Zero) problems.Add($"HandshakeIdleTimeout must be positive (is {HandshakeIdleTimeout})");
-        return problems;
+        List<(string? Member, string Message)> issues = [.. problems.Select(p => ((string?)null, p)), .. Tls.Problems().Select(p => ((string?)p.Member, p.Message)),
+            .. Access.Problems(Tls).Select(p => ((string?)p.Member, p.Message))];
+        if (issues.Count == 0 && Tls.Mode != NbdTlsMode.Off)
+        {
+            // The files exist: load them now, so one that is not a usable certificate or key fails the start by name.
+            try { NbdSecurity.From(this); }
+            catch (NbdTlsFileException bad) { issues.Add((bad.Key["Nbd:".Length..], bad.Problem)); }
+        }
+        return issues;
     }
 
-    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext context) => Problems().Select(p => new ValidationResult(p));
+    // A setting of a subsection is named by its path (Nbd:Tls:CertificateFile), as operators write it.
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext context) =>
+        Issues().Select(i => i.Member is null ? new ValidationResult(i.Message) : new ValidationResult(i.Message, [i.Member]));
 }

@@ -1,4 +1,6 @@
 using System.IO.Pipelines;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 
 namespace ZeroDisk.Nbd.Transport;
 
@@ -18,6 +20,14 @@ internal interface INbdTransport : IAsyncDisposable
 
     /// <summary>Sends all bytes. Callers serialise sends (one at a time).</summary>
     ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct);
+
+    /// <summary>
+    /// Runs the TLS handshake as the server (after NBD_OPT_STARTTLS was acknowledged); from then on <see cref="Input"/>,
+    /// <see cref="ReceiveDirectAsync"/> and <see cref="SendAsync"/> carry plaintext over TLS. Only valid when Input
+    /// holds nothing unread. Returns the client's certificate (verified by the options' policy), or null when it sent
+    /// none. Throws when the handshake fails: the connection is then unusable.
+    /// </summary>
+    ValueTask<X509Certificate?> StartTlsAsync(SslServerAuthenticationOptions options, CancellationToken ct);
 
     /// <summary>Ends the connection at once (pending reads and sends fail).</summary>
     void Abort();

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 
 namespace ZeroDisk.Nbd.Transport;
 
@@ -29,6 +31,13 @@ internal sealed class PipeTransport(PipeReader input, PipeWriter output) : INbdT
         var result = await output.WriteAsync(data, ct).ConfigureAwait(false);
         if (result.IsCompleted) throw new IOException("peer stopped reading");
     }
+
+    /// <summary>
+    /// In-memory sessions are whole byte streams written ahead, and the handshake closes a connection that sent
+    /// anything past STARTTLS before its acknowledgement: TLS is never reached here (tests run it over sockets).
+    /// </summary>
+    public ValueTask<X509Certificate?> StartTlsAsync(SslServerAuthenticationOptions options, CancellationToken ct) =>
+        ValueTask.FromException<X509Certificate?>(new IOException("TLS runs over sockets only"));
 
     public void Abort()
     {

@@ -1,13 +1,16 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using ZeroDisk.Nbd.Security;
 using ZeroDisk.Nbd.Tests.Support;
 using ZeroDisk.Nbd.Transport;
 
 namespace ZeroDisk.Nbd.Tests.Fuzz;
 
 /// <summary>Feeds whole client byte streams to the server's connection code over in-memory pipes (no sockets).</summary>
-internal sealed class FuzzRunner
+internal sealed class FuzzRunner(NbdSecurity? security = null)
 {
+    private readonly NbdSecurity _security = security ?? NbdSecurity.None;
+
     private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(20);
 
     public CheckedExportCatalog Catalog { get; } = new();
@@ -23,7 +26,7 @@ internal sealed class FuzzRunner
     {
         var transport = new PipeTransport(PipeReader.Create(new ReadOnlySequence<byte>(input)), PipeWriter.Create(Stream.Null));
         var memory = new ByteBudget(_options.MaxBufferedBytes);
-        var session = NbdConnection.RunAsync(transport, Catalog, _options, memory, Logger, CancellationToken.None);
+        var session = NbdConnection.RunAsync(transport, Catalog, _options, _security, memory, Logger, CancellationToken.None);
         try
         {
             await session.WaitAsync(HangLimit);

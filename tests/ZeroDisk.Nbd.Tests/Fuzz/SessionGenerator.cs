@@ -15,8 +15,9 @@ internal static class SessionGenerator
         export = Names[r.Next(10) switch { < 5 => 0, < 8 => 1, 8 => 2, _ => 3 }];
         for (var i = r.Next(4); i > 0; i--)
         {
-            parts.Add(r.Next(8) switch
+            parts.Add(r.Next(9) switch
             {
+                7 => Option(OptStartTls, r.Next(4) == 0 ? RandomBytes(r, r.Next(1, 8)) : []),
                 0 => Option(OptList, []),
                 1 => Option(OptStructuredReply, []),
                 2 => Option(OptListMetaContext, MetaContextRequest(export, r.Next(2) == 0 ? "base:" : "qemu:dirty-bitmap:x")),

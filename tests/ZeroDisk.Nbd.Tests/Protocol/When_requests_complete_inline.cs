@@ -95,6 +95,6 @@ public sealed class When_requests_complete_inline
     {
         var transport = new PipeTransport(PipeReader.Create(new ReadOnlySequence<byte>(session)), new DiscardingPipeWriter());
         var options = new NbdServerOptions();
-        return NbdConnection.RunAsync(transport, catalog, options, new ByteBudget(options.MaxBufferedBytes), new RecordingLogger<NbdServer>(), CancellationToken.None);
+        return NbdConnection.RunAsync(transport, catalog, options, ZeroDisk.Nbd.Security.NbdSecurity.None, new ByteBudget(options.MaxBufferedBytes), new RecordingLogger<NbdServer>(), CancellationToken.None);
     }
 }

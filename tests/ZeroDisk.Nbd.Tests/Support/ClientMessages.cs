@@ -9,7 +9,7 @@ public static class ClientMessages
     public const ulong IHaveOpt = 0x49484156454F5054;
     public const uint RequestMagic = 0x25609513;
 
-    public const uint OptExportName = 1, OptAbort = 2, OptList = 3, OptInfo = 6, OptGo = 7, OptStructuredReply = 8,
+    public const uint OptExportName = 1, OptAbort = 2, OptList = 3, OptStartTls = 5, OptInfo = 6, OptGo = 7, OptStructuredReply = 8,
         OptListMetaContext = 9, OptSetMetaContext = 10;
 
     public const ushort CmdRead = 0, CmdWrite = 1, CmdDisc = 2, CmdFlush = 3, CmdTrim = 4, CmdWriteZeroes = 6, CmdBlockStatus = 7;

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 
 namespace ZeroDisk.Nbd.Tests.Support;
 
@@ -12,7 +14,7 @@ public sealed class RawNbdClient : IAsyncDisposable
 {
     private const uint SimpleReplyMagic = 0x67446698;
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private Stream _stream;
 
     private RawNbdClient(Socket socket)
     {
@@ -47,6 +49,42 @@ public sealed class RawNbdClient : IAsyncDisposable
             if (type == 3 && BinaryPrimitives.ReadUInt16BigEndian(data) == 0) client.ExportSize = BinaryPrimitives.ReadInt64BigEndian(data.AsSpan(2));
             if ((type & 0x80000000) != 0) throw new InvalidOperationException($"NBD_OPT_GO refused: {type:x}");
         }
+    }
+
+    /// <summary>Sends an option and reads its replies up to the final one (ACK or an error).</summary>
+    public async Task<List<(uint Type, byte[] Data)>> OptionAsync(uint option, byte[] data)
+    {
+        await SendAsync(ClientMessages.Option(option, data));
+        var replies = new List<(uint Type, byte[] Data)>();
+        while (true)
+        {
+            var header = await ReadExactAsync(20);
+            var type = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(12));
+            replies.Add((type, await ReadExactAsync((int)BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(16)))));
+            if (type == 1 || (type & 0x80000000) != 0) return replies;
+        }
+    }
+
+    /// <summary>The final reply type of an option (ACK = 1, errors have the high bit set).</summary>
+    public async Task<uint> OptionResultAsync(uint option, byte[] data) => (await OptionAsync(option, data))[^1].Type;
+
+    /// <summary>
+    /// After an acknowledged NBD_OPT_STARTTLS: the TLS handshake as the client, trusting only <paramref name="ca"/>,
+    /// presenting <paramref name="certificate"/> if given. Throws when the server refuses it.
+    /// </summary>
+    public async Task StartTlsAsync(X509Certificate2 ca, X509Certificate2? certificate)
+    {
+        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        policy.CustomTrustStore.Add(ca);
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: false);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            CertificateChainPolicy = policy,
+            ClientCertificates = certificate is null ? null : [certificate],
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        });
+        _stream = tls; // TLS 1.3: a client certificate the server refuses shows only at the next read
     }
 
     public Task SendAsync(byte[] bytes) => _stream.WriteAsync(bytes).AsTask();
