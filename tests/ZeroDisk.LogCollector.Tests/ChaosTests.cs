@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using Xunit.Abstractions;
-using ZeroDisk.LogCollector.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.LogCollector.Tests;
 

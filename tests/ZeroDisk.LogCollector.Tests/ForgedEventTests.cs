@@ -1,7 +1,5 @@
 using ZeroDisk.Contracts;
 using ZeroDisk.LogCollector.Telemetry;
-using ZeroDisk.LogCollector.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.LogCollector.Tests;
 

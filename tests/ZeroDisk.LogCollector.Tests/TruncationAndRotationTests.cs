@@ -1,8 +1,6 @@
 using System.Text.Json;
 using ZeroDisk.LogCollector.Publishing;
 using ZeroDisk.LogCollector.Tailing;
-using ZeroDisk.LogCollector.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.LogCollector.Tests;
 

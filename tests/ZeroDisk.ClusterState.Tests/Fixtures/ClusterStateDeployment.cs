@@ -6,9 +6,7 @@ using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.StorageClusters;
 using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.VdiskRepairs;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Fixtures;
 

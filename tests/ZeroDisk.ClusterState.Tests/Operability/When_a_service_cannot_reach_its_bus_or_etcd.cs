@@ -1,6 +1,4 @@
 using System.Net;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Operability;
 

@@ -1,11 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using StackExchange.Redis;
-using ZeroDisk.ClusterState.Tests.Fixtures;
 using ZeroDisk.ClusterState.Tests.Scheduler;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Operability;
 

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Operability;
 

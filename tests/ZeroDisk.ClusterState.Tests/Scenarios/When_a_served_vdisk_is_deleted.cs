@@ -4,10 +4,7 @@ using dotnet_etcd;
 using StackExchange.Redis;
 using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Persistence;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 

@@ -1,7 +1,3 @@
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
 /// <summary>

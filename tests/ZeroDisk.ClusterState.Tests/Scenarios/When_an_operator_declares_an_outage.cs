@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 

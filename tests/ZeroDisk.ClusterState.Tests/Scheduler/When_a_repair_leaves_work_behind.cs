@@ -1,7 +1,5 @@
 using StackExchange.Redis;
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scheduler;
 

@@ -1,8 +1,6 @@
 using MassTransit;
 using System.Collections.Concurrent;
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scheduler;
 

@@ -1,7 +1,5 @@
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scheduler;
 

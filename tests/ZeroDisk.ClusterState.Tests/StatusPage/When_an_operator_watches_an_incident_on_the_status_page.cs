@@ -1,9 +1,6 @@
 using System.Text.Json.Nodes;
 using Xunit.Abstractions;
-using ZeroDisk.ClusterState.Tests.Fixtures;
 using ZeroDisk.ClusterState.Tests.Scheduler;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.StatusPage;
 

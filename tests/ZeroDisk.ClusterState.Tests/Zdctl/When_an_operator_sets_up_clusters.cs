@@ -1,9 +1,6 @@
 using StackExchange.Redis;
 using ZeroDisk.ClusterState.Setup;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Zdctl;
 

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using ZeroDisk.Nbd.Tests.Support;
 using ZeroDisk.Nbd.Transport;
 
 namespace ZeroDisk.Nbd.Tests.Fuzz;

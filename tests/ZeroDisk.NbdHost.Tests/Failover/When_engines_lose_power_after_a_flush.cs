@@ -1,8 +1,4 @@
 using System.Security.Cryptography;
-using Xunit.Abstractions;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
 

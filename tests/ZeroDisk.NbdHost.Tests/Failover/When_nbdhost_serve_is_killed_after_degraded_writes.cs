@@ -1,6 +1,3 @@
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;

@@ -1,8 +1,3 @@
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
-
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using ZeroDisk.Contracts;
-
 namespace ZeroDisk.NbdHost.Tests.Harness;
 
 /// <summary>The stderr event lines of DESIGN §3, spelled out exactly as a test expects them.</summary>

@@ -1,13 +1,10 @@
 using dotnet_etcd;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
-using ZeroDisk.Contracts;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Serving;
-using ZeroDisk.Storage;
 using ZeroDisk.Storage.Ownership;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Harness;
 

@@ -1,12 +1,8 @@
 using System.Diagnostics;
 using Etcdserverpb;
 using Google.Protobuf;
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
 using ZeroDisk.Storage.Ownership;
-using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Serving;
 

@@ -1,9 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
-using ZeroDisk.Contracts;
 using ZeroDisk.Tlog;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Storage;
 

@@ -1,9 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
-using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Storage;
 
