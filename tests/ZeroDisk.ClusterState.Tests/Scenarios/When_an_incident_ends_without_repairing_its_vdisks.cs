@@ -48,10 +48,7 @@ public sealed class When_an_incident_ends_without_repairing_its_vdisks
         var clusters = await deployment.SeedMirroredClustersAsync();
         var engine = clusters.PrimaryEngines[1];
 
-        await deployment.ReportFailureAsync(engine);
-        var superseded = await deployment.IncidentAsync(engine);
-        await deployment.ClassifyAsync(engine, superseded, OutageKind.Temporary);
-        await deployment.WaitForEngineAsync(clusters.Primary, engine, EngineState.RepairTmpOutage);
+        var superseded = await deployment.StartRepairAsync(clusters.Primary, engine, OutageKind.Temporary);
         await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(clusters.Vdisk, superseded))?.CurrentState == "Running", "the repair runs");
 
         // A fresh failure during the repair: a new incident (invariant 6); the old repair is nobody's work any more.
