@@ -31,8 +31,8 @@ public sealed class ClusterStateOptions
     public int ConcurrentMessageLimit { get; set; } = 64;
 
     /// <summary>
-    /// Wait for the scheduler's clean RepairVerified (DESIGN §4 Verify) before an engine goes online / rip. On by
-    /// default (issue 16); off, the last affected vdisk's completion ends the repair.
+    /// Wait for the scheduler's clean RepairVerified (its scan finds no dirty set or unmoved block left) before an
+    /// engine goes online / rip. On by default; off, the last affected vdisk's completion ends the repair.
     /// </summary>
     public bool RequireRepairVerification { get; set; } = true;
 

@@ -2,7 +2,7 @@ using ZeroDisk.ClusterState.StorageEngines;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §3 invariant 6: failure reports are hints, state is etcd; old completions and old reports change nothing.</summary>
+/// <summary>Failure reports are hints, state is etcd; old completions and old reports change nothing.</summary>
 public sealed class When_a_completion_of_an_earlier_incident_is_replayed
 {
     [Fact]

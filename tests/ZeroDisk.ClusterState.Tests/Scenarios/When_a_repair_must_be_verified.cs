@@ -2,7 +2,7 @@ using ZeroDisk.ClusterState.StorageEngines;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §4 Verify (ClusterState:RequireRepairVerification, on by default): online only on a clean verification.</summary>
+/// <summary>The scheduler's verification (ClusterState:RequireRepairVerification, on by default): online only on a clean verification.</summary>
 public sealed class When_a_repair_must_be_verified
 {
     [Fact]

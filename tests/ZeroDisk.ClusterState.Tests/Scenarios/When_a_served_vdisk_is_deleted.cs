@@ -9,7 +9,7 @@ using ZeroDisk.ServiceDefaults.Etcd;
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
 /// <summary>
-/// Issue #16 item 7: a vdisk that is owned (<c>&lt;vdiskID&gt;:vdisk:owner</c>, a serving NBD server or a repair job)
+/// One writer per vdisk: a vdisk that is owned (<c>&lt;vdiskID&gt;:vdisk:owner</c>, a serving NBD server or a repair job)
 /// is not deleted — 409, its configs and its blocks untouched — and the delete's etcd transaction compares the owner
 /// key absent. A vdisk create compares the clusters' config and status revisions it checked.
 /// </summary>

@@ -2,7 +2,7 @@ using ZeroDisk.ClusterState.StorageEngines;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §4: the saga state lives in etcd, so ClusterState can be killed at any moment.</summary>
+/// <summary>The saga state lives in etcd, so ClusterState can be killed at any moment.</summary>
 public sealed class When_clusterstate_is_killed_between_events
 {
     [Fact]

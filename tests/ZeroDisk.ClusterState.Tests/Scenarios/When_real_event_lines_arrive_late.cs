@@ -3,7 +3,7 @@ using ZeroDisk.ClusterState.StorageEngines;
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
 /// <summary>
-/// Issue 16 item 5, DESIGN §3 invariant 6 with real lines: the NBD server's writer stamps each line with its own time
+/// Failure reports are hints, state is etcd, with real lines: the NBD server's writer stamps each line with its own time
 /// and a completion with the engine's incident (read from etcd); the real collector carries them through RabbitMQ to
 /// ClusterState, which ignores a completion of an earlier incident and a failure that happened before the engine
 /// entered its current state, however late the line is read.

@@ -4,7 +4,7 @@ using ZeroDisk.ClusterState.StorageClusters;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §4: a reconciler re-derives state from etcd periodically and republishes what is missing.</summary>
+/// <summary>A reconciler re-derives state from etcd periodically and republishes what is missing.</summary>
 public sealed class When_the_reconciler_finds_drift
 {
     [Fact]

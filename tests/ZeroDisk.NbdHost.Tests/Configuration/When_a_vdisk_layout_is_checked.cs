@@ -3,7 +3,7 @@ using ZeroDisk.ServiceDefaults.Etcd;
 namespace ZeroDisk.NbdHost.Tests.Configuration;
 
 /// <summary>
-/// Issue #15 item 9: blocks are placed by shard count and block size, so the layout a vdisk's data was written with is
+/// Blocks are placed by shard count and block size, so the layout a vdisk's data was written with is
 /// recorded on its engines (<see cref="RedisKeys.VdiskRecord"/>) and a server refuses to open the vdisk under another
 /// one — not only while it is open. A size whose bytes overflow a long is rejected like any invalid config.
 /// </summary>

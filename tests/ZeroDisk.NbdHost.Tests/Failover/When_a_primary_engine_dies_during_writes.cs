@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>
-/// DESIGN §3 Failover: a primary engine is SIGKILLed while four writers run. No I/O fails, the failure is reported
+/// Failover: a primary engine is SIGKILLed while four writers run. No I/O fails, the failure is reported
 /// once, every block written meanwhile is in the engine's dirty set on the slave, and everything reads back.
 /// </summary>
 public sealed class When_a_primary_engine_dies_during_writes(ITestOutputHelper output) : StorageHarnessTest
@@ -83,7 +83,7 @@ public sealed class When_a_primary_engine_dies_during_writes(ITestOutputHelper o
     [Fact]
     public async Task An_engine_etcd_calls_online_but_with_a_dirty_set_is_treated_as_failed()
     {
-        // Invariant 2: a dirty set left by an earlier process wins over etcd's "online".
+        // The dirty set is the truth: a dirty set left by an earlier process wins over etcd's "online".
         await H.Inspect(H.Clusters.Slave[1]).SetAddAsync(H.DirtyKey(H.Clusters.Primary[1]), 7);
         await H.RestartServerAsync();
 

@@ -1,7 +1,7 @@
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>
-/// DESIGN §3 invariant 1 (issue #11): a primary engine is SIGKILLed right after writes both sides acknowledged, and
+/// Durability of engines: a primary engine is SIGKILLed right after writes both sides acknowledged, and
 /// comes back without them (appendfsync everysec may lose the last second; here the loss is made certain by
 /// restarting it from a copy of its data directory taken before those writes). Nothing recorded them as dirty when
 /// they were written; only the recent-write window the server adds to the dirty set when it marks the engine failed

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>
-/// Invariant 9 (issue 15 item 3): both engines of one shard stop for 1.5 s (SIGSTOP, then SIGCONT) under fio with
+/// Transient double failures heal by themselves: both engines of one shard stop for 1.5 s (SIGSTOP, then SIGCONT) under fio with
 /// crc32c verify. With the product's command timeout both are marked failed; once they answer again the side that
 /// failed last (the complete one) serves again by itself, with no etcd change, the requests that waited meanwhile
 /// are retried, and fio verifies every block.

@@ -1,7 +1,7 @@
 namespace ZeroDisk.NbdHost.Tests.Repair;
 
 /// <summary>
-/// DESIGN §3 invariant 1 for repair copies: a slave engine is repaired (its dirty set emptied), then crashes at once
+/// Durability of engines, for repair copies: a slave engine is repaired (its dirty set emptied), then crashes at once
 /// and comes back without the copies (restarted from its data as it was before the repair: what appendfsync
 /// everysec may lose). The copied blocks were in the recent-write window, so the failure marks them dirty again and
 /// the next repair restores them; without that, the slave would silently keep the old data of those blocks.

@@ -1,7 +1,7 @@
 namespace ZeroDisk.NbdHost.Tests.Repair;
 
 /// <summary>
-/// DESIGN §3 repair-final-outage then rip: every block of the dead shard moves to its new home by
+/// repair-final-outage then rip: every block of the dead shard moves to its new home by
 /// <see cref="ShardPlacement"/> (on primary and slave), the completion line is printed, and the vdisk reads intact.
 /// </summary>
 public sealed class When_an_engine_is_gone_for_good : StorageHarnessTest

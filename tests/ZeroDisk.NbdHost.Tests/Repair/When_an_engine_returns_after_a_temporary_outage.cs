@@ -1,7 +1,7 @@
 namespace ZeroDisk.NbdHost.Tests.Repair;
 
 /// <summary>
-/// DESIGN §3 repair-tmp-outage, for a primary and (symmetrically) a slave engine: only the dirty blocks are
+/// repair-tmp-outage, for a primary and (symmetrically) a slave engine: only the dirty blocks are
 /// copied, deletes included, the completion line is printed, and the two sides are identical afterwards.
 /// </summary>
 public sealed class When_an_engine_returns_after_a_temporary_outage(ITestOutputHelper output) : StorageHarnessTest(output)

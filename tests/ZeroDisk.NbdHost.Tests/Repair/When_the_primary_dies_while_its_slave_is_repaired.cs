@@ -1,7 +1,7 @@
 namespace ZeroDisk.NbdHost.Tests.Repair;
 
 /// <summary>
-/// DESIGN §3 invariant 3 (issue #11): a slave engine that missed writes is in repair-tmp-outage, its (slowed) repair
+/// Reads only from a complete side: a slave engine that missed writes is in repair-tmp-outage, its (slowed) repair
 /// half done, when the primary of its shard is SIGKILLed. The slave still holds old data for most of the shard, so
 /// the shard has no complete side: its reads answer EIO, never the slave's old data, while the other shard reads the
 /// new data. The repair pauses with a visible reason and keeps the dirty set (which lives on the dead primary).

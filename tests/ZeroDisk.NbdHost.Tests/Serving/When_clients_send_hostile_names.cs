@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary>
-/// DESIGN §3 invariant 10 against a real <c>nbdhost serve</c>: a client with no credentials sends export names and
+/// Events cannot be forged, against a real <c>nbdhost serve</c>: a client with no credentials sends export names and
 /// option payloads holding CR, LF and a whole <c>storageengine-failure</c> event line; whatever the server logs of
 /// them (at debug level, the most it logs), none of its output lines — stdout or stderr — is accepted by the event
 /// parser the node's collector uses, and every log record is one line.
