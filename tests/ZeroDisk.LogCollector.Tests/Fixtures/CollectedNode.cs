@@ -4,23 +4,9 @@ namespace ZeroDisk.LogCollector.Tests.Fixtures;
 /// What most collector tests start with: a unique node, its log directory, a consumer capturing what is published for
 /// that node, and an in-process collector tailing the directory. Disposed in the reverse order.
 /// </summary>
-public sealed class CollectedNode : IAsyncDisposable
+public sealed record CollectedNode(InfrastructureEndpoints Endpoints, string Node, LogDirectory Directory, EventCapture Capture, InProcessCollector Collector)
+    : IAsyncDisposable
 {
-    private CollectedNode(InfrastructureEndpoints endpoints, string node, LogDirectory directory, EventCapture capture, InProcessCollector collector)
-    {
-        Endpoints = endpoints;
-        Node = node;
-        Directory = directory;
-        Capture = capture;
-        Collector = collector;
-    }
-
-    public InfrastructureEndpoints Endpoints { get; }
-    public string Node { get; }
-    public LogDirectory Directory { get; }
-    public EventCapture Capture { get; }
-    public InProcessCollector Collector { get; }
-
     /// <param name="prefix">The node name's prefix (a unique suffix is added), e.g. <c>lc-bad</c>.</param>
     public static async Task<CollectedNode> StartAsync(string prefix)
     {
