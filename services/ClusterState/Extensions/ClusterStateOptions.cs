@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.ClusterState.Extensions;
 
@@ -16,7 +17,7 @@ public sealed class ClusterStateOptions
     /// </summary>
     public string KeyScope { get; set; } = "";
 
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a processed-MessageId record is kept (an etcd lease); redeliveries come within minutes.</summary>
