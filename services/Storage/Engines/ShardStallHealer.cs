@@ -13,15 +13,18 @@ internal interface IStallAware
     /// after recording on it, durably, what its failed twins missed. False leaves it failed.
     /// </summary>
     Task<bool> PrepareToServeAgainAsync(StorageEngine engine);
+
+    /// <summary>Whether every twin of <paramref name="engine"/> here is down for real (failed, or not serving by etcd), not only unverified.</summary>
+    bool TwinsAreDown(StorageEngine engine);
 }
 
 /// <summary>
 /// Transient double failures heal by themselves: both twins of a shard stalling for a moment (an AOF rewrite fork on both, CPU
 /// starvation, <c>CLIENT PAUSE</c>) must not leave the shard failed until an operator edits etcd. When an engine fails
 /// as the last complete side of a shard (its twin had failed already), this process keeps probing it; once it answers
-/// with the same <c>run_id</c> (it did not restart: nothing it acknowledged is lost), its identity marker and its
-/// durability settings, and every vdisk agrees it was the last complete side (and has recorded its twin's missed
-/// blocks on it), it serves again — no etcd change needed. The twin that failed first stays failed: its dirty set is
+/// with its identity marker and its durability settings, and every vdisk agrees it was the last complete side (and has
+/// recorded its twin's missed blocks on it), it serves again — no etcd change needed. A new <c>run_id</c> (it
+/// restarted) does not stop that: it fsyncs every write, and even if its disk lost some, no side holds more. The twin that failed first stays failed: its dirty set is
 /// on the healed side, and the ordinary repair brings it back. Requests that hit the shard while both sides are down
 /// wait up to <see cref="StallRideThrough"/> since the stall began for the heal, then get EIO.
 /// </summary>
@@ -123,15 +126,11 @@ internal sealed class ShardStallHealer(StorageEngines engines, ILogger log)
     {
         if (!engine.Connection.IsConnected) return ProbeVerdict.NotYet;
         var (runId, marker) = await EngineIdentityCheck.ReadRunIdAndMarkerAsync(engine);
-        if (runIdAtFailure is null || runId != runIdAtFailure)
+        var restarted = runIdAtFailure is null || runId != runIdAtFailure;
+        var expected = engine.ExpectedIdentity;
+        if (expected.Length == 0 || marker != expected)
         {
-            log.LogWarning("storage engine {Address} answers again, but its run_id is {RunId}, not {Before}: it restarted and may have lost writes; it stays failed until a repair",
-                engine.Address, runId, runIdAtFailure ?? "unknown");
-            return ProbeVerdict.GiveUp;
-        }
-        if (engine.ExpectedIdentity is { Length: > 0 } expected && marker != expected)
-        {
-            log.LogError("storage engine {Address} answers again, but its identity marker is missing or different: it stays failed", engine.Address);
+            log.LogError("storage engine {Address} answers again, but its identity marker is missing, different or not registered: it stays failed", engine.Address);
             return ProbeVerdict.GiveUp;
         }
         if (await EngineDurabilityCheck.FindProblemAsync(engine) is { } notDurable)
@@ -141,10 +140,28 @@ internal sealed class ShardStallHealer(StorageEngines engines, ILogger log)
         }
         List<IStallAware> vdisks;
         lock (_vdisks) vdisks = [.. _vdisks];
+        if (restarted && !vdisks.All(v => v.TwinsAreDown(engine)))
+        {
+            log.LogWarning("storage engine {Address} answers again, but its run_id is {RunId}, not {Before}: it restarted while a twin of it was not down, " +
+                "so that twin may hold writes it lost; it stays failed until a repair", engine.Address, runId, runIdAtFailure ?? "unknown");
+            return ProbeVerdict.GiveUp;
+        }
         foreach (var vdisk in vdisks)
             if (!await vdisk.PrepareToServeAgainAsync(engine)) return ProbeVerdict.NotYet;
-        log.LogWarning("storage engine {Address} answers again after a stall (same run_id and marker) and was the last complete side of its shards: it serves again without a repair",
-            engine.Address);
+        // It may have failed before this process ever verified it (during start-up): the marker just read counts.
+        engine.MarkVerified(expected);
+        if (restarted)
+        {
+            // Its twins failed before it, so no side holds more than it does: keeping it failed would leave the shards
+            // without a side until an operator acts, and the control plane keeps it online for the same reason.
+            log.LogError("storage engine {Address} answers again after a restart (run_id {Before} -> {RunId}) and was the last complete side of its shards: " +
+                "nothing more complete exists, so it serves again without a repair. It fsyncs every write, so it lost nothing acknowledged unless its disk did",
+                engine.Address, runIdAtFailure ?? "unknown", runId);
+            engine.RunId = runId;
+        }
+        else
+            log.LogWarning("storage engine {Address} answers again after a stall (same run_id and marker) and was the last complete side of its shards: it serves again without a repair",
+                engine.Address);
         return ProbeVerdict.Heal;
     }
 }

@@ -64,6 +64,27 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
             events.Write(new StorageEngineFailureLine(engine.Address));
     }
 
+    private readonly Dictionary<string, long> _reportedAgainAt = new(StringComparer.Ordinal);
+    private static readonly TimeSpan ReportAgainInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Says once more that an engine failed here is failed, while etcd still calls it usable: its first report may have
+    /// been refused (the control plane keeps a shard's last serving side online on an unverified report) and the
+    /// situation has changed since. Called on etcd changes, by every vdisk that finds the engine stale: one line a
+    /// second per engine at most, so many vdisks do not flood the collector.
+    /// </summary>
+    internal void ReportStillFailed(StorageEngine engine, string reason)
+    {
+        var now = Environment.TickCount64;
+        lock (_reportedAgainAt)
+        {
+            if (_reportedAgainAt.TryGetValue(engine.Address, out var last) && now - last < (long)ReportAgainInterval.TotalMilliseconds) return;
+            _reportedAgainAt[engine.Address] = now;
+        }
+        log.LogWarning("storage engine {Address} is still failed here ({Reason}) while etcd calls it online: reported again", engine.Address, reason);
+        events.Write(new StorageEngineFailureLine(engine.Address));
+    }
+
     public void ReportFailure(StorageEngine engine, Exception error) => ReportFailure(engine, $"{error.GetType().Name}: {error.Message}");
 
     /// <summary>

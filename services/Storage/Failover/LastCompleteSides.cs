@@ -38,6 +38,29 @@ internal sealed class LastCompleteSides
         return last && !stale;
     }
 
+    /// <summary>
+    /// Whether every twin of <paramref name="engine"/> in this vdisk is down for real: failed here, or not serving by
+    /// etcd. A twin that is only waiting for its identity check is not; a restarted engine is trusted as the last
+    /// complete side only when its twins are down for real.
+    /// </summary>
+    public static bool TwinsAreDown(VdiskTopology topology, StorageEngine engine) =>
+        topology.Slots.Where(s => ReferenceEquals(s.Engine, engine)).Select(topology.Twin)
+            .All(twin => twin.Engine.IsFailed || !WasServing(twin));
+
+    /// <summary>
+    /// At a takeover, an engine this process holds failed from before the vdisk was opened here: the order of failures
+    /// this process saw says nothing about this vdisk (none of its writes went anywhere yet), so etcd decides. Complete
+    /// by etcd while its twin is down for real, it is the shard's only candidate: true (probe it), as for a last complete side.
+    /// </summary>
+    public bool NoteInheritedFailure(VdiskTopology topology, StorageEngine engine)
+    {
+        var slots = topology.Slots.Where(s => ReferenceEquals(s.Engine, engine) && WasServing(s)).ToList();
+        var last = slots.Count > 0 && TwinsAreDown(topology, engine);
+        if (last)
+            lock (_lastComplete) _lastComplete.Add(engine.Address);
+        return last;
+    }
+
     /// <summary>Complete for this vdisk by etcd (the process's failure flag aside).</summary>
     private static bool WasServing(EngineSlot slot) =>
         !slot.AwaitsRespreadRecord && (slot.State == EngineState.Online || slot.State == EngineState.RepairTmpOutage && slot.TmpRepaired);

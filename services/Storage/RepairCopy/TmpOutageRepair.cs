@@ -35,6 +35,7 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
             }
             if (source.Use != SlotUse.Serve)
             {
+                if (await LacksNothingAsync(source, target)) break;
                 await PauseAsync($"the complete side {source.Address} is {source.Use}", ct);
                 continue;
             }
@@ -64,8 +65,32 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
             }
         }
         Vdisk.MarkTmpRepaired(address);
-        progress.Log("complete");
+        progress?.Log("complete");
         events.Write(new RepairCompleteLine(RepairKind.Tmp, address, Vdisk.VdiskId));
+    }
+
+    /// <summary>
+    /// A target whose dirty set is empty missed nothing: it is complete for this vdisk whatever became of its source,
+    /// which it does not need then. This is how a shard heals when its two sides failed close together and the side
+    /// etcd still repairs holds every write (the other stalled after this one's repair finished here, or after a
+    /// fresh owner took the vdisk over): waiting for the source would leave the shard without a side for good. The set
+    /// is read on the source only while the source's identity marker is verified (a wiped engine's empty set proves
+    /// nothing), and a source that does not answer keeps the repair paused.
+    /// </summary>
+    private async Task<bool> LacksNothingAsync(EngineSlot source, EngineSlot target)
+    {
+        if (!source.Engine.IsVerified || source.Use == SlotUse.Gone) return false;
+        try
+        {
+            if (await source.Db.SetLengthAsync(target.DirtyKey) != 0) return false;
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            return false;
+        }
+        Log.LogWarning("vdisk {Vdisk}: {Target} misses no block (its dirty set on {Source} is empty): complete without a copy, though its source is {Use} here",
+            Vdisk.VdiskId, address, source.Address, source.Use);
+        return true;
     }
 
     /// <summary>

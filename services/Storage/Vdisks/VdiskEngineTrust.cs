@@ -174,7 +174,12 @@ internal sealed class VdiskEngineTrust(string vdiskId, StorageEngines engines, E
                     "writes of their last second before may be lost on both; serving what they hold", vdiskId, slot.Shard, slot.Address, twin.Address);
                 continue;
             }
-            if (slot.Use == SlotUse.Serve)
+            if (slot.Use == SlotUse.Serve && twin.Use != SlotUse.Serve)
+                // The last side of its shard: failing it would leave the shard without one, and nothing holds more.
+                log.LogError("vdisk {Vdisk}: engine {Address} restarted since the last owner verified it, but its twin {Twin} cannot serve ({Use}): " +
+                    "it is the shard's only copy and keeps serving; writes of its last second before the restart are lost if its disk lost them",
+                    vdiskId, slot.Address, twin.Address, twin.Use);
+            else if (slot.Use == SlotUse.Serve)
                 engines.ReportFailure(slot.Engine, $"restarted since an owner of vdisk {vdiskId} last verified it (run_id {slot.Engine.RunId}); " +
                     "it may lack acknowledged writes");
             else if (twin.Use == SlotUse.Serve)

@@ -122,8 +122,10 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     /// </summary>
     public async Task ApplyAsync(VdiskConfig config)
     {
+        VdiskTopology before;
         lock (_stateGate)
         {
+            before = Topology;
             Volatile.Write(ref _config, config);
             // A finished tmp repair counts only while the engine stays in repair-tmp-outage; a new incident repairs again.
             foreach (var server in config.Primary.Servers.Concat(config.Slave.Servers))
@@ -136,7 +138,8 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         await RaiseFencesAsync();
         if (IsFenced) return;
         await _trust.RecordAsync(config, Topology, takeover);
-        await CheckDirtySetsAsync();
+        if (takeover) ProbeInheritedFailures();
+        await CheckDirtySetsAsync(before);
         _repairs.Reconcile(Topology);
     }
 
@@ -199,21 +202,29 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
 
     /// <summary>
     /// The dirty set is the truth: a non-empty dirty set means its engine is stale for this vdisk whatever etcd says, so an engine
-    /// etcd calls online but with dirty blocks is treated as failed (and reported).
+    /// etcd calls online but with dirty blocks is treated as failed and reported. The set is read on the twin whether the twin
+    /// serves or is being repaired: a twin that finished its repair here, then served while this engine stalled, holds the only
+    /// record that this engine missed writes, and a fresh process must not read those blocks from it. An engine failed here
+    /// already is reported again while etcd still calls it online (its report may have been refused while its twin was not
+    /// serving) when etcd brings that twin online: then the control plane can believe it.
     /// </summary>
-    private async Task CheckDirtySetsAsync()
+    private async Task CheckDirtySetsAsync(VdiskTopology before)
     {
         var topology = Topology;
         var checks = topology.Slots
-            .Where(slot => slot.Use == SlotUse.Serve && slot.State == EngineState.Online && topology.Twin(slot).Use == SlotUse.Serve)
+            .Where(slot => slot.State == EngineState.Online && slot.Use is SlotUse.Serve or SlotUse.Stale
+                && topology.Twin(slot).Use is SlotUse.Serve or SlotUse.RepairTarget)
             .Select(async slot =>
             {
                 var twin = topology.Twin(slot);
                 try
                 {
                     var stale = await twin.Db.SetLengthAsync(slot.DirtyKey);
-                    if (stale > 0)
-                        _engines.ReportFailure(slot.Engine, $"{stale} dirty blocks of vdisk {VdiskId} recorded on {twin.Address}");
+                    if (stale == 0) return;
+                    var reason = $"{stale} dirty blocks of vdisk {VdiskId} recorded on {twin.Address}";
+                    if (!slot.Engine.IsFailed) _engines.ReportFailure(slot.Engine, reason);
+                    else if (twin.State == EngineState.Online && before.Slots.FirstOrDefault(s => s.Address == twin.Address)?.State != EngineState.Online)
+                        _engines.ReportStillFailed(slot.Engine, $"{reason}, and etcd has just brought {twin.Address} online");
                 }
                 catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
                 {
@@ -237,7 +248,20 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         }
     }
 
+    /// <summary>
+    /// Engines that failed in this process before the vdisk was opened here (e.g. during start-up) and would be the only
+    /// side of a shard by etcd: probed like a last complete side, or the shard would wait for a repair nobody can run.
+    /// </summary>
+    private void ProbeInheritedFailures()
+    {
+        var topology = Topology;
+        foreach (var engine in topology.Slots.Select(s => s.Engine).Where(e => e.IsFailed).Distinct())
+            if (_lastComplete.NoteInheritedFailure(topology, engine)) _engines.StallHealer.Probe(engine);
+    }
+
     Task<bool> IStallAware.PrepareToServeAgainAsync(StorageEngine engine) => _lastComplete.PrepareAsync(Topology, _blocks, engine);
+
+    bool IStallAware.TwinsAreDown(StorageEngine engine) => LastCompleteSides.TwinsAreDown(Topology, engine);
 
     private async Task RecordWindowAsync(EngineSlot survivor, EngineSlot stale)
     {

@@ -1,0 +1,53 @@
+using Etcdserverpb;
+using ZeroDisk.ServiceDefaults.Etcd;
+
+namespace ZeroDisk.NbdHost.Tests.Failover;
+
+/// <summary>
+/// A server (re)starts while a crashed server's owner lease still holds the vdisk, and meanwhile the only side of a
+/// shard etcd calls online dies (its twin is offline): the engine fails in this process before the vdisk is opened
+/// here, so no vdisk saw it fail as the last complete side. Once it answers
+/// again (restarted from its files, a new run_id) the shard serves from it by itself, as a fresh process that found
+/// it up would: etcd calls it online, its twin is down, nothing holds more. Before, the shard answered EIO until an
+/// operator acted, because the control plane refuses to take a shard's last serving side offline.
+/// </summary>
+public sealed class When_a_server_starts_while_the_only_side_of_a_shard_is_down(ITestOutputHelper output) : IAsyncLifetime
+{
+    private StorageHarness _h = null!;
+
+    public async Task InitializeAsync() => _h = await StorageHarness.StartAsync(shards: 2);
+
+    public async Task DisposeAsync()
+    {
+        foreach (var line in _h.Logs.Lines) output.WriteLine(line);
+        await _h.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_shard_serves_from_it_once_it_answers()
+    {
+        var model = new VdiskModel(_h.Vdisk, 8);
+        for (var i = 0; i < 8; i++) await model.WriteAsync(i, 1);
+        await _h.StopServerAsync();
+        var only = _h.Clusters.Primary[1];
+        await _h.PutStateAsync(ClusterSide.Slave, 1, EngineState.Offline);
+
+        // The crashed server's owner key lapses 4 s from now: the new server waits for it before opening the vdisk.
+        var lease = await _h.Etcd.LeaseGrantAsync(new LeaseGrantRequest { TTL = 4 });
+        await _h.Etcd.PutAsync(new PutRequest
+        {
+            Key = EtcdJson.Utf8(EtcdKeys.VdiskOwner(_h.VdiskId)),
+            Value = EtcdJson.Utf8(ZeroDiskJson.Serialize(new VdiskOwner("crashed-server", VdiskOwnerKind.Vm, 1))),
+            Lease = lease.ID,
+        });
+        await _h.StartServerAsync();
+        await only.KillAsync();
+        await only.RestartAsync();
+        await Eventually.TrueAsync(() => _h.Catalog.Find(_h.VdiskId) is not null, TimeSpan.FromSeconds(60), "the vdisk to be opened once the old owner key lapsed");
+
+        await Eventually.TrueAsync(() => _h.Vdisk.Topology.Slot(1, ClusterSide.Primary).Use == SlotUse.Serve, TimeSpan.FromSeconds(30),
+            "the only side of shard 1 to serve again");
+        Assert.Equal(model.ExpectedMd5(), await VdiskModel.Md5Async(_h.Vdisk, 8));
+        Assert.Contains(_h.Logs.Lines, l => l.Contains($"storage engine {only.Address} answers again") && l.Contains("serves again without a repair"));
+    }
+}
