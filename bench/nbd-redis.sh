@@ -10,7 +10,7 @@ PORT="${ZD_BENCH_REDIS_PORT:-21811}"
 ID="bench-$$"
 servers() { local out=""; IFS=, read -ra list <<<"$1"; for a in "${list[@]}"; do out+="{\"address\":\"$a\",\"db\":0,\"state\":\"online\"},"; done; echo "{\"servers\":[${out%,}]}"; }
 put() { ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ENDPOINTS" put "$1" "$2" >/dev/null; }
-# DESIGN §3 invariant 7: an engine is used only while its identity marker equals the one etcd registers. An engine of
+# Identity is checked, never assumed: an engine is used only while its identity marker equals the one etcd registers. An engine of
 # the local infrastructure keeps the marker it has; one without gets a new one; etcd registers what the engine holds.
 IFS=, read -ra marked <<<"$REDIS_PRIMARY,$REDIS_SLAVE"
 for engine in "${marked[@]}"; do

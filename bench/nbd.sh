@@ -32,7 +32,7 @@ wait_for_nbd() { # uri
   echo "no NBD server at $1" >&2; exit 1
 }
 
-# Handlers run inline on the socket's completion (DESIGN §6): no thread-pool hop per request.
+# Handlers run inline on the socket's completion: no thread-pool hop per request.
 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 "$NBDHOST" serve-memory \
   --listen "127.0.0.1:$MEMORY_PORT" --export "bench:$SIZE_MIB" >"$WORK/nbdhost.log" 2>&1 &
 NBDHOST_PID=$!

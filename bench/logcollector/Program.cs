@@ -13,10 +13,9 @@ using ZeroDisk.ServiceDefaults.Messaging;
 //   2. latency: one event every 10 ms, append -> consumer receives it (p50/p99/max);
 //   3. backlog: the broker is unreachable (a TCP proxy is cut) while a large backlog is written; the collector's
 //      peak RSS (VmHWM) must stay bounded; then the catch-up rate once the broker is back.
-static int Setting(string name, int fallback) => int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : fallback;
-var throughputEvents = Setting("ZD_BENCH_EVENTS", 50_000);
-var latencyEvents = Setting("ZD_BENCH_LATENCY_EVENTS", 1_000);
-var backlogLines = Setting("ZD_BENCH_BACKLOG_LINES", 1_000_000);
+var throughputEvents = EnvironmentSettings.Int("ZD_BENCH_EVENTS", 50_000);
+var latencyEvents = EnvironmentSettings.Int("ZD_BENCH_LATENCY_EVENTS", 1_000);
+var backlogLines = EnvironmentSettings.Int("ZD_BENCH_BACKLOG_LINES", 1_000_000);
 var endpoints = await LocalInfrastructure.GetAsync();
 
 // --- 1 and 2: collector connected straight to the broker
@@ -104,7 +103,7 @@ var endpoints = await LocalInfrastructure.GetAsync();
 }
 
 // --- 4 (last: MassTransit's static log context outlives one host badly): the anchor: the same contracts published straight from this process (MassTransit, confirms, 256 in flight)
-if (Setting("ZD_BENCH_ANCHOR", 1) == 1)
+if (EnvironmentSettings.Int("ZD_BENCH_ANCHOR", 1) == 1)
 {
     var node = TestNames.Unique("bench-anchor");
     await using var capture = await EventCapture.StartAsync(endpoints, node);

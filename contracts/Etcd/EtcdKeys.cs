@@ -1,6 +1,6 @@
 namespace ZeroDisk.Contracts;
 
-/// <summary>The etcd key schema (DESIGN §4), following the original 0-Disk layout.</summary>
+/// <summary>The etcd key schema, following the original 0-Disk layout.</summary>
 public static class EtcdKeys
 {
     public static string StorageClusterConfig(string clusterId) => $"{clusterId}:cluster:conf:storage";

@@ -2,7 +2,7 @@ namespace ZeroDisk.Contracts;
 
 /// <summary>
 /// A node agent refused to start an NBD server now because one of its vdisks is being repaired (the owner key is
-/// held with kind repair, DESIGN §3 invariant 5); the start is queued and happens when the repair ends.
+/// held with kind repair: one writer per vdisk); the start is queued and happens when the repair ends.
 /// </summary>
 public record NbdServerStartDeferred
 {

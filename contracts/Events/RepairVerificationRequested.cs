@@ -2,7 +2,7 @@ namespace ZeroDisk.Contracts;
 
 /// <summary>
 /// ClusterState counted a completion for every affected vdisk of an engine's repair: the scheduler is to verify it
-/// (DESIGN §4 Verify, §3 invariant 2) and answer with <see cref="RepairVerified"/>. Republished by the reconciler
+/// (scan the surviving engines for dirty sets or unmoved blocks: the dirty set is the truth) and answer with <see cref="RepairVerified"/>. Republished by the reconciler
 /// while no verdict has arrived, so it may come more than once.
 /// </summary>
 public record RepairVerificationRequested

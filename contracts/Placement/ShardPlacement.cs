@@ -3,7 +3,7 @@ namespace ZeroDisk.Contracts;
 /// <summary>
 /// Where block <c>i</c> of a vdisk lives. Its home shard is <c>i % N</c>; when that shard is rip (its primary or
 /// slave engine is rip) the block is respread: <c>k = i; do { s = jump(k, N); k++ } while (rip(s))</c>, with N the
-/// number of all shards, rip ones included (DESIGN §3). Every reader and writer must use this one definition.
+/// number of all shards, rip ones included. Every reader and writer must use this one definition.
 /// </summary>
 public static class ShardPlacement
 {

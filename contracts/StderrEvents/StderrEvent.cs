@@ -1,7 +1,7 @@
 namespace ZeroDisk.Contracts;
 
 /// <summary>
-/// An event line a ZeroDisk process writes to its event stream (its stderr log file, DESIGN §3 invariant 10): the
+/// An event line a ZeroDisk process writes to its event stream (its stderr log file, the only place events are taken from): the
 /// seed's <c>{"type": …, "data": …}</c> lines. The seed's fields are kept exactly; added fields are optional.
 /// </summary>
 public abstract record StderrEvent
@@ -14,7 +14,7 @@ public abstract record StderrEvent
     /// <summary>
     /// When the event happened, as the writing process saw it (top-level <c>"time"</c>, UTC, after <c>"data"</c>);
     /// null in a line without one (the seed's form). ClusterState judges staleness by it, not by when a collector
-    /// read the line (DESIGN §3 invariant 6).
+    /// read the line (a report observed before the engine entered its current state is stale).
     /// </summary>
     public DateTimeOffset? Time { get; init; }
 }
@@ -31,7 +31,7 @@ public sealed record RepairCompleteLine(RepairKind Kind, string Address, string 
 /// <summary>
 /// <c>{"type": "process-exited", "data": {"role": "nbdserver", "id": "vm1", "exitcode": 139}}</c>; the agent adds
 /// <c>"pid"</c> and <c>"started"</c> (the kernel start time of that pid) to <c>data</c>, which name the one exit, so a
-/// second report of it is recognised (issue 16 item 3).
+/// second report of it is recognised (the collector delivers at least once).
 /// </summary>
 public sealed record ProcessExitedLine(ProcessRole Role, string Id, int ExitCode, int? Pid = null, long? StartTime = null) : StderrEvent;
 

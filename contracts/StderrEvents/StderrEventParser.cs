@@ -22,8 +22,8 @@ public readonly record struct StderrParseResult(StderrLineKind Kind, StderrEvent
 }
 
 /// <summary>
-/// Reads the event lines of <see cref="StderrEvent"/> (and the 0-Disk <c>20::</c> form). Events cannot be forged
-/// (DESIGN §3 invariant 10): a line is an event only if it starts, at its very first byte, with <c>{</c> or
+/// Reads the event lines of <see cref="StderrEvent"/> (and the 0-Disk <c>20::</c> form). Events cannot be forged:
+/// a line is an event only if it starts, at its very first byte, with <c>{</c> or
 /// <c>20::</c> — no indentation, no log prefix, nothing trimmed — and a seed-form line must moreover be exactly what
 /// <see cref="StderrEventWriter"/> writes for the event it holds (same fields, order, spacing and escaping). Text that
 /// merely contains an event (inside a log record, after a prefix, re-spaced) is ordinary or malformed, never an

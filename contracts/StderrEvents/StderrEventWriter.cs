@@ -6,7 +6,7 @@ namespace ZeroDisk.Contracts;
 /// <summary>
 /// Formats event lines exactly as the seed spells them (a space after each colon and comma), added fields after
 /// the seed's. This is the one way to write an event: the parser accepts a line only if it is byte for byte what
-/// this writer makes of the event it reads (DESIGN §3 invariant 10).
+/// this writer makes of the event it reads (events cannot be forged).
 /// </summary>
 public static class StderrEventWriter
 {

@@ -3,7 +3,7 @@ using ZeroDisk.Contracts;
 namespace ZeroDisk.Contracts.Tests;
 
 /// <summary>
-/// DESIGN §3 invariant 10, issue 16 item 6: only the exact line the writer makes, from the line's first byte, is an
+/// Events cannot be forged: only the exact line the writer makes, from the line's first byte, is an
 /// event. Text that contains an event — indented, after a log prefix, inside a multi-line log record, re-spaced,
 /// extended — is not.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace ZeroDisk.EndToEnd.Tests;
 
 /// <summary>
-/// A permanent slave outage, and on top of it the other crashes of issue #9: the agent running the repair job of the
+/// A permanent slave outage, and on top of it the crashes an agent's node adds: the agent running the repair job of the
 /// vdisk nobody serves is SIGKILLed mid-job (the job must be dispatched again and resume), and one of vd2's three
 /// tlog servers is SIGKILLed under a write load with flushes (it must be restarted; the load must not notice).
 /// </summary>

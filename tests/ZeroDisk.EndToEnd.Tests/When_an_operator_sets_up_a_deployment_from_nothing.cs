@@ -1,7 +1,7 @@
 namespace ZeroDisk.EndToEnd.Tests;
 
 /// <summary>
-/// Issue #16 item 8: from nothing, zdctl (the built tool, through ClusterState's admin API and its token) creates a
+/// From nothing, zdctl (the built tool, through ClusterState's admin API and its token) creates a
 /// primary and a slave cluster (identity markers on the engines and in etcd), a vdisk, assigns it to an NBD server
 /// and has a node's agent start that server; qemu-io then writes and reads it, and deleting the served vdisk is
 /// refused with its data left alone. The failure drills (the other tests here) run on a deployment set up the same way.

@@ -8,7 +8,7 @@ using ZeroDisk.Testing;
 namespace ZeroDisk.Infrastructure.Tests;
 
 /// <summary>
-/// Issue 20: Jaeger takes traces only, so only traces go over OTLP. A service that records spans, a counter and log
+/// Jaeger takes traces only, so only traces go over OTLP. A service that records spans, a counter and log
 /// records with OTEL_EXPORTER_OTLP_ENDPOINT set sends its receiver /v1/traces and nothing else (its metrics are
 /// scraped at /metrics; its logs go to the console).
 /// </summary>

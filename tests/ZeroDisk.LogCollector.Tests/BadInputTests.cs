@@ -1,7 +1,5 @@
 using System.Text;
 using ZeroDisk.LogCollector.Telemetry;
-using ZeroDisk.LogCollector.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.LogCollector.Tests;
 
@@ -13,12 +11,9 @@ public class When_a_log_stream_holds_every_kind_of_bad_input
     [Fact]
     public async Task Each_bad_line_is_counted_and_logged_with_file_and_offset_and_the_following_events_are_delivered()
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
-        var node = TestNames.Unique("lc-bad");
-        using var directory = new LogDirectory();
         using var malformed = new MetricCapture(CollectorTelemetry.MalformedLinesName);
-        await using var capture = await EventCapture.StartAsync(endpoints, node);
-        await using var collector = await InProcessCollector.StartAsync(endpoints, node, directory.Path);
+        await using var run = await CollectedNode.StartAsync("lc-bad");
+        var (node, directory, capture, collector) = (run.Node, run.Directory, run.Capture, run.Collector);
         var path = directory.File("nbd-vm1.log");
 
         var goodOffsets = new Dictionary<string, long>();
@@ -67,12 +62,9 @@ public class When_a_log_stream_holds_every_kind_of_bad_input
     [Fact]
     public async Task A_line_still_being_written_is_published_only_once_it_is_complete()
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
-        var node = TestNames.Unique("lc-partial");
-        using var directory = new LogDirectory();
         using var malformed = new MetricCapture(CollectorTelemetry.MalformedLinesName);
-        await using var capture = await EventCapture.StartAsync(endpoints, node);
-        await using var collector = await InProcessCollector.StartAsync(endpoints, node, directory.Path);
+        await using var run = await CollectedNode.StartAsync("lc-partial");
+        var (node, directory, capture, collector) = (run.Node, run.Directory, run.Capture, run.Collector);
         var path = directory.File("tlog-t1.log");
 
         var (first, firstKey) = EventLines.Event(0, $"{node}-first");

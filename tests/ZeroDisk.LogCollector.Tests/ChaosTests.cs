@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using Xunit.Abstractions;
-using ZeroDisk.LogCollector.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.LogCollector.Tests;
 
@@ -19,14 +17,12 @@ namespace ZeroDisk.LogCollector.Tests;
 [Collection(RunsAlone.Name)]
 public class When_the_collector_is_killed_and_the_broker_is_unreachable(ITestOutputHelper output)
 {
-    private static int Setting(string name, int fallback) => int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : fallback;
-
     [Fact]
     public async Task Every_event_line_is_seen_exactly_once_after_dedup_by_MessageId_and_nothing_else()
     {
-        var totalLines = Setting("ZD_LC_CHAOS_LINES", 40_000);
-        var fileCount = Setting("ZD_LC_CHAOS_FILES", 50);
-        var writeSeconds = Setting("ZD_LC_CHAOS_WRITE_SECONDS", 15);
+        var totalLines = EnvironmentSettings.Int("ZD_LC_CHAOS_LINES", 40_000);
+        var fileCount = EnvironmentSettings.Int("ZD_LC_CHAOS_FILES", 50);
+        var writeSeconds = EnvironmentSettings.Int("ZD_LC_CHAOS_WRITE_SECONDS", 15);
         var endpoints = await SharedInfrastructure.GetAsync();
         var node = TestNames.Unique("lc-chaos");
         using var directory = new LogDirectory();

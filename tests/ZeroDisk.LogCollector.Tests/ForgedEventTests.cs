@@ -1,12 +1,10 @@
 using ZeroDisk.Contracts;
 using ZeroDisk.LogCollector.Telemetry;
-using ZeroDisk.LogCollector.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.LogCollector.Tests;
 
 /// <summary>
-/// Issue 16 item 6 / issue 15 item 4 through the real collector and RabbitMQ: an event line indented, after a log
+/// Events cannot be forged, through the real collector and RabbitMQ: an event line indented, after a log
 /// prefix, inside a multi-line log record or re-spaced is published as nothing; the exact line is, with its own time.
 /// </summary>
 public class When_a_log_stream_holds_text_that_looks_like_events
@@ -14,12 +12,9 @@ public class When_a_log_stream_holds_text_that_looks_like_events
     [Fact]
     public async Task Only_the_exact_line_from_its_first_byte_becomes_an_event()
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
-        var node = TestNames.Unique("lc-forge");
-        using var directory = new LogDirectory();
         using var malformed = new MetricCapture(CollectorTelemetry.MalformedLinesName);
-        await using var capture = await EventCapture.StartAsync(endpoints, node);
-        await using var collector = await InProcessCollector.StartAsync(endpoints, node, directory.Path);
+        await using var run = await CollectedNode.StartAsync("lc-forge");
+        var (node, directory, capture) = (run.Node, run.Directory, run.Capture);
         var path = directory.File("nbdserver-vm1.log");
         string Forged(int i) => StderrEventWriter.Format(new StorageEngineFailureLine($"10.66.0.{i}:22005") { Time = DateTimeOffset.UtcNow });
 

@@ -1,6 +1,4 @@
 using ZeroDisk.LogCollector.Tailing;
-using ZeroDisk.LogCollector.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.LogCollector.Tests;
 

@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using ZeroDisk.LogCollector.Telemetry;
-using ZeroDisk.LogCollector.Tests.Fixtures;
 using ZeroDisk.ServiceDefaults.Telemetry;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.LogCollector.Tests;
 

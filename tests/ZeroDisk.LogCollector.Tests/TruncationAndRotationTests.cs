@@ -1,8 +1,6 @@
 using System.Text.Json;
 using ZeroDisk.LogCollector.Publishing;
 using ZeroDisk.LogCollector.Tailing;
-using ZeroDisk.LogCollector.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.LogCollector.Tests;
 
@@ -11,11 +9,8 @@ public class When_a_log_stream_is_truncated
     [Fact]
     public async Task A_new_event_at_offset_0_is_delivered_under_a_new_generation()
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
-        var node = TestNames.Unique("lc-trunc");
-        using var directory = new LogDirectory();
-        await using var capture = await EventCapture.StartAsync(endpoints, node);
-        await using var collector = await InProcessCollector.StartAsync(endpoints, node, directory.Path);
+        await using var run = await CollectedNode.StartAsync("lc-trunc");
+        var (node, directory, capture) = (run.Node, run.Directory, run.Capture);
         var path = directory.File("nbd-vm2.log");
 
         var before = Enumerable.Range(0, 3).Select(i => EventLines.Event(i, $"{node}-before{i}")).ToList();
@@ -60,11 +55,8 @@ public class When_a_log_stream_is_rotated
     [Fact]
     public async Task Renaming_recreating_and_even_deleting_the_rotated_file_loses_nothing()
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
-        var node = TestNames.Unique("lc-rotate");
-        using var directory = new LogDirectory();
-        await using var capture = await EventCapture.StartAsync(endpoints, node);
-        await using var collector = await InProcessCollector.StartAsync(endpoints, node, directory.Path);
+        await using var run = await CollectedNode.StartAsync("lc-rotate");
+        var (node, directory, capture, collector, endpoints) = (run.Node, run.Directory, run.Capture, run.Collector, run.Endpoints);
         var path = directory.File("nbd-vm3.log");
 
         const int lines = 3000;

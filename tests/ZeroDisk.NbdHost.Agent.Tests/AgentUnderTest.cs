@@ -1,9 +1,7 @@
 using ZeroDisk.Storage.Ownership;
 using Etcdserverpb;
 using Google.Protobuf;
-using ZeroDisk.Contracts;
 using ZeroDisk.NodeAgent;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

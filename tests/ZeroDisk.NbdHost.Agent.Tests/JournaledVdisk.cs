@@ -1,8 +1,6 @@
 using Etcdserverpb;
 using Google.Protobuf;
-using ZeroDisk.Contracts;
 using ZeroDisk.Storage.Ownership;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

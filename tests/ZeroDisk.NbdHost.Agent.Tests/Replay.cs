@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

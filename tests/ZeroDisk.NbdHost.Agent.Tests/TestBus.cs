@@ -3,9 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Messaging;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

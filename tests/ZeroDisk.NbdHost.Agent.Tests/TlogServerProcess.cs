@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

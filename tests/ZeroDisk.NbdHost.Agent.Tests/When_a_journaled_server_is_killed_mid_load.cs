@@ -1,9 +1,7 @@
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.NbdHost.Agent.Tests;
 
 /// <summary>
-/// Issue #11: an NBD server that journals to three tlog servers (k = 2) is SIGKILLed in the middle of an unflushed
+/// An NBD server that journals to three tlog servers (k = 2) is SIGKILLed in the middle of an unflushed
 /// write load, and one tlog server with it. Replaying the two survivors up to the last FLUSH reproduces the image as
 /// flushed; the restarted server (a higher owner epoch) writes on, and replaying everything reproduces what it
 /// flushed last — the new epoch's records win over the dead server's higher sequence numbers.

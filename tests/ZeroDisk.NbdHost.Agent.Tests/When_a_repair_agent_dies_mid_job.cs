@@ -1,8 +1,6 @@
 using ZeroDisk.Storage.Ownership;
 using System.Diagnostics;
-using ZeroDisk.Contracts;
 using ZeroDisk.NodeAgent;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

@@ -1,5 +1,4 @@
 using ZeroDisk.Tlog;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using StackExchange.Redis;
-using ZeroDisk.Contracts;
 using ZeroDisk.Storage.Ownership;
 using ZeroDisk.Storage.RepairCopy;
 using ZeroDisk.Storage;
 using ZeroDisk.NodeAgent;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

@@ -1,7 +1,5 @@
 using ZeroDisk.Storage.Ownership;
-using ZeroDisk.Contracts;
 using ZeroDisk.NodeAgent;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

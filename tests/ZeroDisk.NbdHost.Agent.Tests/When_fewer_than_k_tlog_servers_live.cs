@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using ZeroDisk.Tlog;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Agent.Tests;
 

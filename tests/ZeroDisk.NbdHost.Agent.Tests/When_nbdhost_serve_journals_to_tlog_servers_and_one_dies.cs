@@ -1,6 +1,3 @@
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.NbdHost.Agent.Tests;
 
 /// <summary>

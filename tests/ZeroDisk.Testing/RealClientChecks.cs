@@ -1,7 +1,7 @@
 namespace ZeroDisk.Testing;
 
 /// <summary>
-/// The real-client checks of the data plane (issue #4), one method each, run against any NBD export: the in-memory
+/// The real-client checks of the data plane, one method each, run against any NBD export: the in-memory
 /// backend (ZeroDisk.Nbd.Tests) and <c>nbdhost serve</c> over Redis (ZeroDisk.NbdHost.Tests) run the same ones.
 /// Each throws (qemu-io, fio, nbdsh and md5 failures alike) when the export gets it wrong.
 /// </summary>

@@ -5,7 +5,7 @@ using ZeroDisk.LocalStack;
 namespace ZeroDisk.Drill;
 
 /// <summary>
-/// The chaos part of issue #10: while the incident runs (engine down, fio writing), SIGKILL once each control-plane
+/// The chaos part of the drill: while the incident runs (engine down, fio writing), SIGKILL once each control-plane
 /// component — node 1's collector (the one that must report the failure), ClusterState, the scheduler, RabbitMQ and
 /// etcd — and start it again, as an init system would. The drill's own checks (fio verification, checksums, states,
 /// healthy clusters) then say whether the incident still ended well; <see cref="Crashes"/> is the table of what was

@@ -15,7 +15,7 @@ public sealed record DrillOptions(OutageMode Outage, FailedSide Side, TimeSpan L
     /// </summary>
     public bool Chaos { get; init; }
 
-    /// <summary>ClusterState instances side by side (DESIGN: several may run; the etcd compare keeps them exactly-once).</summary>
+    /// <summary>ClusterState instances side by side (several may run; the etcd compare keeps them exactly-once).</summary>
     public int ClusterStateInstances { get; init; } = 1;
 
     /// <summary>Journal vd2 to three tlog servers and SIGKILL one under load: it must be restarted, the load must not notice.</summary>

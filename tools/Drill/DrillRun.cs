@@ -164,7 +164,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
     }
 
     /// <summary>
-    /// Issue #9: the agent running vd3's repair job dies mid-job. Its repair process, orphaned, must stop once the lease
+    /// The agent running vd3's repair job dies mid-job. Its repair process, orphaned, must stop once the lease
     /// lapses; the scheduler dispatches the job again and the new job resumes from the respread cursor.
     /// </summary>
     private async Task KillRepairAgentAsync(DrillStack stack, EtcdClient etcd, string vdisk, CancellationToken ct)
@@ -280,7 +280,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
     }
 
     /// <summary>
-    /// DESIGN §5, one incident = one trace: the trace of the scheduler's repair campaign must hold the spans of the
+    /// One incident = one trace: the trace of the scheduler's repair campaign must hold the spans of the
     /// collector that read the failure line, of ClusterState's sagas, of the scheduler and of the agent's repair job
     /// (all exported over OTLP/HTTP to the drill's receiver, as they would be to Jaeger).
     /// </summary>

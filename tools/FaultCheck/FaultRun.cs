@@ -198,7 +198,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
             var open = unfinished.Where(r => !r.Superseded).Select(r => r.Text).ToList();
             parts.Add($"open repairs: {(open.Count == 0 ? "none" : string.Join(", ", open))}");
             if (unfinished.Any(r => r.Superseded)) parts.Add($"stale repair sagas of a superseded incident: {string.Join(", ", unfinished.Where(r => r.Superseded).Select(r => r.Text))}");
-            // The dirty sets are the truth (invariant 2): etcd may say online before a report has even arrived.
+            // The dirty sets are the truth: etcd may say online before a report has even arrived.
             var dirty = new List<string>();
             foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave).Where(e => e.IsRunning && !lost.Contains(e.Address)))
             {
@@ -250,7 +250,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
     /// <summary>Primary and slave hold the same blocks: every engine of a non-rip shard of a side together, per vdisk.</summary>
     private async Task CheckTwinsAsync(DrillStack stack, EtcdClient etcd, IEnumerable<WorkloadVdisk> vdisks, CancellationToken ct)
     {
-        // A shard is rip when either of its engines is (DESIGN §3): its blocks live at their new homes, and its other
+        // A shard is rip when either of its engines is (that is where reads go): its blocks live at their new homes, and its other
         // engine keeps the copies it had at the respread, never read again — not a twin of anything (seed 1005).
         var primaryConfig = (await etcd.GetJsonAsync<StorageClusterConfig>(EtcdKeys.StorageClusterConfig(stack.PrimaryCluster), ct))!.Value.Servers;
         var slaveConfig = (await etcd.GetJsonAsync<StorageClusterConfig>(EtcdKeys.StorageClusterConfig(stack.SlaveCluster), ct))!.Value.Servers;

@@ -118,7 +118,7 @@ public sealed record FaultSchedule(int Seed, TimeSpan Length, IReadOnlyList<Faul
     {
         FaultKind.EngineKill or FaultKind.EngineWipe or FaultKind.BothTwinsKill => 1 + random.NextDouble() * 5,
         // The older copy lacks the writes of the last For seconds: the "lost last second", inside the
-        // 3 s recent-write window the design promises to repair (invariant 1); more would be a loss by design.
+        // 3 s recent-write window the server adds to a failed engine's dirty set; more would be a loss by design.
         FaultKind.EngineRestartOld => 0.3 + random.NextDouble() * 1.2,
         FaultKind.EngineStop => 1 + random.NextDouble() * 5,
         FaultKind.ClientPause or FaultKind.BothTwinsSlow => 0.2 + random.NextDouble() * 2.5,

@@ -15,7 +15,7 @@ public sealed record FioChunk(int Index, TimeSpan Started, TimeSpan Ended, int E
 }
 
 /// <summary>
-/// The second workload (issue #17): fio's own NBD engine against a served vdisk, with crc32c verify. fio cannot
+/// The second workload: fio's own NBD engine against a served vdisk, with crc32c verify. fio cannot
 /// reconnect, so it runs in chunks: each chunk is one fio job that writes every 4 KiB block of its own 512 KiB region
 /// once in a random order (seeded) and then reads them all back and checks their crc32c; the next chunk takes the
 /// next region. A chunk that fails its verify is a violation; one that fails with an I/O error is judged as the

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace ZeroDisk.FaultCheck;
 
 /// <summary>
-/// Shrinking a failing schedule (issue #17): drop one fault at a time and keep the drop when the run still fails
+/// Shrinking a failing schedule: drop one fault at a time and keep the drop when the run still fails
 /// the same way; then end the run 5 s after the last remaining fault heals; then halve every fault's length. Each
 /// try is a whole run on a fresh stack, so the number of tries is bounded. The result is printed with the command
 /// that reruns it (<c>--seed N --seconds S --only 0,3,5 [--scale 0.5] [--length L]</c>; S is the length the schedule was drawn with).

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace ZeroDisk.LocalStack;
 
 /// <summary>
-/// Removes what a test's (or a drill's) receive endpoints left on the shared broker (DESIGN §6). MassTransit gives
+/// Removes what a test's (or a drill's) receive endpoints left on the shared broker (they would pile up across runs). MassTransit gives
 /// every receive endpoint an exchange of the queue's name, bound from each contract's exchange: deleting only the
 /// queue leaves that exchange, and every later publish of the contract is still routed to it. A suite's worth of
 /// such dead ends (hundreds per contract) cut the broker's confirmed-publish rate tenfold here.

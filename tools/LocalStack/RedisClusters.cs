@@ -30,8 +30,8 @@ public sealed class RedisClusters : IAsyncDisposable
     public static string MarkerOf(RedisServerProcess engine) => $"engine-{engine.Port}-{engine.Directory.GetHashCode():x8}";
 
     /// <summary>
-    /// Registers every engine's identity marker, in the engine and in etcd, as registering a cluster does (DESIGN §3
-    /// invariant 7: the NBD server never uses an engine whose marker it cannot verify). Ports are reused, so a marker
+    /// Registers every engine's identity marker, in the engine and in etcd, as registering a cluster does (the NBD
+    /// server never uses an engine whose marker it cannot verify). Ports are reused, so a marker
     /// unique to this engine process's directory replaces whatever another test left registered for the address.
     /// </summary>
     public static async Task RegisterIdentitiesAsync(IEnumerable<RedisServerProcess> engines)

@@ -5,8 +5,8 @@ using System.Text;
 namespace ZeroDisk.LocalStack;
 
 /// <summary>
-/// One private redis-server on a loopback port, with the durability settings the engines run with (DESIGN §3
-/// invariant 1). SIGKILL and restart it to simulate an SSD failure or a node reboot; its AOF survives a restart.
+/// One private redis-server on a loopback port, with the durability settings the engines run with
+/// (<see cref="ZeroDisk.Contracts.EngineDurability"/>). SIGKILL and restart it to simulate an SSD failure or a node reboot; its AOF survives a restart.
 /// </summary>
 public sealed class RedisServerProcess : IAsyncDisposable
 {

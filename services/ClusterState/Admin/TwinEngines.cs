@@ -6,7 +6,7 @@ namespace ZeroDisk.ClusterState.Admin;
 /// <summary>
 /// The engines that mirror an engine's shard: the engine at the same shard index in every cluster paired with its
 /// cluster (as primary or slave) by some vdisk. While one of them is not online, the engine may hold the only
-/// complete copy of some blocks (DESIGN §3 invariant 3).
+/// complete copy of some blocks (reads come only from a complete side).
 /// </summary>
 public static class TwinEngines
 {

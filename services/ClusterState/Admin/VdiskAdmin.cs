@@ -60,7 +60,7 @@ public sealed class VdiskAdmin(EtcdClient etcd)
             if (nbdJson is null) return new AdminResult(404, $"vdisk '{vdiskId}' does not exist");
             var nbd = ZeroDiskJson.Deserialize<VdiskNbdConfig>(nbdJson);
 
-            // One writer per vdisk (DESIGN §3 invariant 5): while a server or a repair job owns it, its data is live.
+            // One writer per vdisk: while a server or a repair job owns it, its data is live.
             // The owner key must still be absent when the delete commits, so a claim in between makes it fail.
             if (await etcd.GetAsync(EtcdKeys.VdiskOwner(vdiskId), ct) is { } ownerKv)
                 return new AdminResult(409, $"vdisk '{vdiskId}' is being served ({OwnerText(ownerKv.Value.ToStringUtf8())}): stop serving it "

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.ClusterState.Extensions;
 
@@ -16,7 +17,7 @@ public sealed class ClusterStateOptions
     /// </summary>
     public string KeyScope { get; set; } = "";
 
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a processed-MessageId record is kept (an etcd lease); redeliveries come within minutes.</summary>
@@ -31,8 +32,8 @@ public sealed class ClusterStateOptions
     public int ConcurrentMessageLimit { get; set; } = 64;
 
     /// <summary>
-    /// Wait for the scheduler's clean RepairVerified (DESIGN §4 Verify) before an engine goes online / rip. On by
-    /// default (issue 16); off, the last affected vdisk's completion ends the repair.
+    /// Wait for the scheduler's clean RepairVerified (its scan finds no dirty set or unmoved block left) before an
+    /// engine goes online / rip. On by default; off, the last affected vdisk's completion ends the repair.
     /// </summary>
     public bool RequireRepairVerification { get; set; } = true;
 

@@ -5,7 +5,7 @@ using ZeroDisk.ServiceDefaults.Telemetry;
 namespace ZeroDisk.ClusterState.Operability;
 
 /// <summary>
-/// DESIGN §5's alert signals as gauges of the latest <see cref="ClusterObservation"/> (meter "ZeroDisk.ClusterState",
+/// The signals an on-call engineer alerts on, as gauges of the latest <see cref="ClusterObservation"/> (meter "ZeroDisk.ClusterState",
 /// scraped at <c>/metrics</c>): engine state, dirty blocks, degraded and unavailable shards, repair age, progress,
 /// rate, ETA and blocked reasons, error queue depth, and the health verdict. Prometheus names replace the dots
 /// with underscores (<c>zerodisk_engine_dirty_blocks</c>); deploy/prometheus/alerts.yml alerts on them.

@@ -25,7 +25,7 @@ public abstract class EtcdSagaDefinition<TSaga> : SagaDefinition<TSaga> where TS
         sagaConfigurator.UseEtcdConflictRetry();
         // Each attempt gets its own outbox, inside the retries: what an attempt that lost its etcd compare published
         // is dropped with it. Without it the endpoint's one outbox sent the lost attempt's messages too — a phantom
-        // incident (fault checker seed 3, issue #17: the scheduler followed it and the real one was never classified).
+        // incident, which the scheduler followed while the real one was never classified.
         sagaConfigurator.UseInMemoryOutbox(context);
         PartitionMessages(sagaConfigurator, endpointConfigurator.CreatePartitioner(_options.PartitionCount));
     }

@@ -13,9 +13,9 @@ public static class EtcdUnavailableRetry
     /// <summary>
     /// While etcd is unreachable a saga can neither load nor record anything: its message is retried here, every
     /// 2 s for up to <see cref="Patience"/>, instead of faulting after the endpoint's five quick retries (about 5 s).
-    /// The fault checker's seed 1000 (issue #17) showed why: etcd SIGKILLed and restarted in ~20 s on a loaded
-    /// machine, and the failure reports consumed meanwhile went to the error queue — the killed engine never got a
-    /// saga, never went offline, and an operator could not even declare it permanent (404 "no recorded outage").
+    /// An etcd restart takes ~20 s on a loaded machine; a failure report faulted meanwhile would go to the error
+    /// queue, and its engine would never get a saga, never go offline, and could not even be declared permanent
+    /// (see docs/DECISIONS.md).
     /// </summary>
     public static void UseEtcdUnavailableRetry<TSaga>(this ISagaConfigurator<TSaga> saga) where TSaga : class, ISaga =>
         saga.UseMessageRetry(retry =>

@@ -18,7 +18,7 @@ namespace ZeroDisk.ClusterState.Reconciliation;
 /// Re-derives each cluster's status from its engines' states in etcd (an operator edit, a lost write) and
 /// republishes engine changes the cluster saga never saw (a crash between the etcd commit and the publish). A change
 /// younger than one reconcile interval is in flight, not lost; a lost one is republished inside the trace it happened
-/// in, so the incident stays one trace (DESIGN §5).
+/// in, so one incident stays one trace.
 /// </summary>
 public sealed class Reconciler(
     EtcdClient etcd,

@@ -7,7 +7,7 @@ namespace ZeroDisk.ClusterState.Setup;
 public sealed record EngineContents(string Address, string? Marker, IReadOnlyList<string> DataKeys);
 
 /// <summary>
-/// The engine side of registering an engine (DESIGN §3 "Engine identity", invariant 7): the marker
+/// The engine side of registering an engine (identity is checked, never assumed): the marker
 /// <see cref="EngineIdentity.RedisKey"/> is written with SET NX, so an engine that already carries one keeps it and
 /// the caller sees whose it is; an engine that holds data is never adopted, since an empty-looking cluster config
 /// over an engine full of another deployment's blocks would serve them as this one's.

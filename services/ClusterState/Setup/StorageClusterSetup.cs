@@ -9,7 +9,7 @@ using ZeroDisk.ServiceDefaults.Etcd;
 namespace ZeroDisk.ClusterState.Setup;
 
 /// <summary>
-/// Storage clusters set up through the admin API (issue #16 item 8): create one from its engines, add an engine,
+/// Storage clusters set up through the admin API: create one from its engines, add an engine,
 /// replace one. Each writes the engines' identity markers on the engines first and then, in one etcd transaction,
 /// the markers, the cluster config and its status.
 /// </summary>
@@ -58,7 +58,7 @@ public sealed class StorageClusterSetup(EtcdClient etcd, ClusterTopology topolog
 
     /// <summary>
     /// Another engine for a shard (a wrong address, a host moved before use). Only while no vdisk uses the cluster:
-    /// an engine that replaces a used one would have to hold its blocks, and there is no full rebuild (DESIGN §3);
+    /// an engine that replaces a used one would have to hold its blocks, and there is no full rebuild;
     /// a lost engine of a used cluster is declared permanent instead, and its shard respread.
     /// </summary>
     public Task<AdminResult> ReplaceEngineAsync(string clusterId, string oldAddress, ReplaceEngineRequest request, CancellationToken ct) =>

@@ -4,7 +4,7 @@ using ZeroDisk.Contracts;
 namespace ZeroDisk.ClusterState.StatusPage;
 
 /// <summary>
-/// The live status page (issue 20): <c>GET /status</c> (the page), its assets (embedded in this assembly: the
+/// The live status page: <c>GET /status</c> (the page), its assets (embedded in this assembly: the
 /// service needs no content root and no CDN), <c>GET /status/model</c> (the model as JSON) and
 /// <c>GET /status/events</c> (server-sent events: the model again whenever it changes). Read-only, so no admin token.
 /// </summary>

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.LogCollector.Hosting;
 
@@ -33,17 +34,17 @@ public sealed class LogCollectorOptions
     public int MaxInFlight { get; set; } = 256;
 
     /// <summary>Safety net for missed inotify events (and the only wake-up where inotify is unavailable).</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan RescanInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long one publish may wait for the broker's confirm before it is retried.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Backoff between retries of an unconfirmed publish: doubles from the first to the last value.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan RetryMinDelay { get; set; } = TimeSpan.FromMilliseconds(100);
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     internal int ReadChunkBytes => 64 * 1024;

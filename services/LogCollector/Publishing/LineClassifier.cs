@@ -9,7 +9,7 @@ namespace ZeroDisk.LogCollector.Publishing;
 
 /// <summary>
 /// Turns lines into contracts: seed events, process-exited and the 0-Disk <c>20::</c> ardb form become typed events
-/// — only exact event lines, from a line's first byte (<see cref="StderrEventParser"/>, DESIGN §3 invariant 10); the
+/// — only exact event lines, from a line's first byte (<see cref="StderrEventParser"/>: events cannot be forged); the
 /// line's own time travels as <see cref="EventSource.OccurredAt"/>; other lines are ordinary (forwarded or dropped per config); malformed event lines are counted and logged with
 /// file and offset, and skipped.
 /// </summary>

@@ -6,7 +6,7 @@ using ZeroDisk.LogCollector.Tailing;
 namespace ZeroDisk.LogCollector.Telemetry;
 
 /// <summary>
-/// Collector lag (DESIGN §5), measured at each scrape from what is on disk: per stream, the bytes of its log file past
+/// Collector lag, an alert signal, measured at each scrape from what is on disk: per stream, the bytes of its log file past
 /// the checkpointed offset (what the broker has not confirmed yet), and the seconds since the file was last written
 /// while such bytes wait. A file the checkpoint does not know yet counts whole. Reading the checkpoint is safe at any
 /// moment: it is replaced by a rename.

@@ -1,9 +1,12 @@
 using System.CommandLine;
 using System.Net;
-using System.Runtime.InteropServices;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Nbd;
 using ZeroDisk.Nbd.Memory;
+using ZeroDisk.NbdHost.Serving;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.NbdHost.Cli;
 
@@ -42,46 +45,37 @@ public static class MemoryServeCommand
 
     private static async Task<int> RunAsync(string? listen, string? unix, string[] exportSpecs, int blockSize, CancellationToken ct)
     {
-        using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Environment.GetEnvironmentVariable("ZD_LOG_DEBUG") == "1" ? LogLevel.Debug : LogLevel.Information));
-        var logger = loggerFactory.CreateLogger("serve-memory");
         var catalog = new MemoryExportCatalog();
         foreach (var spec in exportSpecs)
         {
             var separator = spec.LastIndexOf(':');
             if (separator <= 0 || !long.TryParse(spec[(separator + 1)..], out var mib) || mib <= 0)
-            {
-                logger.LogError("--export {Spec}: expected name:sizeMiB", spec);
-                return 2;
-            }
+                return await UsageErrorAsync($"--export {spec}: expected name:sizeMiB");
             catalog.Add(spec[..separator], mib * 1024 * 1024, blockSize);
         }
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-
-        await using var server = new NbdServer(catalog, loggerFactory.CreateLogger<NbdServer>());
+        string? tcp = null;
         if (listen is not null || unix is null)
         {
             if (!IPEndPoint.TryParse(listen ?? $"127.0.0.1:{NbdServerOptions.DefaultPort}", out var endpoint))
-            {
-                logger.LogError("--listen {Listen}: expected host:port", listen);
-                return 2;
-            }
+                return await UsageErrorAsync($"--listen {listen}: expected host:port");
             if (endpoint.Port == 0 && listen?.EndsWith(":0", StringComparison.Ordinal) != true) endpoint.Port = NbdServerOptions.DefaultPort;
-            var bound = server.ListenTcp(endpoint);
-            Console.Out.WriteLine($"listening nbd://{bound}");
+            tcp = endpoint.ToString();
         }
-        if (unix is not null)
-        {
-            server.ListenUnix(unix);
-            Console.Out.WriteLine($"listening nbd+unix:///?socket={unix}");
-        }
-        await Console.Out.FlushAsync(CancellationToken.None);
 
-        try { await Task.Delay(Timeout.Infinite, stop.Token); }
-        catch (OperationCanceledException) { }
-        await server.StopAsync();
-        return 0;
+        // The server's limits come from the Nbd section, read and checked as nbdhost serve reads them.
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true)
+            .SetMinimumLevel(Environment.GetEnvironmentVariable("ZD_LOG_DEBUG") == "1" ? LogLevel.Debug : LogLevel.Information);
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.AddSingleton<INbdExportCatalog>(catalog);
+        builder.AddNbdListener(new NbdListenAddresses(tcp, unix));
+        return await InvalidConfiguration.RunAsync(builder.Build, ct);
+    }
+
+    private static async Task<int> UsageErrorAsync(string message)
+    {
+        await Console.Error.WriteLineAsync(message);
+        return 2;
     }
 }

@@ -10,7 +10,7 @@ namespace ZeroDisk.ServiceDefaults.Logging;
 /// Console log records as exactly one line each: <c>2026-12-06T00:00:00.000Z info: Category[0] message exception</c>,
 /// with every control character of the message and the exception (newlines in stack traces and in client-controlled
 /// text alike) escaped as <c>\n</c>, <c>\r</c>, <c>\uXXXX</c>. The node's collector reads a process's output line by
-/// line and takes an exact event line at the start of a line as an event (DESIGN §3 invariant 10): a record that
+/// line and takes an exact event line at the start of a line as an event (events cannot be forged): a record that
 /// spans lines could carry a forged one, a record on one line that starts with its timestamp never is one.
 /// </summary>
 public sealed class OneLineConsoleFormatter : ConsoleFormatter, IDisposable

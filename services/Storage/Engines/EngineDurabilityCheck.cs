@@ -3,7 +3,7 @@ using ZeroDisk.Contracts;
 namespace ZeroDisk.Storage;
 
 /// <summary>
-/// Issue 15 item 7: NBD FLUSH and FUA are answered without waiting for anything beyond the writes themselves (and
+/// NBD FLUSH and FUA are answered without waiting for anything beyond the writes themselves (and
 /// the tlog, when there is one), because every engine acknowledges a write only once it is fsynced
 /// (<see cref="EngineDurability"/>: <c>appendfsync always</c>). An engine that runs without those settings would
 /// make FLUSH a lie, so this process refuses it: it is reported failed (the shard is served by its twin, the repair

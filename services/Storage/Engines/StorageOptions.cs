@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using ZeroDisk.ServiceDefaults.Options;
 
 namespace ZeroDisk.Storage;
 
@@ -16,22 +17,22 @@ public sealed record StorageOptions
     /// too short: sequential 1 MiB writes on 2 busy cores, with an AOF rewrite's fork, timed out on both sides of a
     /// shard at once (EIO) although both engines were healthy.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMilliseconds(800);
 
     /// <summary>
     /// How long connecting may take. A dead engine refuses at once, so this does not bound the failover stall; too
     /// short, and a busy machine marks healthy engines failed at start-up.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How often the client checks for timed-out commands; bounds how late a timeout is noticed.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Blocks written this recently may be lost by an engine that crashes (appendfsync everysec): a crashed engine may have lost its last second.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan RecentWriteWindow { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Commands in flight per engine (pipelined on its one connection); more wait their turn in this process.</summary>
@@ -60,10 +61,10 @@ public sealed record StorageOptions
     [Range(0, long.MaxValue)]
     public long RepairBytesPerSecond { get; init; }
 
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan RepairProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a repair waits before checking again whether its source and target are usable.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [PositiveDuration]
     public TimeSpan RepairRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
 }

@@ -1,11 +1,10 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Deployment;
 
 /// <summary>
-/// Issue 20: docker-compose.yml is validated by Debian's <c>docker-compose config</c> (the compose specification's
+/// docker-compose.yml is validated by Debian's <c>docker-compose config</c> (the compose specification's
 /// schema, anchors and variables resolved), and every environment variable it — or a systemd unit in deploy/systemd —
 /// sets for a ZeroDisk service is a configuration key that service really reads (<see cref="OptionNames"/>): a
 /// misspelt option is otherwise ignored without a word, and the default silently used.

@@ -6,9 +6,7 @@ using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.StorageClusters;
 using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.VdiskRepairs;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Fixtures;
 
@@ -113,14 +111,19 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
         return vdiskId;
     }
 
-    /// <summary>A primary and a slave cluster of <paramref name="shards"/> engines each (unique addresses) and vdisk "vd1" mirrored on them.</summary>
-    public async Task<MirroredClusters> SeedMirroredClustersAsync(int shards = 2)
+    /// <summary>
+    /// A primary and a slave cluster of <paramref name="shards"/> engines each (unique addresses) and the vdisks named
+    /// (default "vd1") mirrored on them.
+    /// </summary>
+    public async Task<MirroredClusters> SeedMirroredClustersAsync(int shards = 2, params string[] vdisks)
     {
         var primaryEngines = Enumerable.Range(0, shards).Select(_ => NewEngineAddress()).ToList();
         var slaveEngines = Enumerable.Range(0, shards).Select(_ => NewEngineAddress()).ToList();
         var primary = await SeedClusterAsync("primary", [.. primaryEngines]);
         var slave = await SeedClusterAsync("slave", [.. slaveEngines]);
-        return new MirroredClusters(primary, slave, primaryEngines, slaveEngines, await SeedVdiskAsync("vd1", primary, slave));
+        var seeded = new List<string>();
+        foreach (var name in vdisks is [] ? ["vd1"] : vdisks) seeded.Add(await SeedVdiskAsync(name, primary, slave));
+        return new MirroredClusters(primary, slave, primaryEngines, slaveEngines, seeded[0]) { Vdisks = seeded };
     }
 
     public async Task<EngineState?> EngineStateAsync(string clusterId, string address)
@@ -159,6 +162,25 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
     public Task CompleteAsync(string address, string vdiskId, RepairKind kind, string? incident) =>
         Publisher.Publish(new VdiskRepairCompleted { Address = address, VdiskId = vdiskId, Kind = kind, Incident = incident, Source = Source("nbd-1") });
 
+    /// <summary>
+    /// An outage up to its repair: the engine is reported failed (by <paramref name="node"/>), its incident is classified
+    /// as <paramref name="kind"/>, and the engine is in the repair state that follows. Returns the incident.
+    /// </summary>
+    public async Task<string> StartRepairAsync(string clusterId, string address, OutageKind kind, string node = "nbd-1")
+    {
+        await ReportFailureAsync(address, node);
+        var incident = await IncidentAsync(address);
+        await ClassifyAndWaitForRepairAsync(clusterId, address, incident, kind);
+        return incident;
+    }
+
+    /// <summary>Classifies <paramref name="incident"/> and waits until the engine is in the repair state that follows.</summary>
+    public async Task ClassifyAndWaitForRepairAsync(string clusterId, string address, string incident, OutageKind kind)
+    {
+        await ClassifyAsync(address, incident, kind);
+        await WaitForEngineAsync(clusterId, address, kind == OutageKind.Temporary ? EngineState.RepairTmpOutage : EngineState.RepairFinalOutage);
+    }
+
     public async Task<string> IncidentAsync(string address)
     {
         string? incident = null;
@@ -190,7 +212,11 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
         Etcd.Dispose();
     }
 
-    public sealed record MirroredClusters(string Primary, string Slave, IReadOnlyList<string> PrimaryEngines, IReadOnlyList<string> SlaveEngines, string Vdisk);
+    public sealed record MirroredClusters(string Primary, string Slave, IReadOnlyList<string> PrimaryEngines, IReadOnlyList<string> SlaveEngines, string Vdisk)
+    {
+        /// <summary>Every vdisk seeded, <see cref="Vdisk"/> first.</summary>
+        public IReadOnlyList<string> Vdisks { get; init; } = [Vdisk];
+    }
 
     private const string VdiskAdminTombstonePrefix = "zerodisk/vdisk-deleting/";
 }

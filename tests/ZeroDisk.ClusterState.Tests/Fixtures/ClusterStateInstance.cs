@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using ZeroDisk.ClusterState.Extensions;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Fixtures;
 

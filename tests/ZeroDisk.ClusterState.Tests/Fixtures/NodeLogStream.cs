@@ -2,7 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using ZeroDisk.Contracts;
 using ZeroDisk.LogCollector.Hosting;
 using ZeroDisk.Storage;
 using ZeroDisk.ServiceDefaults.Messaging;

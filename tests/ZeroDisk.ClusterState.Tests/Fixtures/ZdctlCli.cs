@@ -1,5 +1,3 @@
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.ClusterState.Tests.Fixtures;
 
 /// <summary>The built zdctl (tools/Zdctl) run as a real process, pointed at one deployment's admin API, etcd and key scope.</summary>

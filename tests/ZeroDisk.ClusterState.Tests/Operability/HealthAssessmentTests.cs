@@ -1,5 +1,4 @@
 using ZeroDisk.ClusterState.Operability;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Security;
 
 namespace ZeroDisk.ClusterState.Tests.Operability;

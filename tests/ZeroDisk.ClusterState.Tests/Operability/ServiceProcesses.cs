@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Operability;
 

@@ -13,6 +13,7 @@ public sealed class When_a_control_plane_service_starts_with_an_invalid_option
     [InlineData("RepairScheduler", "repairscheduler", "Scheduler__ProbeTimeout", "00:00:00", "Scheduler:ProbeTimeout")]
     [InlineData("RepairScheduler", "repairscheduler", "Scheduler__Deadline", "ten minutes", "Scheduler:Deadline")]
     [InlineData("LogCollector", "logcollector", "LogCollector__MaxInFlight", "0", "LogCollector:MaxInFlight")]
+    [InlineData("LogCollector", "logcollector", "LogCollector__RescanInterval", "00:00:00", "LogCollector:RescanInterval")]
     public async Task It_exits_naming_the_option(string project, string assembly, string variable, string value, string named)
     {
         var result = await ExternalProcess.RunAsync("dotnet", [ServiceProcesses.Dll(project, assembly)], TimeSpan.FromSeconds(90), new Dictionary<string, string>

@@ -1,16 +1,13 @@
 using System.Net;
 using System.Text.Json;
 using ZeroDisk.ClusterState.Operability;
-using ZeroDisk.ClusterState.Tests.Fixtures;
 using ZeroDisk.ClusterState.Tests.Scheduler;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Operability;
 
 /// <summary>
-/// Issue 20 item 3: a blocked repair's reason is in the admin API (<c>/status/repairs</c>) and in <c>zdctl health
+/// A blocked repair's reason is in the admin API (<c>/status/repairs</c>) and in <c>zdctl health
 /// detail</c> and <c>zdctl status</c>, not only in a node's log. An engine is in a temporary-outage repair with no
 /// scheduler and no node agent: blocked for want of both. An agent registers: the "no agent" reason goes, and once the
 /// vdisk has stayed unowned past Observer:UnownedAfter its job's lease is reported lapsed.

@@ -1,13 +1,11 @@
 using System.Net;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Operability;
 
 /// <summary>
-/// Issue 20: every long-running service answers /health/live while a dependency is down, and /health/ready says
+/// Every long-running service answers /health/live while a dependency is down, and /health/ready says
 /// 503 naming the check that fails: ClusterState and the scheduler without etcd, the scheduler (whose start waits for
-/// its broker), the collector and a node agent without RabbitMQ. Issue 21: the broker's password in RABBITMQ_URI appears neither in
+/// its broker), the collector and a node agent without RabbitMQ. The broker's password in RABBITMQ_URI appears neither in
 /// the health answer nor in the service's output.
 /// </summary>
 public sealed class When_a_service_cannot_reach_its_bus_or_etcd

@@ -1,16 +1,13 @@
 using System.Net;
 using System.Text.Json;
 using StackExchange.Redis;
-using ZeroDisk.ClusterState.Tests.Fixtures;
 using ZeroDisk.ClusterState.Tests.Scheduler;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Operability;
 
 /// <summary>
-/// Issue 20's must-show: a real Prometheus scrapes a running control plane (ClusterState, the scheduler and a node's
+/// A real Prometheus scrapes a running control plane (ClusterState, the scheduler and a node's
 /// collector as processes, each answering /health/live, /health/ready and /metrics) with deploy/prometheus/alerts.yml.
 /// A primary engine is SIGKILLed and reported while the NBD servers (played by the test) mark 300 blocks dirty for it
 /// on its twin: the degraded-shard and dirty-blocks alerts fire and <c>zdctl health</c> says HEALTH_WARN with the

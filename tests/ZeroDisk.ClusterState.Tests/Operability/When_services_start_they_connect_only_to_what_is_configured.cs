@@ -1,12 +1,10 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Operability;
 
 /// <summary>
-/// Issue 21, no phone-home: ClusterState, the scheduler and a node's collector are started under <c>strace -e
+/// No phone-home: ClusterState, the scheduler and a node's collector are started under <c>strace -e
 /// trace=connect</c> (every connect(2) of every thread, successful or not, TCP and UDP, so a DNS lookup of some
 /// vendor's host shows too) and run until ready and a few seconds more. Every connection they open goes to an address
 /// in their configuration: the broker, etcd, the broker's management API — and the control proves the trace sees

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Operability;
 

@@ -1,10 +1,8 @@
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §3 invariant 6: failure reports are hints, state is etcd; old completions and old reports change nothing.</summary>
+/// <summary>Failure reports are hints, state is etcd; old completions and old reports change nothing.</summary>
 public sealed class When_a_completion_of_an_earlier_incident_is_replayed
 {
     [Fact]
@@ -12,16 +10,11 @@ public sealed class When_a_completion_of_an_earlier_incident_is_replayed
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
         await deployment.StartInProcessAsync();
-        var engine = deployment.NewEngineAddress();
-        var primary = await deployment.SeedClusterAsync("primary", engine, deployment.NewEngineAddress());
-        var slave = await deployment.SeedClusterAsync("slave", deployment.NewEngineAddress(), deployment.NewEngineAddress());
-        var vdisk = await deployment.SeedVdiskAsync("vd1", primary, slave);
+        var (primary, _, primaryEngines, _, vdisk) = await deployment.SeedMirroredClustersAsync();
+        var engine = primaryEngines[0];
 
         // Incident 1: a whole temporary repair.
-        await deployment.ReportFailureAsync(engine);
-        var first = await deployment.IncidentAsync(engine);
-        await deployment.ClassifyAsync(engine, first, OutageKind.Temporary);
-        await deployment.WaitForEngineAsync(primary, engine, EngineState.RepairTmpOutage);
+        var first = await deployment.StartRepairAsync(primary, engine, OutageKind.Temporary);
         await deployment.CompleteAsync(engine, vdisk, RepairKind.Tmp, first);
         await deployment.WaitForEngineAsync(primary, engine, EngineState.Online);
 
@@ -38,8 +31,7 @@ public sealed class When_a_completion_of_an_earlier_incident_is_replayed
         Assert.NotEqual(first, second);
         // A classification of the old incident is ignored too.
         await deployment.ClassifyAsync(engine, first, OutageKind.Permanent);
-        await deployment.ClassifyAsync(engine, second, OutageKind.Temporary);
-        await deployment.WaitForEngineAsync(primary, engine, EngineState.RepairTmpOutage);
+        await deployment.ClassifyAndWaitForRepairAsync(primary, engine, second, OutageKind.Temporary);
 
         // The completion of incident 1, replayed (a collector re-reading its log): the engine stays in repair.
         await deployment.CompleteAsync(engine, vdisk, RepairKind.Tmp, first);
@@ -59,8 +51,7 @@ public sealed class When_a_completion_of_an_earlier_incident_is_replayed
         Assert.NotEqual(second, third);
 
         // The current incident's completion still completes it.
-        await deployment.ClassifyAsync(engine, third, OutageKind.Temporary);
-        await deployment.WaitForEngineAsync(primary, engine, EngineState.RepairTmpOutage);
+        await deployment.ClassifyAndWaitForRepairAsync(primary, engine, third, OutageKind.Temporary);
         await deployment.CompleteAsync(engine, vdisk, RepairKind.Tmp, third);
         await deployment.WaitForEngineAsync(primary, engine, EngineState.Online);
         await deployment.WaitForClusterAsync(primary, ClusterStatus.Healthy);

@@ -1,8 +1,6 @@
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 

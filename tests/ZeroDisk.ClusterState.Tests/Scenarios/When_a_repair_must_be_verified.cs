@@ -1,11 +1,8 @@
-using ZeroDisk.Testing;
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §4 Verify (ClusterState:RequireRepairVerification, on by default): online only on a clean verification.</summary>
+/// <summary>The scheduler's verification (ClusterState:RequireRepairVerification, on by default): online only on a clean verification.</summary>
 public sealed class When_a_repair_must_be_verified
 {
     [Fact]
@@ -14,16 +11,10 @@ public sealed class When_a_repair_must_be_verified
         await using var deployment = await ClusterStateDeployment.CreateAsync();
         await deployment.StartInProcessAsync();
         deployment.AnswerVerifications = false; // this test gives the verdicts
-        var engine = deployment.NewEngineAddress();
-        var primary = await deployment.SeedClusterAsync("primary", engine, deployment.NewEngineAddress());
-        var slave = await deployment.SeedClusterAsync("slave", deployment.NewEngineAddress(), deployment.NewEngineAddress());
-        var vd1 = await deployment.SeedVdiskAsync("vd1", primary, slave);
-        var vd2 = await deployment.SeedVdiskAsync("vd2", primary, slave);
+        var clusters = await deployment.SeedMirroredClustersAsync(vdisks: ["vd1", "vd2"]);
+        var (primary, engine, vd1, vd2) = (clusters.Primary, clusters.PrimaryEngines[0], clusters.Vdisks[0], clusters.Vdisks[1]);
 
-        await deployment.ReportFailureAsync(engine);
-        var incident = await deployment.IncidentAsync(engine);
-        await deployment.ClassifyAsync(engine, incident, OutageKind.Temporary);
-        await deployment.WaitForEngineAsync(primary, engine, EngineState.RepairTmpOutage);
+        var incident = await deployment.StartRepairAsync(primary, engine, OutageKind.Temporary);
         await deployment.CompleteAsync(engine, vd1, RepairKind.Tmp, incident);
         await deployment.CompleteAsync(engine, vd2, RepairKind.Tmp, incident);
         await Eventually.UntilAsync(async () => (await deployment.EngineSagaAsync(engine))!.AllVdisksCompleted, "both completions are counted");

@@ -4,15 +4,12 @@ using dotnet_etcd;
 using StackExchange.Redis;
 using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Persistence;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
 /// <summary>
-/// Issue #16 item 7: a vdisk that is owned (<c>&lt;vdiskID&gt;:vdisk:owner</c>, a serving NBD server or a repair job)
+/// One writer per vdisk: a vdisk that is owned (<c>&lt;vdiskID&gt;:vdisk:owner</c>, a serving NBD server or a repair job)
 /// is not deleted — 409, its configs and its blocks untouched — and the delete's etcd transaction compares the owner
 /// key absent. A vdisk create compares the clusters' config and status revisions it checked.
 /// </summary>

@@ -1,15 +1,12 @@
-using ZeroDisk.Testing;
 using Mvccpb;
 using ZeroDisk.ClusterState.Identity;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §4: the same report from 100 NBD servers changes the engine's state exactly once.</summary>
+/// <summary>The same report from 100 NBD servers changes the engine's state exactly once.</summary>
 public sealed class When_a_thousand_reports_of_one_failure_reach_two_instances
 {
     [Fact]

@@ -1,11 +1,7 @@
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
 /// <summary>
-/// Issue 17 (the checker's "open repairs ... Pending" long after the system settled, seeds 12 and 1001): an incident
+/// No repair is left open ("Pending" long after the system settled, fault-check seeds 12 and 1001): an incident
 /// that ends without repairing its vdisks — the engine back as its shard's last serving side with its data, or a
 /// fresh failure superseding the incident — cancels their repair sagas, so /repairs and zdctl do not list them as
 /// open forever. Each repair keeps its history and says why it ended.
@@ -52,13 +48,10 @@ public sealed class When_an_incident_ends_without_repairing_its_vdisks
         var clusters = await deployment.SeedMirroredClustersAsync();
         var engine = clusters.PrimaryEngines[1];
 
-        await deployment.ReportFailureAsync(engine);
-        var superseded = await deployment.IncidentAsync(engine);
-        await deployment.ClassifyAsync(engine, superseded, OutageKind.Temporary);
-        await deployment.WaitForEngineAsync(clusters.Primary, engine, EngineState.RepairTmpOutage);
+        var superseded = await deployment.StartRepairAsync(clusters.Primary, engine, OutageKind.Temporary);
         await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(clusters.Vdisk, superseded))?.CurrentState == "Running", "the repair runs");
 
-        // A fresh failure during the repair: a new incident (invariant 6); the old repair is nobody's work any more.
+        // A fresh failure during the repair: a new incident; the old repair is nobody's work any more.
         await deployment.ReportFailureAsync(engine, observedAt: DateTimeOffset.UtcNow.AddMilliseconds(50));
         await deployment.WaitForEngineAsync(clusters.Primary, engine, EngineState.Offline);
         string? current = null;

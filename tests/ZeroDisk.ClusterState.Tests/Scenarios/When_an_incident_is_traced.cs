@@ -1,13 +1,10 @@
-using ZeroDisk.Testing;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §5: one incident = one trace; the saga's spans and its history join the reporter's trace.</summary>
+/// <summary>One incident = one trace: the saga's spans and its history join the reporter's trace.</summary>
 public sealed class When_an_incident_is_traced
 {
     private static readonly ActivitySource Reporter = new("ZeroDisk.Tests.Reporter");

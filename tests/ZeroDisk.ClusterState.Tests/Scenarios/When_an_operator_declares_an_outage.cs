@@ -1,11 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §3 invariant 3 / §4: the operator override, refused while the twin is down unless forced.</summary>
+/// <summary>The operator override, refused while the twin is down (it may hold the only complete copy) unless forced.</summary>
 public sealed class When_an_operator_declares_an_outage
 {
     [Fact]

@@ -1,7 +1,4 @@
-using ZeroDisk.Testing;
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
@@ -13,16 +10,10 @@ public sealed class When_an_outage_is_permanent
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
         await deployment.StartInProcessAsync();
-        var engine = deployment.NewEngineAddress();
-        var primary = await deployment.SeedClusterAsync("primary", engine, deployment.NewEngineAddress());
-        var slave = await deployment.SeedClusterAsync("slave", deployment.NewEngineAddress(), deployment.NewEngineAddress());
-        var vd1 = await deployment.SeedVdiskAsync("vd1", primary, slave);
-        var vd2 = await deployment.SeedVdiskAsync("vd2", primary, slave);
+        var clusters = await deployment.SeedMirroredClustersAsync(vdisks: ["vd1", "vd2"]);
+        var (primary, engine, vd1, vd2) = (clusters.Primary, clusters.PrimaryEngines[0], clusters.Vdisks[0], clusters.Vdisks[1]);
 
-        await deployment.ReportFailureAsync(engine);
-        var incident = await deployment.IncidentAsync(engine);
-        await deployment.ClassifyAsync(engine, incident, OutageKind.Permanent);
-        await deployment.WaitForEngineAsync(primary, engine, EngineState.RepairFinalOutage);
+        var incident = await deployment.StartRepairAsync(primary, engine, OutageKind.Permanent);
 
         // A resync completion is not a respread: it must not count toward rip.
         await deployment.CompleteAsync(engine, vd1, RepairKind.Tmp, incident);

@@ -1,11 +1,8 @@
-using ZeroDisk.Testing;
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §4: the saga state lives in etcd, so ClusterState can be killed at any moment.</summary>
+/// <summary>The saga state lives in etcd, so ClusterState can be killed at any moment.</summary>
 public sealed class When_clusterstate_is_killed_between_events
 {
     [Fact]
@@ -13,11 +10,8 @@ public sealed class When_clusterstate_is_killed_between_events
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
         var first = await deployment.StartProcessAsync();
-        var engine = deployment.NewEngineAddress();
-        var primary = await deployment.SeedClusterAsync("primary", engine, deployment.NewEngineAddress());
-        var slave = await deployment.SeedClusterAsync("slave", deployment.NewEngineAddress(), deployment.NewEngineAddress());
-        var vd1 = await deployment.SeedVdiskAsync("vd1", primary, slave);
-        var vd2 = await deployment.SeedVdiskAsync("vd2", primary, slave);
+        var clusters = await deployment.SeedMirroredClustersAsync(vdisks: ["vd1", "vd2"]);
+        var (primary, engine, vd1, vd2) = (clusters.Primary, clusters.PrimaryEngines[0], clusters.Vdisks[0], clusters.Vdisks[1]);
 
         await deployment.ReportFailureAsync(engine);
         await deployment.WaitForEngineAsync(primary, engine, EngineState.Offline);

@@ -1,5 +1,3 @@
-using ZeroDisk.ClusterState.Tests.Fixtures;
-
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
 /// <summary>

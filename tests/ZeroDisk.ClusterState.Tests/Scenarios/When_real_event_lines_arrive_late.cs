@@ -1,12 +1,9 @@
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
 /// <summary>
-/// Issue 16 item 5, DESIGN §3 invariant 6 with real lines: the NBD server's writer stamps each line with its own time
+/// Failure reports are hints, state is etcd, with real lines: the NBD server's writer stamps each line with its own time
 /// and a completion with the engine's incident (read from etcd); the real collector carries them through RabbitMQ to
 /// ClusterState, which ignores a completion of an earlier incident and a failure that happened before the engine
 /// entered its current state, however late the line is read.
@@ -18,16 +15,12 @@ public sealed class When_real_event_lines_arrive_late
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
         await deployment.StartInProcessAsync();
-        var clusters = await deployment.SeedMirroredClustersAsync();
-        var (engine, primary, vd1) = (clusters.PrimaryEngines[0], clusters.Primary, clusters.Vdisk);
-        var vd2 = await deployment.SeedVdiskAsync("vd2", primary, clusters.Slave);
+        var clusters = await deployment.SeedMirroredClustersAsync(vdisks: ["vd1", "vd2"]);
+        var (engine, primary, vd1, vd2) = (clusters.PrimaryEngines[0], clusters.Primary, clusters.Vdisks[0], clusters.Vdisks[1]);
         await using var server = new NodeLogStream(deployment, "nbd-a");
 
         // Incident 1, in repair: the server finishes vd1 and writes its completion — a collector outage keeps it unread.
-        await deployment.ReportFailureAsync(engine);
-        var first = await deployment.IncidentAsync(engine);
-        await deployment.ClassifyAsync(engine, first, OutageKind.Temporary);
-        await deployment.WaitForEngineAsync(primary, engine, EngineState.RepairTmpOutage);
+        var first = await deployment.StartRepairAsync(primary, engine, OutageKind.Temporary);
         var stale = await server.WriteAsync(new RepairCompleteLine(RepairKind.Tmp, engine, vd1));
         Assert.Equal(first, ((RepairCompleteLine)StderrEventParser.Parse(stale).Event!).Incident);
 
@@ -39,8 +32,7 @@ public sealed class When_real_event_lines_arrive_late
         await deployment.WaitForEngineAsync(primary, engine, EngineState.Offline);
         var second = await deployment.IncidentAsync(engine);
         Assert.NotEqual(first, second);
-        await deployment.ClassifyAsync(engine, second, OutageKind.Temporary);
-        await deployment.WaitForEngineAsync(primary, engine, EngineState.RepairTmpOutage);
+        await deployment.ClassifyAndWaitForRepairAsync(primary, engine, second, OutageKind.Temporary);
 
         // The collector comes back: it reads the old vd1 completion, then the server's vd2 completion of incident 2.
         await server.WriteAsync(new RepairCompleteLine(RepairKind.Tmp, engine, vd2));
@@ -69,10 +61,7 @@ public sealed class When_real_event_lines_arrive_late
         // The engine fails: this node's server writes its reports while its collector is down; another node's report
         // opens the incident, which is repaired, and the engine is online again.
         for (var i = 0; i < 5; i++) await server.WriteAsync(new StorageEngineFailureLine(engine));
-        await deployment.ReportFailureAsync(engine, node: "nbd-other");
-        var incident = await deployment.IncidentAsync(engine);
-        await deployment.ClassifyAsync(engine, incident, OutageKind.Temporary);
-        await deployment.WaitForEngineAsync(primary, engine, EngineState.RepairTmpOutage);
+        var incident = await deployment.StartRepairAsync(primary, engine, OutageKind.Temporary, node: "nbd-other");
         await deployment.CompleteAsync(engine, vdisk, RepairKind.Tmp, incident);
         await deployment.WaitForEngineAsync(primary, engine, EngineState.Online);
         var history = (await deployment.EngineSagaAsync(engine))!.History.Count;

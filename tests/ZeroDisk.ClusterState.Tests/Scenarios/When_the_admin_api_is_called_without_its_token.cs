@@ -1,14 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using ZeroDisk.ClusterState.Admin;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
 /// <summary>
-/// Issue #16 item 9: every mutating admin call needs the bearer token (ClusterState:AdminToken or AdminTokenFile);
+/// Every mutating admin call needs the bearer token (ClusterState:AdminToken or AdminTokenFile);
 /// without it, or with a wrong one, 401 and nothing changes; with it, as before. Reads stay open.
 /// </summary>
 public sealed class When_the_admin_api_is_called_without_its_token

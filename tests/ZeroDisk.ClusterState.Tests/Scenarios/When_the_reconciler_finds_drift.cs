@@ -1,13 +1,10 @@
-using ZeroDisk.Testing;
 using ZeroDisk.ClusterState.Identity;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.StorageClusters;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
-/// <summary>DESIGN §4: a reconciler re-derives state from etcd periodically and republishes what is missing.</summary>
+/// <summary>A reconciler re-derives state from etcd periodically and republishes what is missing.</summary>
 public sealed class When_the_reconciler_finds_drift
 {
     [Fact]

@@ -1,9 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using StackExchange.Redis;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 

@@ -1,5 +1,3 @@
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.ClusterState.Tests.Scheduler;
 
 /// <summary>

@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
 using MassTransit;
 using StackExchange.Redis;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scheduler;
 

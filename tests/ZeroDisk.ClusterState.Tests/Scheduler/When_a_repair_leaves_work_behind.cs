@@ -1,12 +1,10 @@
 using StackExchange.Redis;
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scheduler;
 
 /// <summary>
-/// DESIGN §4 Verify, on by default, with the real scheduler scanning real engines: a completion is not enough, the
+/// The repair's verification, on by default, with the real scheduler scanning real engines: a completion is not enough, the
 /// engine goes online / rip only once the scan is clean, and a vdisk the scan finds unrepaired is dispatched again.
 /// </summary>
 [Collection(SchedulerScenarios.Name)]

@@ -1,13 +1,11 @@
 using MassTransit;
 using System.Collections.Concurrent;
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scheduler;
 
 /// <summary>
-/// DESIGN §3 invariant 9 (issue 16 item 4): a report that would leave a shard with no serving side is checked by
+/// Transient double failures heal by themselves: a report that would leave a shard with no serving side is checked by
 /// probing both engines before it changes etcd. A false double report does not take the shard's last side offline;
 /// a genuine double failure marks the shard unavailable, holds every repair until its last serving side is back, and
 /// heals from that side.

@@ -1,12 +1,10 @@
 using ZeroDisk.ClusterState.StorageEngines;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Scheduler;
 
 /// <summary>
-/// DESIGN §3 invariant 11 (issue 16 item 2): the scheduler's analyses and campaigns are recorded in etcd before it
+/// Work taken from the bus survives a crash: the scheduler's analyses and campaigns are recorded in etcd before it
 /// acknowledges the transition that started them and resumed on start, inside the incident's trace. The scheduler
 /// process alone is SIGKILLed right after offline, mid-analysis and mid-campaign; the incident still ends, each
 /// transition once, and every scheduler span is in the incident's one trace.

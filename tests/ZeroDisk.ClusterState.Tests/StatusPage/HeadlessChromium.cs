@@ -3,7 +3,6 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.StatusPage;
 

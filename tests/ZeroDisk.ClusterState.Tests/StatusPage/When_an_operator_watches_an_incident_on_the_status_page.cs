@@ -1,14 +1,11 @@
 using System.Text.Json.Nodes;
 using Xunit.Abstractions;
-using ZeroDisk.ClusterState.Tests.Fixtures;
 using ZeroDisk.ClusterState.Tests.Scheduler;
-using ZeroDisk.Contracts;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.StatusPage;
 
 /// <summary>
-/// Issue 20: headless Chromium keeps ClusterState's status page open during a real incident — the failure line and
+/// Headless Chromium keeps ClusterState's status page open during a real incident — the failure line and
 /// the repair completions travel as real event lines through the real LogCollector, the real RepairScheduler
 /// classifies, dispatches and verifies, only the node agent's copying is played — and sees the engine go offline,
 /// repairing with a progress bar that moves as vdisks complete, and online, all in one page load (server-sent events).

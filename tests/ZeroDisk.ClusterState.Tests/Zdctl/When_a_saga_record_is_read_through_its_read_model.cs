@@ -3,7 +3,6 @@ using ZeroDisk.ClusterState.Identity;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.StorageEngines;
 using ZeroDisk.ClusterState.VdiskRepairs;
-using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.Tests.Zdctl;
 

@@ -1,6 +1,3 @@
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.ClusterState.Tests.Zdctl;
 
 /// <summary>`zdctl vdisk create|delete` through the admin API: created, listed by status, refused with the API's reason, deleted and purged.</summary>

@@ -1,6 +1,3 @@
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
-
 namespace ZeroDisk.ClusterState.Tests.Zdctl;
 
 /// <summary>`zdctl outage declare`: permanent is refused while the twin is down (with the API's reason) unless forced.</summary>

@@ -1,6 +1,3 @@
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
-
 namespace ZeroDisk.ClusterState.Tests.Zdctl;
 
 /// <summary>`zdctl follow`: one line per engine transition as it is committed, with incident and trace; `--once` replays them.</summary>

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Tests.Zdctl;

@@ -1,14 +1,11 @@
 using StackExchange.Redis;
 using ZeroDisk.ClusterState.Setup;
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.ClusterState.Tests.Zdctl;
 
 /// <summary>
-/// Issue #16 items 8 and 9 through the built zdctl: storage clusters created from real engines get their identity
+/// Through the built zdctl: storage clusters created from real engines get their identity
 /// markers on the engines and in etcd; an engine with another cluster's marker or with data is refused and left
 /// alone; engines can be added or replaced only while no vdisk uses the cluster; NBD server exports are assigned;
 /// a start needs a registered agent. Without the admin token nothing changes.

@@ -1,6 +1,3 @@
-using ZeroDisk.ClusterState.Tests.Fixtures;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.ClusterState.Tests.Zdctl;
 
 /// <summary>Bad input exits 2, an unreachable service 3; always a short message on stderr, never a stack trace.</summary>

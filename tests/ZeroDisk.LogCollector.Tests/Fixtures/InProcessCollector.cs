@@ -4,7 +4,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.LogCollector.Hosting;
 using ZeroDisk.ServiceDefaults.Messaging;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.LogCollector.Tests.Fixtures;
 

@@ -1,6 +1,3 @@
-using ZeroDisk.Nbd.Tests.Support;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.Nbd.Tests.Clients;
 
 /// <summary>fio's nbd engine writes 4 KiB blocks at random with crc32c checksums and reads every one back.</summary>

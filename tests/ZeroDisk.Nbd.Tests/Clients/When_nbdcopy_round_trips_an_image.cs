@@ -1,6 +1,3 @@
-using ZeroDisk.Nbd.Tests.Support;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.Nbd.Tests.Clients;
 
 /// <summary>nbdcopy (many connections, 32 MiB-ish requests, block status) copies an image in and out unchanged.</summary>

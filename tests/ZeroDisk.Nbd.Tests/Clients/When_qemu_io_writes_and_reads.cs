@@ -1,6 +1,3 @@
-using ZeroDisk.Nbd.Tests.Support;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.Nbd.Tests.Clients;
 
 /// <summary>qemu-io's data path: patterns, flush, discard, write-zeroes, the largest single request.</summary>

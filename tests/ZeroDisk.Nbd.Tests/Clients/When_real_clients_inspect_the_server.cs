@@ -1,6 +1,3 @@
-using ZeroDisk.Nbd.Tests.Support;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.Nbd.Tests.Clients;
 
 /// <summary>nbdinfo and qemu-img see the exports, their size, flags and block sizes, over TCP and the unix socket.</summary>

@@ -1,6 +1,3 @@
-using ZeroDisk.Nbd.Tests.Support;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.Nbd.Tests.Clients;
 
 /// <summary>Out-of-range reads and writes (sent by nbdsh, which doesn't check bounds itself) fail; the connection lives on.</summary>

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using ZeroDisk.Nbd.Security;
-using ZeroDisk.Nbd.Tests.Support;
 using ZeroDisk.Nbd.Transport;
 
 namespace ZeroDisk.Nbd.Tests.Fuzz;

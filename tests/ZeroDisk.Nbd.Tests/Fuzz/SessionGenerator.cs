@@ -1,4 +1,3 @@
-using ZeroDisk.Nbd.Tests.Support;
 using static ZeroDisk.Nbd.Tests.Support.ClientMessages;
 
 namespace ZeroDisk.Nbd.Tests.Fuzz;

@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using ZeroDisk.Nbd.Tests.Support;
-using ZeroDisk.Testing;
 using static ZeroDisk.Nbd.Tests.Support.ClientMessages;
 
 namespace ZeroDisk.Nbd.Tests.Protocol;

@@ -1,6 +1,4 @@
 using ZeroDisk.Nbd.Memory;
-using ZeroDisk.Nbd.Tests.Support;
-using ZeroDisk.Testing;
 using static ZeroDisk.Nbd.Tests.Support.ClientMessages;
 
 namespace ZeroDisk.Nbd.Tests.Protocol;

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using ZeroDisk.Nbd.Tests.Support;
 using static ZeroDisk.Nbd.Tests.Support.ClientMessages;
 
 namespace ZeroDisk.Nbd.Tests.Protocol;

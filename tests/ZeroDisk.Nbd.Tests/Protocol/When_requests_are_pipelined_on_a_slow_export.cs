@@ -1,5 +1,4 @@
 using ZeroDisk.Nbd.Memory;
-using ZeroDisk.Nbd.Tests.Support;
 using static ZeroDisk.Nbd.Tests.Support.ClientMessages;
 
 namespace ZeroDisk.Nbd.Tests.Protocol;

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
 using ZeroDisk.Nbd.Memory;
-using ZeroDisk.Nbd.Tests.Support;
 using ZeroDisk.Nbd.Transport;
 using static ZeroDisk.Nbd.Tests.Support.ClientMessages;
 

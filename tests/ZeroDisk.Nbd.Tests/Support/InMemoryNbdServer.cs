@@ -1,6 +1,5 @@
 using System.Net;
 using ZeroDisk.Nbd.Memory;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.Nbd.Tests.Support;
 

@@ -1,31 +1,22 @@
 using System.Diagnostics;
 using StackExchange.Redis;
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>
-/// DESIGN §3 Failover: a primary engine is SIGKILLed while four writers run. No I/O fails, the failure is reported
+/// Failover: a primary engine is SIGKILLed while four writers run. No I/O fails, the failure is reported
 /// once, every block written meanwhile is in the engine's dirty set on the slave, and everything reads back.
 /// </summary>
-public sealed class When_a_primary_engine_dies_during_writes(ITestOutputHelper output) : IAsyncLifetime
+public sealed class When_a_primary_engine_dies_during_writes(ITestOutputHelper output) : StorageHarnessTest
 {
     private const int Blocks = 256;
-    private StorageHarness _h = null!;
-
-    public async Task InitializeAsync() => _h = await StorageHarness.StartAsync(shards: 2);
-
-    public async Task DisposeAsync() => await _h.DisposeAsync();
 
     [Fact]
     public async Task Writers_see_no_error_and_the_dead_engine_gets_a_dirty_set()
     {
-        var model = new VdiskModel(_h.Vdisk, Blocks);
+        var model = new VdiskModel(H.Vdisk, Blocks);
         for (var i = 0; i < Blocks; i++) await model.WriteAsync(i, 1);
-        var dead = _h.Clusters.Primary[0];
+        var dead = H.Clusters.Primary[0];
         var killed = 0;
         var writtenAfterKill = new HashSet<long>();
         var longest = TimeSpan.Zero;
@@ -62,44 +53,44 @@ public sealed class When_a_primary_engine_dies_during_writes(ITestOutputHelper o
         output.WriteLine($"longest single-block write during the failover: {longest.TotalMilliseconds:F0} ms");
 
         var failureLine = $"{{\"type\": \"storageengine-failure\", \"data\": \"{dead.Address}\"}}";
-        Assert.Equal([failureLine], _h.Events.Lines);
-        var dirty = (await _h.Inspect(_h.Clusters.Slave[0]).SetMembersAsync(_h.DirtyKey(dead))).Select(v => (long)v).ToHashSet();
+        Assert.Equal([failureLine], H.Events.Lines);
+        var dirty = (await H.Inspect(H.Clusters.Slave[0]).SetMembersAsync(H.DirtyKey(dead))).Select(v => (long)v).ToHashSet();
         Assert.Superset(writtenAfterKill.Where(b => b % 2 == 0).ToHashSet(), dirty);
-        Assert.Equal(model.ExpectedMd5(), await VdiskModel.Md5Async(_h.Vdisk, Blocks));
+        Assert.Equal(model.ExpectedMd5(), await VdiskModel.Md5Async(H.Vdisk, Blocks));
         for (var b = 0; b < Blocks; b += 2)
-            Assert.Equal(model.Expected(b), (byte[]?)await _h.Inspect(_h.Clusters.Slave[0]).HashGetAsync(_h.BlocksKey, b));
+            Assert.Equal(model.Expected(b), (byte[]?)await H.Inspect(H.Clusters.Slave[0]).HashGetAsync(H.BlocksKey, b));
     }
 
     [Fact]
     public async Task Both_sides_of_a_shard_down_gives_eio_for_that_shard_only()
     {
-        var model = new VdiskModel(_h.Vdisk, 8);
+        var model = new VdiskModel(H.Vdisk, 8);
         for (var i = 0; i < 8; i++) await model.WriteAsync(i, 1);
-        await _h.Clusters.Primary[0].KillAsync();
-        await _h.Clusters.Slave[0].KillAsync();
+        await H.Clusters.Primary[0].KillAsync();
+        await H.Clusters.Slave[0].KillAsync();
 
-        var read = await Assert.ThrowsAsync<StorageIoException>(() => _h.Vdisk.ReadAsync(0, new byte[_h.BlockSize], default).AsTask());
+        var read = await Assert.ThrowsAsync<StorageIoException>(() => H.Vdisk.ReadAsync(0, new byte[H.BlockSize], default).AsTask());
         Assert.Equal(StorageError.Unavailable, read.Error);
         var write = await Assert.ThrowsAsync<StorageIoException>(() => model.WriteAsync(2, 2));
         Assert.Equal(StorageError.Unavailable, write.Error);
         await model.WriteAsync(3, 2);
-        var back = new byte[_h.BlockSize];
-        await _h.Vdisk.ReadAsync(3L * _h.BlockSize, back, default);
+        var back = new byte[H.BlockSize];
+        await H.Vdisk.ReadAsync(3L * H.BlockSize, back, default);
         Assert.Equal(model.Expected(3), back);
-        Assert.Equal(2, _h.Events.Lines.Count);
+        Assert.Equal(2, H.Events.Lines.Count);
     }
 
     [Fact]
     public async Task An_engine_etcd_calls_online_but_with_a_dirty_set_is_treated_as_failed()
     {
-        // Invariant 2: a dirty set left by an earlier process wins over etcd's "online".
-        await _h.Inspect(_h.Clusters.Slave[1]).SetAddAsync(_h.DirtyKey(_h.Clusters.Primary[1]), 7);
-        await _h.RestartServerAsync();
+        // The dirty set is the truth: a dirty set left by an earlier process wins over etcd's "online".
+        await H.Inspect(H.Clusters.Slave[1]).SetAddAsync(H.DirtyKey(H.Clusters.Primary[1]), 7);
+        await H.RestartServerAsync();
 
-        Assert.Contains($"{{\"type\": \"storageengine-failure\", \"data\": \"{_h.Clusters.Primary[1].Address}\"}}", _h.Events.Lines);
-        Assert.Equal(SlotUse.Stale, _h.Vdisk.Topology.Slot(1, ClusterSide.Primary).Use);
-        await _h.Vdisk.WriteAsync(5L * _h.BlockSize, TestBlocks.Content(5, _h.BlockSize), false, default);
-        Assert.False(await _h.Inspect(_h.Clusters.Primary[1]).HashExistsAsync(_h.BlocksKey, 5));
-        Assert.True(await _h.Inspect(_h.Clusters.Slave[1]).SetContainsAsync(_h.DirtyKey(_h.Clusters.Primary[1]), 5));
+        Assert.Contains($"{{\"type\": \"storageengine-failure\", \"data\": \"{H.Clusters.Primary[1].Address}\"}}", H.Events.Lines);
+        Assert.Equal(SlotUse.Stale, H.Vdisk.Topology.Slot(1, ClusterSide.Primary).Use);
+        await H.Vdisk.WriteAsync(5L * H.BlockSize, TestBlocks.Content(5, H.BlockSize), false, default);
+        Assert.False(await H.Inspect(H.Clusters.Primary[1]).HashExistsAsync(H.BlocksKey, 5));
+        Assert.True(await H.Inspect(H.Clusters.Slave[1]).SetContainsAsync(H.DirtyKey(H.Clusters.Primary[1]), 5));
     }
 }

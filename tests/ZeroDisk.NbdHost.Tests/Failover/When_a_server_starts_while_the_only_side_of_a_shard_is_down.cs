@@ -1,10 +1,5 @@
 using Etcdserverpb;
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Storage;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
 

@@ -1,14 +1,9 @@
 using StackExchange.Redis;
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>
-/// Issue #15 item 1, DESIGN §3 invariant 7 with real processes: while no <c>nbdhost serve</c> is connected, an engine
+/// Identity is checked, never assumed, with real processes: while no <c>nbdhost serve</c> is connected, an engine
 /// comes back wiped (restarted on an empty directory: no data, no identity marker) or answers with another engine's
 /// marker. The next <c>serve</c> verifies every engine before it uses it: the engine is reported on stderr and never
 /// read from, written to or fenced (its keys stay untouched); its twin serves the shard, so a 512-byte write keeps the

@@ -1,12 +1,9 @@
 using StackExchange.Redis;
-using Xunit.Abstractions;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>
-/// DESIGN §3 invariant 1: an engine that restarted (SIGKILL, then redis-server again on the same data, a new
+/// Durability of engines: an engine that restarted (SIGKILL, then redis-server again on the same data, a new
 /// run_id) answers again and the client reconnects to it, but it may have lost its last second: it stays failed,
 /// is reported once, and the writes of its shard go to the twin with the blocks recorded dirty for it.
 /// </summary>

@@ -1,7 +1,4 @@
 using System.Globalization;
-using Xunit.Abstractions;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
 

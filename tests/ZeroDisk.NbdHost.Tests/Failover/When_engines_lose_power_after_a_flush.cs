@@ -1,13 +1,9 @@
 using System.Security.Cryptography;
-using Xunit.Abstractions;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>
-/// Issue 15 item 7: an NBD FLUSH means every write completed before it survives the engines' hosts losing power,
+/// An NBD FLUSH means every write completed before it survives the engines' hosts losing power,
 /// with or without a tlog. The engines acknowledge a write only once it is fsynced (appendfsync always), and the NBD
 /// server refuses an engine that runs without it, so a FLUSH needs to wait for nothing more.
 /// </summary>

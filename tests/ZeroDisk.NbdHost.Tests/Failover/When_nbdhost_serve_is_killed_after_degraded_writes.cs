@@ -1,12 +1,9 @@
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>
-/// Issue #11, DESIGN §3 invariant 2 with real processes: writes B go degraded to the slave while a primary engine is
+/// The dirty set is the truth, with real processes: writes B go degraded to the slave while a primary engine is
 /// down, then <c>nbdhost serve</c> is SIGKILLed before anyone collected its failure line, so etcd still says
 /// <c>online</c>. The engine comes back holding the older A; a new <c>serve</c> must read B (never A) and report the
 /// engine, because its dirty set on the slave is not empty. The in-process counterpart is

@@ -1,12 +1,7 @@
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
-
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>
-/// Issue #15 item 8, DESIGN §3 invariant 8 with real processes: one host loses power, so <c>nbdhost serve</c> and a
+/// A fresh process sees only durable truth, with real processes: one host loses power, so <c>nbdhost serve</c> and a
 /// primary engine are SIGKILLed together right after writes both sides acknowledged; the engine comes back without
 /// them (restarted from a copy of its files taken before them: new run_id, old data). The recent-write window of the
 /// dead server is gone with it, and nobody reported the engine. The new owner (after the lease lapsed) finds the

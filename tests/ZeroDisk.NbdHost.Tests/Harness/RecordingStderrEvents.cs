@@ -1,6 +1,3 @@
-using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
-
 namespace ZeroDisk.NbdHost.Tests.Harness;
 
 /// <summary>The event lines an in-process server would write on stderr, exactly as formatted.</summary>

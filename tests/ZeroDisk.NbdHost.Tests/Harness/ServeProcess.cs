@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Harness;
 

@@ -1,15 +1,11 @@
-using Xunit.Abstractions;
-
 namespace ZeroDisk.NbdHost.Tests.Harness;
 
 /// <summary>
 /// A test class over one <c>nbdhost serve</c> process (<see cref="Serve"/>) on a fresh two-shard harness (<see cref="H"/>);
 /// at the end the process's log (without stack frames) goes to the test output.
 /// </summary>
-public abstract class ServeProcessTest(ITestOutputHelper output) : IAsyncLifetime
+public abstract class ServeProcessTest(ITestOutputHelper output) : StorageHarnessTest(output)
 {
-    protected ITestOutputHelper Output => output;
-    protected StorageHarness H { get; private set; } = null!;
     protected ServeProcess Serve { get; set; } = null!;
 
     /// <summary>Extra environment of every <c>nbdhost serve</c> the test starts (e.g. <c>Storage__RepairBatch</c>).</summary>
@@ -23,9 +19,11 @@ public abstract class ServeProcessTest(ITestOutputHelper output) : IAsyncLifetim
 
     protected static readonly TimeSpan ShortOwnerLeaseHeldSpan = TimeSpan.FromSeconds(6) - StorageHarness.TestStorageOptions.CommandTimeout - TimeSpan.FromSeconds(1);
 
-    public virtual async Task InitializeAsync()
+    protected override bool InProcessServer => false;
+
+    public override async Task InitializeAsync()
     {
-        H = await StorageHarness.StartAsync(shards: 2, inProcessServer: false);
+        await base.InitializeAsync();
         Serve = await StartServeAsync();
     }
 
@@ -34,18 +32,18 @@ public abstract class ServeProcessTest(ITestOutputHelper output) : IAsyncLifetim
     /// <summary>qemu-io commands in one session against the vdisk on the current <see cref="Serve"/>.</summary>
     protected Task<string> QemuIoAsync(params string[] commands) => LocalStack.NbdClients.QemuIoAsync(Serve.Uri(H.VdiskId), commands);
 
-    public virtual async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await StopAndLogAsync(Serve, "nbdhost serve");
-        await H.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     protected async Task StopAndLogAsync(ServeProcess serve, string name)
     {
         await serve.DisposeAsync();
-        output.WriteLine($"--- {name}");
+        Output.WriteLine($"--- {name}");
         // Stack frames are left out, messages are not: a flake's "storage engine … failed: <why>" is its explanation.
         foreach (var line in serve.StdoutLines.Concat(serve.StderrLines).Where(l => !l.TrimStart().StartsWith("at ", StringComparison.Ordinal)))
-            output.WriteLine(line);
+            Output.WriteLine(line);
     }
 }

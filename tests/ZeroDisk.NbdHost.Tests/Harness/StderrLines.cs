@@ -1,8 +1,6 @@
-using ZeroDisk.Contracts;
-
 namespace ZeroDisk.NbdHost.Tests.Harness;
 
-/// <summary>The stderr event lines of DESIGN §3, spelled out exactly as a test expects them.</summary>
+/// <summary>The stderr event lines of the seed, spelled out exactly as a test expects them.</summary>
 public static class StderrLines
 {
     public static string EngineFailure(string address) =>

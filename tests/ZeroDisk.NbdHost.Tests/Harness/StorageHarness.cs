@@ -1,13 +1,10 @@
 using dotnet_etcd;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
-using ZeroDisk.Contracts;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Serving;
-using ZeroDisk.Storage;
 using ZeroDisk.Storage.Ownership;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Harness;
 
@@ -134,7 +131,7 @@ public sealed class StorageHarness : IAsyncDisposable
 
     public RedisKey BlocksKey => RedisKeys.Blocks(VdiskId);
 
-    /// <summary>The vdisk's owner key as etcd holds it now (DESIGN §3 invariant 5), null when nobody owns it.</summary>
+    /// <summary>The vdisk's owner key (one writer per vdisk) as etcd holds it now, null when nobody owns it.</summary>
     public async Task<VdiskOwner?> OwnerAsync() => await Etcd.GetJsonAsync<VdiskOwner>(EtcdKeys.VdiskOwner(VdiskId)) is { } v ? v.Value : null;
 
     /// <summary>Every block the engine stores for the vdisk, (index, bytes) in index order, to compare two sides.</summary>

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using ZeroDisk.Storage;
 
 namespace ZeroDisk.NbdHost.Tests.Harness;
 

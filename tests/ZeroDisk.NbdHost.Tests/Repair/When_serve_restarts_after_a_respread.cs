@@ -1,15 +1,10 @@
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
 using ZeroDisk.Storage.RepairCopy;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Repair;
 
 /// <summary>
-/// Invariant 8 for respreads (issue 15 item 2): a respread's completion is recorded on the engines, so a fresh
+/// A fresh process sees only durable truth, for respreads: a respread's completion is recorded on the engines, so a fresh
 /// <c>nbdhost serve</c> — the same server restarted, or another server the vdisk moved to — that finds the engine still
 /// in repair-final-outage (other vdisks still repairing) serves the new homes and never respreads the old surviving
 /// side's blocks over the client's newer writes and trims. Real processes throughout, SIGKILL for the crashes.

@@ -1,97 +1,83 @@
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
-
 namespace ZeroDisk.NbdHost.Tests.Repair;
 
 /// <summary>
-/// DESIGN §3 invariant 3 (issue #11): a slave engine that missed writes is in repair-tmp-outage, its (slowed) repair
+/// Reads only from a complete side: a slave engine that missed writes is in repair-tmp-outage, its (slowed) repair
 /// half done, when the primary of its shard is SIGKILLed. The slave still holds old data for most of the shard, so
 /// the shard has no complete side: its reads answer EIO, never the slave's old data, while the other shard reads the
 /// new data. The repair pauses with a visible reason and keeps the dirty set (which lives on the dead primary).
 /// </summary>
-public sealed class When_the_primary_dies_while_its_slave_is_repaired(ITestOutputHelper output) : IAsyncLifetime
+public sealed class When_the_primary_dies_while_its_slave_is_repaired(ITestOutputHelper output) : StorageHarnessTest(output)
 {
     private const int Blocks = 64;
-    private StorageHarness _h = null!;
-
-    public async Task InitializeAsync() =>
-        _h = await StorageHarness.StartAsync(shards: 2, options: StorageHarness.TestStorageOptions with
-        {
-            RecentWriteWindow = TimeSpan.FromMilliseconds(300),
-            RepairBatch = 1,
-            RepairBytesPerSecond = 4 * 4096, // 4 blocks a second: the shard's 32 dirty blocks take 8 s
-        });
-
-    public async Task DisposeAsync()
+    protected override StorageOptions Options => StorageHarness.TestStorageOptions with
     {
-        foreach (var line in _h.Logs.Lines) output.WriteLine(line);
-        await _h.DisposeAsync();
-    }
+        RecentWriteWindow = TimeSpan.FromMilliseconds(300),
+        RepairBatch = 1,
+        RepairBytesPerSecond = 4 * 4096, // 4 blocks a second: the shard's 32 dirty blocks take 8 s
+    };
 
     [Fact]
     public async Task Reads_of_that_shard_answer_EIO_never_the_slaves_old_data()
     {
-        var model = new VdiskModel(_h.Vdisk, Blocks);
+        var model = new VdiskModel(H.Vdisk, Blocks);
         for (var i = 0; i < Blocks; i++) await model.WriteAsync(i, 1); // data A
-        await Task.Delay(_h.Options.RecentWriteWindow + TimeSpan.FromMilliseconds(100));
-        var primary = _h.Clusters.Primary[0];
-        var slave = _h.Clusters.Slave[0];
+        await Task.Delay(H.Options.RecentWriteWindow + TimeSpan.FromMilliseconds(100));
+        var primary = H.Clusters.Primary[0];
+        var slave = H.Clusters.Slave[0];
 
         await slave.KillAsync();
         for (var i = 0; i < Blocks; i++) await model.WriteAsync(i, 2); // data B: the slave misses shard 0's half
-        Assert.Equal(Blocks / 2, await _h.Inspect(primary).SetLengthAsync(_h.DirtyKey(slave)));
+        Assert.Equal(Blocks / 2, await H.Inspect(primary).SetLengthAsync(H.DirtyKey(slave)));
         await slave.RestartAsync();
-        await _h.SetStateAsync(ClusterSide.Slave, 0, EngineState.Offline);
-        await _h.SetStateAsync(ClusterSide.Slave, 0, EngineState.RepairTmpOutage);
+        await H.SetStateAsync(ClusterSide.Slave, 0, EngineState.Offline);
+        await H.SetStateAsync(ClusterSide.Slave, 0, EngineState.RepairTmpOutage);
 
         // Some blocks copied, most not: then the complete side dies.
-        await StorageHarness.WaitUntilAsync(() => _h.Inspect(primary).SetLength(_h.DirtyKey(slave)) <= Blocks / 2 - 2,
+        await StorageHarness.WaitUntilAsync(() => H.Inspect(primary).SetLength(H.DirtyKey(slave)) <= Blocks / 2 - 2,
             TimeSpan.FromSeconds(20), "the repair to copy a few blocks");
         await primary.KillAsync();
-        await _h.Events.WaitForAsync($"{{\"type\": \"storageengine-failure\", \"data\": \"{primary.Address}\"}}", TimeSpan.FromSeconds(10));
+        await H.Events.WaitForAsync($"{{\"type\": \"storageengine-failure\", \"data\": \"{primary.Address}\"}}", TimeSpan.FromSeconds(10));
 
         // The old data is there on the slave to be served wrongly: most of shard 0 is still A on it.
         var oldOnSlave = new List<long>();
         for (long b = 0; b < Blocks; b += 2)
-            if (((byte[]?)await _h.Inspect(slave).HashGetAsync(_h.BlocksKey, b))!.SequenceEqual(TestBlocks.Content(b, _h.BlockSize, 1)))
+            if (((byte[]?)await H.Inspect(slave).HashGetAsync(H.BlocksKey, b))!.SequenceEqual(TestBlocks.Content(b, H.BlockSize, 1)))
                 oldOnSlave.Add(b);
-        output.WriteLine($"blocks of shard 0 still old on the slave: {oldOnSlave.Count}");
+        Output.WriteLine($"blocks of shard 0 still old on the slave: {oldOnSlave.Count}");
         Assert.InRange(oldOnSlave.Count, Blocks / 4, Blocks / 2 - 2);
 
         // Several rounds, while the repair retries: shard 0 answers EIO every time, shard 1 the new data.
-        var buffer = new byte[_h.BlockSize];
+        var buffer = new byte[H.BlockSize];
         for (var round = 0; round < 3; round++)
         {
             for (long b = 0; b < Blocks; b++)
             {
                 if (b % 2 == 0)
                 {
-                    var error = await Assert.ThrowsAsync<StorageIoException>(() => _h.Vdisk.ReadAsync(b * _h.BlockSize, buffer, default).AsTask());
+                    var error = await Assert.ThrowsAsync<StorageIoException>(() => H.Vdisk.ReadAsync(b * H.BlockSize, buffer, default).AsTask());
                     Assert.Equal(StorageError.Unavailable, error.Error);
                 }
                 else
                 {
-                    await _h.Vdisk.ReadAsync(b * _h.BlockSize, buffer, default);
+                    await H.Vdisk.ReadAsync(b * H.BlockSize, buffer, default);
                     Assert.Equal(model.Expected(b), buffer);
                 }
             }
-            await Task.Delay(_h.Options.RepairRetryDelay);
+            await Task.Delay(H.Options.RepairRetryDelay);
         }
         // A read spanning both shards fails as a whole rather than returning a mix.
-        await Assert.ThrowsAsync<StorageIoException>(() => _h.Vdisk.ReadAsync(0, new byte[4 * _h.BlockSize], default).AsTask());
+        await Assert.ThrowsAsync<StorageIoException>(() => H.Vdisk.ReadAsync(0, new byte[4 * H.BlockSize], default).AsTask());
 
         // The repair paused, visibly, and did not complete.
-        Assert.Contains(_h.Logs.Lines, l => l.Contains($"vdisk {_h.VdiskId}: repair paused"));
-        Assert.DoesNotContain(_h.Events.Lines, l => l.Contains("repair-tmp-outage-complete"));
-        Assert.Equal(SlotUse.RepairTarget, _h.Vdisk.Topology.Slot(0, ClusterSide.Slave).Use);
+        Assert.Contains(H.Logs.Lines, l => l.Contains($"vdisk {H.VdiskId}: repair paused"));
+        Assert.DoesNotContain(H.Events.Lines, l => l.Contains("repair-tmp-outage-complete"));
+        Assert.Equal(SlotUse.RepairTarget, H.Vdisk.Topology.Slot(0, ClusterSide.Slave).Use);
 
         // Its dirty set is kept: the primary, back with its data (it stays failed here, new run_id), still names every
         // block the slave has old data for.
         await primary.RestartAsync();
-        var dirty = (await _h.Inspect(primary).SetMembersAsync(_h.DirtyKey(slave))).Select(v => (long)v).ToHashSet();
+        var dirty = (await H.Inspect(primary).SetMembersAsync(H.DirtyKey(slave))).Select(v => (long)v).ToHashSet();
         Assert.Superset(oldOnSlave.ToHashSet(), dirty);
-        await Assert.ThrowsAsync<StorageIoException>(() => _h.Vdisk.ReadAsync(0, buffer, default).AsTask());
+        await Assert.ThrowsAsync<StorageIoException>(() => H.Vdisk.ReadAsync(0, buffer, default).AsTask());
     }
 }

@@ -1,9 +1,3 @@
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Storage;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.NbdHost.Tests.Repair;
 
 /// <summary>

@@ -1,13 +1,7 @@
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.NbdHost.Tests.Repair;
 
 /// <summary>
-/// Issue #11, DESIGN §3 invariant 4 ("deletes are data") through a real client on <c>nbdhost serve</c>: WRITE_ZEROES
+/// Deletes are data, through a real client on <c>nbdhost serve</c>: WRITE_ZEROES
 /// and TRIM (qemu-io <c>write -z</c>, <c>discard</c>) while a primary engine is down, and more of both while its
 /// (slowed) tmp repair runs. Afterwards those ranges read as zeros, no engine of any shard stores a block of them
 /// (all-zero blocks are absent), and both sides of every shard hold the same hash.

@@ -1,12 +1,9 @@
 using System.Globalization;
-using Xunit.Abstractions;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary>
-/// Issue #15 item 5 against a real <c>nbdhost serve</c> on redis engines with its default limits: a client keeps
+/// Memory stays bounded, against a real <c>nbdhost serve</c> on redis engines with its default limits: a client keeps
 /// 64 writes of 32 MiB in flight (2 GiB) and never reads a reply. The server reads that connection only as far as its
 /// byte budget allows (64 MiB per connection, 256 MiB per server), so its peak RSS stays under the bound in
 /// docs/DECISIONS.md while another client (qemu-io) is served; and a connection that never negotiates is closed.

@@ -1,13 +1,10 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Xunit.Abstractions;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary>
-/// Issue 20: an NBD server given an operations address answers /health/ready and /metrics, and the metrics say what
+/// An NBD server given an operations address answers /health/ready and /metrics, and the metrics say what
 /// its VMs and engines see: requests, bytes and latency per export, and each engine's command latency — checked
 /// after real qemu-io traffic, in the Prometheus text Prometheus itself scrapes.
 /// </summary>

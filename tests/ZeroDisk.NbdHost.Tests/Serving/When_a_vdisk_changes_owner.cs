@@ -1,17 +1,12 @@
 using StackExchange.Redis;
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary>
-/// DESIGN §3 invariant 5, with real processes: one writer per vdisk. A second <c>nbdhost serve</c> of a served vdisk
+/// One writer per vdisk, with real processes. A second <c>nbdhost serve</c> of a served vdisk
 /// does not export it. An old owner frozen (SIGSTOP) until its lease lapsed, while a second server took the vdisk
-/// over and wrote, stops serving it the moment it runs again (issue #11): its client, connected all along, gets EIO
+/// over and wrote, stops serving it the moment it runs again: its client, connected all along, gets EIO
 /// for reads (no stale data) and writes, then its connection is closed; no engine changes, no engine is reported failed.
 /// </summary>
 public sealed class When_a_vdisk_changes_owner(ITestOutputHelper output) : ServeProcessTest(output)

@@ -1,15 +1,11 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary>
-/// Issue #15 item 6: the vdisk is taken off <c>&lt;serverID&gt;:nbdserver:conf:vdisks</c> while a client keeps 16 writes
+/// The vdisk is taken off <c>&lt;serverID&gt;:nbdserver:conf:vdisks</c> while a client keeps 16 writes
 /// in flight (each block stamped with an increasing sequence). Once its owner key is gone from etcd — when another
 /// process may own it — nothing of the old connection reaches an engine any more: the engines' content, read directly
 /// right after the release and again a while later, does not change.

@@ -1,8 +1,4 @@
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Serving;
 

@@ -1,15 +1,11 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary>
-/// DESIGN §3 invariant 10 against a real <c>nbdhost serve</c>: a client with no credentials sends export names and
+/// Events cannot be forged, against a real <c>nbdhost serve</c>: a client with no credentials sends export names and
 /// option payloads holding CR, LF and a whole <c>storageengine-failure</c> event line; whatever the server logs of
 /// them (at debug level, the most it logs), none of its output lines — stdout or stderr — is accepted by the event
 /// parser the node's collector uses, and every log record is one line.

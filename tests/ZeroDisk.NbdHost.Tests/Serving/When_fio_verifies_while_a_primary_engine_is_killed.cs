@@ -1,11 +1,7 @@
-using Xunit.Abstractions;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary>
-/// DESIGN §3 Failover, end to end: fio (4 jobs, verify=crc32c) writes through <c>nbdhost serve</c> while a primary
+/// Failover, end to end: fio (4 jobs, verify=crc32c) writes through <c>nbdhost serve</c> while a primary
 /// engine is SIGKILLed. No I/O error, every block verifies, the failure line appears exactly once on stderr, and the
 /// longest I/O (the failover stall) is printed (a figure, not asserted: the machine is shared).
 /// </summary>

@@ -1,7 +1,3 @@
-using Xunit.Abstractions;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
-
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary>

@@ -1,7 +1,4 @@
-using Xunit.Abstractions;
 using System.Security.Cryptography;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Serving;
 

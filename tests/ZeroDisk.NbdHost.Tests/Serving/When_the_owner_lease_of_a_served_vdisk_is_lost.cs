@@ -1,17 +1,13 @@
 using System.Diagnostics;
 using Etcdserverpb;
 using Google.Protobuf;
-using Xunit.Abstractions;
-using ZeroDisk.Contracts;
 using ZeroDisk.Storage.Ownership;
-using ZeroDisk.NbdHost.Tests.Harness;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Serving;
 
 /// <summary>
-/// Issue #11, DESIGN §3 invariant 5: the owner key of a served vdisk goes away under <c>nbdhost serve</c> (its lease
+/// One writer per vdisk: the owner key of a served vdisk goes away under <c>nbdhost serve</c> (its lease
 /// revoked in etcd, as an expiry would do, without freezing the process). The vdisk stops being served before the
 /// lease's local deadline: the connected client gets EIO for reads and writes, and then its connection is closed.
 /// The key being free, the same server claims the vdisk again with a higher epoch and serves the data it had

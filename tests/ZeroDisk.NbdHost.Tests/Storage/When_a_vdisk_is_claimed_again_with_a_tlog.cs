@@ -1,14 +1,12 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
-using ZeroDisk.Contracts;
 using ZeroDisk.Tlog;
 using ZeroDisk.ServiceDefaults.Etcd;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Storage;
 
 /// <summary>
-/// Issue #15 item 9: the tlog epoch belongs to an ownership claim, not to the process. A server whose lease lapsed and
+/// The tlog epoch belongs to an ownership claim, not to the process. A server whose lease lapsed and
 /// that claims the vdisk again (a new, higher epoch) journals the new term under the new epoch on a real tlog server;
 /// a write of the old term that arrives late is not journaled under either. Before, the epoch was read from etcd once,
 /// at the vdisk's first write in the process, and every later claim kept writing under it.

@@ -1,9 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
-using ZeroDisk.Contracts;
-using ZeroDisk.Storage;
-using ZeroDisk.NbdHost.Tests.Harness;
-using ZeroDisk.Testing;
 
 namespace ZeroDisk.NbdHost.Tests.Storage;
 
@@ -28,7 +24,7 @@ public sealed class When_block_writes_are_group_committed : IAsyncLifetime
         var engine = _engines.Get(_redis.Address);
         _slot = new EngineSlot(engine, engine.Database(0), EngineState.Online, 0, ClusterSide.Primary, RedisKeys.DirtyBlocks(VdiskId, _redis.Address), false);
         _inspector = await ConnectionMultiplexer.ConnectAsync($"{_redis.Address},allowAdmin=true");
-        // Every write checks the engine's identity marker against the registered one (invariant 7).
+        // Every write checks the engine's identity marker against the registered one (identity is checked, never assumed).
         await Db.StringSetAsync(EngineIdentity.RedisKey, "combiner-engine");
         engine.ExpectedIdentity = "combiner-engine";
     }

@@ -1,6 +1,3 @@
-using Xunit.Abstractions;
-using ZeroDisk.NbdHost.Tests.Harness;
-
 namespace ZeroDisk.NbdHost.Tests.Storage;
 
 /// <summary>

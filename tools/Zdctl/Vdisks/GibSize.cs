@@ -2,7 +2,7 @@ using System.CommandLine.Parsing;
 
 namespace ZeroDisk.Zdctl.Vdisks;
 
-/// <summary>A vdisk's size is whole GiB in its static config (DESIGN §4); accepts "10", "10G" and "10GiB".</summary>
+/// <summary>A vdisk's size is whole GiB in its static config (<c>size</c> of <c>&lt;vdiskID&gt;:vdisk:conf:static</c>); accepts "10", "10G" and "10GiB".</summary>
 public static class GibSize
 {
     public static long Parse(ArgumentResult result)
