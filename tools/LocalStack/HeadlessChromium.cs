@@ -3,9 +3,8 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ZeroDisk.Testing;
 
-namespace ZeroDisk.ClusterState.Tests.StatusPage;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// Debian's <c>chromium</c>, headless, driven over the Chrome DevTools protocol: one page that stays open (so what it
@@ -70,6 +69,8 @@ public sealed class HeadlessChromium : IAsyncDisposable
     }
 
     public string Log => _process.StdErr;
+
+    public int Pid => _process.Process.Id;
 
     public Task NavigateAsync(string url) => SendAsync("Page.navigate", new JsonObject { ["url"] = url });
 
