@@ -112,12 +112,11 @@ public sealed class DrillObservation : IAsyncDisposable
         var states = history.Select(h => h.State).Where(s => s is not null).Aggregate(new List<string>(), (l, s) => { if (l.Count == 0 || l[^1] != s) l.Add(s!); return l; });
         var repairing = history.Where(h => h.State?.StartsWith("repair", StringComparison.Ordinal) == true).ToList();
         var percents = repairing.Select(h => h.Percent).OfType<double>().Distinct().ToList();
-        var blocks = repairing.Select(h => h.Blocks).OfType<double>().Distinct().ToList();
+        var blocks = repairing.Where(h => h.Blocks is not null).Select(h => $"{h.Blocks}/{h.Total}").Distinct().ToList();
         var moved = percents.Count >= 2 || blocks.Count >= 2;
         _report.Check("status page (headless Chromium): offline -> repairing with a moving progress bar -> online", shown && moved,
-            $"states {string.Join(" -> ", states)}; vdisk bar {string.Join(" -> ", percents.Select(p => $"{p}%"))}; block bar "
-            + $"{(blocks.Count == 0 ? "none" : string.Join(" -> ", blocks))}{(repairing.LastOrDefault(r => r.Total is not null)?.Total is { } total ? $" of {total}" : "")}; "
-            + $"screenshots in {Screenshots} ({string.Join(", ", _screenshots.Order())})");
+            $"states {string.Join(" -> ", states)}; vdisk bar {string.Join(" -> ", percents.Select(p => $"{p:0.#}%"))}; block bar (done/total) "
+            + $"{(blocks.Count == 0 ? "none" : string.Join(" -> ", blocks))}; screenshots in {Screenshots} ({string.Join(", ", _screenshots.Order())})");
     }
 
     private string Fired(string alert) => _firing.TryGetValue(alert, out var at)
