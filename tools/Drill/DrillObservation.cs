@@ -105,7 +105,7 @@ public sealed class DrillObservation : IAsyncDisposable
         var (resolved, left) = await Eventually.PollAsync(OursAsync, a => a.Count == 0, Deadline, TimeSpan.FromSeconds(1),
             ex => ex is HttpRequestException or TaskCanceledException, ct);
         _report.Check("Prometheus: both alerts resolved after the repair", fired && resolved,
-            resolved ? $"none pending or firing {(_clock.Elapsed - repairedAt).TotalSeconds:0.0} s after the engine was online again"
+            !fired ? "not both fired: nothing to resolve" : resolved ? $"none pending or firing {(_clock.Elapsed - repairedAt).TotalSeconds:0.0} s after the engine was online again"
                 : $"still: {string.Join(", ", (left ?? []).Select(a => $"{a.Name} {a.State}"))}");
 
         var history = seen ?? [];
