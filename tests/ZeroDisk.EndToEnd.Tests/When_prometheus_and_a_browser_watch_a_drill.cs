@@ -9,7 +9,7 @@ namespace ZeroDisk.EndToEnd.Tests;
 /// starts a real Prometheus scraping every service of its stack with deploy/prometheus/alerts.yml and headless
 /// Chromium on its status page. The dirty-blocks and degraded-shard alerts must fire during the incident and resolve
 /// after it (Prometheus's HTTP API), and the page must show the engine offline, repairing with a moving progress bar,
-/// and online again (DOM, recorded in the page). The drill's screenshots are copied to run/test-results/drill-observe/.
+/// and online again (DOM, recorded in the page). The drill's log and screenshots are kept in run/test-results/drill-observe/.
 /// </summary>
 public class When_prometheus_and_a_browser_watch_a_drill(ITestOutputHelper output)
 {
@@ -21,7 +21,9 @@ public class When_prometheus_and_a_browser_watch_a_drill(ITestOutputHelper outpu
         var drill = await DrillRunner.RunAsync("--outage", "tmp", "--side", "primary", "--load-seconds", "20", "--observe");
         // The drill's console wraps long lines (at spaces): read its log as one text.
         var log = Regex.Replace(drill.StdOut, @" *\r?\n *", " ");
-        KeepScreenshots(log);
+        Keep(log, drill.StdOut);
+        foreach (var line in Regex.Matches(log, @"\d\d:\d\d\.\d (?:PASS|FAIL) (?:Prometheus|status page)[^\n]*?(?= \d\d:\d\d\.\d |$)").Select(m => m.Value))
+            output.WriteLine(line);
         Assert.True(drill.ExitCode == 0, drill.StdOut + drill.StdErr);
         Assert.Contains("Drill passed: every check held.", drill.StdOut);
         foreach (var check in new[]
@@ -32,11 +34,12 @@ public class When_prometheus_and_a_browser_watch_a_drill(ITestOutputHelper outpu
             Assert.Contains(check, log);
     }
 
-    /// <summary>The drill keeps its screenshots in its log directory, which it names in the page's check.</summary>
-    private void KeepScreenshots(string stdout)
+    /// <summary>The drill's log, and its screenshots from its log directory (named in the page's check), beside the test results.</summary>
+    private void Keep(string log, string stdout)
     {
-        if (Regex.Match(stdout, @"screenshots in (\S+) \(") is not { Success: true } named || !Directory.Exists(named.Groups[1].Value)) return;
         Directory.CreateDirectory(Kept);
+        File.WriteAllText(Path.Combine(Kept, "drill.log"), stdout);
+        if (Regex.Match(log, @"screenshots in (\S+) \(") is not { Success: true } named || !Directory.Exists(named.Groups[1].Value)) return;
         foreach (var shot in Directory.EnumerateFiles(named.Groups[1].Value, "*.png"))
             File.Copy(shot, Path.Combine(Kept, Path.GetFileName(shot)), overwrite: true);
         output.WriteLine($"status page screenshots kept in {Kept}");
