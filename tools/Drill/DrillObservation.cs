@@ -95,9 +95,9 @@ public sealed class DrillObservation : IAsyncDisposable
         // What the page recorded: the engine online again after a repair state.
         var (shown, seen) = await Eventually.PollAsync(PageHistoryAsync, h => ShowsWholeIncident(h), Deadline, TimeSpan.FromSeconds(1),
             ex => ex is InvalidOperationException or TimeoutException, ct);
-        await ScreenshotAsync("3-online");
         await _stop.CancelAsync();
         await _watching;
+        await ScreenshotAsync("3-online"); // after the watch: one DevTools screenshot at a time
 
         var fired = _firing.ContainsKey(DegradedAlert) && _firing.ContainsKey(DirtyAlert);
         _report.Check("Prometheus: the dirty-blocks and degraded-shard alerts fired during the incident", fired,
