@@ -70,6 +70,10 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
             return;
         }
 
+        var engines = options.Side == FailedSide.Primary ? stack.Engines.Primary : stack.Engines.Slave;
+        var victim = engines[0];
+        await using var observation = options.Observe ? await DrillObservation.StartAsync(stack, report, victim.Address, ct) : null;
+
         // vd3 gets data, then its VM stops (no server exports it): its repair must come from a dispatched job.
         var parkedImage = Path.Combine(root, "vd3.img");
         await File.WriteAllBytesAsync(parkedImage, RandomNumberGenerator.GetBytes(ParkedMiB << 20), ct);
@@ -94,9 +98,8 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         report.Progress($"fio: 4K random writes with crc32c verification on vd1 for {options.Load.TotalSeconds:F0} s");
         await Task.Delay(options.Load / 4, ct);
 
-        var engines = options.Side == FailedSide.Primary ? stack.Engines.Primary : stack.Engines.Slave;
-        var victim = engines[0];
         var cluster = options.Side == FailedSide.Primary ? stack.PrimaryCluster : stack.SlaveCluster;
+        observation?.IncidentStarts();
         await victim.KillAsync();
         report.Progress($"SIGKILLed {options.Side.ToString().ToLowerInvariant()} engine {victim.Address} (shard 0 of {cluster})");
 
@@ -133,6 +136,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         report.Check($"outage classified {options.Outage.ToString().ToLowerInvariant()}", watch.Seen.Contains(repairState), $"saw {repairState.ToWire()}: {watch.Seen.Contains(repairState)}");
         report.Check($"engine {end.ToWire()} after the repair", repaired, $"state now {(await watch.CurrentAsync(ct))?.ToWire() ?? "?"}");
         await CheckTransitionsOnceAsync(admin, victim.Address, ct);
+        if (observation is not null) await observation.CheckAsync(ct);
 
         await CheckIncidentTraceAsync(traces, ct);
         await File.WriteAllLinesAsync(Path.Combine(root, "spans.tsv"),

@@ -36,6 +36,40 @@ public sealed class DrillStack : IAsyncDisposable
     public string AdminTokenFile => Path.Combine(Root, "admin.token");
     public IReadOnlyList<ManagedProcess> Services => _services;
 
+    /// <summary>
+    /// With <see cref="DrillOptions.Observe"/>: every /metrics of the stack by Prometheus job (deploy/prometheus's job
+    /// names), host:port each; empty otherwise (then the services keep their default operations URLs, as before).
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> MetricsTargets => _metrics.ToDictionary(j => j.Key, j => (IReadOnlyList<string>)j.Value);
+
+    private readonly Dictionary<string, List<string>> _metrics = [];
+    private readonly Dictionary<(string Job, int Node), string> _operationsUrls = [];
+
+    /// <summary>
+    /// The operations URL (/health, /metrics) of a service of <paramref name="job"/> (node <paramref name="node"/>, 0
+    /// for a control-plane service) under --observe, the same for a restarted one; null without --observe.
+    /// </summary>
+    private string? OperationsUrl(DrillOptions options, string job, int node = 0)
+    {
+        if (!options.Observe) return null;
+        if (_operationsUrls.TryGetValue((job, node), out var url)) return url;
+        var address = $"127.0.0.1:{FreePort.Next()}";
+        AddMetricsTarget(job, address);
+        return _operationsUrls[(job, node)] = $"http://{address}";
+    }
+
+    private void AddMetricsTarget(string job, string address)
+    {
+        if (!_metrics.TryGetValue(job, out var targets)) _metrics[job] = targets = [];
+        targets.Add(address);
+    }
+
+    private static Dictionary<string, string> WithOperationsUrl(Dictionary<string, string> environment, string? url)
+    {
+        if (url is not null) environment["Operations__Url"] = url;
+        return environment;
+    }
+
     public void StartServices(DrillOptions options)
     {
         var env = ServiceEnvironment(options);
@@ -46,6 +80,9 @@ public sealed class DrillStack : IAsyncDisposable
         for (var i = 0; i < options.ClusterStateInstances; i++)
         {
             var port = i == 0 ? AdminPort : FreePort.Next();
+            // ClusterState answers /metrics on its admin port; its observer reads the gauges every second for the drill's Prometheus.
+            var observed = options.Observe ? new Dictionary<string, string> { ["ClusterState__Observer__Interval"] = "00:00:01" } : [];
+            if (options.Observe) AddMetricsTarget("zerodisk-clusterstate", $"127.0.0.1:{port}");
             _services.Add(ManagedProcess.Start(i == 0 ? "clusterstate" : $"clusterstate{i + 1}", "dotnet",
                 [Dll(options, "ClusterState", "clusterstate"), "--urls", $"http://127.0.0.1:{port}"],
                 new Dictionary<string, string>(env)
@@ -54,10 +91,10 @@ public sealed class DrillStack : IAsyncDisposable
                     ["ClusterState__KeyScope"] = Id,
                     ["ClusterState__ReconcileInterval"] = "00:00:05",
                     ["ClusterState__AdminTokenFile"] = AdminTokenFile,
-                }, Root));
+                }.Concat(observed).ToDictionary(), Root));
         }
         _services.Add(ManagedProcess.Start("repairscheduler", "dotnet", [Dll(options, "RepairScheduler", "repairscheduler")],
-            new Dictionary<string, string>(env)
+            WithOperationsUrl(new Dictionary<string, string>(env)
             {
                 ["Scheduler__EndpointPrefix"] = $"{Id}-",
                 ["Scheduler__GracePeriod"] = "00:00:02",
@@ -65,7 +102,7 @@ public sealed class DrillStack : IAsyncDisposable
                 ["Scheduler__Deadline"] = options.Deadline.ToString(),
                 ["Scheduler__RepairScanInterval"] = "00:00:01",
                 ["Scheduler__DispatchTimeout"] = "00:00:08",
-            }, Root));
+            }, OperationsUrl(options, "zerodisk-repairscheduler")), Root));
 
         File.WriteAllText(Path.Combine(Root, "vm-hook.sh"), $"#!/bin/sh\necho \"$@\" >> '{VmHookCalls}'\n");
         if (OperatingSystem.IsLinux()) File.SetUnixFileMode(Path.Combine(Root, "vm-hook.sh"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -74,11 +111,11 @@ public sealed class DrillStack : IAsyncDisposable
             Directory.CreateDirectory(NodeLogs(n));
             StartAgent(n, options);
             _services.Add(ManagedProcess.Start($"node{n}-collector", "dotnet", [Dll(options, "LogCollector", "logcollector")],
-                new Dictionary<string, string>(env)
+                WithOperationsUrl(new Dictionary<string, string>(env)
                 {
                     ["LogCollector__Node"] = Node(n),
                     ["LogCollector__Directory"] = NodeLogs(n),
-                }, Root));
+                }, OperationsUrl(options, "zerodisk-logcollector", n)), Root));
         }
     }
 
@@ -90,17 +127,20 @@ public sealed class DrillStack : IAsyncDisposable
         var repair = options.KillRepairAgent
             ? $"env Storage__RepairBytesPerSecond={RepairJobBytesPerSecond} {{self}} serve --repair {{vdisk}} --engine {{address}} --kind {{kind}} --incident {{incident}} --epoch {{epoch}}"
             : null;
+        // The agent strips Operations__Url from its children's environment: the NBD server gets its own on its command line.
+        var nbdOperations = OperationsUrl(options, "zerodisk-nbd", n) is { } nbdUrl ? $" --operations-url {nbdUrl}" : "";
         var agent = ManagedProcess.Start($"node{n}-agent", "dotnet",
             [
                 Dll(options, "NbdHost", "nbdhost"), "agent", "--node", Node(n), "--log-dir", NodeLogs(n), "--state-dir", NodeState(n),
                 "--etcd", Endpoints.EtcdEndpoints, "--storage-address", "127.0.0.1", "--repair-lease-ttl", "5",
                 "--vm-hook", Path.Combine(Root, "vm-hook.sh"),
-                "--nbd-command", $"{{self}} serve --id {{id}} --listen 127.0.0.1:{port} --etcd {Endpoints.EtcdEndpoints}",
+                "--nbd-command", $"{{self}} serve --id {{id}} --listen 127.0.0.1:{port} --etcd {Endpoints.EtcdEndpoints}{nbdOperations}",
                 .. repair is null ? Array.Empty<string>() : ["--repair-command", repair],
             ],
             // The NBD servers inherit this: on a machine busy with the drill's own load a 500 ms command timeout
             // would take a slow engine for a dead one.
-            new Dictionary<string, string>(ServiceEnvironment(options)) { ["Storage__CommandTimeout"] = "00:00:02" }, Root);
+            WithOperationsUrl(new Dictionary<string, string>(ServiceEnvironment(options)) { ["Storage__CommandTimeout"] = "00:00:02" },
+                OperationsUrl(options, "zerodisk-agent", n)), Root);
         _agents[n] = agent;
         _services.Add(agent);
     }

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ZeroDisk.ClusterState.Tests.StatusPage;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// Debian's <c>chromium</c>, headless, driven over the Chrome DevTools protocol: one page that stays open (so what it
@@ -69,6 +69,8 @@ public sealed class HeadlessChromium : IAsyncDisposable
     }
 
     public string Log => _process.StdErr;
+
+    public int Pid => _process.Process.Id;
 
     public Task NavigateAsync(string url) => SendAsync("Page.navigate", new JsonObject { ["url"] = url });
 

@@ -2,13 +2,14 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
-namespace ZeroDisk.Testing;
+namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// A real Prometheus (Debian's <c>prometheus</c>) scraping the given targets every second with the project's own alert
 /// rules (deploy/prometheus/alerts.yml, with every <c>for:</c> shortened so a test sees an alert fire in seconds),
-/// its data in a temporary directory; asked through its HTTP API. It listens on the first free port of
-/// <c>ZD_PROMETHEUS_PORTS</c> (a range "first-last", default 36310-36319).
+/// its data in a temporary directory; asked through its HTTP API. It listens on the port given, else on the first
+/// free port of <c>ZD_PROMETHEUS_PORTS</c> (a range "first-last", default 36310-36319). Shared by the tests and the
+/// drill's <c>--observe</c> (tools/Drill), hence here in LocalStack.
 /// </summary>
 public sealed partial class PrometheusServer : IAsyncDisposable
 {
@@ -26,17 +27,22 @@ public sealed partial class PrometheusServer : IAsyncDisposable
 
     public Uri Url { get; }
 
+    public int Pid => _process.Process.Id;
+
     public static string AlertRules => Path.Combine(RepoPaths.Root, "deploy", "prometheus", "alerts.yml");
 
-    /// <param name="targets">Job name → host:port of its /metrics.</param>
-    public static async Task<PrometheusServer> StartAsync(IReadOnlyDictionary<string, string> targets, string forDuration = "1s")
+    /// <param name="targets">Job name → host:port of its /metrics (several targets of one job separated by commas).</param>
+    /// <param name="forDuration">What every alert rule's <c>for:</c> becomes (the rules' expressions stay as deployed).</param>
+    /// <param name="port">Where Prometheus listens; by default the first free port of <c>ZD_PROMETHEUS_PORTS</c>.</param>
+    public static async Task<PrometheusServer> StartAsync(IReadOnlyDictionary<string, string> targets, string forDuration = "1s", int? port = null)
     {
         var directory = Directory.CreateTempSubdirectory("zd-prometheus-").FullName;
         File.WriteAllText(Path.Combine(directory, "alerts.yml"), ForClause().Replace(File.ReadAllText(AlertRules), $"${{indent}}for: {forDuration}"));
-        var jobs = string.Concat(targets.Select(t => $"  - job_name: {t.Key}\n    static_configs: [{{targets: [\"{t.Value}\"]}}]\n"));
+        var jobs = string.Concat(targets.Select(t =>
+            $"  - job_name: {t.Key}\n    static_configs: [{{targets: [{string.Join(", ", t.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(x => $"\"{x}\""))}]}}]\n"));
         File.WriteAllText(Path.Combine(directory, "prometheus.yml"),
             $"global: {{scrape_interval: 1s, evaluation_interval: 1s, scrape_timeout: 900ms}}\nrule_files: [alerts.yml]\nscrape_configs:\n{jobs}");
-        var port = PortFromRange();
+        port ??= PortFromRange();
         var url = new Uri($"http://127.0.0.1:{port}/");
         var process = BackgroundProcess.Start("prometheus",
         [
@@ -62,11 +68,16 @@ public sealed partial class PrometheusServer : IAsyncDisposable
     }
 
     /// <summary>The active targets: job → health ("up", "down", "unknown") and last error.</summary>
-    public async Task<IReadOnlyList<(string Job, string Health, string Error)>> TargetsAsync()
+    public async Task<IReadOnlyList<(string Job, string Health, string Error)>> TargetsAsync() =>
+        (await TargetInstancesAsync()).Select(t => (t.Job, t.Health, t.Error)).ToList();
+
+    /// <summary>The active targets with their instance (host:port): job, instance, health and last error.</summary>
+    public async Task<IReadOnlyList<(string Job, string Instance, string Health, string Error)>> TargetInstancesAsync()
     {
         var data = await DataAsync("api/v1/targets?state=active");
         return data.GetProperty("activeTargets").EnumerateArray()
-            .Select(t => (t.GetProperty("labels").GetProperty("job").GetString() ?? "", t.GetProperty("health").GetString() ?? "", t.GetProperty("lastError").GetString() ?? ""))
+            .Select(t => (t.GetProperty("labels").GetProperty("job").GetString() ?? "", t.GetProperty("labels").GetProperty("instance").GetString() ?? "",
+                t.GetProperty("health").GetString() ?? "", t.GetProperty("lastError").GetString() ?? ""))
             .ToList();
     }
 
