@@ -45,6 +45,15 @@ public sealed class SchedulerOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan MaxRestartBackoff { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// A restart command the broker has not taken by then (its agent's queue refuses it, the broker is unreachable)
+    /// fails, and the exit is not acted on; the report is retried, then goes to the error queue. Shorter than the time
+    /// a second report of the same exit waits for the first one's outcome (RestartClaims.PendingTimeout, 30 s), so the
+    /// second never takes over a claim whose command may still leave.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:20")]
+    public TimeSpan RestartSendTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>A process that stays up this long is healthy again: its crash count starts over.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan CrashCountReset { get; set; } = TimeSpan.FromMinutes(10);

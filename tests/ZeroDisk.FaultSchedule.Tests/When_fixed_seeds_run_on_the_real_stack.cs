@@ -34,6 +34,22 @@ public class When_the_seeds_that_found_defects_run_again(ITestOutputHelper outpu
     [Fact]
     public async Task Seed_3_an_engine_reported_twice_is_classified_and_repaired() =>
         await FaultCheckRun.PassesAsync(output, 3, "--seconds", "40", "--kinds", "EngineRestartOld,MaxMemory,EngineKill,ServeKill", "--length", "32");
+
+    /// <summary>
+    /// Seed 1000: an engine killed for good and declared permanent, then etcd SIGKILLed (faults #1, #2). Four defects
+    /// in turn: failure reports consumed while etcd was down went to ClusterState's error queue; the scheduler consumed
+    /// the offline and repair-final-outage transitions at once and the older one deleted the newer campaign's record,
+    /// so the vdisk nobody served was never respread (fixed: an older transition stops nothing a newer one started, a
+    /// campaign re-records a vanished record); the verifier sent a served vdisk back for a block trimmed at its new
+    /// home after its recorded switch (fixed: a respread recorded done is no leftover); and on the merged tree the
+    /// scheduler's own consumers faulted into their error queues during the etcd kill, so a vdisk's repair saga stayed
+    /// Running (fixed: every endpoint of every service waits for etcd, ServiceDefaults' EtcdUnavailableRetry).
+    /// Deterministic tests: When_two_transitions_of_an_engine_race, When_a_respread_is_verified,
+    /// When_etcd_is_down_while_the_scheduler_consumes (RepairScheduler tests).
+    /// </summary>
+    [Fact]
+    public async Task Seed_1000_a_permanent_outage_during_an_etcd_outage_ends_in_rip() =>
+        await FaultCheckRun.PassesAsync(output, 1000, "--seconds", "60", "--kinds", "all", "--only", "1,2", "--length", "20");
 }
 
 internal static class FaultCheckRun

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,13 +20,13 @@ public sealed class SchedulerFixture : IAsyncDisposable
     private readonly string _prefix;
     private readonly List<string> _peerQueues = [];
 
-    private SchedulerFixture(IHost host, IBusControl peer, string prefix, InfrastructureEndpoints endpoints)
+    private SchedulerFixture(IHost host, IBusControl peer, string prefix, InfrastructureEndpoints endpoints, string etcdEndpoints)
     {
         _host = host;
         _peer = peer;
         _prefix = prefix;
         Endpoints = endpoints;
-        Etcd = EtcdExtensions.CreateClient(endpoints.EtcdEndpoints);
+        Etcd = EtcdExtensions.CreateClient(etcdEndpoints);
     }
 
     public InfrastructureEndpoints Endpoints { get; }
@@ -33,10 +34,30 @@ public sealed class SchedulerFixture : IAsyncDisposable
     public IBus Peer => _peer;
     public IServiceProvider Services => _host.Services;
 
+    /// <summary>The error queue of one of the scheduler's consumers, e.g. "process-exited".</summary>
+    public string ErrorQueue(string endpoint) => $"{_prefix}-{endpoint}_error";
+
+    /// <summary>Messages waiting in a queue of the shared broker (0 when it does not exist); the management API's count lags by a few seconds.</summary>
+    public async Task<long> MessagesInAsync(string queue)
+    {
+        using var http = RabbitMqManagement.Client(Endpoints);
+        var response = await http.GetAsync($"api/queues/%2F/{Uri.EscapeDataString(queue)}");
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return 0;
+        response.EnsureSuccessStatusCode();
+        var json = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        return json.TryGetProperty("messages", out var messages) && messages.ValueKind == System.Text.Json.JsonValueKind.Number ? messages.GetInt64() : 0;
+    }
+
     /// <param name="configurePeer">Receive endpoints of the peer bus (agent queues, event captures).</param>
-    public static async Task<SchedulerFixture> StartAsync(Dictionary<string, string?> schedulerSettings, Action<IRabbitMqBusFactoryConfigurator> configurePeer, params string[] peerQueues)
+    public static Task<SchedulerFixture> StartAsync(Dictionary<string, string?> schedulerSettings, Action<IRabbitMqBusFactoryConfigurator> configurePeer, params string[] peerQueues) =>
+        StartOnEtcdAsync(null, schedulerSettings, configurePeer, peerQueues);
+
+    /// <param name="etcdEndpoints">An etcd of the test's own (one it stops and starts), instead of the shared one.</param>
+    public static async Task<SchedulerFixture> StartOnEtcdAsync(string? etcdEndpoints, Dictionary<string, string?> schedulerSettings,
+        Action<IRabbitMqBusFactoryConfigurator> configurePeer, params string[] peerQueues)
     {
         var endpoints = await SharedInfrastructure.GetAsync();
+        etcdEndpoints ??= endpoints.EtcdEndpoints;
         var prefix = TestNames.Unique("rs-test");
         var peer = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
@@ -49,14 +70,14 @@ public sealed class SchedulerFixture : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["RABBITMQ_URI"] = endpoints.RabbitMqUri.ToString(),
-            ["ETCD_ENDPOINTS"] = endpoints.EtcdEndpoints,
+            ["ETCD_ENDPOINTS"] = etcdEndpoints,
         });
         builder.Configuration.AddInMemoryCollection(schedulerSettings.ToDictionary(kv => $"Scheduler:{kv.Key}", kv => kv.Value));
         builder.AddEtcd();
         builder.AddRepairScheduler(prefix);
         var host = builder.Build();
         await host.StartAsync();
-        var fixture = new SchedulerFixture(host, peer, prefix, endpoints);
+        var fixture = new SchedulerFixture(host, peer, prefix, endpoints, etcdEndpoints);
         fixture._peerQueues.AddRange(peerQueues);
         return fixture;
     }

@@ -5,17 +5,19 @@ namespace ZeroDisk.LocalStack;
 
 /// <summary>
 /// A private etcd cluster of several members on loopback ports, for tests of what survives the loss of a member.
-/// Members are SIGKILLed by PID; the data directories go away on dispose.
+/// Members are SIGKILLed by PID and can be started again on their data and ports; the data directories go away on dispose.
 /// </summary>
 public sealed class EtcdClusterProcess : IAsyncDisposable
 {
     private readonly Process?[] _members;
+    private readonly ProcessStartInfo?[] _startInfos;
     private readonly int[] _clientPorts;
     private readonly string _directory;
 
     private EtcdClusterProcess(int members, string directory)
     {
         _members = new Process?[members];
+        _startInfos = new ProcessStartInfo?[members];
         _clientPorts = Enumerable.Range(0, members).Select(_ => FreePort.Next()).ToArray();
         _directory = directory;
     }
@@ -41,28 +43,47 @@ public sealed class EtcdClusterProcess : IAsyncDisposable
                          "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", Path.GetFileName(cluster._directory),
                      })
                 psi.ArgumentList.Add(arg);
-            var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start etcd");
-            // Nobody reads etcd's chatter; drain it so a full pipe never blocks the member.
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            cluster._members[i] = process;
+            cluster._startInfos[i] = psi;
+            cluster.Launch(i);
         }
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        foreach (var port in cluster._clientPorts)
-            await Eventually.UntilAsync(async () =>
-            {
-                try
-                {
-                    return (await http.GetAsync($"{Url(port)}/health")).IsSuccessStatusCode;
-                }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-                {
-                    return false;
-                }
-            }, $"etcd member on {port} healthy", TimeSpan.FromSeconds(30));
+        foreach (var port in cluster._clientPorts) await HealthyAsync(port);
         return cluster;
+    }
+
+    /// <summary>Starts a killed member again, on its own data directory and ports, and waits until it is healthy.</summary>
+    public async Task StartAgainAsync(int member)
+    {
+        if (_members[member] is { HasExited: false }) return;
+        _members[member]?.Dispose();
+        Launch(member);
+        await HealthyAsync(_clientPorts[member]);
+    }
+
+    private void Launch(int member)
+    {
+        var process = Process.Start(_startInfos[member]!) ?? throw new InvalidOperationException("could not start etcd");
+        // Nobody reads etcd's chatter; drain it so a full pipe never blocks the member.
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _members[member] = process;
+    }
+
+    private static async Task HealthyAsync(int port)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                return (await http.GetAsync($"{Url(port)}/health")).IsSuccessStatusCode;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                return false;
+            }
+        }, $"etcd member on {port} healthy", TimeSpan.FromSeconds(30));
     }
 
     /// <summary>SIGKILL one member, as a crashed node.</summary>

@@ -9,7 +9,7 @@ namespace ZeroDisk.RepairScheduler.Restarts;
 /// timer in this process; if the scheduler dies meanwhile the process stays down until its next report or an
 /// operator's restart, which is the safe side of a crash loop.
 /// </summary>
-public sealed class DelayedRestarts(IBus bus, TimeProvider time, ILogger<DelayedRestarts> logger) : IDisposable
+public sealed class DelayedRestarts(IBus bus, SchedulerOptions options, TimeProvider time, ILogger<DelayedRestarts> logger) : IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
 
@@ -19,7 +19,7 @@ public sealed class DelayedRestarts(IBus bus, TimeProvider time, ILogger<Delayed
         {
             await Task.Delay(delay, time, _stopping.Token);
             logger.LogWarning("Restarting {Role} {Id} on {Node} after a crash-loop backoff of {Delay}", exited.Role.ToWire(), exited.Id, exited.Source.Node, delay);
-            await RestartCommands.SendAsync(bus, exited, _stopping.Token);
+            await RestartCommands.SendAsync(bus, exited, options.RestartSendTimeout, _stopping.Token);
         }
         catch (OperationCanceledException)
         {

@@ -12,8 +12,11 @@ namespace ZeroDisk.RepairScheduler.Restarts;
 /// The restart command goes through the bus itself, not the consume context: the context's sends wait in the
 /// endpoint's in-memory outbox until this method returns, i.e. after the claim is marked done, and a scheduler killed
 /// in that gap (or a send that fails there) left a claim saying "done" for a restart nobody ever received.
+/// A command that does not reach the agent's queue in time (<see cref="RestartCommands"/>) gives the claim up and
+/// faults the report: the bus retries it, then moves it to the error queue, and a later report of the exit acts on it.
 /// </summary>
-public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRestarts delayed, RestartClaims claims, IBus bus, ILogger<ProcessExitedConsumer> logger)
+public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRestarts delayed, RestartClaims claims, IBus bus, SchedulerOptions options,
+    ILogger<ProcessExitedConsumer> logger)
     : IConsumer<ProcessExited>
 {
     public async Task Consume(ConsumeContext<ProcessExited> context)
@@ -36,8 +39,9 @@ public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRes
         {
             await RestartAsync(context, exited, claim);
         }
-        catch when (claim is not null)
+        catch (Exception ex) when (claim is not null)
         {
+            if (ex is RestartNotDeliveredException) logger.LogWarning("{Message}; the exit is not acted on", ex.Message);
             await claims.AbandonAsync(claim, CancellationToken.None);
             throw;
         }
@@ -57,6 +61,6 @@ public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRes
             return;
         }
         logger.LogWarning("{Role} {Id} on {Node} exited with {ExitCode}; restarting", exited.Role.ToWire(), exited.Id, exited.Source.Node, exited.ExitCode);
-        await RestartCommands.SendAsync(bus, exited, context.CancellationToken);
+        await RestartCommands.SendAsync(bus, exited, options.RestartSendTimeout, context.CancellationToken);
     }
 }

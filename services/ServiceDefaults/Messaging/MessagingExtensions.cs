@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ServiceDefaults.Messaging;
 
@@ -9,6 +10,8 @@ public static class MessagingExtensions
     /// <summary>
     /// MassTransit over RabbitMQ (RABBITMQ_URI) with quorum queues, message retry and the in-memory outbox on
     /// every endpoint. This RabbitMQ has no delayed-exchange plugin, so no delayed redelivery or scheduling.
+    /// A message that finds etcd unavailable waits for it (<see cref="EtcdUnavailableRetry"/>) instead of spending the
+    /// endpoint's quick retries and faulting.
     /// </summary>
     /// <param name="endpointPrefix">Prefix of every endpoint (queue) name; lets several copies of a service share a
     /// broker without competing for each other's messages (tests, side-by-side stacks). It is the only way to name
@@ -32,7 +35,12 @@ public static class MessagingExtensions
             {
                 if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit && options.QuorumQueues)
                     rabbit.SetQuorumQueue();
-                endpoint.UseMessageRetry(retry => retry.Exponential(options.RetryLimit, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100)));
+                endpoint.UseEtcdUnavailableRetry();
+                endpoint.UseMessageRetry(retry =>
+                {
+                    retry.Ignore<Exception>(EtcdUnavailableRetry.IsEtcdUnavailable); // the wait above has it
+                    retry.Exponential(options.RetryLimit, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100));
+                });
                 endpoint.UseInMemoryOutbox(context);
             });
             bus.UsingRabbitMq((context, rabbit) =>
