@@ -5,7 +5,7 @@ using ZeroDisk.LocalStack;
 namespace ZeroDisk.EndToEnd.Tests;
 
 /// <summary>
-/// Issue 20's must-shows on the real stack: the drill with <c>--observe</c> (a temporary primary outage under fio)
+/// Monitoring proven on the real stack: the drill with <c>--observe</c> (a temporary primary outage under fio)
 /// starts a real Prometheus scraping every service of its stack with deploy/prometheus/alerts.yml and headless
 /// Chromium on its status page. The dirty-blocks and degraded-shard alerts must fire during the incident and resolve
 /// after it (Prometheus's HTTP API), and the page must show the engine offline, repairing with a moving progress bar,

@@ -18,7 +18,7 @@ public class When_fixed_seeds_run_on_the_real_stack(ITestOutputHelper output)
 }
 
 /// <summary>
-/// Regression seeds (issue #17: every defect the checker finds gets a test named after its seed). Each reruns the
+/// Regression seeds (every defect the checker finds gets a test named after its seed). Each reruns the
 /// seed, or the part of its schedule that showed the defect, cut to end soon after its last fault heals (CI's
 /// budget), and must pass.
 /// </summary>

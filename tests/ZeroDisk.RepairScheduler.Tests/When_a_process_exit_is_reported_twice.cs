@@ -7,7 +7,7 @@ using ZeroDisk.Testing;
 namespace ZeroDisk.RepairScheduler.Tests;
 
 /// <summary>
-/// Issue 16 item 3: the collector is at-least-once, and an agent may report one exit twice. Each exit restarts its
+/// The collector is at-least-once, and an agent may report one exit twice. Each exit restarts its
 /// process once (one RestartNbdServer: the agent runs the VM hook after it, so the VM hook once too) and feeds the
 /// crash-loop throttle once; the record of it is in etcd, not in the scheduler's memory.
 /// </summary>

@@ -8,7 +8,7 @@ using ZeroDisk.Testing;
 
 namespace ZeroDisk.RepairScheduler.Tests;
 
-/// <summary>The verifier's scans of a temporary outage's repair and of a respread against real engines (DESIGN §4 Verify).</summary>
+/// <summary>The verifier's scans of a temporary outage's repair and of a respread against real engines.</summary>
 public class When_a_repair_is_verified
 {
     [Fact]
@@ -51,8 +51,8 @@ public class When_a_repair_is_verified
     }
 
     /// <summary>
-    /// The verifier's scan of a final outage's respread against real engines (DESIGN §4 Verify). Fault-check seed 1000
-    /// (issue 17): a served vdisk finished its respread, switched to the new homes, and its client trimmed a moved block
+    /// The verifier's scan of a final outage's respread against real engines. Fault-check seed 1000:
+    /// a served vdisk finished its respread, switched to the new homes, and its client trimmed a moved block
     /// there; the old surviving side kept its copy, the verifier called the block "not at its new home", and the vdisk —
     /// served, so never dispatched — stayed Running for good (and a redo would have copied the older block back).
     /// </summary>

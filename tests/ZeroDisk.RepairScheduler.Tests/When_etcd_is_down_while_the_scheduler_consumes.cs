@@ -8,7 +8,7 @@ using ZeroDisk.Testing;
 namespace ZeroDisk.RepairScheduler.Tests;
 
 /// <summary>
-/// Fault-check seed 1000 on the merged tree (issue 17): etcd SIGKILLed for ~20 s, and the scheduler's consumers
+/// Fault-check seed 1000: etcd SIGKILLed for ~20 s, and the scheduler's consumers
 /// (repair completions, engine transitions) spent their endpoint's quick retries in ~5 s and faulted into their error
 /// queues; the campaign never learnt that a vdisk was repaired, and its repair saga stayed Running. Every endpoint now
 /// waits for etcd (ServiceDefaults' EtcdUnavailableRetry, the one ClusterState's sagas use): here on an etcd of the

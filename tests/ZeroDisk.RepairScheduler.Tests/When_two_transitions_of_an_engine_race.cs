@@ -8,7 +8,7 @@ using ZeroDisk.Testing;
 namespace ZeroDisk.RepairScheduler.Tests;
 
 /// <summary>
-/// Fault-check seed 1000 (issue 17): an engine killed for good and declared permanent 1.5 s after it went offline,
+/// Fault-check seed 1000: an engine killed for good and declared permanent 1.5 s after it went offline,
 /// then etcd SIGKILLed. The scheduler consumed the offline and the repair-final-outage transitions at once; the
 /// offline one, older but finishing last, stopped the campaign the newer one had just recorded (deleted its record),
 /// and the campaign idled from then on: the vdisk nobody served was never respread, the engine never became rip

@@ -5,7 +5,7 @@ using ZeroDisk.LocalStack;
 namespace ZeroDisk.Drill;
 
 /// <summary>
-/// The drill's <c>--observe</c> (issue 20): proof from the same drill that an operator's monitoring works. A real
+/// The drill's <c>--observe</c>: proof from the same drill that an operator's monitoring works. A real
 /// Prometheus (Debian's) scrapes every /metrics of the stack every second with deploy/prometheus/alerts.yml (its
 /// expressions as deployed, every <c>for:</c> shortened to <see cref="AlertFor"/> so a drill-length incident fires
 /// them); headless Chromium keeps the drill's status page open, and a recorder in the page notes every render of the

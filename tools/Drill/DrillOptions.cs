@@ -28,7 +28,7 @@ public sealed record DrillOptions(OutageMode Outage, FailedSide Side, TimeSpan L
     public bool SetupOnly { get; init; }
 
     /// <summary>
-    /// Proof that the monitoring works (issue 20): a real Prometheus scrapes every service of the stack with
+    /// Proof that the monitoring works: a real Prometheus scrapes every service of the stack with
     /// deploy/prometheus/alerts.yml and headless Chromium keeps the status page open; the report gets their checks
     /// (<see cref="DrillObservation"/>). Needs a temporary outage: the page must see the engine online again.
     /// </summary>

@@ -9,7 +9,7 @@ public enum LastSideOutcome
 {
     /// <summary>The shard keeps a serving side: the report is handled as any single failure.</summary>
     Proceed,
-    /// <summary>The engine answers a probe while its twin is down: the report is not believed (invariant 9).</summary>
+    /// <summary>The engine answers a probe while its twin is down: the report is not believed.</summary>
     Refuse,
     /// <summary>Neither side answers: a genuine double failure, the shard is unavailable.</summary>
     ShardUnavailable,
@@ -22,7 +22,7 @@ public sealed record LastSideVerdict(LastSideOutcome Outcome, string Reason, IRe
 public sealed record TwinEngine(string ClusterId, long ConfigRevision, StorageServerConfig Server);
 
 /// <summary>
-/// DESIGN §3 invariant 9: a failure report that would leave a shard with no serving side (its twin is not online)
+/// Transient double failures heal by themselves: a failure report that would leave a shard with no serving side (its twin is not online)
 /// is checked before it changes etcd. Both engines are probed; if the reported one answers, the report is refused
 /// (a stall the reporting server saw, not a failure); if neither answers, the failure is genuine and the shard is
 /// unavailable. The twins' config revisions go into the commit, so two reports of twins racing each other cannot

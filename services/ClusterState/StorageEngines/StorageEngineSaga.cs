@@ -14,7 +14,7 @@ public sealed class StorageEngineSaga : SagaStateMachineInstance
     public string? ClusterId { get; set; }
     /// <summary>Created at each Offline transition; completions and classifications for another incident are ignored.</summary>
     public string? Incident { get; set; }
-    /// <summary>The trace of the report that opened the incident: one incident is one trace (DESIGN §5).</summary>
+    /// <summary>The trace of the report that opened the incident: one incident is one trace.</summary>
     public string? IncidentTraceId { get; set; }
     /// <summary>When the current state was entered: failure reports observed before it are stale.</summary>
     public DateTimeOffset StateEnteredAt { get; set; }

@@ -9,7 +9,7 @@ using ZeroDisk.Contracts;
 namespace ZeroDisk.ClusterState.StorageEngines;
 
 /// <summary>
-/// The life of one storage engine (DESIGN §4): Online → Offline → RepairingTmpOutage → Online,
+/// The life of one storage engine: Online → Offline → RepairingTmpOutage → Online,
 /// Offline → RepairingFinalOutage → Rip, and back to Offline on a fresh failure during a temporary repair.
 /// Every transition is committed to etcd by the saga repository together with its projection (engine state,
 /// cluster status) and the processed-MessageId record; events that change nothing are ignored.
@@ -132,7 +132,7 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
 
     /// <summary>
     /// Every affected vdisk completed: without verification the engine is done; with it (the default) the scheduler is
-    /// asked to scan the engines first (DESIGN §4 Verify), and its clean <see cref="Contracts.RepairVerified"/> ends the repair.
+    /// asked to scan the engines first, and its clean <see cref="Contracts.RepairVerified"/> ends the repair.
     /// </summary>
     private EventActivityBinder<StorageEngineSaga, T> Finish<T>(EventActivityBinder<StorageEngineSaga, T> binder, State done,
         Func<BehaviorContext<StorageEngineSaga, T>, string> reason)

@@ -5,7 +5,7 @@ namespace ZeroDisk.RepairScheduler.Analysis;
 
 /// <summary>
 /// Probes one storage engine (seed step 3): connect, PING, a SET/GET/DEL of a test key, the durability settings
-/// of DESIGN §3 invariant 1, and the identity marker.
+/// (<see cref="Contracts.EngineDurability"/>), and the identity marker.
 /// </summary>
 public sealed class EngineProbe(TimeSpan timeout)
 {

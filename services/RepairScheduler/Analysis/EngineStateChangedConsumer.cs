@@ -9,7 +9,7 @@ namespace ZeroDisk.RepairScheduler.Analysis;
 /// <summary>
 /// Reacts to ClusterState's engine transitions: offline starts the analysis; a repair state starts a repair
 /// campaign for the vdisks nobody serves; any other state ends what no longer applies. The message is acknowledged
-/// only after the work is recorded in etcd (DESIGN §3 invariant 11), with this message's trace context, so a
+/// only after the work is recorded in etcd (work taken from the bus survives a crash), with this message's trace context, so a
 /// restarted scheduler resumes it inside the incident's trace. A transition etcd has moved past is stale and ignored,
 /// and so is one older than the transition the engine's recorded campaign came from (two may be consumed at once).
 /// </summary>

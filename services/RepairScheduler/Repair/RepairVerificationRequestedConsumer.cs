@@ -7,7 +7,7 @@ using ZeroDisk.RepairScheduler.Work;
 namespace ZeroDisk.RepairScheduler.Repair;
 
 /// <summary>
-/// Verifies a repair when ClusterState asks (DESIGN §4 Verify) and publishes the verdict. Leftover vdisks are
+/// Verifies a repair when ClusterState asks and publishes the verdict. Leftover vdisks are
 /// reopened in the engine's campaign first, so they are dispatched again by the time ClusterState sees the verdict.
 /// The scan runs inside the consumer: the request is acknowledged only after the verdict is published, so a
 /// scheduler killed mid-scan gets it again.

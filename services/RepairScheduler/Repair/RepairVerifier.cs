@@ -8,7 +8,7 @@ using ZeroDisk.ServiceDefaults.Etcd;
 namespace ZeroDisk.RepairScheduler.Repair;
 
 /// <summary>
-/// DESIGN §4 Verify (§3 invariant 2), run when every affected vdisk reported completion. Temporary outage: no
+/// The repair's verification (the dirty set is the truth, so a repair is done only when none is left), run when every affected vdisk reported completion. Temporary outage: no
 /// <c>dirty:*:&lt;engine&gt;</c> may remain on any engine of the clusters the affected vdisks use. Final outage:
 /// every block of the dead shard, enumerated (HSCAN) on the surviving side, must be present on the primary and the
 /// slave engine of its new home (<see cref="ShardPlacement"/> with the shard counted as rip). Presence, not equal

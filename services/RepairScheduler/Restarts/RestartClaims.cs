@@ -8,7 +8,7 @@ using ZeroDisk.Contracts;
 namespace ZeroDisk.RepairScheduler.Restarts;
 
 /// <summary>
-/// The durable record that one process exit was acted on (issue 16 item 3): <c>zerodisk/restarts/&lt;node&gt;/&lt;role&gt;/&lt;id&gt;/…</c>,
+/// The durable record that one process exit was acted on (the collector delivers at least once): <c>zerodisk/restarts/&lt;node&gt;/&lt;role&gt;/&lt;id&gt;/…</c>,
 /// keyed by the exit itself (pid and kernel start time, from the agent's line) or, for a line without them, by the
 /// MessageId (the collector's id of the line, the same on every redelivery). A claim is taken in one etcd
 /// transaction (create if absent) as <c>pending</c>, then marked <c>done</c> once the restart was sent; a duplicate

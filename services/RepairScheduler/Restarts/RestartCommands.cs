@@ -6,7 +6,7 @@ namespace ZeroDisk.RepairScheduler.Restarts;
 /// <summary>
 /// The commands that bring a crashed process back, sent to its node's agent. A send either is confirmed by the broker
 /// as routed to the agent's queue, or fails with <see cref="RestartNotDeliveredException"/> within
-/// <see cref="SchedulerOptions.RestartSendTimeout"/>. Both halves were missing (fault-check seed 7, issue 17):
+/// <see cref="SchedulerOptions.RestartSendTimeout"/>. Both halves were missing (fault-check seed 7):
 /// MassTransit treats a publish the broker refuses (nack: the queue is full or unavailable) as a lost connection and
 /// retries it inside <c>Send</c> for up to 1000 times 3-30 s, so the consumer hung for hours holding its claim on the
 /// exit; and a command sent to the agent's exchange while no queue was bound to it (the agent's queue deleted, or the

@@ -12,8 +12,8 @@ public enum WorkKind
 }
 
 /// <summary>
-/// One piece of work as recorded in etcd before the message that started it is acknowledged (DESIGN §3 invariant
-/// 11): the transition that started it, the W3C trace context of that message (a resumed piece of work continues
+/// One piece of work as recorded in etcd before the message that started it is acknowledged (work taken from
+/// the bus survives a crash): the transition that started it, the W3C trace context of that message (a resumed piece of work continues
 /// the incident's trace), when it started (an analysis keeps its deadline across restarts) and, for a campaign, the
 /// vdisks that reported completion (and were not reopened by a failed verification) and when each vdisk was last
 /// dispatched (a resumed campaign does not dispatch again a job that is on its way).

@@ -4,7 +4,7 @@ using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ServiceDefaults.Etcd;
 
-/// <summary>Typed reads and writes of the JSON values of the etcd layout (DESIGN §4).</summary>
+/// <summary>Typed reads and writes of the JSON values of the etcd layout (<see cref="Contracts.EtcdKeys"/>).</summary>
 public static class EtcdJson
 {
     /// <summary>The value and its ModRevision/Version, or null when the key is absent.</summary>

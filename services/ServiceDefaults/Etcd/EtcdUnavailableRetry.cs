@@ -7,7 +7,7 @@ namespace ZeroDisk.ServiceDefaults.Etcd;
 /// While etcd is unreachable no consumer that reads or records state can do its work: its message waits here,
 /// retried 1, 2, 4, 8 s apart and then every 10 s, instead of faulting into the error queue after the endpoint's five
 /// quick retries (about 5 s). Every endpoint of every service gets it (<see cref="Messaging.MessagingExtensions"/>):
-/// ClusterState's sagas and the scheduler's consumers alike. The fault checker's seed 1000 (issue #17) showed why,
+/// ClusterState's sagas and the scheduler's consumers alike. The fault checker's seed 1000 showed why,
 /// twice: etcd SIGKILLed and back in ~20 s on a loaded machine, first ClusterState's failure reports, then the
 /// scheduler's repair completions and engine transitions went to error queues, and the repair they belonged to
 /// never finished.

@@ -8,8 +8,8 @@ namespace ZeroDisk.ServiceDefaults.Etcd;
 /// <summary>
 /// A watch on a key or prefix (endpoints as in ETCD_ENDPOINTS) over etcd's raw gRPC stream that survives etcd restarts
 /// and the loss of a member: it resumes from the revision after the last one it delivered, so no change is missed,
-/// and asks for progress notifications so a silent stream is noticed (DESIGN §3 invariant 5: re-read after 10 s
-/// without progress).
+/// and asks for progress notifications so a silent stream is noticed (one writer per vdisk: a server re-reads
+/// etcd after 10 s without progress).
 /// </summary>
 public static class EtcdWatch
 {

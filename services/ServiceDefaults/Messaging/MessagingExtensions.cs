@@ -26,7 +26,7 @@ public static class MessagingExtensions
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(endpointPrefix, includeNamespace: false));
-            // No phone-home (issue 21): MassTransit 8.4+ reports usage to its vendor's host unless told not to, and its
+            // No phone-home: MassTransit 8.4+ reports usage to its vendor's host unless told not to, and its
             // MASSTRANSIT_USAGE_TELEMETRY variable would turn it back on; ours is the last word on both.
             Environment.SetEnvironmentVariable("MASSTRANSIT_USAGE_TELEMETRY", "false");
             bus.DisableUsageTelemetry();
