@@ -28,11 +28,15 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
     {
         if (!engine.TryClearFailure()) return false;
         _reported.TryRemove(engine.Address, out _);
+        EngineRestored?.Invoke(engine);
         return true;
     }
 
     /// <summary>Raised once each time an engine goes from usable to failed.</summary>
     public event Action<StorageEngine>? EngineFailed;
+
+    /// <summary>Raised each time a failed engine is usable again (etcd brought it back, or a stall healed).</summary>
+    public event Action<StorageEngine>? EngineRestored;
 
     public StorageEngine Get(string address) =>
         _engines.GetOrAdd(address, a => new Lazy<StorageEngine>(() => Connect(a), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
@@ -126,8 +130,9 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
     private async Task RestoreVerifiedAsync(StorageEngine engine)
     {
         if (!await this.VerifyIdentityAsync(engine)) return;
-        if (engine.TryClearFailure())
-            log.LogInformation("storage engine {Address} is usable again (etcd state changed, identity marker verified)", engine.Address);
+        if (!engine.TryClearFailure()) return;
+        log.LogInformation("storage engine {Address} is usable again (etcd state changed, identity marker verified)", engine.Address);
+        EngineRestored?.Invoke(engine);
     }
 
     /// <summary>The errors that mean the engine is unhealthy: no connection, a timeout, an error reply.</summary>

@@ -60,6 +60,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         RebuildTopology();
         _repairs = new RepairCoordinator(this, events, options, _log);
         engines.EngineFailed += OnEngineFailed;
+        engines.EngineRestored += OnEngineRestored;
         engines.StallHealer.Register(this);
         _ownerLease = ownerLease;
         if (ownerLease is not null) _leaseLost = ownerLease.Lost.Register(_fence.CheckLease);
@@ -232,6 +233,29 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
                 }
             });
         await Task.WhenAll(checks);
+    }
+
+    /// <summary>
+    /// An engine is usable again, often after this vdisk applied etcd's change (the client reconnects later than etcd
+    /// speaks): its run_id is recorded now, or the next owner would take the restart that etcd already covered for a
+    /// new one and repair its recent writes again.
+    /// </summary>
+    private void OnEngineRestored(StorageEngine engine)
+    {
+        if (IsFenced || !Topology.Slots.Any(s => ReferenceEquals(s.Engine, engine))) return;
+        _ = RecordRestoredAsync();
+    }
+
+    private async Task RecordRestoredAsync()
+    {
+        try
+        {
+            await _trust.RecordAsync(Config, Topology, takeover: false);
+        }
+        catch (Exception ex)
+        {
+            _log.LogWarning(ex, "vdisk {Vdisk}: could not record the run_id of an engine usable again; the next owner will repair its recent writes again", VdiskId);
+        }
     }
 
     /// <summary>Another request (of any vdisk) saw the engine fail: record this vdisk's recent writes to it as dirty.</summary>
@@ -465,6 +489,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     public async ValueTask CloseAsync()
     {
         _engines.EngineFailed -= OnEngineFailed;
+        _engines.EngineRestored -= OnEngineRestored;
         _engines.StallHealer.Unregister(this);
         _fence.Tripped -= OnFenced;
         _leaseLost.Unregister(); // not Dispose: this may run from the lease callback's own chain
