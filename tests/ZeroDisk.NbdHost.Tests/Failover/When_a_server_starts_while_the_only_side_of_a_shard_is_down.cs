@@ -11,43 +11,33 @@ namespace ZeroDisk.NbdHost.Tests.Failover;
 /// it up would: etcd calls it online, its twin is down, nothing holds more. Before, the shard answered EIO until an
 /// operator acted, because the control plane refuses to take a shard's last serving side offline.
 /// </summary>
-public sealed class When_a_server_starts_while_the_only_side_of_a_shard_is_down(ITestOutputHelper output) : IAsyncLifetime
+public sealed class When_a_server_starts_while_the_only_side_of_a_shard_is_down(ITestOutputHelper output) : StorageHarnessTest(output)
 {
-    private StorageHarness _h = null!;
-
-    public async Task InitializeAsync() => _h = await StorageHarness.StartAsync(shards: 2);
-
-    public async Task DisposeAsync()
-    {
-        foreach (var line in _h.Logs.Lines) output.WriteLine(line);
-        await _h.DisposeAsync();
-    }
-
     [Fact]
     public async Task The_shard_serves_from_it_once_it_answers()
     {
-        var model = new VdiskModel(_h.Vdisk, 8);
+        var model = new VdiskModel(H.Vdisk, 8);
         for (var i = 0; i < 8; i++) await model.WriteAsync(i, 1);
-        await _h.StopServerAsync();
-        var only = _h.Clusters.Primary[1];
-        await _h.PutStateAsync(ClusterSide.Slave, 1, EngineState.Offline);
+        await H.StopServerAsync();
+        var only = H.Clusters.Primary[1];
+        await H.PutStateAsync(ClusterSide.Slave, 1, EngineState.Offline);
 
         // The crashed server's owner key lapses 4 s from now: the new server waits for it before opening the vdisk.
-        var lease = await _h.Etcd.LeaseGrantAsync(new LeaseGrantRequest { TTL = 4 });
-        await _h.Etcd.PutAsync(new PutRequest
+        var lease = await H.Etcd.LeaseGrantAsync(new LeaseGrantRequest { TTL = 4 });
+        await H.Etcd.PutAsync(new PutRequest
         {
-            Key = EtcdJson.Utf8(EtcdKeys.VdiskOwner(_h.VdiskId)),
+            Key = EtcdJson.Utf8(EtcdKeys.VdiskOwner(H.VdiskId)),
             Value = EtcdJson.Utf8(ZeroDiskJson.Serialize(new VdiskOwner("crashed-server", VdiskOwnerKind.Vm, 1))),
             Lease = lease.ID,
         });
-        await _h.StartServerAsync();
+        await H.StartServerAsync();
         await only.KillAsync();
         await only.RestartAsync();
-        await Eventually.TrueAsync(() => _h.Catalog.Find(_h.VdiskId) is not null, TimeSpan.FromSeconds(60), "the vdisk to be opened once the old owner key lapsed");
+        await Eventually.TrueAsync(() => H.Catalog.Find(H.VdiskId) is not null, TimeSpan.FromSeconds(60), "the vdisk to be opened once the old owner key lapsed");
 
-        await Eventually.TrueAsync(() => _h.Vdisk.Topology.Slot(1, ClusterSide.Primary).Use == SlotUse.Serve, TimeSpan.FromSeconds(30),
+        await Eventually.TrueAsync(() => H.Vdisk.Topology.Slot(1, ClusterSide.Primary).Use == SlotUse.Serve, TimeSpan.FromSeconds(30),
             "the only side of shard 1 to serve again");
-        Assert.Equal(model.ExpectedMd5(), await VdiskModel.Md5Async(_h.Vdisk, 8));
-        Assert.Contains(_h.Logs.Lines, l => l.Contains($"storage engine {only.Address} answers again") && l.Contains("serves again without a repair"));
+        Assert.Equal(model.ExpectedMd5(), await VdiskModel.Md5Async(H.Vdisk, 8));
+        Assert.Contains(H.Logs.Lines, l => l.Contains($"storage engine {only.Address} answers again") && l.Contains("serves again without a repair"));
     }
 }

@@ -8,45 +8,35 @@ namespace ZeroDisk.NbdHost.Tests.Repair;
 /// slave misses nothing) and serves from it; once etcd brings the slave online, it reports the primary again, so the
 /// control plane, which refused that report while the slave was not serving, hears of it.
 /// </summary>
-public sealed class When_the_source_of_a_repair_is_stale_itself(ITestOutputHelper output) : IAsyncLifetime
+public sealed class When_the_source_of_a_repair_is_stale_itself(ITestOutputHelper output) : StorageHarnessTest(output)
 {
-    private StorageHarness _h = null!;
-
-    public async Task InitializeAsync() => _h = await StorageHarness.StartAsync(shards: 2);
-
-    public async Task DisposeAsync()
-    {
-        foreach (var line in _h.Logs.Lines) output.WriteLine(line);
-        await _h.DisposeAsync();
-    }
-
     [Fact]
     public async Task The_repaired_side_serves_and_the_stale_side_is_reported_again()
     {
-        var primary = _h.Clusters.Primary[0];
-        var slave = _h.Clusters.Slave[0];
-        var model = new VdiskModel(_h.Vdisk, 8);
+        var primary = H.Clusters.Primary[0];
+        var slave = H.Clusters.Slave[0];
+        var model = new VdiskModel(H.Vdisk, 8);
         for (var i = 0; i < 8; i++) await model.WriteAsync(i, 1);
-        await _h.StopServerAsync();
+        await H.StopServerAsync();
 
-        var newer = TestBlocks.Content(2, _h.BlockSize, generation: 2);
-        await _h.Inspect(slave).HashSetAsync(_h.BlocksKey, 2, newer);
-        await _h.Inspect(slave).SetAddAsync(_h.DirtyKey(primary), 2);
-        await _h.PutStateAsync(ClusterSide.Slave, 0, EngineState.RepairTmpOutage);
-        await _h.StartServerAsync();
+        var newer = TestBlocks.Content(2, H.BlockSize, generation: 2);
+        await H.Inspect(slave).HashSetAsync(H.BlocksKey, 2, newer);
+        await H.Inspect(slave).SetAddAsync(H.DirtyKey(primary), 2);
+        await H.PutStateAsync(ClusterSide.Slave, 0, EngineState.RepairTmpOutage);
+        await H.StartServerAsync();
 
         var failure = $"{{\"type\": \"storageengine-failure\", \"data\": \"{primary.Address}\"}}";
-        await _h.Events.WaitForAsync($"{{\"type\": \"repair-tmp-outage-complete\", \"data\": {{\"address\": \"{slave.Address}\", \"vdiskid\": \"{_h.VdiskId}\"}}}}",
+        await H.Events.WaitForAsync($"{{\"type\": \"repair-tmp-outage-complete\", \"data\": {{\"address\": \"{slave.Address}\", \"vdiskid\": \"{H.VdiskId}\"}}}}",
             TimeSpan.FromSeconds(20));
-        Assert.Equal(SlotUse.Stale, _h.Vdisk.Topology.Slot(0, ClusterSide.Primary).Use);
-        Assert.Equal(SlotUse.Serve, _h.Vdisk.Topology.Slot(0, ClusterSide.Slave).Use);
-        var back = new byte[_h.BlockSize];
-        await _h.Vdisk.ReadAsync(2L * _h.BlockSize, back, default);
+        Assert.Equal(SlotUse.Stale, H.Vdisk.Topology.Slot(0, ClusterSide.Primary).Use);
+        Assert.Equal(SlotUse.Serve, H.Vdisk.Topology.Slot(0, ClusterSide.Slave).Use);
+        var back = new byte[H.BlockSize];
+        await H.Vdisk.ReadAsync(2L * H.BlockSize, back, default);
         Assert.Equal(newer, back);
-        Assert.Single(_h.Events.Lines, failure);
+        Assert.Single(H.Events.Lines, failure);
 
-        await _h.SetStateAsync(ClusterSide.Slave, 0, EngineState.Online);
-        await Eventually.TrueAsync(() => _h.Events.Lines.Count(l => l == failure) == 2, TimeSpan.FromSeconds(10), "the primary reported again");
-        Assert.True(await _h.Inspect(slave).SetContainsAsync(_h.DirtyKey(primary), 2));
+        await H.SetStateAsync(ClusterSide.Slave, 0, EngineState.Online);
+        await Eventually.TrueAsync(() => H.Events.Lines.Count(l => l == failure) == 2, TimeSpan.FromSeconds(10), "the primary reported again");
+        Assert.True(await H.Inspect(slave).SetContainsAsync(H.DirtyKey(primary), 2));
     }
 }
