@@ -75,7 +75,7 @@ public static class EngineIdentityCheck
         engine.RunId = runId;
         if (known is not null && known != runId)
         {
-            engines.Log.LogWarning("storage engine {Address} restarted (run_id {Old} -> {New}): failed until etcd brings it back through a repair",
+            engines.Log.LogWarning("storage engine {Address} restarted (run_id {Old} -> {New}): failed until etcd brings it back through a repair (or it heals as its shard's last complete side)",
                 engine.Address, known, runId);
             engines.ReportFailure(engine, $"restarted (run_id {known} -> {runId})");
             return false;

@@ -54,8 +54,7 @@ internal sealed class LastCompleteSides
     /// </summary>
     public bool NoteInheritedFailure(VdiskTopology topology, StorageEngine engine)
     {
-        var slots = topology.Slots.Where(s => ReferenceEquals(s.Engine, engine) && WasServing(s)).ToList();
-        var last = slots.Count > 0 && TwinsAreDown(topology, engine);
+        var last = topology.Slots.Any(s => ReferenceEquals(s.Engine, engine) && WasServing(s)) && TwinsAreDown(topology, engine);
         if (last)
             lock (_lastComplete) _lastComplete.Add(engine.Address);
         return last;
