@@ -15,16 +15,20 @@ namespace ZeroDisk.RepairScheduler.Tests;
 /// </summary>
 public sealed class SchedulerFixture : IAsyncDisposable
 {
-    private readonly IHost _host;
+    private IHost _host;
     private readonly IBusControl _peer;
     private readonly string _prefix;
+    private readonly string _etcdEndpoints;
+    private readonly Dictionary<string, string?> _settings;
     private readonly List<string> _peerQueues = [];
 
-    private SchedulerFixture(IHost host, IBusControl peer, string prefix, InfrastructureEndpoints endpoints, string etcdEndpoints)
+    private SchedulerFixture(IHost host, IBusControl peer, string prefix, InfrastructureEndpoints endpoints, string etcdEndpoints, Dictionary<string, string?> settings)
     {
         _host = host;
         _peer = peer;
         _prefix = prefix;
+        _etcdEndpoints = etcdEndpoints;
+        _settings = settings;
         Endpoints = endpoints;
         Etcd = EtcdExtensions.CreateClient(etcdEndpoints);
     }
@@ -66,20 +70,34 @@ public sealed class SchedulerFixture : IAsyncDisposable
         });
         await peer.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
 
+        var host = await StartSchedulerAsync(endpoints, etcdEndpoints, prefix, schedulerSettings);
+        var fixture = new SchedulerFixture(host, peer, prefix, endpoints, etcdEndpoints, schedulerSettings);
+        fixture._peerQueues.AddRange(peerQueues);
+        return fixture;
+    }
+
+    /// <summary>Stops the scheduler (its timers die with it, as in a crash) and starts a new one of the same deployment.</summary>
+    public async Task RestartSchedulerAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+        _host = await StartSchedulerAsync(Endpoints, _etcdEndpoints, _prefix, _settings);
+    }
+
+    private static async Task<IHost> StartSchedulerAsync(InfrastructureEndpoints endpoints, string etcdEndpoints, string prefix, Dictionary<string, string?> settings)
+    {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["RABBITMQ_URI"] = endpoints.RabbitMqUri.ToString(),
             ["ETCD_ENDPOINTS"] = etcdEndpoints,
         });
-        builder.Configuration.AddInMemoryCollection(schedulerSettings.ToDictionary(kv => $"Scheduler:{kv.Key}", kv => kv.Value));
+        builder.Configuration.AddInMemoryCollection(settings.ToDictionary(kv => $"Scheduler:{kv.Key}", kv => kv.Value));
         builder.AddEtcd();
         builder.AddRepairScheduler(prefix);
         var host = builder.Build();
         await host.StartAsync();
-        var fixture = new SchedulerFixture(host, peer, prefix, endpoints, etcdEndpoints);
-        fixture._peerQueues.AddRange(peerQueues);
-        return fixture;
+        return host;
     }
 
     /// <summary>A capture endpoint (durable, like a real agent's, so senders' exchange declarations match; deleted at the end).</summary>

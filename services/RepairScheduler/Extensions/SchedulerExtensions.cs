@@ -28,7 +28,8 @@ public static class SchedulerExtensions
         builder.Services.AddSingleton<AgentDirectory>();
         builder.Services.AddSingleton<RepairCampaigns>();
         builder.Services.AddSingleton<DelayedRestarts>();
-        builder.Services.AddSingleton<RestartClaims>();
+        builder.Services.AddSingleton(sp => new RestartClaims(sp.GetRequiredService<dotnet_etcd.EtcdClient>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RestartClaims>>(), scope));
         builder.Services.AddSingleton(sp => new CrashLoopThrottle(sp.GetRequiredService<SchedulerOptions>(), sp.GetRequiredService<TimeProvider>()));
         builder.AddMessaging(bus =>
         {

@@ -14,6 +14,7 @@ namespace ZeroDisk.RepairScheduler.Restarts;
 /// in that gap (or a send that fails there) left a claim saying "done" for a restart nobody ever received.
 /// A command that does not reach the agent's queue in time (<see cref="RestartCommands"/>) gives the claim up and
 /// faults the report: the bus retries it, then moves it to the error queue, and a later report of the exit acts on it.
+/// A throttled restart is recorded as delayed in etcd before the report is acknowledged (<see cref="DelayedRestarts"/>).
 /// </summary>
 public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRestarts delayed, RestartClaims claims, IBus bus, SchedulerOptions options,
     ILogger<ProcessExitedConsumer> logger)
@@ -35,9 +36,10 @@ public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRes
             SchedulerTelemetry.DuplicateExits.Add(1);
             return;
         }
+        bool sent;
         try
         {
-            await RestartAsync(context, exited, claim);
+            sent = await RestartAsync(context, exited, claim);
         }
         catch (Exception ex) when (claim is not null)
         {
@@ -45,10 +47,11 @@ public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRes
             await claims.AbandonAsync(claim, CancellationToken.None);
             throw;
         }
-        if (claim is not null) await claims.CompleteAsync(claim, context.CancellationToken);
+        if (claim is not null && sent) await claims.CompleteAsync(claim, context.CancellationToken);
     }
 
-    private async Task RestartAsync(ConsumeContext<ProcessExited> context, ProcessExited exited, string? claim)
+    /// <summary>True when the command was sent; false when it waits out a crash-loop backoff (its claim says so in etcd).</summary>
+    private async Task<bool> RestartAsync(ConsumeContext<ProcessExited> context, ProcessExited exited, string? claim)
     {
         var (crashes, delay) = throttle.OnCrash($"{exited.Source.Node}/{exited.Role.ToWire()}/{exited.Id}", claim);
         if (delay > TimeSpan.Zero)
@@ -57,10 +60,11 @@ public sealed class ProcessExitedConsumer(CrashLoopThrottle throttle, DelayedRes
                 exited.Role.ToWire(), exited.Id, exited.Source.Node, crashes, exited.ExitCode, delay);
             SchedulerTelemetry.RestartsThrottled.Add(1);
             await context.Publish(new RestartThrottled { Node = exited.Source.Node, Role = exited.Role, Id = exited.Id, CrashesInARow = crashes, Delay = delay });
-            delayed.After(delay, exited);
-            return;
+            await delayed.DeferAsync(delay, exited, claim, context.CancellationToken);
+            return false;
         }
         logger.LogWarning("{Role} {Id} on {Node} exited with {ExitCode}; restarting", exited.Role.ToWire(), exited.Id, exited.Source.Node, exited.ExitCode);
         await RestartCommands.SendAsync(bus, exited, options.RestartSendTimeout, context.CancellationToken);
+        return true;
     }
 }

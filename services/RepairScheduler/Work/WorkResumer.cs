@@ -2,18 +2,19 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.RepairScheduler.Analysis;
 using ZeroDisk.RepairScheduler.Repair;
+using ZeroDisk.RepairScheduler.Restarts;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.RepairScheduler.Work;
 
 /// <summary>
-/// On start, resumes every analysis and repair campaign recorded in etcd whose engine is still in the state that
+/// On start, resumes every analysis, repair campaign and deferred restart recorded in etcd whose engine is still in the state that
 /// started it (the rest is stale and deleted). Each continues under the trace context it was recorded with, so an
 /// incident stays one trace across a scheduler crash. Registered after the bus, so the bus is up first. A scheduler
 /// that starts while etcd is unavailable (the fault checker kills both) waits for it like its consumers do, and
 /// resumes then; resuming is idempotent, so a pass cut short by etcd is simply run again.
 /// </summary>
-public sealed class WorkResumer(SchedulerWorkStore work, OutageAnalyzer analyzer, RepairCampaigns campaigns, ILogger<WorkResumer> logger) : BackgroundService
+public sealed class WorkResumer(SchedulerWorkStore work, OutageAnalyzer analyzer, RepairCampaigns campaigns, DelayedRestarts restarts, ILogger<WorkResumer> logger) : BackgroundService
 {
     private static readonly TimeSpan EtcdWait = TimeSpan.FromSeconds(2);
 
@@ -42,6 +43,7 @@ public sealed class WorkResumer(SchedulerWorkStore work, OutageAnalyzer analyzer
                 if (kind == WorkKind.Analysis) analyzer.Resume(record);
                 else campaigns.Resume(record);
             }
+            await restarts.ResumeAsync(stoppingToken);
             return true;
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested && EtcdUnavailableRetry.IsEtcdUnavailable(ex))
