@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.NodeAgent;
 
@@ -10,10 +11,14 @@ namespace ZeroDisk.NodeAgent;
 /// Starts (or restarts) an NBD server and then its VM. A server whose vdisk is being repaired (owner key held with
 /// kind repair) is not started: the refusal goes to the server's log stream and the bus, and the start waits until
 /// the repair ends. The VM hook runs once the server serves, i.e. owns every one of its vdisks.
+/// etcd being unreachable is waited out, never a reason to give up: the restart command was acknowledged when its
+/// launch was queued, so a launch dropped here is a crashed server nobody restarts (etcd was killed while a restart
+/// was on its way, and the server stayed down: fault-check seed 1018).
 /// </summary>
 public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supervisor, ChildCommands commands, EtcdGrpc etcd,
     VmHook vmHook, IPublishEndpoint bus, ILogger<NbdServerLauncher> logger)
 {
+    private static readonly TimeSpan EtcdWait = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<string, Task> _pending = new(StringComparer.Ordinal);
 
     /// <summary>Starts the launch in the background; a launch already queued for the server is not duplicated.</summary>
@@ -28,8 +33,12 @@ public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supe
     {
         try
         {
-            var vdisks = (await etcd.GetAsync<NbdServerVdisksConfig>(EtcdKeys.NbdServerVdisks(serverId), ct))?.Value.Vdisks ?? [];
-            await WaitWhileRepairedAsync(serverId, vdisks, ct);
+            var vdisks = await WhileEtcdUnavailableAsync(serverId, async () =>
+            {
+                var vdisks = (await etcd.GetAsync<NbdServerVdisksConfig>(EtcdKeys.NbdServerVdisks(serverId), ct))?.Value.Vdisks ?? [];
+                await WaitWhileRepairedAsync(serverId, vdisks, ct);
+                return vdisks;
+            }, ct);
             await supervisor.StartAsync(commands.NbdServer(serverId), ct);
             if (await ServesAsync(serverId, vdisks, ct)) await vmHook.RunAsync(serverId, ct);
         }
@@ -39,6 +48,22 @@ public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supe
         catch (Exception ex)
         {
             logger.LogError(ex, "NBD server {Server} not started", serverId);
+        }
+    }
+
+    private async Task<T> WhileEtcdUnavailableAsync<T>(string serverId, Func<Task<T>> step, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await step();
+            }
+            catch (Exception ex) when (EtcdUnavailableRetry.IsEtcdUnavailable(ex) && !ct.IsCancellationRequested)
+            {
+                if (attempt == 1) logger.LogWarning("Start of NBD server {Server} waits for etcd: {Error}", serverId, ex.Message);
+                await Task.Delay(EtcdWait, ct);
+            }
         }
     }
 
@@ -79,7 +104,8 @@ public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supe
         try
         {
             foreach (var vdisk in vdisks)
-                while (await VdiskOwnership.ReadAsync(etcd, vdisk, deadline.Token) is not { Kind: VdiskOwnerKind.Vm } owner || owner.Server != serverId)
+                while (await WhileEtcdUnavailableAsync(serverId, () => VdiskOwnership.ReadAsync(etcd, vdisk, deadline.Token), deadline.Token)
+                       is not { Kind: VdiskOwnerKind.Vm } owner || owner.Server != serverId)
                 {
                     if (!supervisor.IsRunning(ProcessRole.NbdServer, serverId))
                     {
