@@ -75,7 +75,8 @@ start() { # name, port, command...: starts in its own session, records the PID
   local name=$1 port=$2; shift 2
   if alive "$name"; then log "$name already running (pid $(cat "$PIDS/$name.pid"))"; return 1; fi
   port_free "$port" || die "port $port (for $name) is taken by another process; set ZD_*_PORT to move it"
-  setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
+  # Appended, not overwritten: a server restarted after a crash (the fault checker kills them) keeps the log of the one that died.
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$PIDS/$name.pid"
   return 0
 }

@@ -47,11 +47,18 @@ public sealed class RedisClusters : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the engines even when etcd is down (a fault run that ends with etcd killed): engines left running hold their ports.</summary>
     public async ValueTask DisposeAsync()
     {
-        var infra = await LocalInfrastructure.GetAsync();
-        using (var etcd = EtcdExtensions.CreateClient(infra.EtcdEndpoints))
+        try
+        {
+            var infra = await LocalInfrastructure.GetAsync();
+            using var etcd = EtcdExtensions.CreateClient(infra.EtcdEndpoints);
             foreach (var server in Primary.Concat(Slave)) await etcd.DeleteAsync(EtcdKeys.EngineIdentity(server.Address));
-        foreach (var server in Primary.Concat(Slave)) await server.DisposeAsync();
+        }
+        finally
+        {
+            foreach (var server in Primary.Concat(Slave)) await server.DisposeAsync();
+        }
     }
 }
