@@ -25,7 +25,21 @@ public static class EtcdExtensions
             ? value
             : throw new InvalidOperationException($"{EndpointsKey} is not set (e.g. http://127.0.0.1:23790); run scripts/infra.sh up and source run/infra.env");
 
-    public static EtcdClient CreateClient(string endpoints) => new(NormaliseEndpoints(endpoints));
+    /// <summary>A dotnet-etcd client with this process's etcd credentials (<see cref="EtcdCredentials.Current"/>): TLS for https endpoints, a token on every call.</summary>
+    public static EtcdClient CreateClient(string endpoints)
+    {
+        var normalised = NormaliseEndpoints(endpoints);
+        var credentials = EtcdCredentials.Current;
+        var members = normalised.Split(',').Select(e => new Uri(e)).ToList();
+        Grpc.Core.Interceptors.Interceptor[]? interceptors = credentials.Authenticates
+            ? [new EtcdAuthentication(EtcdChannel.Create(endpoints), credentials)]
+            : null;
+        return new EtcdClient(normalised, configureChannelOptions: options =>
+        {
+            if (EtcdChannel.IsTls(members)) options.Credentials = Grpc.Core.ChannelCredentials.SecureSsl;
+            EtcdChannel.ConfigureTls(options, members, credentials);
+        }, interceptors: interceptors);
+    }
 
     /// <summary>Accepts "host:port" as well as "http://host:port"; the gRPC client needs the scheme.</summary>
     public static string NormaliseEndpoints(string endpoints) =>

@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.Storage;
 
@@ -160,6 +161,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
             CommandMap = CommandMap.Create(["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"], available: false),
         };
         config.EndPoints.Add(address);
+        EngineConnection.Apply(config, EngineCredentials.Current); // user, password, TLS (Engines:*)
         var connection = ConnectionMultiplexer.Connect(config);
         var engine = new StorageEngine(address, connection, options.MaxCommandsInFlightPerEngine);
         connection.ConnectionFailed += (_, e) =>
