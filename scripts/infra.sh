@@ -7,6 +7,8 @@
 # ZD_INFRA_AUTH=1 (or `up --auth`): the engines ask for a password (requirepass and an ACL user), etcd has
 # authentication on (a root user and a service user, JWT tokens); the credentials are written to run/secrets/ and
 # their variables (Engines__*, Etcd__*) to run/infra.env, so what sources it uses them. Switch mode with `down` first.
+# ZD_INFRA_RABBITMQ_URI=<uri> (and ZD_INFRA_RABBITMQ_MANAGEMENT_URL): use that broker, start none (a second stack, e.g.
+# scripts/test.sh's auth-on one, beside a first).
 # Ports are non-default on purpose: Debian's postinst starts the packaged services on their default ports.
 set -euo pipefail
 
@@ -250,8 +252,8 @@ write_env() {
   local primary slave
   primary=$(printf '127.0.0.1:%s,' "${PRIMARY_PORTS[@]}"); slave=$(printf '127.0.0.1:%s,' "${SLAVE_PORTS[@]}")
   cat > "$RUN/infra.env" <<ENV
-RABBITMQ_URI=amqp://guest:guest@127.0.0.1:$AMQP_PORT/
-RABBITMQ_MANAGEMENT_URL=http://127.0.0.1:$MGMT_PORT/
+RABBITMQ_URI=${ZD_INFRA_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:$AMQP_PORT/}
+RABBITMQ_MANAGEMENT_URL=${ZD_INFRA_RABBITMQ_MANAGEMENT_URL:-http://127.0.0.1:$MGMT_PORT/}
 ETCD_ENDPOINTS=$(etcd_endpoints)
 REDIS_PRIMARY=${primary%,}
 REDIS_SLAVE=${slave%,}
@@ -275,7 +277,7 @@ up() {
   for p in "${PRIMARY_PORTS[@]}"; do start_redis "redis-primary-$i" "$p"; i=$((i + 1)); done
   i=0
   for p in "${SLAVE_PORTS[@]}"; do start_redis "redis-slave-$i" "$p"; i=$((i + 1)); done
-  start_rabbitmq
+  [ -n "${ZD_INFRA_RABBITMQ_URI:-}" ] || start_rabbitmq
   write_env
   status
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using ZeroDisk.ServiceDefaults.Engines;
+using ZeroDisk.ServiceDefaults.Security;
 
 namespace ZeroDisk.LocalStack;
 
@@ -13,10 +14,13 @@ public sealed class RedisServerProcess : IAsyncDisposable
 {
     private Process? _process;
 
-    private RedisServerProcess(int port, string directory)
+    private readonly EngineCredentials _credentials;
+
+    private RedisServerProcess(int port, string directory, EngineCredentials credentials)
     {
         Port = port;
         Directory = directory;
+        _credentials = credentials;
     }
 
     public int Port { get; }
@@ -25,11 +29,12 @@ public sealed class RedisServerProcess : IAsyncDisposable
     public bool IsRunning => _process is { HasExited: false };
     public int? Pid => IsRunning ? _process!.Id : null;
 
-    public static async Task<RedisServerProcess> StartAsync(string? directory = null)
+    /// <param name="credentials">What the engine asks clients for; default this process's (<see cref="ProcessCredentials.Engines"/>).</param>
+    public static async Task<RedisServerProcess> StartAsync(string? directory = null, EngineCredentials? credentials = null)
     {
         var dir = directory ?? Path.Combine(Path.GetTempPath(), "zd-redis-" + Guid.NewGuid().ToString("N")[..8]);
         System.IO.Directory.CreateDirectory(dir);
-        var server = new RedisServerProcess(FreePort.Next(), dir);
+        var server = new RedisServerProcess(FreePort.Next(), dir, credentials ?? ProcessCredentials.Engines);
         await server.StartProcessAsync();
         return server;
     }
@@ -115,7 +120,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
 
     private string? AuthConfigFile()
     {
-        var credentials = EngineCredentials.Current;
+        var credentials = _credentials;
         if (credentials.ResolvedPassword() is not { } password) return null;
         var file = Path.Combine(Directory, "auth.conf");
         var lines = new List<string> { $"requirepass \"{password}\"" };
@@ -132,7 +137,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
             using var client = new TcpClient();
             await client.ConnectAsync("127.0.0.1", Port);
             var stream = client.GetStream();
-            var credentials = EngineCredentials.Current;
+            var credentials = _credentials;
             var replies = 1;
             if (credentials.ResolvedPassword() is { } password)
             {

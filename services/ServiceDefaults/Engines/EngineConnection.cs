@@ -1,5 +1,6 @@
 using System.Security.Authentication;
 using StackExchange.Redis;
+using ZeroDisk.ServiceDefaults.Security;
 
 namespace ZeroDisk.ServiceDefaults.Engines;
 
@@ -13,7 +14,7 @@ public static class EngineConnection
     public static ConfigurationOptions Options(string configuration, EngineCredentials? credentials = null)
     {
         var options = ConfigurationOptions.Parse(configuration);
-        Apply(options, credentials ?? EngineCredentials.Current);
+        Apply(options, credentials ?? ProcessCredentials.Engines);
         return options;
     }
 

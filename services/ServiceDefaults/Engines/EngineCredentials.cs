@@ -68,16 +68,4 @@ public sealed class EngineCredentials : IValidatableObject
 
     public static EngineCredentials From(IConfiguration configuration) =>
         configuration.GetSection(Section).Get<EngineCredentials>() ?? new EngineCredentials();
-
-    private static EngineCredentials? _current;
-
-    /// <summary>
-    /// This process's credentials: what its host bound (<see cref="StoreCredentialsExtensions.AddStoreCredentials"/>),
-    /// else the environment (tools and tests, which have no host).
-    /// </summary>
-    public static EngineCredentials Current
-    {
-        get => _current ??= From(new ConfigurationBuilder().AddEnvironmentVariables().Build());
-        set => _current = value;
-    }
 }

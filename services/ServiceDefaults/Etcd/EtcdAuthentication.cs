@@ -9,10 +9,11 @@ namespace ZeroDisk.ServiceDefaults.Etcd;
 /// etcd's authentication on every call of a client: a token is obtained once with the user's password (over a channel
 /// of its own, without this interceptor) and sent as the <c>token</c> header. A token etcd no longer accepts (it
 /// expired, or the member that issued a simple token restarted) is dropped: a unary call is retried once with a new
-/// one; a stream fails as before and its caller's retry opens the next one with a new token. A refused password is
-/// reported as such, naming the user and never the password.
+/// one; a stream fails as before and its caller's retry opens the next one with a new token. Without a user configured
+/// no token is sent, and a refusal says that etcd asks for one: a process that lacks its credentials says so in its
+/// log (naming the settings), never the password.
 /// </summary>
-public sealed class EtcdAuthentication(GrpcChannel authChannel, EtcdCredentials credentials) : Interceptor
+public sealed class EtcdAuthentication(Lazy<GrpcChannel> authChannel, EtcdCredentials credentials) : Interceptor
 {
     private const string TokenHeader = "token";
     private static readonly TimeSpan AuthenticateTimeout = TimeSpan.FromSeconds(15);
@@ -23,8 +24,21 @@ public sealed class EtcdAuthentication(GrpcChannel authChannel, EtcdCredentials 
     public static bool IsRefusedToken(RpcException ex) =>
         ex.StatusCode == StatusCode.Unauthenticated || ex.Status.Detail.Contains("invalid auth token", StringComparison.Ordinal);
 
+    /// <summary>etcd refusing the caller: no user, a user it does not know or without the permission, a bad token.</summary>
+    public static bool IsAuthRefusal(RpcException ex) =>
+        IsRefusedToken(ex) || ex.StatusCode == StatusCode.PermissionDenied ||
+        ex.Status.Detail.Contains("user name is empty", StringComparison.Ordinal) || ex.Status.Detail.Contains("authentication failed", StringComparison.Ordinal);
+
+    /// <summary>The refusal with what this process presented, so its log says what to configure.</summary>
+    private Exception Explained(Exception error) => error is RpcException ex && IsAuthRefusal(ex)
+        ? new RpcException(new Status(ex.StatusCode, credentials.Authenticates
+            ? $"{ex.Status.Detail} (etcd refused user '{credentials.User}'; check Etcd:User, Etcd:PasswordFile and the user's role)"
+            : $"{ex.Status.Detail} (etcd has authentication on and this process has no etcd credentials: set Etcd:User and Etcd:PasswordFile)"), ex.Trailers)
+        : error;
+
     private async Task<string> TokenAsync(CancellationToken ct)
     {
+        if (!credentials.Authenticates) return "";
         if (Volatile.Read(ref _token) is { } token) return token;
         await _gate.WaitAsync(ct);
         try
@@ -34,7 +48,13 @@ public sealed class EtcdAuthentication(GrpcChannel authChannel, EtcdCredentials 
             AuthenticateResponse response;
             try
             {
-                response = await new Auth.AuthClient(authChannel).AuthenticateAsync(request, deadline: DateTime.UtcNow + AuthenticateTimeout, cancellationToken: ct);
+                response = await new Auth.AuthClient(authChannel.Value).AuthenticateAsync(request, deadline: DateTime.UtcNow + AuthenticateTimeout, cancellationToken: ct);
+            }
+            catch (RpcException ex) when (ex.Status.Detail.Contains("authentication is not enabled", StringComparison.Ordinal))
+            {
+                // An etcd without authentication takes calls without a token (a test's private cluster, a deployment
+                // turning auth on in steps). Whether it is the real etcd is TLS's question (https endpoints, CaFile).
+                return _token = "";
             }
             catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.FailedPrecondition)
             {
@@ -57,7 +77,7 @@ public sealed class EtcdAuthentication(GrpcChannel authChannel, EtcdCredentials 
         if (context.Options.Headers is { } given)
             foreach (var entry in given)
                 if (!string.Equals(entry.Key, TokenHeader, StringComparison.OrdinalIgnoreCase)) headers.Add(entry);
-        headers.Add(TokenHeader, token);
+        if (token.Length > 0) headers.Add(TokenHeader, token);
         return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(headers));
     }
 
@@ -71,9 +91,13 @@ public sealed class EtcdAuthentication(GrpcChannel authChannel, EtcdCredentials 
             {
                 return continuation(request, WithToken(context, token));
             }
-            catch (RpcException ex) when (attempt == 0 && IsRefusedToken(ex))
+            catch (RpcException ex) when (attempt == 0 && token.Length > 0 && IsRefusedToken(ex))
             {
                 Drop(token);
+            }
+            catch (RpcException ex) when (IsAuthRefusal(ex))
+            {
+                throw Explained(ex);
             }
         }
     }
@@ -92,9 +116,13 @@ public sealed class EtcdAuthentication(GrpcChannel authChannel, EtcdCredentials 
                 {
                     return await current.ResponseAsync;
                 }
-                catch (RpcException ex) when (attempt == 0 && IsRefusedToken(ex))
+                catch (RpcException ex) when (attempt == 0 && token.Length > 0 && IsRefusedToken(ex))
                 {
                     Drop(token);
+                }
+                catch (RpcException ex) when (IsAuthRefusal(ex))
+                {
+                    throw Explained(ex);
                 }
             }
         }
@@ -110,7 +138,7 @@ public sealed class EtcdAuthentication(GrpcChannel authChannel, EtcdCredentials 
     {
         var token = TokenAsync(context.Options.CancellationToken).GetAwaiter().GetResult();
         var call = continuation(request, WithToken(context, token));
-        return new AsyncServerStreamingCall<TResponse>(new TokenWatchingReader<TResponse>(call.ResponseStream, () => Drop(token)),
+        return new AsyncServerStreamingCall<TResponse>(new TokenWatchingReader<TResponse>(call.ResponseStream, () => Drop(token), Explained),
             call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
     }
 
@@ -127,12 +155,12 @@ public sealed class EtcdAuthentication(GrpcChannel authChannel, EtcdCredentials 
         var token = TokenAsync(context.Options.CancellationToken).GetAwaiter().GetResult();
         var call = continuation(WithToken(context, token));
         return new AsyncDuplexStreamingCall<TRequest, TResponse>(call.RequestStream,
-            new TokenWatchingReader<TResponse>(call.ResponseStream, () => Drop(token)),
+            new TokenWatchingReader<TResponse>(call.ResponseStream, () => Drop(token), Explained),
             call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
     }
 
     /// <summary>A stream's replies, dropping the token when etcd ends the stream for it.</summary>
-    private sealed class TokenWatchingReader<T>(IAsyncStreamReader<T> inner, Action refused) : IAsyncStreamReader<T>
+    private sealed class TokenWatchingReader<T>(IAsyncStreamReader<T> inner, Action refused, Func<Exception, Exception> explained) : IAsyncStreamReader<T>
     {
         public T Current => inner.Current;
 
@@ -142,10 +170,10 @@ public sealed class EtcdAuthentication(GrpcChannel authChannel, EtcdCredentials 
             {
                 return await inner.MoveNext(cancellationToken);
             }
-            catch (RpcException ex) when (IsRefusedToken(ex))
+            catch (RpcException ex) when (IsAuthRefusal(ex))
             {
-                refused();
-                throw;
+                if (IsRefusedToken(ex)) refused();
+                throw explained(ex);
             }
         }
     }

@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using Grpc.Net.Client.Balancer;
 using Grpc.Net.Client.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using ZeroDisk.ServiceDefaults.Security;
 
 namespace ZeroDisk.ServiceDefaults.Etcd;
 
@@ -11,13 +12,13 @@ namespace ZeroDisk.ServiceDefaults.Etcd;
 /// One gRPC channel to every member of an etcd cluster (ETCD_ENDPOINTS, comma-separated): gRPC's own client-side
 /// balancer picks a member that answers and moves on when one dies, so raw-gRPC users (leases, transactions) survive
 /// the loss of a member as the dotnet-etcd client does. TLS (<c>https://</c> endpoints) and authentication come from
-/// <see cref="EtcdCredentials.Current"/>: raw-gRPC clients are built on <see cref="Authenticated"/>.
+/// <see cref="ProcessCredentials.Etcd"/>: raw-gRPC clients are built on <see cref="Authenticated"/>.
 /// </summary>
 public static class EtcdChannel
 {
     public static GrpcChannel Create(string endpoints)
     {
-        var credentials = EtcdCredentials.Current;
+        var credentials = ProcessCredentials.Etcd;
         var members = EtcdExtensions.NormaliseEndpoints(endpoints).Split(',').Select(e => new Uri(e)).ToList();
         var options = new GrpcChannelOptions();
         ConfigureTls(options, members, credentials);
@@ -30,11 +31,8 @@ public static class EtcdChannel
         return GrpcChannel.ForAddress("static:///etcd", options);
     }
 
-    /// <summary>The channel's calls with etcd's authentication token when a user is configured.</summary>
-    public static CallInvoker Authenticated(GrpcChannel channel) =>
-        EtcdCredentials.Current is { Authenticates: true } credentials
-            ? channel.Intercept(new EtcdAuthentication(channel, credentials))
-            : channel.CreateCallInvoker();
+    /// <summary>The channel's calls with etcd's authentication token when a user is configured (<see cref="EtcdAuthentication"/>).</summary>
+    public static CallInvoker Authenticated(GrpcChannel channel) => channel.Intercept(new EtcdAuthentication(new Lazy<GrpcChannel>(channel), ProcessCredentials.Etcd));
 
     /// <summary>https endpoints: the members' CA and the client certificate, when configured, on the channel's handler.</summary>
     internal static void ConfigureTls(GrpcChannelOptions options, IReadOnlyList<Uri> members, EtcdCredentials credentials)

@@ -61,13 +61,4 @@ public sealed class EtcdCredentials : IValidatableObject
 
     public static EtcdCredentials From(IConfiguration configuration) =>
         configuration.GetSection(Section).Get<EtcdCredentials>() ?? new EtcdCredentials();
-
-    private static EtcdCredentials? _current;
-
-    /// <summary>This process's credentials: what its host bound, else the environment (tools and tests).</summary>
-    public static EtcdCredentials Current
-    {
-        get => _current ??= From(new ConfigurationBuilder().AddEnvironmentVariables().Build());
-        set => _current = value;
-    }
 }

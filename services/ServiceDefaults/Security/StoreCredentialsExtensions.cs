@@ -17,8 +17,8 @@ public static class StoreCredentialsExtensions
     {
         builder.Services.AddValidatedOptions<EngineCredentials>(EngineCredentials.Section);
         builder.Services.AddValidatedOptions<EtcdCredentials>(EtcdCredentials.Section);
-        EngineCredentials.Current = EngineCredentials.From(builder.Configuration);
-        EtcdCredentials.Current = EtcdCredentials.From(builder.Configuration);
+        ProcessCredentials.Engines = EngineCredentials.From(builder.Configuration);
+        ProcessCredentials.Etcd = EtcdCredentials.From(builder.Configuration);
         return builder;
     }
 }
