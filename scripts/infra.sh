@@ -298,7 +298,7 @@ status() {
   if [ -f "$RUN/infra.env" ]; then
     echo "Listening (from $RUN/infra.env):"
     sed 's/^/  /' "$RUN/infra.env"
-    echo "  RabbitMQ management UI: http://127.0.0.1:$MGMT_PORT/ (guest/guest, loopback only; Admin > Tracing)"
+    echo "  RabbitMQ management UI: ${ZD_INFRA_RABBITMQ_MANAGEMENT_URL:-http://127.0.0.1:$MGMT_PORT/} (guest/guest, loopback only; Admin > Tracing)"
   fi
 }
 

@@ -28,10 +28,11 @@ public static class EtcdExtensions
             : throw new InvalidOperationException($"{EndpointsKey} is not set (e.g. http://127.0.0.1:23790); run scripts/infra.sh up and source run/infra.env");
 
     /// <summary>A dotnet-etcd client with this process's etcd credentials (<see cref="ProcessCredentials.Etcd"/>): TLS for https endpoints, a token on every call.</summary>
-    public static EtcdClient CreateClient(string endpoints)
+    /// <param name="credentials">Other credentials than this process's (a test of etcd's authentication).</param>
+    public static EtcdClient CreateClient(string endpoints, EtcdCredentials? credentials = null)
     {
         var normalised = NormaliseEndpoints(endpoints);
-        var credentials = ProcessCredentials.Etcd;
+        credentials ??= ProcessCredentials.Etcd;
         var members = normalised.Split(',').Select(e => new Uri(e)).ToList();
         // The token is obtained over a channel of its own (only when a user is configured): dotnet-etcd's is not exposed.
         var authentication = new EtcdAuthentication(new Lazy<GrpcChannel>(() => EtcdChannel.Create(endpoints)), credentials);
