@@ -46,8 +46,6 @@ public sealed class EngineCredentials : IValidatableObject
         return _password;
     }
 
-    public bool IsConfigured => ResolvedPassword() is not null || User is { Length: > 0 } || UseTls;
-
     /// <summary>TLS options for a connection to the engine at <paramref name="host"/> (a non-StackExchange client's SslStream).</summary>
     public SslClientAuthenticationOptions ClientTls(string? host) => Security.ClientTls.Options(host, CaFile, CertificateFile, KeyFile);
 
