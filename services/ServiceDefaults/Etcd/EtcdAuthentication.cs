@@ -48,7 +48,7 @@ public sealed class EtcdAuthentication(Lazy<GrpcChannel> authChannel, EtcdCreden
             AuthenticateResponse response;
             try
             {
-                response = await new Auth.AuthClient(authChannel.Value).AuthenticateAsync(request, deadline: DateTime.UtcNow + AuthenticateTimeout, cancellationToken: ct);
+                response = await AuthenticateAsync(request, ct);
             }
             catch (RpcException ex) when (ex.Status.Detail.Contains("authentication is not enabled", StringComparison.Ordinal))
             {
@@ -65,6 +65,25 @@ public sealed class EtcdAuthentication(Lazy<GrpcChannel> authChannel, EtcdCreden
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Retried while etcd is briefly unavailable (a leader election, a member starting), as dotnet-etcd retries its own
+    /// calls: the first call of a process must not fail where an anonymous one would have been retried.
+    /// </summary>
+    private async Task<AuthenticateResponse> AuthenticateAsync(AuthenticateRequest request, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await new Auth.AuthClient(authChannel.Value).AuthenticateAsync(request, deadline: DateTime.UtcNow + AuthenticateTimeout, cancellationToken: ct);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < 5)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), ct);
+            }
         }
     }
 
