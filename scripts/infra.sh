@@ -4,6 +4,11 @@
 #   scripts/infra.sh up        install, then start RabbitMQ, etcd, primary and slave Redis clusters; write run/infra.env
 #   scripts/infra.sh down      stop everything this script started, by PID
 #   scripts/infra.sh status    show what runs and where
+# ZD_INFRA_AUTH=1 (or `up --auth`): the engines ask for a password (requirepass and an ACL user), etcd has
+# authentication on (a root user and a service user, JWT tokens); the credentials are written to run/secrets/ and
+# their variables (Engines__*, Etcd__*) to run/infra.env, so what sources it uses them. Switch mode with `down` first.
+# ZD_INFRA_RABBITMQ_URI=<uri> (and ZD_INFRA_RABBITMQ_MANAGEMENT_URL): use that broker, start none (a second stack, e.g.
+# scripts/test.sh's auth-on one, beside a first).
 # Ports are non-default on purpose: Debian's postinst starts the packaged services on their default ports.
 set -euo pipefail
 
@@ -21,8 +26,12 @@ ETCD_MEMBERS="${ZD_ETCD_MEMBERS:-1}" # 3: a three-member cluster on consecutive 
 PRIMARY_PORTS=(${ZD_PRIMARY_PORTS:-26379 26380})
 SLAVE_PORTS=(${ZD_SLAVE_PORTS:-26479 26480})
 RABBIT_NODE="zerodisk-${AMQP_PORT}@localhost"
+AUTH="${ZD_INFRA_AUTH:-0}"
+SECRETS="$RUN/secrets"
+ENGINE_USER=zerodisk
+ETCD_USER=zerodisk
 
-PACKAGES=(rabbitmq-server etcd-server etcd-client redis-server qemu-utils libnbd-bin python3-libnbd nbdkit fio jq curl prometheus strace chromium docker-compose)
+PACKAGES=(rabbitmq-server etcd-server etcd-client redis-server qemu-utils libnbd-bin python3-libnbd nbdkit fio jq curl prometheus strace chromium docker-compose openssl)
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -81,15 +90,72 @@ start() { # name, port, command...: starts in its own session, records the PID
   return 0
 }
 
+# --- credentials (ZD_INFRA_AUTH=1) ---------------------------------------------------------------------------
+secret() { # name: a random password kept in run/secrets/<name>.password (chmod 600), created once
+  local file="$SECRETS/$1.password"
+  if [ ! -s "$file" ]; then
+    mkdir -p "$SECRETS"; chmod 700 "$SECRETS"
+    (umask 077; openssl rand -hex 24 > "$file")
+  fi
+  echo "$file"
+}
+
+redis_cli() { # port, args...: as the engines' service user when auth is on (password from the environment, not argv)
+  local port=$1; shift
+  if [ "$AUTH" = 1 ]; then
+    REDISCLI_AUTH="$(cat "$(secret engine)")" redis-cli --no-auth-warning --user "$ENGINE_USER" -p "$port" "$@"
+  else
+    redis-cli -p "$port" "$@"
+  fi
+}
+
+redis_ping() { redis_cli "$1" ping 2>/dev/null | grep -q PONG; }
+
+redis_auth_conf() { # dir: the engine's password and ACL user in a config file of its own (not on its command line)
+  local conf="$1/auth.conf" password
+  password="$(cat "$(secret engine)")"
+  (umask 077; printf 'requirepass "%s"\nuser %s on >%s ~* &* +@all\n' "$password" "$ENGINE_USER" "$password" > "$conf")
+  echo "$conf"
+}
+
+etcd_auth_args() { # JWT tokens: valid on every member and across restarts (etcd's simple tokens are neither)
+  [ "$AUTH" = 1 ] || return 0
+  if [ ! -s "$SECRETS/etcd-jwt.key" ]; then
+    mkdir -p "$SECRETS"; chmod 700 "$SECRETS"
+    (umask 077; openssl genrsa -out "$SECRETS/etcd-jwt.key" 2048 2>/dev/null)
+    openssl rsa -in "$SECRETS/etcd-jwt.key" -pubout -out "$SECRETS/etcd-jwt.pub" 2>/dev/null
+  fi
+  echo "--auth-token jwt,pub-key=$SECRETS/etcd-jwt.pub,priv-key=$SECRETS/etcd-jwt.key,sign-method=RS256,ttl=10m"
+}
+
+enable_etcd_auth() { # a root user, a role with read-write on every key, the service user in it, then auth on (once)
+  [ "$AUTH" = 1 ] || return 0
+  local endpoint root service
+  endpoint="$(etcd_endpoints)"; root="$(cat "$(secret etcd-root)")"; service="$(cat "$(secret etcd)")"
+  local ctl=(env ETCDCTL_API=3 etcdctl --endpoints "$endpoint")
+  # Already on (a second `up`): etcd asks an anonymous client for a user name.
+  if "${ctl[@]}" get /zerodisk-auth-probe 2>&1 | grep -q "user name is empty"; then return 0; fi
+  "${ctl[@]}" user get root >/dev/null 2>&1 || "${ctl[@]}" user add root --new-user-password="$root" >/dev/null
+  "${ctl[@]}" role get root >/dev/null 2>&1 || "${ctl[@]}" role add root >/dev/null
+  "${ctl[@]}" user grant-role root root >/dev/null
+  "${ctl[@]}" role get zerodisk >/dev/null 2>&1 || "${ctl[@]}" role add zerodisk >/dev/null
+  "${ctl[@]}" role grant-permission zerodisk readwrite --from-key '' >/dev/null
+  "${ctl[@]}" user get "$ETCD_USER" >/dev/null 2>&1 || "${ctl[@]}" user add "$ETCD_USER" --new-user-password="$service" >/dev/null
+  "${ctl[@]}" user grant-role "$ETCD_USER" zerodisk >/dev/null
+  "${ctl[@]}" auth enable >/dev/null
+  log "etcd: authentication on (users root and $ETCD_USER; passwords in $SECRETS)"
+}
+
 start_redis() { # name, port
-  local name=$1 port=$2 dir="$RUN/redis/$2"
+  local name=$1 port=$2 dir="$RUN/redis/$2" conf=()
   mkdir -p "$dir"
-  if start "$name" "$port" redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize no \
+  [ "$AUTH" = 1 ] && conf=("$(redis_auth_conf "$dir")")
+  if start "$name" "$port" redis-server "${conf[@]}" --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize no \
       --appendonly yes --appendfsync always --maxmemory-policy noeviction --save "" --protected-mode no; then
-    wait_for "$name" 10 redis-cli -p "$port" ping
+    wait_for "$name" 10 redis_ping "$port"
   else
     # Started by an older infra.sh with appendfsync everysec: NBD servers refuse such an engine (issue 15 item 7).
-    redis-cli -p "$port" config set appendfsync always >/dev/null || true
+    redis_cli "$port" config set appendfsync always >/dev/null || true
   fi
 }
 
@@ -111,7 +177,8 @@ start_etcd() {
 etcd_name() { [ "$1" -eq 0 ] && echo etcd || echo "etcd-$1"; }
 
 start_etcd_member() { # pid name, member name, client port, peer port, data dir, initial cluster, [nowait]
-  if start "$1" "$3" etcd --name "$2" --data-dir "$5" \
+  # shellcheck disable=SC2046 # the auth arguments are one word each
+  if start "$1" "$3" etcd --name "$2" --data-dir "$5" $(etcd_auth_args) \
       --listen-client-urls "http://127.0.0.1:$3" --advertise-client-urls "http://127.0.0.1:$3" \
       --listen-peer-urls "http://127.0.0.1:$4" --initial-advertise-peer-urls "http://127.0.0.1:$4" \
       --initial-cluster "$6" --initial-cluster-state new \
@@ -186,11 +253,19 @@ write_env() {
   local primary slave
   primary=$(printf '127.0.0.1:%s,' "${PRIMARY_PORTS[@]}"); slave=$(printf '127.0.0.1:%s,' "${SLAVE_PORTS[@]}")
   cat > "$RUN/infra.env" <<ENV
-RABBITMQ_URI=amqp://guest:guest@127.0.0.1:$AMQP_PORT/
-RABBITMQ_MANAGEMENT_URL=http://127.0.0.1:$MGMT_PORT/
+RABBITMQ_URI=${ZD_INFRA_RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:$AMQP_PORT/}
+RABBITMQ_MANAGEMENT_URL=${ZD_INFRA_RABBITMQ_MANAGEMENT_URL:-http://127.0.0.1:$MGMT_PORT/}
 ETCD_ENDPOINTS=$(etcd_endpoints)
 REDIS_PRIMARY=${primary%,}
 REDIS_SLAVE=${slave%,}
+ENV
+  [ "$AUTH" = 1 ] || return 0
+  # The services' configuration keys (section__key): every service, tool and test that sources this file uses them.
+  cat >> "$RUN/infra.env" <<ENV
+Engines__User=$ENGINE_USER
+Engines__PasswordFile=$(secret engine)
+Etcd__User=$ETCD_USER
+Etcd__PasswordFile=$(secret etcd)
 ENV
 }
 
@@ -198,11 +273,12 @@ up() {
   install_packages
   mkdir -p "$PIDS" "$LOGS"
   start_etcd
+  enable_etcd_auth
   local i=0
   for p in "${PRIMARY_PORTS[@]}"; do start_redis "redis-primary-$i" "$p"; i=$((i + 1)); done
   i=0
   for p in "${SLAVE_PORTS[@]}"; do start_redis "redis-slave-$i" "$p"; i=$((i + 1)); done
-  start_rabbitmq
+  [ -n "${ZD_INFRA_RABBITMQ_URI:-}" ] || start_rabbitmq
   write_env
   status
 }
@@ -223,14 +299,15 @@ status() {
   if [ -f "$RUN/infra.env" ]; then
     echo "Listening (from $RUN/infra.env):"
     sed 's/^/  /' "$RUN/infra.env"
-    echo "  RabbitMQ management UI: http://127.0.0.1:$MGMT_PORT/ (guest/guest, loopback only; Admin > Tracing)"
+    echo "  RabbitMQ management UI: ${ZD_INFRA_RABBITMQ_MANAGEMENT_URL:-http://127.0.0.1:$MGMT_PORT/} (guest/guest, loopback only; Admin > Tracing)"
   fi
 }
 
+[ "${2:-}" = --auth ] && AUTH=1
 case "${1:-}" in
   install) install_packages ;;
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 install|up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 install|up [--auth]|down|status" >&2; exit 2 ;;
 esac

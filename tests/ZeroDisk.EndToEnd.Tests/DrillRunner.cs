@@ -10,7 +10,10 @@ namespace ZeroDisk.EndToEnd.Tests;
 /// </summary>
 internal static class DrillRunner
 {
-    public static async Task<ExternalProcess.Result> RunAsync(params string[] args)
+    public static Task<ExternalProcess.Result> RunAsync(params string[] args) => RunAsync(new Dictionary<string, string>(), args);
+
+    /// <param name="environment">Variables that replace the shared infrastructure's for this drill (e.g. another etcd, credentials).</param>
+    public static async Task<ExternalProcess.Result> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var endpoints = await SharedInfrastructure.GetAsync();
         // The drill built in the same configuration as this test (bin/<configuration>/net10.0/).
@@ -19,7 +22,8 @@ internal static class DrillRunner
         var before = await RabbitMqManagement.EndpointNamesAsync(endpoints);
         // 15 min: on the shared 2-core machine (load average ~100 with seven engineers) a set-up-only drill took 8.
         var result = await ExternalProcess.RunAsync("dotnet", [drill, .. args], TimeSpan.FromMinutes(15),
-            new Dictionary<string, string>(endpoints.ToEnvironment()) { ["NO_COLOR"] = "1", ["COLUMNS"] = "200" });
+            new Dictionary<string, string>(endpoints.ToEnvironment()) { ["NO_COLOR"] = "1", ["COLUMNS"] = "200" }
+                .Concat(environment).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Last().Value));
         // Message-type exchanges ("Namespace:Type") are the contracts' own, shared by every service: they stay.
         var left = (await RabbitMqManagement.EndpointNamesAsync(endpoints)).Except(before).Where(n => !n.Contains(':')).ToList();
         Assert.True(left.Count == 0, $"the drill left on the broker: {string.Join(", ", left.Take(20))}");

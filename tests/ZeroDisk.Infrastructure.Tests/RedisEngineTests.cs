@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.Testing;
 
 namespace ZeroDisk.Infrastructure.Tests;
@@ -11,7 +12,7 @@ public class RedisEngineTests
         var endpoints = await SharedInfrastructure.GetAsync();
         Assert.NotEmpty(endpoints.RedisPrimary);
         Assert.Equal(endpoints.RedisPrimary.Count, endpoints.RedisSlave.Count);
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(endpoints.RedisPrimary[0]);
+        await using var redis = await EngineConnection.ConnectAsync(endpoints.RedisPrimary[0]);
         var key = TestNames.Unique("nondedup:it");
         var block = new byte[4096];
         Random.Shared.NextBytes(block);
@@ -24,7 +25,7 @@ public class RedisEngineTests
     public async Task A_killed_engine_refuses_connections_and_comes_back_with_its_data()
     {
         await using var engine = await RedisServerProcess.StartAsync();
-        var options = ConfigurationOptions.Parse(engine.Address);
+        var options = EngineConnection.Options(engine.Address);
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = 500;
         await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
@@ -40,7 +41,7 @@ public class RedisEngineTests
 
         await engine.RestartAsync();
         Assert.NotEqual(pidBefore, engine.Pid);
-        await using var again = await ConnectionMultiplexer.ConnectAsync(engine.Address + ",allowAdmin=true");
+        await using var again = await EngineConnection.ConnectAsync(engine.Address + ",allowAdmin=true");
         Assert.Equal("before-crash", (string?)await again.GetDatabase().HashGetAsync("nondedup:vd", 1));
         var config = await again.GetServers()[0].ConfigGetAsync("appendonly");
         Assert.Equal("yes", config.Single().Value);

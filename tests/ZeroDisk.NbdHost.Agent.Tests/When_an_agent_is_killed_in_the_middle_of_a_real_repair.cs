@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using StackExchange.Redis;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.Storage.Ownership;
 using ZeroDisk.Storage.RepairCopy;
 using ZeroDisk.Storage;
@@ -29,8 +30,8 @@ public class When_an_agent_is_killed_in_the_middle_of_a_real_repair(ITestOutputH
         await using var clusters = await RedisClusters.StartAsync(shards: 2);
         var layout = await VdiskLayout.WriteAsync(etcd, clusters);
         var (engine, twin) = (clusters.Primary[0], clusters.Slave[0]);
-        using var engineRedis = await ConnectionMultiplexer.ConnectAsync($"{engine.Address},abortConnect=false");
-        using var twinRedis = await ConnectionMultiplexer.ConnectAsync(twin.Address);
+        using var engineRedis = await EngineConnection.ConnectAsync($"{engine.Address},abortConnect=false");
+        using var twinRedis = await EngineConnection.ConnectAsync(twin.Address);
         var dirtyKey = RedisKeys.DirtyBlocks(layout.VdiskId, engine.Address);
         Task<long> DirtyLeft() => twinRedis.GetDatabase().SetLengthAsync(dirtyKey);
 

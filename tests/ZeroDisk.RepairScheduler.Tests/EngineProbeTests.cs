@@ -1,6 +1,7 @@
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.RepairScheduler.Analysis;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.Testing;
 
 namespace ZeroDisk.RepairScheduler.Tests;
@@ -38,7 +39,7 @@ public class EngineProbeTests
     public async Task An_engine_without_durable_settings_is_misconfigured()
     {
         await using var engine = await RedisServerProcess.StartAsync();
-        await using (var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address + ",allowAdmin=true"))
+        await using (var redis = await EngineConnection.ConnectAsync(engine.Address + ",allowAdmin=true"))
             await redis.GetServers()[0].ConfigSetAsync("appendonly", "no");
         var result = await _probe.ProbeAsync(engine.Address, 0, null, default);
         Assert.Equal(ProbeOutcome.Misconfigured, result.Outcome);
@@ -47,7 +48,7 @@ public class EngineProbeTests
 
     internal static async Task WriteMarkerAsync(RedisServerProcess engine, string marker)
     {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+        await using var redis = await EngineConnection.ConnectAsync(engine.Address);
         await redis.GetDatabase().StringSetAsync(EngineIdentity.RedisKey, marker);
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.RepairScheduler.Repair;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.Testing;
 
@@ -26,7 +27,7 @@ public class When_a_repair_is_verified
         var (verifier, request) = Verifier(etcd, primary, repaired.Address, RepairKind.Tmp, affected);
         try
         {
-            await using var connection = await ConnectionMultiplexer.ConnectAsync(twin.Address);
+            await using var connection = await EngineConnection.ConnectAsync(twin.Address);
             var db = connection.GetDatabase();
             await db.SetAddAsync($"dirty:{foreign}:{repaired.Address}", 1); // a vdisk the outage did not affect: not this repair's
             Assert.True((await verifier.VerifyAsync(request, default)).Clean);
@@ -75,7 +76,7 @@ public class When_a_repair_is_verified
         try
         {
             // Block 3 (shard 1) moved to its new home (shard 0) on both sides; block 5 (shard 1) is on the survivor only.
-            await using var survivorConnection = await ConnectionMultiplexer.ConnectAsync(survivor.Address);
+            await using var survivorConnection = await EngineConnection.ConnectAsync(survivor.Address);
             var old = survivorConnection.GetDatabase();
             var blocks = (RedisKey)$"nondedup:{vdisk}";
             Assert.Equal(0, ShardPlacement.ShardOf(3, [false, true]));
@@ -83,7 +84,7 @@ public class When_a_repair_is_verified
             await old.HashSetAsync(blocks, [new(3, "old"), new(5, "old")]);
             foreach (var home in new[] { p0, s0 })
             {
-                await using var c = await ConnectionMultiplexer.ConnectAsync(home.Address);
+                await using var c = await EngineConnection.ConnectAsync(home.Address);
                 await c.GetDatabase().HashSetAsync(blocks, 3, "moved");
             }
             // Not recorded done: block 5 was never moved, the vdisk is sent back.

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using dotnet_etcd;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.LocalStack;
 
@@ -343,7 +344,7 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave))
         {
             var marker = $"{stack.Id}-{engine.Port}";
-            await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+            await using var redis = await EngineConnection.ConnectAsync(engine.Address);
             await redis.GetDatabase().StringSetAsync(EngineIdentity.RedisKey, marker);
             await etcd.PutAsync(EtcdKeys.EngineIdentity(engine.Address), marker);
         }
@@ -380,8 +381,9 @@ public sealed class DrillRun(DrillOptions options, DrillReport report)
         var mismatches = 0;
         for (var shard = 0; shard < stack.Engines.Primary.Count; shard++)
         {
-            await using var primary = await ConnectionMultiplexer.ConnectAsync(stack.Engines.Primary[shard].Address);
-            await using var slave = await ConnectionMultiplexer.ConnectAsync(stack.Engines.Slave[shard].Address);
+            // Whole vdisks in one HGETALL each (tens of MiB): the default 5 s timed out on a loaded 2-core machine.
+            await using var primary = await EngineConnection.ConnectAsync($"{stack.Engines.Primary[shard].Address},syncTimeout=60000,asyncTimeout=60000");
+            await using var slave = await EngineConnection.ConnectAsync($"{stack.Engines.Slave[shard].Address},syncTimeout=60000,asyncTimeout=60000");
             foreach (var vdisk in vdisks)
             {
                 var p = (await primary.GetDatabase().HashGetAllAsync($"nondedup:{vdisk}")).ToDictionary(e => (string)e.Name!, e => (byte[])e.Value!);

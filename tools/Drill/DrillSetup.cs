@@ -2,6 +2,7 @@ using dotnet_etcd;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.LocalStack;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.Drill;
 
@@ -70,7 +71,7 @@ public sealed class DrillSetup(DrillStack stack, DrillOptions options, DrillRepo
         var mismatches = new List<string>();
         foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave))
         {
-            await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+            await using var redis = await EngineConnection.ConnectAsync(engine.Address);
             var onEngine = (string?)await redis.GetDatabase().StringGetAsync(EngineIdentity.RedisKey);
             var inEtcd = (await etcd.GetAsync(EtcdKeys.EngineIdentity(engine.Address))).Kvs.FirstOrDefault()?.Value.ToStringUtf8();
             if (onEngine is null || onEngine != inEtcd) mismatches.Add($"{engine.Address}: engine '{onEngine}', etcd '{inEtcd}'");

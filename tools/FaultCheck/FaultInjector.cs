@@ -6,6 +6,7 @@ using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.Drill;
 using ZeroDisk.LocalStack;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.FaultCheck;
 
@@ -182,7 +183,7 @@ public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpCl
 
     private static async Task RedisAsync(RedisServerProcess engine, string command, params object[] args)
     {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{engine.Address},connectTimeout=5000,syncTimeout=5000,allowAdmin=true");
+        await using var redis = await EngineConnection.ConnectAsync($"{engine.Address},connectTimeout=5000,syncTimeout=5000,allowAdmin=true");
         await redis.GetDatabase().ExecuteAsync(command, args);
     }
 

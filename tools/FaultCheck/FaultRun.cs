@@ -6,6 +6,7 @@ using MassTransit;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.Drill;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.LocalStack;
 
@@ -202,7 +203,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
             var dirty = new List<string>();
             foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave).Where(e => e.IsRunning && !lost.Contains(e.Address)))
             {
-                await using var redis = await ConnectionMultiplexer.ConnectAsync($"{engine.Address},connectTimeout=5000,syncTimeout=10000");
+                await using var redis = await EngineConnection.ConnectAsync($"{engine.Address},connectTimeout=5000,syncTimeout=10000");
                 await foreach (var key in redis.GetServer(engine.Address).KeysAsync(pattern: $"dirty:{stack.Id}-*"))
                     dirty.Add($"{key} on {engine.Address}");
             }
@@ -273,7 +274,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         var blocks = new Dictionary<long, byte[]>();
         foreach (var address in engines)
         {
-            await using var redis = await ConnectionMultiplexer.ConnectAsync($"{address},connectTimeout=5000,syncTimeout=10000");
+            await using var redis = await EngineConnection.ConnectAsync($"{address},connectTimeout=5000,syncTimeout=10000");
             foreach (var e in await redis.GetDatabase().HashGetAllAsync($"nondedup:{vdisk}"))
                 blocks[long.Parse((string)e.Name!, System.Globalization.CultureInfo.InvariantCulture)] = (byte[])e.Value!;
         }

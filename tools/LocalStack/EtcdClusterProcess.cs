@@ -86,6 +86,24 @@ public sealed class EtcdClusterProcess : IAsyncDisposable
         }, $"etcd member on {port} healthy", TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>
+    /// Turns etcd's authentication on as <c>scripts/infra.sh up --auth</c> does: a root user, a role with read-write on
+    /// every key, and <paramref name="user"/> in it.
+    /// </summary>
+    public async Task EnableAuthAsync(string user, string password)
+    {
+        var root = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        string[][] steps =
+        [
+            ["user", "add", "root", $"--new-user-password={root}"], ["role", "add", "root"], ["user", "grant-role", "root", "root"],
+            ["role", "add", "zerodisk"], ["role", "grant-permission", "zerodisk", "readwrite", "--from-key", ""],
+            ["user", "add", user, $"--new-user-password={password}"], ["user", "grant-role", user, "zerodisk"], ["auth", "enable"],
+        ];
+        foreach (var step in steps)
+            (await ExternalProcess.RunAsync("etcdctl", ["--endpoints", Endpoints, .. step], TimeSpan.FromSeconds(30), new Dictionary<string, string> { ["ETCDCTL_API"] = "3" }))
+                .EnsureSuccess($"etcdctl {step[0]} {step[1]}");
+    }
+
     /// <summary>SIGKILL one member, as a crashed node.</summary>
     public async Task KillAsync(int member)
     {

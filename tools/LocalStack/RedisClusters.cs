@@ -1,4 +1,5 @@
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.LocalStack;
@@ -41,7 +42,7 @@ public sealed class RedisClusters : IAsyncDisposable
         foreach (var engine in engines)
         {
             var marker = MarkerOf(engine);
-            await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(engine.Address);
+            await using var redis = await EngineConnection.ConnectAsync(engine.Address);
             await redis.GetDatabase().StringSetAsync(EngineIdentity.RedisKey, marker);
             await etcd.PutAsync(EtcdKeys.EngineIdentity(engine.Address), marker);
         }

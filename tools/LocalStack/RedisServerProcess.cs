@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using ZeroDisk.ServiceDefaults.Engines;
+using ZeroDisk.ServiceDefaults.Security;
 
 namespace ZeroDisk.LocalStack;
 
@@ -12,10 +14,13 @@ public sealed class RedisServerProcess : IAsyncDisposable
 {
     private Process? _process;
 
-    private RedisServerProcess(int port, string directory)
+    private readonly EngineCredentials _credentials;
+
+    private RedisServerProcess(int port, string directory, EngineCredentials credentials)
     {
         Port = port;
         Directory = directory;
+        _credentials = credentials;
     }
 
     public int Port { get; }
@@ -24,11 +29,12 @@ public sealed class RedisServerProcess : IAsyncDisposable
     public bool IsRunning => _process is { HasExited: false };
     public int? Pid => IsRunning ? _process!.Id : null;
 
-    public static async Task<RedisServerProcess> StartAsync(string? directory = null)
+    /// <param name="credentials">What the engine asks clients for; default this process's (<see cref="ProcessCredentials.Engines"/>).</param>
+    public static async Task<RedisServerProcess> StartAsync(string? directory = null, EngineCredentials? credentials = null)
     {
         var dir = directory ?? Path.Combine(Path.GetTempPath(), "zd-redis-" + Guid.NewGuid().ToString("N")[..8]);
         System.IO.Directory.CreateDirectory(dir);
-        var server = new RedisServerProcess(FreePort.Next(), dir);
+        var server = new RedisServerProcess(FreePort.Next(), dir, credentials ?? ProcessCredentials.Engines);
         await server.StartProcessAsync();
         return server;
     }
@@ -92,6 +98,9 @@ public sealed class RedisServerProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        // With engine credentials in this process (Engines:*, e.g. from an auth-on run/infra.env) the engine asks for
+        // them, as the shared ones do: its password in a config file of its own (chmod 600), never on its command line.
+        if (AuthConfigFile() is { } authConfig) psi.ArgumentList.Add(authConfig);
         foreach (var arg in new[]
                  {
                      "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", Directory, "--daemonize", "no",
@@ -109,6 +118,18 @@ public sealed class RedisServerProcess : IAsyncDisposable
             $"redis-server on port {Port} answers PING", TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(20));
     }
 
+    private string? AuthConfigFile()
+    {
+        var credentials = _credentials;
+        if (credentials.ResolvedPassword() is not { } password) return null;
+        var file = Path.Combine(Directory, "auth.conf");
+        var lines = new List<string> { $"requirepass \"{password}\"" };
+        if (credentials.User is { Length: > 0 } user) lines.Add($"user {user} on >{password} ~* &* +@all");
+        File.WriteAllLines(file, lines);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return file;
+    }
+
     private async Task<bool> PingAsync()
     {
         try
@@ -116,11 +137,25 @@ public sealed class RedisServerProcess : IAsyncDisposable
             using var client = new TcpClient();
             await client.ConnectAsync("127.0.0.1", Port);
             var stream = client.GetStream();
+            var credentials = _credentials;
+            var replies = 1;
+            if (credentials.ResolvedPassword() is { } password)
+            {
+                var user = credentials.User is { Length: > 0 } u ? u : "default";
+                await stream.WriteAsync(Encoding.UTF8.GetBytes($"AUTH {user} {password}\r\n"));
+                replies++;
+            }
             await stream.WriteAsync("PING\r\n"u8.ToArray());
-            var buffer = new byte[64];
-            var read = await stream.ReadAsync(buffer);
+            var answer = new StringBuilder();
+            var buffer = new byte[128];
+            while (answer.ToString().Split("\r\n").Length <= replies)
+            {
+                var read = await stream.ReadAsync(buffer);
+                if (read == 0) return false;
+                answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
             // While loading the AOF redis answers -LOADING; only +PONG means it serves.
-            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+            return answer.ToString().Split("\r\n")[replies - 1].StartsWith("+PONG", StringComparison.Ordinal);
         }
         catch (SocketException)
         {

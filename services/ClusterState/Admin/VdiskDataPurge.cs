@@ -1,5 +1,6 @@
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.ClusterState.Admin;
 
@@ -16,7 +17,7 @@ public static class VdiskDataPurge
         foreach (var server in servers)
         {
             ct.ThrowIfCancellationRequested();
-            await using var redis = await ConnectionMultiplexer.ConnectAsync($"{server.Address},abortConnect=true,connectTimeout=3000,syncTimeout=5000");
+            await using var redis = await EngineConnection.ConnectAsync($"{server.Address},abortConnect=true,connectTimeout=3000,syncTimeout=5000");
             var db = redis.GetDatabase(server.Db);
             // The blocks, and what owners recorded of them (NbdHost's RedisKeys.VdiskRecord and RecentWrites): a later
             // vdisk with the same id on clusters of another size must not be refused for this one's layout.

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.ClusterState.Operability;
 
@@ -55,7 +56,7 @@ public sealed class DirtyBlockCounter : IAsyncDisposable
     private Task<ConnectionMultiplexer?> ConnectAsync(string address) =>
         _connections.GetOrAdd(address, static async a =>
         {
-            var options = ConfigurationOptions.Parse(a);
+            var options = EngineConnection.Options(a);
             options.AbortOnConnectFail = false; // keeps trying in the background; IsConnected says whether it answers now
             options.ConnectTimeout = 1000;
             options.SyncTimeout = options.AsyncTimeout = 3000;

@@ -1,5 +1,6 @@
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.ClusterState.Setup;
 
@@ -62,5 +63,5 @@ public static class EngineMarkers
     }
 
     public static Task<ConnectionMultiplexer> ConnectAsync(string address) =>
-        ConnectionMultiplexer.ConnectAsync($"{address},abortConnect=true,connectTimeout=10000,syncTimeout=10000,allowAdmin=true");
+        EngineConnection.ConnectAsync($"{address},abortConnect=true,connectTimeout=10000,syncTimeout=10000,allowAdmin=true");
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.ClusterState.StorageEngines;
 
@@ -97,7 +98,7 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
 
     private static async Task<bool> AnswersOnceAsync(string address, CancellationToken ct)
     {
-        var options = ConfigurationOptions.Parse(address);
+        var options = EngineConnection.Options(address);
         options.AbortOnConnectFail = true;
         options.ConnectRetry = 0;
         options.ConnectTimeout = options.SyncTimeout = options.AsyncTimeout = (int)ProbeTimeout.TotalMilliseconds;

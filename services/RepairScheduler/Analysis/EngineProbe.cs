@@ -1,5 +1,6 @@
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.RepairScheduler.Analysis;
 
@@ -12,7 +13,7 @@ public sealed class EngineProbe(TimeSpan timeout)
     /// <param name="expectedIdentity">The marker etcd expects, or null when none was ever registered.</param>
     public async Task<ProbeResult> ProbeAsync(string address, int db, string? expectedIdentity, CancellationToken ct)
     {
-        var options = ConfigurationOptions.Parse(address);
+        var options = EngineConnection.Options(address);
         options.AbortOnConnectFail = true;
         options.ConnectRetry = 0;
         options.AllowAdmin = true;

@@ -1,5 +1,6 @@
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.RepairScheduler.Repair;
 
@@ -15,7 +16,7 @@ internal sealed class EngineConnections(TimeSpan timeout) : IAsyncDisposable
     public async Task<ConnectionMultiplexer?> ConnectAsync(string address, CancellationToken ct)
     {
         if (_connections.TryGetValue(address, out var known)) return known;
-        var options = ConfigurationOptions.Parse(address);
+        var options = EngineConnection.Options(address);
         options.AbortOnConnectFail = true;
         options.ConnectRetry = 0;
         options.AllowAdmin = true;

@@ -21,7 +21,7 @@ public static class EtcdWatch
         var next = startRevision;
         // One channel to every member: its balancer moves to a member that answers when this one dies (EtcdChannel).
         using var channel = EtcdChannel.Create(endpoints);
-        var client = new Watch.WatchClient(channel);
+        var client = new Watch.WatchClient(EtcdChannel.Authenticated(channel));
         while (!ct.IsCancellationRequested)
         {
             try

@@ -45,7 +45,13 @@ public static class MessagingExtensions
             });
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                rabbit.Host(options.RabbitMqUri);
+                // amqps:// turns TLS on (MassTransit reads the scheme); the broker's CA, when given, is the only root trusted.
+                rabbit.Host(options.RabbitMqUri, host =>
+                {
+                    if (options.RabbitMqUri.Scheme != "amqps" || options.CaFile is null) return;
+                    var authority = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(options.CaFile);
+                    host.UseSsl(ssl => ssl.CertificateValidationCallback = (_, certificate, _, errors) => Security.ClientTls.ChainsTo(authority, certificate, errors));
+                });
                 // The default prefetch (16) let a backlog build to seconds of latency here; 128 keeps p99 low.
                 rabbit.PrefetchCount = options.PrefetchCount;
                 rabbit.ConfigureEndpoints(context);

@@ -3,6 +3,8 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
+using ZeroDisk.ServiceDefaults.Engines;
+using ZeroDisk.ServiceDefaults.Security;
 
 namespace ZeroDisk.Storage;
 
@@ -160,6 +162,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
             CommandMap = CommandMap.Create(["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"], available: false),
         };
         config.EndPoints.Add(address);
+        EngineConnection.Apply(config, ProcessCredentials.Engines); // user, password, TLS (Engines:*)
         var connection = ConnectionMultiplexer.Connect(config);
         var engine = new StorageEngine(address, connection, options.MaxCommandsInFlightPerEngine);
         connection.ConnectionFailed += (_, e) =>

@@ -18,8 +18,9 @@ public sealed class EtcdGrpc : IDisposable
     {
         Endpoints = endpoints;
         _channel = EtcdChannel.Create(endpoints);
-        Kv = new KV.KVClient(_channel);
-        Leases = new Lease.LeaseClient(_channel);
+        var calls = EtcdChannel.Authenticated(_channel);
+        Kv = new KV.KVClient(calls);
+        Leases = new Lease.LeaseClient(calls);
     }
 
     public string Endpoints { get; }

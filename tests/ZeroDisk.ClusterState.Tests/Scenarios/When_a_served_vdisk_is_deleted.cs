@@ -4,6 +4,7 @@ using dotnet_etcd;
 using StackExchange.Redis;
 using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Persistence;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
@@ -32,7 +33,7 @@ public sealed class When_a_served_vdisk_is_deleted
             Assert.Equal(HttpStatusCode.Created, (await http.PostAsJsonAsync("/vdisks", new { id = vdisk, storageClusterID = primary, slaveStorageClusterID = slave, size = 1 })).StatusCode);
             foreach (var engine in all)
             {
-                await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+                await using var redis = await EngineConnection.ConnectAsync(engine.Address);
                 await redis.GetDatabase().HashSetAsync($"nondedup:{vdisk}", 3, "block three");
             }
 
@@ -54,7 +55,7 @@ public sealed class When_a_served_vdisk_is_deleted
             Assert.Equal("", await deployment.Etcd.GetValAsync(VdiskAdmin.Tombstone(vdisk)));
             foreach (var engine in all)
             {
-                await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+                await using var redis = await EngineConnection.ConnectAsync(engine.Address);
                 Assert.Equal("block three", (string?)await redis.GetDatabase().HashGetAsync($"nondedup:{vdisk}", 3));
             }
 
@@ -63,7 +64,7 @@ public sealed class When_a_served_vdisk_is_deleted
             Assert.Equal(HttpStatusCode.OK, (await http.DeleteAsync($"/vdisks/{vdisk}")).StatusCode);
             foreach (var engine in all)
             {
-                await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+                await using var redis = await EngineConnection.ConnectAsync(engine.Address);
                 Assert.False(await redis.GetDatabase().KeyExistsAsync($"nondedup:{vdisk}"));
             }
         }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using StackExchange.Redis;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.ClusterState.Tests.Scenarios;
 
@@ -62,7 +63,7 @@ public sealed class When_vdisks_are_created_and_deleted_around_a_repair
         // Delete purges the vdisk's blocks from every engine of both clusters.
         foreach (var engine in engines.Primary.Concat(engines.Slave))
         {
-            await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+            await using var redis = await EngineConnection.ConnectAsync(engine.Address);
             await redis.GetDatabase().HashSetAsync($"nondedup:{vd1}", 7, "block");
         }
         var deleted = await http.DeleteAsync($"/vdisks/{vd1}");
@@ -71,7 +72,7 @@ public sealed class When_vdisks_are_created_and_deleted_around_a_repair
         Assert.Equal("", await deployment.Etcd.GetValAsync(EtcdKeys.VdiskStaticConfig(vd1)));
         foreach (var engine in engines.Primary.Concat(engines.Slave))
         {
-            await using var redis = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+            await using var redis = await EngineConnection.ConnectAsync(engine.Address);
             Assert.False(await redis.GetDatabase().KeyExistsAsync($"nondedup:{vd1}"));
         }
         Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync($"/vdisks/{vd1}")).StatusCode);

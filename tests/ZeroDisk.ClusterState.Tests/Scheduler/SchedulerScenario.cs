@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using MassTransit;
 using StackExchange.Redis;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Tests.Scheduler;
@@ -78,7 +79,7 @@ public sealed class SchedulerScenario : IAsyncDisposable
 
     public async Task<IDatabase> DatabaseAsync(RedisServerProcess engine)
     {
-        var connection = await ConnectionMultiplexer.ConnectAsync(engine.Address);
+        var connection = await EngineConnection.ConnectAsync(engine.Address);
         _more.Add(connection);
         return connection.GetDatabase();
     }

@@ -1,5 +1,6 @@
 using StackExchange.Redis;
 using ZeroDisk.ClusterState.Setup;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.ClusterState.Tests.Zdctl;
@@ -109,13 +110,13 @@ public sealed class When_an_operator_sets_up_clusters
 
     private static async Task<string?> MarkerAsync(string address)
     {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(address);
+        await using var redis = await EngineConnection.ConnectAsync(address);
         return await redis.GetDatabase().StringGetAsync(EngineIdentity.RedisKey);
     }
 
     private static async Task SetAsync(string address, string key, string value)
     {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(address);
+        await using var redis = await EngineConnection.ConnectAsync(address);
         await redis.GetDatabase().StringSetAsync(key, value);
     }
 }

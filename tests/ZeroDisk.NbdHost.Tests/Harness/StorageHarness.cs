@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.NbdHost.Configuration;
 using ZeroDisk.NbdHost.Serving;
+using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.Storage.Ownership;
 using ZeroDisk.ServiceDefaults.Etcd;
 
@@ -120,7 +121,7 @@ public sealed class StorageHarness : IAsyncDisposable
         {
             if (!_inspectors.TryGetValue(engine.Address, out var connection))
             {
-                var options = ConfigurationOptions.Parse(engine.Address);
+                var options = EngineConnection.Options(engine.Address);
                 options.AbortOnConnectFail = false;
                 options.AsyncTimeout = options.SyncTimeout = 60_000; // whole-hash reads of a loaded machine's engines
                 _inspectors[engine.Address] = connection = ConnectionMultiplexer.Connect(options);

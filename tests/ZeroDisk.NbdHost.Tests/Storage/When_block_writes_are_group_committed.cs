@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.NbdHost.Tests.Storage;
 
@@ -23,7 +24,7 @@ public sealed class When_block_writes_are_group_committed : IAsyncLifetime
         _engines = new StorageEngines(StorageHarness.TestStorageOptions, new RecordingStderrEvents(), NullLogger<StorageEngines>.Instance);
         var engine = _engines.Get(_redis.Address);
         _slot = new EngineSlot(engine, engine.Database(0), EngineState.Online, 0, ClusterSide.Primary, RedisKeys.DirtyBlocks(VdiskId, _redis.Address), false);
-        _inspector = await ConnectionMultiplexer.ConnectAsync($"{_redis.Address},allowAdmin=true");
+        _inspector = await EngineConnection.ConnectAsync($"{_redis.Address},allowAdmin=true");
         // Every write checks the engine's identity marker against the registered one (identity is checked, never assumed).
         await Db.StringSetAsync(EngineIdentity.RedisKey, "combiner-engine");
         engine.ExpectedIdentity = "combiner-engine";
