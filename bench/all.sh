@@ -40,15 +40,15 @@ for bench in "${benches[@]}"; do
     resync)
       if [ $quick = 1 ]; then run_bench resync bench/resync.sh 4096 2; else run_bench resync bench/resync.sh; fi ;;
     clusterstate)
-      run_bench clusterstate env ${ZD_BENCH_BUILDS_CLUSTERSTATE:+ZD_BENCH_BUILDS="$ZD_BENCH_BUILDS_CLUSTERSTATE"} \
-        bench/clusterstate.sh "$([ $quick = 1 ] && echo 30 || echo 100)" ;;
+      builds=(); [ -z "${ZD_BENCH_BUILDS_CLUSTERSTATE:-}" ] || builds=("ZD_BENCH_BUILDS=$ZD_BENCH_BUILDS_CLUSTERSTATE")
+      run_bench clusterstate env "${builds[@]}" bench/clusterstate.sh "$([ $quick = 1 ] && echo 30 || echo 100)" ;;
     logcollector)
+      builds=(); [ -z "${ZD_BENCH_BUILDS_LOGCOLLECTOR:-}" ] || builds=("ZD_BENCH_BUILDS=$ZD_BENCH_BUILDS_LOGCOLLECTOR")
       if [ $quick = 1 ]; then
-        run_bench logcollector env ${ZD_BENCH_BUILDS_LOGCOLLECTOR:+ZD_BENCH_BUILDS="$ZD_BENCH_BUILDS_LOGCOLLECTOR"} \
-          ZD_BENCH_EVENTS="${ZD_BENCH_EVENTS:-10000}" ZD_BENCH_LATENCY_EVENTS="${ZD_BENCH_LATENCY_EVENTS:-200}" \
-          ZD_BENCH_BACKLOG_LINES="${ZD_BENCH_BACKLOG_LINES:-200000}" bench/logcollector.sh
+        run_bench logcollector env "${builds[@]}" ZD_BENCH_EVENTS="${ZD_BENCH_EVENTS:-10000}" \
+          ZD_BENCH_LATENCY_EVENTS="${ZD_BENCH_LATENCY_EVENTS:-200}" ZD_BENCH_BACKLOG_LINES="${ZD_BENCH_BACKLOG_LINES:-200000}" bench/logcollector.sh
       else
-        run_bench logcollector env ${ZD_BENCH_BUILDS_LOGCOLLECTOR:+ZD_BENCH_BUILDS="$ZD_BENCH_BUILDS_LOGCOLLECTOR"} bench/logcollector.sh
+        run_bench logcollector env "${builds[@]}" bench/logcollector.sh
       fi ;;
     *) echo "unknown bench $bench (nbd-redis resync clusterstate logcollector)" >&2; exit 2 ;;
   esac
