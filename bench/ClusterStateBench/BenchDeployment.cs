@@ -11,12 +11,13 @@ using ZeroDisk.LocalStack;
 using ZeroDisk.ServiceDefaults.Etcd;
 
 /// <summary>
-/// One ClusterState in this process (the service's own composition) on a private RabbitMQ vhost and etcd key scope,
-/// and a bus that publishes what the collectors would.
+/// One ClusterState — a given build run as its own process, or this process's own composition — on a private
+/// RabbitMQ vhost and etcd key scope, and a bus that publishes what the collectors would.
 /// </summary>
 internal sealed class BenchDeployment : IAsyncDisposable
 {
     private WebApplication? _app;
+    private BackgroundProcess? _process;
     private IBusControl? _publisher;
     private readonly List<string> _engines = [];
     private readonly List<string> _clusters = [];
@@ -41,15 +42,47 @@ internal sealed class BenchDeployment : IAsyncDisposable
         return new BenchDeployment(endpoints, await RabbitMqVirtualHost.CreateAsync(endpoints, scope), scope);
     }
 
+    /// <summary>The ClusterState process, when one runs (its CPU time is the bench's cost figure).</summary>
+    public System.Diagnostics.Process? Process => _process?.Process;
+
+    private string[] Arguments(int port) =>
+    [
+        $"--urls=http://127.0.0.1:{port}", $"--{EtcdExtensions.EndpointsKey}={Endpoints.EtcdEndpoints}", $"--RABBITMQ_URI={VirtualHost.Uri}",
+        $"--{ClusterStateOptions.Section}:KeyScope={Scope}", $"--{ClusterStateOptions.Section}:EndpointPrefix={Scope}",
+        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:MassTransit=Error",
+    ];
+
     public async Task StartInProcessAsync()
     {
-        _app = ClusterStateApp.Build(
-        [
-            $"--urls=http://127.0.0.1:{FreePort.Next()}", $"--{EtcdExtensions.EndpointsKey}={Endpoints.EtcdEndpoints}", $"--RABBITMQ_URI={VirtualHost.Uri}",
-            $"--{ClusterStateOptions.Section}:KeyScope={Scope}", $"--{ClusterStateOptions.Section}:EndpointPrefix={Scope}",
-            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:MassTransit=Error",
-        ]);
+        _app = ClusterStateApp.Build(Arguments(FreePort.Next()));
         await _app.StartAsync();
+        await StartPublisherAsync();
+    }
+
+    /// <summary>Runs <paramref name="dll"/> (a built or published clusterstate.dll) with the same settings; returns once it is ready.</summary>
+    public async Task StartProcessAsync(string dll)
+    {
+        var port = FreePort.Next();
+        _process = BackgroundProcess.Start("dotnet", [dll, .. Arguments(port)]);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.UntilAsync(async () =>
+        {
+            if (_process.Process.HasExited)
+                throw new InvalidOperationException($"{dll} exited {_process.Process.ExitCode}\n{_process.StdErr}{_process.StdOut}");
+            try
+            {
+                return (await http.GetAsync($"http://127.0.0.1:{port}/health/ready")).IsSuccessStatusCode;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                return false;
+            }
+        }, $"{dll} is ready", TimeSpan.FromMinutes(3));
+        await StartPublisherAsync();
+    }
+
+    private async Task StartPublisherAsync()
+    {
         _publisher = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(VirtualHost.Uri));
         await _publisher.StartAsync();
     }
@@ -78,6 +111,7 @@ internal sealed class BenchDeployment : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_publisher is not null) await _publisher.StopAsync();
+        if (_process is not null) await _process.DisposeAsync();
         if (_app is not null)
         {
             await _app.StopAsync();

@@ -7,7 +7,8 @@ using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.LocalStack;
 
-// ClusterState benchmark (real RabbitMQ and etcd from run/infra.env): one in-process instance.
+// ClusterState benchmark (real RabbitMQ and etcd from run/infra.env): one ClusterState, run as its own process from
+// ZD_BENCH_CLUSTERSTATE_DLL (default: the build next to its project; "in-process": this process's composition).
 //  1. latency: engines fail one after another (paced); time from publishing the first report to the watch seeing
 //     the engine's state change in etcd.
 //  2. throughput: a burst of reports (every engine reported by 10 reporters) published at once; events per second
@@ -15,9 +16,25 @@ using ZeroDisk.LocalStack;
 var engines = args.Length > 0 ? int.Parse(args[0]) : 200;
 const int ReportersPerEngine = 10;
 
+var dll = Environment.GetEnvironmentVariable("ZD_BENCH_CLUSTERSTATE_DLL") is { Length: > 0 } given
+    ? Path.GetFullPath(given)
+    : Path.Combine(RepoPaths.Root, "services", "ClusterState", "bin", "Release", "net10.0", "clusterstate.dll");
+var label = Environment.GetEnvironmentVariable("ZD_BENCH_LABEL") is { Length: > 0 } l ? l : "current";
+
 await using var deployment = await BenchDeployment.CreateAsync();
-await deployment.StartInProcessAsync();
-Console.WriteLine($"clusterstate bench: scope {deployment.Scope}, {engines} engines per phase, {ReportersPerEngine} reports each in the burst");
+if (dll == Path.GetFullPath("in-process")) await deployment.StartInProcessAsync();
+else await deployment.StartProcessAsync(dll);
+Console.WriteLine($"clusterstate bench [{label}]: {(deployment.Process is null ? "in process" : dll)}, scope {deployment.Scope}, {engines} engines per phase, {ReportersPerEngine} reports each in the burst; load average {LoadAverage()}");
+
+// One line per figure, for bench/all.sh: "@result <bench> <label> <figure> <value>".
+void Result(string figure, double value) => Console.WriteLine(FormattableString.Invariant($"@result clusterstate {label} {figure} {value:0.###}"));
+static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+TimeSpan CpuTime() => deployment.Process is { } p ? RefreshedCpu(p) : Process.GetCurrentProcess().TotalProcessorTime;
+static TimeSpan RefreshedCpu(Process p)
+{
+    p.Refresh();
+    return p.TotalProcessorTime;
+}
 
 var seen = new ConcurrentDictionary<string, long>(); // engine → Stopwatch timestamp the watch saw it offline
 using var watchStop = new CancellationTokenSource();
@@ -53,6 +70,13 @@ static string Summary(List<double> latencies)
     return $"p50 {Percentile(latencies, 0.50):F1} ms, p99 {Percentile(latencies, 0.99):F1} ms, max {latencies[^1]:F1} ms (n={latencies.Count})";
 }
 
+void Results(string phase, List<double> latencies)
+{
+    latencies.Sort();
+    Result($"{phase}_p50_ms", Percentile(latencies, 0.50));
+    Result($"{phase}_p99_ms", Percentile(latencies, 0.99));
+}
+
 async Task<List<double>> LatenciesAsync(string[] failing, long[] publishedAt)
 {
     await Eventually.UntilAsync(() => Task.FromResult(failing.All(seen.ContainsKey)), "every engine is offline in etcd", TimeSpan.FromMinutes(3));
@@ -75,7 +99,10 @@ async Task<List<double>> LatenciesAsync(string[] failing, long[] publishedAt)
         for (var i = 0; i < 32; i++)
             await new EtcdTransaction().ExpectVersion($"{key}-{caller}", i).Put($"{key}-{caller}", "x").CommitAsync(deployment.Etcd, CancellationToken.None);
     }));
-    Console.WriteLine($"anchor: etcd txn (1 compare + 1 put) one at a time {Summary(single)}; 32 callers {1024 / concurrent.Elapsed.TotalSeconds:F0} txn/s");
+    var txnPerSecond = 1024 / concurrent.Elapsed.TotalSeconds;
+    Console.WriteLine($"anchor: etcd txn (1 compare + 1 put) one at a time {Summary(single)}; 32 callers {txnPerSecond:F0} txn/s");
+    Results("anchor_txn", single);
+    Result("anchor_txn_per_s", txnPerSecond);
 }
 
 // Phase 1: paced, one failure every 20 ms.
@@ -87,13 +114,15 @@ for (var i = 0; i < engines; i++)
     await deployment.ReportFailureAsync(paced[i]);
     await Task.Delay(20);
 }
-Console.WriteLine($"paced failures (1 per 20 ms): publish → etcd {Summary(await LatenciesAsync(paced, pacedAt))}");
+var pacedLatencies = await LatenciesAsync(paced, pacedAt);
+Console.WriteLine($"paced failures (1 per 20 ms): publish → etcd {Summary(pacedLatencies)}");
+Results("paced", pacedLatencies);
 
 // Phase 2: burst.
 var burst = await SeedAsync("b");
 var messageIds = new Guid[engines * ReportersPerEngine];
 var burstAt = new long[engines];
-var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+var cpuBefore = CpuTime();
 var clock = Stopwatch.StartNew();
 var publishes = new List<Task>(messageIds.Length);
 for (var r = 0; r < ReportersPerEngine; r++)
@@ -118,11 +147,17 @@ await Eventually.UntilAsync(async () =>
     return firstPending == messageIds.Length;
 }, "every report is processed", TimeSpan.FromMinutes(5));
 var processed = clock.Elapsed;
-var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+var cpu = CpuTime() - cpuBefore;
 var burstLatencies = await LatenciesAsync(burst, burstAt);
 Console.WriteLine($"burst of {messageIds.Length} reports ({engines} transitions): published in {published.TotalMilliseconds:F0} ms, processed in {processed.TotalMilliseconds:F0} ms = {messageIds.Length / processed.TotalSeconds:F0} events/s");
 Console.WriteLine($"burst: publish → etcd {Summary(burstLatencies)}");
-Console.WriteLine($"burst: CPU of this process (publisher, ClusterState, watch) {cpu.TotalMilliseconds / messageIds.Length:F2} ms per report; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+Console.WriteLine(deployment.Process is null
+    ? $"burst: CPU of this process (publisher, ClusterState, watch) {cpu.TotalMilliseconds / messageIds.Length:F2} ms per report; load average {LoadAverage()}"
+    : $"burst: CPU of the ClusterState process {cpu.TotalMilliseconds / messageIds.Length:F2} ms per report; load average {LoadAverage()}");
+Result("burst_events_per_s", messageIds.Length / processed.TotalSeconds);
+Results("burst", burstLatencies);
+Result("burst_cpu_ms_per_report", cpu.TotalMilliseconds / messageIds.Length);
+Result("load1", double.Parse(LoadAverage().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
 
 await watchStop.CancelAsync();
 await watch;

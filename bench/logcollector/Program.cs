@@ -17,6 +17,11 @@ var throughputEvents = EnvironmentSettings.Int("ZD_BENCH_EVENTS", 50_000);
 var latencyEvents = EnvironmentSettings.Int("ZD_BENCH_LATENCY_EVENTS", 1_000);
 var backlogLines = EnvironmentSettings.Int("ZD_BENCH_BACKLOG_LINES", 1_000_000);
 var endpoints = await LocalInfrastructure.GetAsync();
+// The collector build to run (ZD_COLLECTOR_DLL, else the one next to its project) and its label in "@result" lines,
+// one a figure for bench/all.sh: "@result logcollector <label> <figure> <value>".
+var label = Environment.GetEnvironmentVariable("ZD_BENCH_LABEL") is { Length: > 0 } l ? l : "current";
+Console.WriteLine($"logcollector bench [{label}]: {CollectorProcess.DllPath}; load average {LoadAverage()}");
+void Result(string figure, double value) => Console.WriteLine(FormattableString.Invariant($"@result logcollector {label} {figure} {value:0.###}"));
 
 // --- 1 and 2: collector connected straight to the broker
 {
@@ -28,6 +33,8 @@ var endpoints = await LocalInfrastructure.GetAsync();
     await WarmUp(directory, capture, node);
 
     var files = Enumerable.Range(0, 10).Select(i => Open(directory.File($"nbd-{i}.log"))).ToArray();
+    using var collectorProcess = Process.GetProcessById(collector.Pid);
+    var cpuBefore = collectorProcess.TotalProcessorTime;
     var start = Stopwatch.GetTimestamp();
     var baseline = capture.Messages.UniqueCount;
     for (var i = 0; i < throughputEvents; i++)
@@ -36,6 +43,11 @@ var endpoints = await LocalInfrastructure.GetAsync();
     await capture.Messages.WaitForAsync(s => s.UniqueCount >= baseline + throughputEvents, TimeSpan.FromMinutes(10), "throughput events");
     var elapsed = Stopwatch.GetElapsedTime(start);
     Console.WriteLine($"throughput: {throughputEvents} events in 10 files (written in {written.TotalSeconds:F2} s), all consumed after {elapsed.TotalSeconds:F2} s: {throughputEvents / elapsed.TotalSeconds:F0} events/s sustained");
+    collectorProcess.Refresh();
+    var cpuPerEvent = (collectorProcess.TotalProcessorTime - cpuBefore).TotalMicroseconds / throughputEvents;
+    Console.WriteLine($"throughput: collector CPU {cpuPerEvent:F0} µs per event; load average {LoadAverage()}");
+    Result("throughput_events_per_s", throughputEvents / elapsed.TotalSeconds);
+    Result("throughput_cpu_us_per_event", cpuPerEvent);
 
     var writtenAt = new long[latencyEvents];
     var latencies = new double[latencyEvents];
@@ -59,6 +71,9 @@ var endpoints = await LocalInfrastructure.GetAsync();
     Array.Sort(latencies);
     Console.WriteLine($"latency append -> consumer: p50 {Percentile(latencies, 0.50):F2} ms, p99 {Percentile(latencies, 0.99):F2} ms, max {latencies[^1]:F2} ms ({latencyEvents} events, one per 10 ms)");
     Console.WriteLine($"collector peak RSS (VmHWM) after throughput and latency runs: {collector.PeakRssKiB() / 1024.0:F1} MiB");
+    Result("latency_p50_ms", Percentile(latencies, 0.50));
+    Result("latency_p99_ms", Percentile(latencies, 0.99));
+    Result("live_peak_rss_mib", collector.PeakRssKiB() / 1024.0);
     foreach (var f in files) f.Dispose();
 }
 
@@ -93,12 +108,15 @@ var endpoints = await LocalInfrastructure.GetAsync();
     await Task.Delay(3000); // let the collector read into the backlog and retry against the dead broker
     peakKiB = Math.Max(peakKiB, collector.PeakRssKiB());
     Console.WriteLine($"backlog: {backlogLines} lines ({bytes / 1024.0 / 1024.0:F0} MiB, {events} events) written while the broker was unreachable; collector VmHWM {peakKiB / 1024.0:F1} MiB, VmRSS {collector.RssKiB() / 1024.0:F1} MiB");
+    Result("backlog_peak_rss_mib", peakKiB / 1024.0);
     var restored = Stopwatch.GetTimestamp();
     proxy.Start();
     await capture.Messages.WaitForAsync(s => s.UniqueCount >= baseline + events, TimeSpan.FromMinutes(15), "backlog events");
     var catchUp = Stopwatch.GetElapsedTime(restored);
     Console.WriteLine($"catch-up: {events} events in {catchUp.TotalSeconds:F1} s after the broker came back ({events / catchUp.TotalSeconds:F0} events/s, {backlogLines / catchUp.TotalSeconds:F0} lines/s); " +
                       $"collector VmHWM {collector.PeakRssKiB() / 1024.0:F1} MiB (limit 150 MiB); duplicates dropped by MessageId: {capture.Messages.Deliveries - capture.Messages.UniqueCount}");
+    Result("catchup_events_per_s", events / catchUp.TotalSeconds);
+    Result("catchup_peak_rss_mib", collector.PeakRssKiB() / 1024.0);
     foreach (var f in files) f.Dispose();
 }
 
@@ -124,8 +142,14 @@ if (EnvironmentSettings.Int("ZD_BENCH_ANCHOR", 1) == 1)
     await capture.Messages.WaitForAsync(s => s.UniqueCount >= throughputEvents, TimeSpan.FromMinutes(10), "anchor events");
     var elapsed = Stopwatch.GetElapsedTime(start);
     Console.WriteLine($"anchor (publish from C# directly, batches of 256 with confirms): {throughputEvents} published in {published.TotalSeconds:F2} s ({throughputEvents / published.TotalSeconds:F0}/s), consumed after {elapsed.TotalSeconds:F2} s ({throughputEvents / elapsed.TotalSeconds:F0}/s)");
+    Result("anchor_published_per_s", throughputEvents / published.TotalSeconds);
+    Result("anchor_consumed_per_s", throughputEvents / elapsed.TotalSeconds);
     await host.StopAsync();
 }
+
+Result("load1", double.Parse(LoadAverage().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+
+static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
 static FileStream Open(string path) => new(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
 

@@ -35,9 +35,10 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
     private static readonly TimeSpan ProbePause = TimeSpan.FromMilliseconds(300);
     private const int ProbeAttempts = 3;
 
-    public async Task<LastSideVerdict> CheckAsync(string address, CancellationToken ct)
+    /// <param name="snapshot">What the report already read (one snapshot per report); null: read it now.</param>
+    public async Task<LastSideVerdict> CheckAsync(string address, TopologySnapshot? snapshot, CancellationToken ct)
     {
-        var twins = await TwinsAsync(address, ct);
+        var twins = Twins(address, snapshot ?? await topology.SnapshotAsync(ct));
         var revisions = twins.GroupBy(t => t.ClusterId).ToDictionary(g => g.Key, g => g.First().ConfigRevision, StringComparer.Ordinal);
         var down = twins.Where(t => !IsServing(t.Server.State)).ToList();
         if (down.Count == 0) return new(LastSideOutcome.Proceed, "the twin serves the shard", revisions);
@@ -60,18 +61,18 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
 
     /// <summary>Twins of the engine that do not serve the shard now.</summary>
     public async Task<IReadOnlyList<TwinEngine>> DownTwinsAsync(string address, CancellationToken ct) =>
-        (await TwinsAsync(address, ct)).Where(t => !IsServing(t.Server.State)).ToList();
+        Twins(address, await topology.SnapshotAsync(ct)).Where(t => !IsServing(t.Server.State)).ToList();
 
     private static bool IsServing(EngineState state) => state is EngineState.Online or EngineState.Rip;
 
-    private async Task<IReadOnlyList<TwinEngine>> TwinsAsync(string address, CancellationToken ct)
+    private static IReadOnlyList<TwinEngine> Twins(string address, TopologySnapshot topology)
     {
-        var clusters = await topology.ClustersAsync(ct);
-        var own = clusters.FirstOrDefault(c => c.Config.Servers.Any(s => s.Address == address));
+        var clusters = topology.Clusters;
+        var own = topology.ClusterOfEngine(address);
         if (own is null) return [];
         var shard = own.Config.Servers.ToList().FindIndex(s => s.Address == address);
         var paired = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var vdisk in await topology.VdisksAsync(ct))
+        foreach (var vdisk in topology.Vdisks)
         {
             if (vdisk.Nbd.StorageClusterID == own.ClusterId) paired.Add(vdisk.Nbd.SlaveStorageClusterID);
             else if (vdisk.Nbd.SlaveStorageClusterID == own.ClusterId) paired.Add(vdisk.Nbd.StorageClusterID);

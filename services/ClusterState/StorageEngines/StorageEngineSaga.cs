@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using MassTransit;
 using ZeroDisk.ClusterState.History;
+using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ClusterState.StorageEngines;
@@ -38,6 +39,10 @@ public sealed class StorageEngineSaga : SagaStateMachineInstance
     /// <summary>Whether a twin of this engine was down when a classification arrived (never persisted).</summary>
     [JsonIgnore]
     public bool TwinsDown { get; set; }
+
+    /// <summary>The clusters and vdisks the report being handled read, once for all it decides (never persisted).</summary>
+    [JsonIgnore]
+    public TopologySnapshot? Topology { get; set; }
 
     [JsonIgnore]
     public bool AllVdisksCompleted => AffectedVdisks.All(CompletedVdisks.Contains);

@@ -160,7 +160,7 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
     /// </summary>
     private EventActivityBinder<StorageEngineSaga, StorageEngineFailureReported> GuardedIncident(EventActivityBinder<StorageEngineSaga, StorageEngineFailureReported> binder) =>
         binder
-            .ThenAsync(async c => c.Saga.ReportVerdict = await _lastSide.CheckAsync(c.Saga.Address, c.CancellationToken))
+            .ThenAsync(async c => c.Saga.ReportVerdict = await _lastSide.CheckAsync(c.Saga.Address, c.Saga.Topology, c.CancellationToken))
             .IfElse(c => c.Saga.ReportVerdict!.Outcome == LastSideOutcome.Refuse,
                 refused => refused.Then(c => c.Saga.LastRefusedReport =
                     $"{_time.GetUtcNow():O} from {c.Message.Source.Node}/{c.Message.Source.Stream}: {c.Saga.ReportVerdict!.Reason}"),
@@ -193,9 +193,11 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
     {
         c.Saga.Address = c.Message.Address;
         // An engine this instance cannot place (outside its key scope, or removed from its cluster) keeps what it had.
-        if (await _topology.ClusterOfEngineAsync(c.Message.Address, c.CancellationToken) is not { } cluster) return;
+        // One read of the topology serves the location, the affected vdisks and the last-serving-side check.
+        var topology = c.Saga.Topology = await _topology.SnapshotAsync(c.CancellationToken);
+        if (topology.ClusterOfEngine(c.Message.Address) is not { } cluster) return;
         c.Saga.ClusterId = cluster.ClusterId;
-        c.Saga.AffectedVdisks = [.. await _topology.VdisksUsingAsync(cluster.ClusterId, c.CancellationToken)];
+        c.Saga.AffectedVdisks = [.. topology.VdisksUsing(cluster.ClusterId)];
     }
 
     /// <summary>

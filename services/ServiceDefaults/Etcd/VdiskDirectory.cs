@@ -20,10 +20,14 @@ public static class VdiskDirectory
             .Where(kv => kv.Value.StorageClusterID == clusterId || kv.Value.SlaveStorageClusterID == clusterId)
             .Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
 
-    public static async Task<IReadOnlyDictionary<string, VdiskNbdConfig>> AllVdiskNbdConfigsAsync(this EtcdClient etcd, string scope = "", CancellationToken ct = default)
+    public static async Task<IReadOnlyDictionary<string, VdiskNbdConfig>> AllVdiskNbdConfigsAsync(this EtcdClient etcd, string scope = "", CancellationToken ct = default) =>
+        ParseNbdConfigs(await etcd.ScanSuffixAsync(scope, EtcdKeys.VdiskNbdConfigSuffix, ct));
+
+    /// <summary>Vdisk id → NBD config of the <c>&lt;vdiskID&gt;:vdisk:conf:storage:nbd</c> keys read (malformed ones left out).</summary>
+    public static IReadOnlyDictionary<string, VdiskNbdConfig> ParseNbdConfigs(IEnumerable<KeyValue> kvs)
     {
         var result = new Dictionary<string, VdiskNbdConfig>(StringComparer.Ordinal);
-        foreach (var kv in await etcd.ScanSuffixAsync(scope, EtcdKeys.VdiskNbdConfigSuffix, ct))
+        foreach (var kv in kvs)
         {
             try
             {
@@ -42,20 +46,29 @@ public static class VdiskDirectory
     /// with its value. The 0-Disk layout puts the id first, so there is no common prefix to range over: the range is
     /// read in pages and filtered here.
     /// </summary>
-    public static async Task<IReadOnlyList<KeyValue>> ScanSuffixAsync(this EtcdClient etcd, string scope, string suffix, CancellationToken ct)
+    public static async Task<IReadOnlyList<KeyValue>> ScanSuffixAsync(this EtcdClient etcd, string scope, string suffix, CancellationToken ct) =>
+        (await etcd.ScanSuffixesAsync(scope, [suffix], ct))[0];
+
+    /// <summary>
+    /// One pass over the range for several suffixes at once (one consistent snapshot): element i holds the keys
+    /// ending with <paramref name="suffixes"/>[i].
+    /// </summary>
+    public static async Task<IReadOnlyList<KeyValue>[]> ScanSuffixesAsync(this EtcdClient etcd, string scope, IReadOnlyList<string> suffixes, CancellationToken ct)
     {
         const int PageSize = 1000;
         var end = scope.Length == 0 ? ByteString.CopyFrom([0]) : ByteString.CopyFrom(EtcdWatch.PrefixEnd(scope));
         var from = scope.Length == 0 ? ByteString.CopyFrom([0]) : ByteString.CopyFromUtf8(scope);
-        var matches = new List<KeyValue>();
-        var suffixBytes = System.Text.Encoding.UTF8.GetBytes(suffix);
+        var matches = suffixes.Select(_ => new List<KeyValue>()).ToArray();
+        var suffixBytes = suffixes.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
         long revision = 0;
         while (true)
         {
             // One revision for every page, so the pages form one consistent snapshot.
             var page = await etcd.GetAsync(new RangeRequest { Key = from, RangeEnd = end, Limit = PageSize, Revision = revision }, cancellationToken: ct);
             revision = page.Header.Revision;
-            matches.AddRange(page.Kvs.Where(kv => kv.Key.Span.EndsWith(suffixBytes)));
+            foreach (var kv in page.Kvs)
+                for (var i = 0; i < suffixBytes.Length; i++)
+                    if (kv.Key.Span.EndsWith(suffixBytes[i])) matches[i].Add(kv);
             if (!page.More || page.Kvs.Count == 0) return matches;
             from = ByteString.CopyFrom([.. page.Kvs[^1].Key.Span, 0]);
         }

@@ -22,10 +22,13 @@ public sealed class CollectorProcess : IAsyncDisposable
         _standardInput = standardInput;
     }
 
+    /// <summary>The built collector, or the one <c>ZD_COLLECTOR_DLL</c> names (a bench comparing two builds).</summary>
     public static string DllPath
     {
         get
         {
+            if (Environment.GetEnvironmentVariable("ZD_COLLECTOR_DLL") is { Length: > 0 } given)
+                return File.Exists(given) ? Path.GetFullPath(given) : throw new FileNotFoundException("ZD_COLLECTOR_DLL names no file", given);
             // Same configuration as the test binaries (bin/<Configuration>/net10.0).
             var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
             var path = Path.Combine(RepoPaths.Root, "services", "LogCollector", "bin", configuration, "net10.0", "logcollector.dll");
