@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
+using ZeroDisk.Storage.Resp;
 
 namespace ZeroDisk.Storage;
 
@@ -162,6 +163,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         config.EndPoints.Add(address);
         var connection = ConnectionMultiplexer.Connect(config);
         var engine = new StorageEngine(address, connection, options.MaxCommandsInFlightPerEngine);
+        engine.DataPathFactory = db => ConnectDataPath(engine, db);
         connection.ConnectionFailed += (_, e) =>
         {
             if (e.ConnectionType == ConnectionType.Interactive)
@@ -180,6 +182,25 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         if (!connection.IsConnected)
             ReportFailure(engine, "not reachable when first connected");
         return engine;
+    }
+
+    /// <summary>
+    /// The data path's connection to one database of <paramref name="engine"/>: same timeouts as the control-plane client;
+    /// a broken or hung connection fails the engine like a failure seen by the other client (a disconnect is a failure).
+    /// </summary>
+    private RespConnection ConnectDataPath(StorageEngine engine, int db)
+    {
+        var data = new RespConnection(new RespConnectionOptions
+        {
+            EndPoint = RespEndPoints.Parse(engine.Address),
+            Database = db,
+            ConnectTimeout = options.ConnectTimeout,
+            CommandTimeout = options.CommandTimeout,
+            TimeoutCheckInterval = options.HeartbeatInterval,
+            ClientName = "nbdhost-data",
+        });
+        data.Failed += error => ReportFailure(engine, $"data connection: {error.Message}");
+        return data;
     }
 
     public async ValueTask DisposeAsync()
