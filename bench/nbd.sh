@@ -92,6 +92,12 @@ JOBS=(
 
 printf "fio --ioengine=nbd, %ss per job, %s MiB export, %s, nbdhost %s\n" "$SECONDS_PER_JOB" "$SIZE_MIB" "$(date -u +%FT%TZ)" "$NBDHOST"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ -n "$REDIS_PID" ]]; then
+  # What the Redis-backed server burns with no I/O at all (timers, heartbeats, etcd watch and lease): part of every
+  # CPU/op figure below, the larger the fewer I/Os a job completes.
+  idle_before=$(cpu_ticks "$REDIS_PID"); sleep 5
+  echo "nbdhost-redis idle CPU: $(awk -v t=$(($(cpu_ticks "$REDIS_PID") - idle_before)) -v us="$TICK_US" 'BEGIN { printf "%.0f ms/s", t * us / 5000 }')"
+fi
 echo
 # CPU/op: the server's process CPU time (user + system) during the job divided by the I/Os fio completed (ramp
 # excluded: its I/Os are counted at the job's mean rate), NbdHost over Redis only: the cost of one request in the server, whatever the load does to the IOPS.
