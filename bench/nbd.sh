@@ -11,7 +11,8 @@ MEMORY_PORT="${ZD_BENCH_MEMORY_PORT:-21809}"
 NBDKIT_PORT="${ZD_BENCH_NBDKIT_PORT:-21810}"
 REDIS_URI="${ZD_BENCH_REDIS_URI:-}"
 WORK="$(mktemp -d /tmp/zd-bench-nbd.XXXXXX)"
-NBDHOST="$ROOT/services/NbdHost/bin/Release/net10.0/nbdhost"
+# ZD_BENCH_NBDHOST: another build of nbdhost (e.g. a published "before" tree) to measure instead of this tree's.
+NBDHOST="${ZD_BENCH_NBDHOST:-$ROOT/services/NbdHost/bin/Release/net10.0/nbdhost}"
 PIDS=()
 
 cleanup() {
@@ -23,7 +24,7 @@ trap cleanup EXIT
 
 for tool in fio nbdkit jq nbdinfo; do command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }; done
 
-if [[ "${ZD_BENCH_NO_BUILD:-0}" != 1 ]]; then
+if [[ "${ZD_BENCH_NO_BUILD:-0}" != 1 && -z "${ZD_BENCH_NBDHOST:-}" ]]; then
   dotnet build -c Release "$ROOT/services/NbdHost/ZeroDisk.NbdHost.csproj" -v q -nologo >/dev/null
 fi
 
@@ -32,6 +33,10 @@ wait_for_nbd() { # uri
   echo "no NBD server at $1" >&2; exit 1
 }
 
+# The servers run in the bench's own empty directory: the .NET host watches its working directory tree for
+# appsettings changes, and a busy one (this repository's bin/, obj/ and run/ during builds and tests) cost the server
+# ~12% of its CPU in a profile (the ".NET File Watch" thread).
+cd "$WORK"
 # Handlers run inline on the socket's completion: no thread-pool hop per request.
 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 "$NBDHOST" serve-memory \
   --listen "127.0.0.1:$MEMORY_PORT" --export "bench:$SIZE_MIB" >"$WORK/nbdhost.log" 2>&1 &
@@ -44,6 +49,8 @@ PIDS+=("$!")
 
 declare -A URI=( [nbdhost-memory]="nbd://127.0.0.1:$MEMORY_PORT/bench" [nbdkit-memory]="nbd://127.0.0.1:$NBDKIT_PORT/" )
 TARGETS=(nbdkit-memory nbdhost-memory)
+# ZD_BENCH_SKIP_MEMORY=1: only nbdkit (the anchor) and NbdHost over Redis, for before/after runs on a busy machine.
+[[ "${ZD_BENCH_SKIP_MEMORY:-0}" != 1 ]] || TARGETS=(nbdkit-memory)
 
 REDIS_PID=""
 if [[ "${ZD_BENCH_REDIS:-0}" == 1 ]]; then
@@ -62,6 +69,9 @@ fi
 
 [[ -s "$WORK/nbdkit.pid" ]] || sleep 0.5
 for target in "${TARGETS[@]}"; do wait_for_nbd "${URI[$target]}"; done
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime of a process, in clock ticks
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
 run_fio() { # target name rw bs iodepth seconds(0 = one pass over the size)
   local uri="${URI[$1]}" out="$WORK/$1-$2.json" timing=()
@@ -84,22 +94,37 @@ JOBS=(
   "1m-write-qd8 write 1m 8"
 )
 
-printf "fio --ioengine=nbd, %ss per job, %s MiB export, %s\n\n" "$SECONDS_PER_JOB" "$SIZE_MIB" "$(date -u +%FT%TZ)"
-printf "%-18s %-15s %10s %10s %12s %10s\n" job target IOPS MiB/s "p99 (us)" "x nbdkit"
+printf "fio --ioengine=nbd, %ss per job, %s MiB export, %s, nbdhost %s\n" "$SECONDS_PER_JOB" "$SIZE_MIB" "$(date -u +%FT%TZ)" "$NBDHOST"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ -n "$REDIS_PID" ]]; then
+  # What the Redis-backed server burns with no I/O at all (timers, heartbeats, etcd watch and lease): part of every
+  # CPU/op figure below, the larger the fewer I/Os a job completes.
+  idle_before=$(cpu_ticks "$REDIS_PID"); sleep 5
+  echo "nbdhost-redis idle CPU: $(awk -v t=$(($(cpu_ticks "$REDIS_PID") - idle_before)) -v us="$TICK_US" 'BEGIN { printf "%.0f ms/s", t * us / 5000 }')"
+fi
+echo
+# CPU/op: the server's process CPU time (user + system) during the job divided by the I/Os fio completed (ramp
+# excluded: its I/Os are counted at the job's mean rate), NbdHost over Redis only: the cost of one request in the server, whatever the load does to the IOPS.
+printf "%-18s %-15s %10s %10s %12s %10s %12s\n" job target IOPS MiB/s "p99 (us)" "x nbdkit" "CPU/op (us)"
 for job in "${JOBS[@]}"; do
   read -r name rw bs depth <<<"$job"
   direction=$([[ "$rw" == *read ]] && echo read || echo write)
   anchor=""
   for target in "${TARGETS[@]}"; do
+    cpu_before=""; [[ "$target" != nbdhost-redis ]] || cpu_before=$(cpu_ticks "$REDIS_PID")
     out=$(run_fio "$target" "$name" "$rw" "$bs" "$depth" "$SECONDS_PER_JOB")
-    read -r iops mibs p99 < <(jq -r --arg d "$direction" \
-      '.jobs[0][$d] | "\(.iops) \(.bw_bytes / 1048576) \((.clat_ns.percentile["99.000000"] // 0) / 1000)"' "$out")
+    read -r iops mibs p99 ios < <(jq -r --arg d "$direction" \
+      '.jobs[0][$d] | "\(.iops) \(.bw_bytes / 1048576) \((.clat_ns.percentile["99.000000"] // 0) / 1000) \(.total_ios)"' "$out")
+    cpu="-"
+    [[ -z "$cpu_before" ]] || cpu=$(awk -v t=$(($(cpu_ticks "$REDIS_PID") - cpu_before)) -v us="$TICK_US" -v n="$ios" -v s="$SECONDS_PER_JOB" \
+      'BEGIN { if (n > 0) printf "%.0f", t * us / (n * (s + 1) / s); else print "-" }')
     [[ "$target" == nbdkit-memory ]] && anchor="$iops"
     ratio=$(awk -v a="$iops" -v b="$anchor" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-    printf "%-18s %-15s %10.0f %10.1f %12.0f %10s\n" "$name" "$target" "$iops" "$mibs" "$p99" "$ratio"
+    printf "%-18s %-15s %10.0f %10.1f %12.0f %10s %12s\n" "$name" "$target" "$iops" "$mibs" "$p99" "$ratio" "$cpu"
   done
 done
 
 echo
-echo "nbdhost-memory peak RSS: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$NBDHOST_PID/status")"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+[[ "${ZD_BENCH_SKIP_MEMORY:-0}" == 1 ]] || echo "nbdhost-memory peak RSS: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$NBDHOST_PID/status")"
 [[ -z "$REDIS_PID" ]] || echo "nbdhost-redis peak RSS: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$REDIS_PID/status")"

@@ -66,7 +66,7 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
     /// given, in the engine's next group commit. <paramref name="content"/> must stay unchanged until the task completes.
     /// </summary>
     public Task WriteBlockAsync(EngineSlot slot, long block, ReadOnlyMemory<byte> content, RedisKey? twinDirtyKey = null) =>
-        _combiners.GetOrAdd((slot.Engine, slot.Db.Database), static (key, state) => new EngineWriteCombiner(state.Fence, state.Db, key.Item1), (Fence: this, slot.Db))
+        _combiners.GetOrAdd((slot.Engine, slot.Db.Database), static (key, state) => new EngineWriteCombiner(state.Fence, state.Data, key.Item1), (Fence: this, slot.Data))
             .WriteAsync(block, content, twinDirtyKey);
 
     /// <summary>Runs one bookkeeping command (SADD, SREM, SET, DEL) on <paramref name="keys"/> behind the fence.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using StackExchange.Redis;
+using ZeroDisk.Storage.Resp;
 
 namespace ZeroDisk.Storage;
 
@@ -10,9 +11,10 @@ namespace ZeroDisk.Storage;
 /// <see cref="MaxEntries"/> entries or <see cref="MaxBytes"/>). A call is atomic on the engine, so its outcome is
 /// every entry's outcome: each caller awaits its call's task, and a FENCED, IDENTITY or connection failure fails
 /// every write in it exactly as it would have failed alone — and the writes queued behind it, which would only go
-/// to the same failing engine.
+/// to the same failing engine. Calls go over the engine's data-path connection (<see cref="RespConnection"/>): its
+/// reply completes the call's writers inline on the thread that read it.
 /// </summary>
-internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, StorageEngine engine)
+internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data, StorageEngine engine)
 {
     /// <summary>Entries per call: well below what Lua's unpack and one command timeout allow.</summary>
     public const int MaxEntries = 64;
@@ -27,7 +29,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, Stora
     // zeroes: delete), dirty set (0 = none, else its index after the window). Raises a lower fence on the way, like a
     // single write did. Every block written (deletes too) joins the window, trimmed to its length at each call: what a
     // crash of the other side may have lost, known to whoever owns the vdisk next (docs/DECISIONS.md, engine-trust).
-    private const string WriteBlocksScript = """
+    private static readonly RespScript WriteBlocksScript = new("""
         local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
         local mine = tonumber(ARGV[1])
         if fence > mine then return redis.error_reply('FENCED fence epoch ' .. fence .. ' > ' .. mine) end
@@ -41,7 +43,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, Stora
         end
         redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. (now - tonumber(ARGV[4])))
         return (#ARGV - 4) / 3
-        """;
+        """);
 
     private readonly Lock _gate = new();
     private readonly Queue<Batch> _full = new();
@@ -100,7 +102,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, Stora
         try
         {
             fence.EnsureOwned(); // the batch may have waited past the owner lease's deadline
-            await db.ScriptEvaluateAsync(WriteBlocksScript, batch.Keys(fence), batch.Args(fence.Epoch, engine.ExpectedIdentity, fence.RecentWindow));
+            await data.EvalAsync(WriteBlocksScript, batch.Keys(fence), batch.Args(fence.Epoch, engine.ExpectedIdentity, fence.RecentWindow));
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith(EngineFence.FencedError, StringComparison.Ordinal))
         {
@@ -130,7 +132,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, Stora
     /// <summary>The entries of one call. Its task completes when the call does.</summary>
     private sealed class Batch
     {
-        private RedisValue[] _entries = ArrayPool<RedisValue>.Shared.Rent(3 * MaxEntries);
+        private RespArg[] _entries = ArrayPool<RespArg>.Shared.Rent(3 * MaxEntries);
         private readonly List<RedisKey> _dirtyKeys = [];
         private int _count;
         private long _bytes;
@@ -153,34 +155,34 @@ internal sealed class EngineWriteCombiner(EngineFence fence, IDatabase db, Stora
             }
             var i = 3 * _count++;
             _entries[i] = block;
-            _entries[i + 1] = content;
+            _entries[i + 1] = content; // sent as it is: copied into the connection's send buffer when the call is queued
             _entries[i + 2] = dirty;
             _bytes += content.Length;
         }
 
-        public RedisKey[] Keys(EngineFence fence)
+        public RespArg[] Keys(EngineFence fence)
         {
-            var keys = new RedisKey[4 + _dirtyKeys.Count];
+            var keys = new RespArg[4 + _dirtyKeys.Count];
             keys[0] = fence.FenceKey;
             keys[1] = fence.BlocksKey;
             keys[2] = EngineFence.MarkerKey;
             keys[3] = fence.RecentKey;
-            _dirtyKeys.CopyTo(keys, 4);
+            for (var i = 0; i < _dirtyKeys.Count; i++) keys[4 + i] = _dirtyKeys[i];
             return keys;
         }
 
         public void Complete(Exception? error)
         {
             // Cleared on return: the entries reference the callers' buffers.
-            ArrayPool<RedisValue>.Shared.Return(_entries, clearArray: true);
+            ArrayPool<RespArg>.Shared.Return(_entries, clearArray: true);
             _entries = [];
             if (error is null) Done.SetResult();
             else Done.SetException(error);
         }
 
-        public RedisValue[] Args(long epoch, string expectedIdentity, TimeSpan recentWindow)
+        public RespArg[] Args(long epoch, string expectedIdentity, TimeSpan recentWindow)
         {
-            var args = new RedisValue[4 + 3 * _count];
+            var args = new RespArg[4 + 3 * _count];
             args[0] = epoch;
             args[1] = expectedIdentity;
             args[2] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

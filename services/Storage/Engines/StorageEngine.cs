@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using StackExchange.Redis;
+using ZeroDisk.Storage.Resp;
 
 namespace ZeroDisk.Storage;
 
@@ -67,6 +69,19 @@ public sealed class StorageEngine : IAsyncDisposable
 
     public IDatabase Database(int db) => _connection.GetDatabase(db);
 
+    private readonly ConcurrentDictionary<int, RespConnection> _dataPath = new();
+
+    /// <summary>Creates the data path's connection to one database of this engine (<see cref="StorageEngines"/> sets it).</summary>
+    internal Func<int, RespConnection>? DataPathFactory { get; set; }
+
+    /// <summary>
+    /// The data path's own pipelined connection to database <paramref name="db"/> (block reads and fenced block writes):
+    /// replies complete their callers inline, with no thread hop (<see cref="RespConnection"/>).
+    /// </summary>
+    public RespConnection DataPath(int db) =>
+        _dataPath.GetOrAdd(db, static (db, factory) => factory(db),
+            DataPathFactory ?? throw new InvalidOperationException($"engine {Address} has no data path connection"));
+
     internal ConnectionMultiplexer Connection => _connection;
 
     private static long s_failures;
@@ -94,5 +109,9 @@ public sealed class StorageEngine : IAsyncDisposable
 
     public override string ToString() => Address;
 
-    public async ValueTask DisposeAsync() => await _connection.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var data in _dataPath.Values) await data.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
 }

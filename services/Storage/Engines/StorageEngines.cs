@@ -5,6 +5,7 @@ using StackExchange.Redis;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.ServiceDefaults.Security;
+using ZeroDisk.Storage.Resp;
 
 namespace ZeroDisk.Storage;
 
@@ -165,6 +166,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         EngineConnection.Apply(config, ProcessCredentials.Engines); // user, password, TLS (Engines:*)
         var connection = ConnectionMultiplexer.Connect(config);
         var engine = new StorageEngine(address, connection, options.MaxCommandsInFlightPerEngine);
+        engine.DataPathFactory = db => ConnectDataPath(engine, db);
         connection.ConnectionFailed += (_, e) =>
         {
             if (e.ConnectionType == ConnectionType.Interactive)
@@ -184,6 +186,33 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
             ReportFailure(engine, "not reachable when first connected");
         return engine;
     }
+
+    /// <summary>
+    /// The data path's connection to one database of <paramref name="engine"/>: same timeouts as the control-plane client;
+    /// a broken or hung connection fails the engine like a failure seen by the other client (a disconnect is a failure).
+    /// </summary>
+    private RespConnection ConnectDataPath(StorageEngine engine, int db)
+    {
+        // The same credentials as the control-plane client (Engines:*): user, password, TLS.
+        var credentials = ProcessCredentials.Engines;
+        var endPoint = RespEndPoints.Parse(engine.Address);
+        var data = new RespConnection(new RespConnectionOptions
+        {
+            EndPoint = endPoint,
+            User = credentials.User,
+            Password = credentials.ResolvedPassword(),
+            Tls = credentials.UseTls ? credentials.ClientTls(HostOf(engine.Address)) : null,
+            Database = db,
+            ConnectTimeout = options.ConnectTimeout,
+            CommandTimeout = options.CommandTimeout,
+            TimeoutCheckInterval = options.HeartbeatInterval,
+            ClientName = "nbdhost-data",
+        });
+        data.Failed += error => ReportFailure(engine, $"data connection: {error.Message}");
+        return data;
+    }
+
+    private static string HostOf(string address) => address[..address.LastIndexOf(':')];
 
     public async ValueTask DisposeAsync()
     {

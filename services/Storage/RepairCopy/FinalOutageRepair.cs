@@ -75,6 +75,7 @@ internal sealed class FinalOutageRepair(IRepairTarget vdisk, string deadAddress,
         Vdisk.MarkRespread(dead.Shard);
         await CleanUpAsync(source);
         progress.Log("complete");
+        await Task.Yield(); // the line's incident is a blocking etcd read: never on a socket thread (Resp/RespConnection runs callers inline there)
         events.Write(new RepairCompleteLine(RepairKind.Final, deadAddress, Vdisk.VdiskId));
     }
 

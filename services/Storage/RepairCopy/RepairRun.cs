@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
+using ZeroDisk.Storage.Resp;
 
 namespace ZeroDisk.Storage.RepairCopy;
 
@@ -56,8 +57,21 @@ internal abstract class RepairRun(IRepairTarget vdisk, StorageOptions options, I
     {
         try
         {
-            var parts = await Task.WhenAll(blocks.Chunk(BlocksPerRead).Select(fields => source.Db.HashGetAsync(vdisk.Blocks.BlocksKey, fields)));
-            return parts.Length == 1 ? parts[0] : parts.SelectMany(p => p).ToArray();
+            // On the data path's connection, like the client's reads: the replies complete the copy inline.
+            var parts = await Task.WhenAll(blocks.Chunk(BlocksPerRead).Select(fields =>
+            {
+                var command = new RespArg[2 + fields.Length];
+                command[0] = "HMGET";
+                command[1] = vdisk.Blocks.BlocksKey;
+                for (var i = 0; i < fields.Length; i++) command[2 + i] = (long)fields[i];
+                return source.Data.ExecuteAsync(command);
+            }));
+            var contents = new RedisValue[blocks.Length];
+            var at = 0;
+            foreach (var part in parts)
+                foreach (var item in part.Items!)
+                    contents[at++] = item.IsNull ? RedisValue.Null : (RedisValue)item.Bytes;
+            return contents;
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {

@@ -65,6 +65,7 @@ internal sealed class RespreadRecords(IRepairTarget vdisk, IStderrEvents events,
                     log.LogInformation("vdisk {Vdisk}: the respread of {Engine}'s shard {Shard} is recorded done on the engines: its blocks live at their new homes",
                         vdisk.VdiskId, dead.Address, shard);
                     Settle(shard, done: true);
+                    await Task.Yield(); // the line's incident is a blocking etcd read: never on a socket thread (Resp/RespConnection runs callers inline there)
                     events.Write(new RepairCompleteLine(RepairKind.Final, dead.Address, vdisk.VdiskId));
                     break;
                 case false:

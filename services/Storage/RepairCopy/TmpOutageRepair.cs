@@ -66,6 +66,7 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
         }
         Vdisk.MarkTmpRepaired(address);
         progress?.Log("complete");
+        await Task.Yield(); // the line's incident is a blocking etcd read: never on a socket thread (Resp/RespConnection runs callers inline there)
         events.Write(new RepairCompleteLine(RepairKind.Tmp, address, Vdisk.VdiskId));
     }
 
