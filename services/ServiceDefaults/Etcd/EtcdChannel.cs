@@ -40,7 +40,7 @@ public static class EtcdChannel
         if (!IsTls(members) || !credentials.HasTlsFiles) return;
         options.HttpHandler = new SocketsHttpHandler
         {
-            SslOptions = credentials.ClientTls(targetHost: null),
+            SslOptions = credentials.ClientTls(host: null),
             EnableMultipleHttp2Connections = true,
         };
     }
