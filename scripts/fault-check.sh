@@ -109,7 +109,8 @@ for i in $(seq 0 $((seeds - 1))); do
   seed=$((first + i))
   args=(--seed "$seed" --seconds "$seconds"); [ -n "$kinds" ] && args+=(--kinds "$kinds")
   args+=("${extra[@]+"${extra[@]}"}")
-  log="$out/seed-$seed${plant:+-plant-$plant}.log"
+  # A rerun of a seed must not overwrite the log of the run that failed: the name carries the start time.
+  log="$out/seed-$seed${plant:+-plant-$plant}-$(date -u +%Y%m%dT%H%M%S).log"
   load=$(cut -d' ' -f1 /proc/loadavg)
   echo "=== seed $seed (load $load) $(date -u +%H:%M:%S)"
   set +e
