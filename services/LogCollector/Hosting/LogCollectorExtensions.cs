@@ -18,7 +18,8 @@ public static class LogCollectorExtensions
         builder.Services.AddValidatedOptions<LogCollectorOptions>(LogCollectorOptions.Section);
         builder.Services.AddSingleton(sp => new CheckpointStore(sp.GetRequiredService<LogCollectorOptions>().ResolveCheckpointPath(), sp.GetRequiredService<ILogger<CheckpointStore>>()));
         builder.Services.AddSingleton<LineClassifier>();
-        builder.Services.AddSingleton(sp => new ConfirmedPublisher(sp.GetRequiredService<IBus>(), sp.GetRequiredService<LogCollectorOptions>(), sp.GetRequiredService<ILogger<ConfirmedPublisher>>()));
+        builder.Services.AddSingleton(sp => new BrokerReconnector(sp.GetRequiredService<MassTransit.Transports.IBusInstance>(), sp.GetRequiredService<LogCollectorOptions>(), sp.GetRequiredService<ILogger<BrokerReconnector>>()));
+        builder.Services.AddSingleton(sp => new ConfirmedPublisher(sp.GetRequiredService<IBus>(), sp.GetRequiredService<BrokerReconnector>(), sp.GetRequiredService<LogCollectorOptions>(), sp.GetRequiredService<ILogger<ConfirmedPublisher>>()));
         builder.Services.AddSingleton<Telemetry.CollectorLag>();
         builder.Services.AddHostedService<LogDirectoryTailer>();
         if (builder.Configuration.GetValue<bool>($"{LogCollectorOptions.Section}:{nameof(LogCollectorOptions.ReadStandardInput)}"))

@@ -41,6 +41,13 @@ public sealed class LogCollectorOptions
     [PositiveDuration]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// When no publish has been confirmed for this long while publishes wait, the collector drops its broker connection
+    /// and opens a new one (at most once per period). Longer than <see cref="PublishTimeout"/>.
+    /// </summary>
+    [PositiveDuration]
+    public TimeSpan ReconnectAfter { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Backoff between retries of an unconfirmed publish: doubles from the first to the last value.</summary>
     [PositiveDuration]
     public TimeSpan RetryMinDelay { get; set; } = TimeSpan.FromMilliseconds(100);

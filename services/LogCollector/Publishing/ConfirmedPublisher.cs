@@ -12,7 +12,7 @@ namespace ZeroDisk.LogCollector.Publishing;
 /// timed out — is retried with exponential backoff and jitter until it goes through or the collector stops; the
 /// caller's checkpoint does not move meanwhile, and nothing more is read, so a long outage costs no memory.
 /// </summary>
-internal sealed class ConfirmedPublisher(IPublishEndpoint bus, LogCollectorOptions options, ILogger<ConfirmedPublisher> logger)
+internal sealed class ConfirmedPublisher(IPublishEndpoint bus, BrokerReconnector reconnector, LogCollectorOptions options, ILogger<ConfirmedPublisher> logger)
 {
     private int _failing; // 1 while the broker is not confirming: log the outage once, and its end once
 
@@ -50,6 +50,7 @@ internal sealed class ConfirmedPublisher(IPublishEndpoint bus, LogCollectorOptio
             {
                 await bus.Publish(message.Message, message.MessageType, context => context.MessageId = message.MessageId, timeout.Token);
                 CollectorTelemetry.Published.Add(1, CollectorTelemetry.StreamTags(node, message.Stream));
+                reconnector.Confirmed();
                 if (Volatile.Read(ref _failing) == 1 && Interlocked.Exchange(ref _failing, 0) == 1)
                     logger.LogInformation("Broker confirms publishes again; catching up");
                 return;
@@ -60,6 +61,7 @@ internal sealed class ConfirmedPublisher(IPublishEndpoint bus, LogCollectorOptio
                 activity?.AddEvent(new ActivityEvent("publish retry", tags: new ActivityTagsCollection { ["attempt"] = attempt, ["error"] = ex.GetType().Name }));
                 if (Interlocked.Exchange(ref _failing, 1) == 0)
                     logger.LogWarning(ex, "Broker did not confirm a publish; keeping the position and retrying with backoff, one publish at a time until one is confirmed");
+                if (probing) await reconnector.ReconnectIfStuckAsync(node, cancellationToken);
             }
             finally
             {

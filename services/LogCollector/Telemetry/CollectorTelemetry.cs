@@ -15,6 +15,7 @@ public static class CollectorTelemetry
     public const string OrdinaryLinesName = "zerodisk.logcollector.ordinary_lines";
     public const string PublishRetriesName = "zerodisk.logcollector.publish_retries";
     public const string TruncationsName = "zerodisk.logcollector.truncations";
+    public const string BrokerReconnectsName = "zerodisk.logcollector.broker_reconnects";
 
     public static readonly ActivitySource Source = ZeroDiskTelemetry.CreateSource(Component);
     public static readonly Meter Meter = ZeroDiskTelemetry.CreateMeter(Component);
@@ -23,6 +24,7 @@ public static class CollectorTelemetry
     public static readonly Counter<long> Published = Meter.CreateCounter<long>(PublishedName, "{message}", "Messages the broker confirmed");
     public static readonly Counter<long> OrdinaryLines = Meter.CreateCounter<long>(OrdinaryLinesName, "{line}", "Ordinary log lines (forwarded or dropped per config)");
     public static readonly Counter<long> PublishRetries = Meter.CreateCounter<long>(PublishRetriesName, "{attempt}", "Publishes retried because the broker did not confirm");
+    public static readonly Counter<long> BrokerReconnects = Meter.CreateCounter<long>(BrokerReconnectsName, "{reconnect}", "Broker connections dropped and reopened because nothing was confirmed for too long");
     public static readonly Counter<long> Truncations = Meter.CreateCounter<long>(TruncationsName, "{event}", "Log files seen truncated (each starts a new generation)");
 
     public static TagList StreamTags(string node, string stream) => new() { { "zerodisk.node", node }, { "zerodisk.stream", stream } };

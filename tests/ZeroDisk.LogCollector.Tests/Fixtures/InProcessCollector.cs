@@ -23,13 +23,16 @@ public sealed class InProcessCollector : IAsyncDisposable
 
     public CapturedLog Log { get; }
 
-    public static async Task<InProcessCollector> StartAsync(InfrastructureEndpoints endpoints, string node, string directory, bool forwardOrdinary = false)
+    /// <param name="overrides">Settings that replace the tests' defaults, e.g. a shorter <c>LogCollector:ReconnectAfter</c>.</param>
+    public static async Task<InProcessCollector> StartAsync(InfrastructureEndpoints endpoints, string node, string directory, bool forwardOrdinary = false,
+        IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var log = new CapturedLog();
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(log);
         builder.Configuration.AddInMemoryCollection(CollectorEnvironment.Settings(endpoints.RabbitMqUri, node, directory, forwardOrdinary));
+        if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
         builder.AddMessaging();
         builder.AddLogCollector();
         var host = builder.Build();

@@ -6,7 +6,9 @@ namespace ZeroDisk.LocalStack.Collector;
 
 /// <summary>
 /// A loopback TCP relay in front of the shared RabbitMQ: cutting it (every connection reset, new ones refused)
-/// is a broker outage for whoever connects through it, without touching the broker the other tests use.
+/// is a broker outage for whoever connects through it, without touching the broker the other tests use. Stalling it is
+/// a broker that neither reads nor answers for a while (a broker stopped or starved on a busy machine): bytes in both
+/// directions are kept back, connections stay open, and everything held is delivered in order on resuming.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -14,6 +16,15 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<TcpClient, TcpClient> _connections = new();
     private TcpListener? _listener;
     private CancellationTokenSource? _accepting;
+    private volatile TaskCompletionSource _flowing = Open();
+    private readonly ConcurrentDictionary<TcpClient, TaskCompletionSource> _wedged = new();
+
+    private static TaskCompletionSource Open()
+    {
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        open.SetResult();
+        return open;
+    }
 
     public TcpProxy(string targetHost, int targetPort)
     {
@@ -47,6 +58,26 @@ public sealed class TcpProxy : IAsyncDisposable
             Reset(server);
         }
         _connections.Clear();
+        foreach (var wedge in _wedged.Values) wedge.TrySetResult();
+        _wedged.Clear();
+    }
+
+    /// <summary>From now on, bytes in both directions are kept back; connections stay open.</summary>
+    public void Stall()
+    {
+        if (_flowing.Task.IsCompleted) _flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Delivers everything held back, in order, and relays as before.</summary>
+    public void Resume() => _flowing.TrySetResult();
+
+    /// <summary>
+    /// The connections open now relay nothing more, ever, and stay open; new connections work: a client whose
+    /// connection hangs while the broker is fine.
+    /// </summary>
+    public void WedgeOpenConnections()
+    {
+        foreach (var client in _connections.Keys) _wedged.TryAdd(client, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
     }
 
     private static void Reset(TcpClient tcp)
@@ -86,8 +117,8 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             await server.ConnectAsync(_target, cancellationToken);
             _connections[client] = server;
-            var up = client.GetStream().CopyToAsync(server.GetStream(), cancellationToken);
-            var down = server.GetStream().CopyToAsync(client.GetStream(), cancellationToken);
+            var up = CopyAsync(client, client.GetStream(), server.GetStream(), cancellationToken);
+            var down = CopyAsync(client, server.GetStream(), client.GetStream(), cancellationToken);
             await Task.WhenAny(up, down);
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
@@ -98,6 +129,18 @@ public sealed class TcpProxy : IAsyncDisposable
             _connections.TryRemove(client, out _);
             client.Dispose();
             server.Dispose();
+        }
+    }
+
+    private async Task CopyAsync(TcpClient connection, NetworkStream from, NetworkStream to, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[81920];
+        int read;
+        while ((read = await from.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            await _flowing.Task.WaitAsync(cancellationToken);
+            if (_wedged.TryGetValue(connection, out var wedge)) await wedge.Task.WaitAsync(cancellationToken);
+            await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
         }
     }
 
