@@ -10,8 +10,8 @@ using ZeroDisk.Testing;
 namespace ZeroDisk.Infrastructure.Tests;
 
 /// <summary>
-/// Issue 21: an engine that listens with TLS only (<c>--port 0 --tls-port</c>, client certificates required) and an
-/// etcd member on https (<c>--client-cert-auth</c>), with certificates from <c>scripts/lib/store-pki.sh</c> as
+/// Issue 21: an engine that listens with TLS only (<c>--port 0 --tls-port</c>, client certificates required) and a
+/// three-member etcd on https (<c>--client-cert-auth</c>; three, so the raw channel's balancer runs over TLS), with certificates from <c>scripts/lib/store-pki.sh</c> as
 /// <c>scripts/infra.sh up --tls</c> makes them. The clients every service uses (<see cref="EngineConnection"/>,
 /// dotnet-etcd's through <see cref="EtcdExtensions.CreateClient"/>, the raw gRPC <see cref="EtcdChannel"/>) work with
 /// the CA and the client certificate; a plaintext client, one that trusts another CA (a server it cannot verify), and
@@ -53,7 +53,7 @@ public class When_engines_and_etcd_require_tls(ITestOutputHelper output)
             output.WriteLine($"engine, client {who}: {error!.GetType().Name}: {error.Message}");
         }
 
-        await using var etcd = await EtcdClusterProcess.StartAsync(members: 1, pki.Server(clientCertificates: true), pki.EtcdClient());
+        await using var etcd = await EtcdClusterProcess.StartAsync(members: 3, pki.Server(clientCertificates: true), pki.EtcdClient());
         Assert.StartsWith("https://", etcd.Endpoints);
         var etcdKey = TestNames.Unique("it/tls");
         using (var client = EtcdExtensions.CreateClient(etcd.Endpoints, pki.EtcdClient()))
