@@ -7,6 +7,10 @@
 # ZD_INFRA_AUTH=1 (or `up --auth`): the engines ask for a password (requirepass and an ACL user), etcd has
 # authentication on (a root user and a service user, JWT tokens); the credentials are written to run/secrets/ and
 # their variables (Engines__*, Etcd__*) to run/infra.env, so what sources it uses them. Switch mode with `down` first.
+# ZD_INFRA_TLS=1 (or `up --tls`, combinable with --auth): a private CA and certificates in run/secrets/tls/ (openssl,
+# scripts/lib/store-pki.sh); the engines listen with TLS only (--port 0, --tls-port, client certificates required) and
+# etcd on https:// (client certificates required); run/infra.env gets Engines__UseTls/CaFile/CertificateFile/KeyFile,
+# Etcd__CaFile/CertificateFile/KeyFile and https ETCD_ENDPOINTS. etcd's peers stay plain http on loopback.
 # ZD_INFRA_RABBITMQ_URI=<uri> (and ZD_INFRA_RABBITMQ_MANAGEMENT_URL): use that broker, start none (a second stack, e.g.
 # scripts/test.sh's auth-on one, beside a first).
 # Ports are non-default on purpose: Debian's postinst starts the packaged services on their default ports.
@@ -27,7 +31,9 @@ PRIMARY_PORTS=(${ZD_PRIMARY_PORTS:-26379 26380})
 SLAVE_PORTS=(${ZD_SLAVE_PORTS:-26479 26480})
 RABBIT_NODE="zerodisk-${AMQP_PORT}@localhost"
 AUTH="${ZD_INFRA_AUTH:-0}"
+TLS="${ZD_INFRA_TLS:-0}"
 SECRETS="$RUN/secrets"
+PKI="$SECRETS/tls"
 ENGINE_USER=zerodisk
 ETCD_USER=zerodisk
 
@@ -101,13 +107,41 @@ secret() { # name: a random password kept in run/secrets/<name>.password (chmod 
 }
 
 redis_cli() { # port, args...: as the engines' service user when auth is on (password from the environment, not argv)
-  local port=$1; shift
+  local port=$1 tls=(); shift
+  [ "$TLS" = 1 ] && tls=(--tls --cacert "$PKI/ca-cert.pem" --cert "$PKI/client-cert.pem" --key "$PKI/client-key.pem")
   if [ "$AUTH" = 1 ]; then
-    REDISCLI_AUTH="$(cat "$(secret engine)")" redis-cli --no-auth-warning --user "$ENGINE_USER" -p "$port" "$@"
+    REDISCLI_AUTH="$(cat "$(secret engine)")" redis-cli "${tls[@]}" --no-auth-warning --user "$ENGINE_USER" -h 127.0.0.1 -p "$port" "$@"
   else
-    redis-cli -p "$port" "$@"
+    redis-cli "${tls[@]}" -h 127.0.0.1 -p "$port" "$@"
   fi
 }
+
+# --- TLS (ZD_INFRA_TLS=1) --------------------------------------------------------------------------------------
+make_pki() { [ "$TLS" = 1 ] && "$ROOT/scripts/lib/store-pki.sh" "$PKI"; return 0; }
+
+redis_tls_args() { # port: TLS only on the engine's port, every client with a certificate of the CA
+  if [ "$TLS" = 1 ]; then
+    echo "--port 0 --tls-port $1 --tls-cert-file $PKI/server-cert.pem --tls-key-file $PKI/server-key.pem"
+    echo "--tls-ca-cert-file $PKI/ca-cert.pem --tls-auth-clients yes"
+  else
+    echo "--port $1"
+  fi
+}
+
+etcd_scheme() { [ "$TLS" = 1 ] && echo https || echo http; }
+
+etcd_tls_args() {
+  [ "$TLS" = 1 ] || return 0
+  echo "--cert-file $PKI/server-cert.pem --key-file $PKI/server-key.pem --trusted-ca-file $PKI/ca-cert.pem --client-cert-auth"
+}
+
+etcd_client_tls() { # etcdctl's and curl's options for the members' client port
+  [ "$TLS" = 1 ] || return 0
+  echo "--cacert $PKI/ca-cert.pem --cert $PKI/client-cert.pem --key $PKI/client-key.pem"
+}
+
+# shellcheck disable=SC2046 # the TLS arguments are one word each
+etcd_health() { curl -sf $(etcd_client_tls) "$(etcd_scheme)://127.0.0.1:$1/health"; }
 
 redis_ping() { redis_cli "$1" ping 2>/dev/null | grep -q PONG; }
 
@@ -132,9 +166,13 @@ enable_etcd_auth() { # a root user, a role with read-write on every key, the ser
   [ "$AUTH" = 1 ] || return 0
   local endpoint root service
   endpoint="$(etcd_endpoints)"; root="$(cat "$(secret etcd-root)")"; service="$(cat "$(secret etcd)")"
-  local ctl=(env ETCDCTL_API=3 etcdctl --endpoints "$endpoint")
-  # Already on (a second `up`): etcd asks an anonymous client for a user name.
-  if "${ctl[@]}" get /zerodisk-auth-probe 2>&1 | grep -q "user name is empty"; then return 0; fi
+  # shellcheck disable=SC2046 # the TLS arguments are one word each
+  local ctl=(env ETCDCTL_API=3 etcdctl --endpoints "$endpoint" $(etcd_client_tls))
+  # Already on (a second `up`): etcd asks an anonymous client for a user name, or (TLS: the client certificate's CN
+  # names the user zerodisk) refuses it the root's commands.
+  # (The answer is kept first: under pipefail etcdctl's exit status would make a piped grep's match count for nothing.)
+  local probe; probe=$("${ctl[@]}" user list 2>&1 || true)
+  if grep -Eq "user name is empty|permission denied" <<<"$probe"; then return 0; fi
   "${ctl[@]}" user get root >/dev/null 2>&1 || "${ctl[@]}" user add root --new-user-password="$root" >/dev/null
   "${ctl[@]}" role get root >/dev/null 2>&1 || "${ctl[@]}" role add root >/dev/null
   "${ctl[@]}" user grant-role root root >/dev/null
@@ -150,7 +188,8 @@ start_redis() { # name, port
   local name=$1 port=$2 dir="$RUN/redis/$2" conf=()
   mkdir -p "$dir"
   [ "$AUTH" = 1 ] && conf=("$(redis_auth_conf "$dir")")
-  if start "$name" "$port" redis-server "${conf[@]}" --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize no \
+  # shellcheck disable=SC2046 # the port and TLS arguments are one word each
+  if start "$name" "$port" redis-server "${conf[@]}" $(redis_tls_args "$port") --bind 127.0.0.1 --dir "$dir" --daemonize no \
       --appendonly yes --appendfsync always --maxmemory-policy noeviction --save "" --protected-mode no; then
     wait_for "$name" 10 redis_ping "$port"
   else
@@ -171,26 +210,26 @@ start_etcd() {
   for ((i = 0; i < ETCD_MEMBERS; i++)); do
     start_etcd_member "$(etcd_name $i)" "zerodisk-$i" "$((ETCD_PORT + i))" "$((ETCD_PEER_PORT + i))" "$RUN/etcd/member-$i" "${cluster%,}" nowait
   done
-  for ((i = 0; i < ETCD_MEMBERS; i++)); do wait_for "$(etcd_name $i)" 30 curl -sf "http://127.0.0.1:$((ETCD_PORT + i))/health"; done
+  for ((i = 0; i < ETCD_MEMBERS; i++)); do wait_for "$(etcd_name $i)" 30 etcd_health "$((ETCD_PORT + i))"; done
 }
 
 etcd_name() { [ "$1" -eq 0 ] && echo etcd || echo "etcd-$1"; }
 
 start_etcd_member() { # pid name, member name, client port, peer port, data dir, initial cluster, [nowait]
   # shellcheck disable=SC2046 # the auth arguments are one word each
-  if start "$1" "$3" etcd --name "$2" --data-dir "$5" $(etcd_auth_args) \
-      --listen-client-urls "http://127.0.0.1:$3" --advertise-client-urls "http://127.0.0.1:$3" \
+  if start "$1" "$3" etcd --name "$2" --data-dir "$5" $(etcd_auth_args) $(etcd_tls_args) \
+      --listen-client-urls "$(etcd_scheme)://127.0.0.1:$3" --advertise-client-urls "$(etcd_scheme)://127.0.0.1:$3" \
       --listen-peer-urls "http://127.0.0.1:$4" --initial-advertise-peer-urls "http://127.0.0.1:$4" \
       --initial-cluster "$6" --initial-cluster-state new \
       --auto-compaction-mode periodic --auto-compaction-retention 1h; then
-    [ "${7:-}" = nowait ] || wait_for "$1" 20 curl -sf "http://127.0.0.1:$3/health"
+    [ "${7:-}" = nowait ] || wait_for "$1" 20 etcd_health "$3"
   fi
   return 0
 }
 
 etcd_endpoints() {
   local i list=""
-  for ((i = 0; i < ETCD_MEMBERS; i++)); do list+="http://127.0.0.1:$((ETCD_PORT + i)),"; done
+  for ((i = 0; i < ETCD_MEMBERS; i++)); do list+="$(etcd_scheme)://127.0.0.1:$((ETCD_PORT + i)),"; done
   echo "${list%,}"
 }
 
@@ -259,6 +298,21 @@ ETCD_ENDPOINTS=$(etcd_endpoints)
 REDIS_PRIMARY=${primary%,}
 REDIS_SLAVE=${slave%,}
 ENV
+  if [ "$TLS" = 1 ]; then
+    # The engines' TLS ports are their only ports; ZD_TLS_SERVER_* are for engines a test or tool starts itself
+    # (tools/LocalStack/RedisServerProcess), so that they ask for TLS as these do.
+    cat >> "$RUN/infra.env" <<ENV
+Engines__UseTls=true
+Engines__CaFile=$PKI/ca-cert.pem
+Engines__CertificateFile=$PKI/client-cert.pem
+Engines__KeyFile=$PKI/client-key.pem
+Etcd__CaFile=$PKI/ca-cert.pem
+Etcd__CertificateFile=$PKI/client-cert.pem
+Etcd__KeyFile=$PKI/client-key.pem
+ZD_TLS_SERVER_CERT_FILE=$PKI/server-cert.pem
+ZD_TLS_SERVER_KEY_FILE=$PKI/server-key.pem
+ENV
+  fi
   [ "$AUTH" = 1 ] || return 0
   # The services' configuration keys (section__key): every service, tool and test that sources this file uses them.
   cat >> "$RUN/infra.env" <<ENV
@@ -272,6 +326,7 @@ ENV
 up() {
   install_packages
   mkdir -p "$PIDS" "$LOGS"
+  make_pki
   start_etcd
   enable_etcd_auth
   local i=0
@@ -303,11 +358,17 @@ status() {
   fi
 }
 
-[ "${2:-}" = --auth ] && AUTH=1
+for option in "${@:2}"; do
+  case "$option" in
+    --auth) AUTH=1 ;;
+    --tls) TLS=1 ;;
+    *) echo "unknown option $option; usage: $0 up [--auth] [--tls]" >&2; exit 2 ;;
+  esac
+done
 case "${1:-}" in
   install) install_packages ;;
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 install|up [--auth]|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 install|up [--auth] [--tls]|down|status" >&2; exit 2 ;;
 esac

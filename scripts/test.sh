@@ -26,13 +26,15 @@ for project in $projects; do
     --results-directory "$results" --blame-hang-timeout 10m "$@" || status=1
 done
 
-# Issue 21: one suite again with credentials on — engines with a password and an ACL user, etcd with authentication —
-# on a second etcd and second engines beside the first (the broker is shared). Everything reads them from
-# run/auth/infra.env's Engines__*/Etcd__* variables, as from any run/infra.env. About a minute.
-auth=(env ZD_RUN_DIR="$ROOT/run/auth" ZD_INFRA_AUTH=1 ZD_ETCD_PORT="${ZD_AUTH_ETCD_PORT:-23890}" ZD_ETCD_PEER_PORT="${ZD_AUTH_ETCD_PEER_PORT:-23900}"
+# Issue 21: one suite again with credentials and TLS on — engines with a password, an ACL user and TLS only (client
+# certificates required), etcd with authentication on https (client certificates required) — on a second etcd and
+# second engines beside the first (the broker is shared). Everything reads them from run/auth/infra.env's
+# Engines__*/Etcd__* variables, as from any run/infra.env; the suite's own engines get TLS from its ZD_TLS_SERVER_*.
+# About a minute.
+auth=(env ZD_RUN_DIR="$ROOT/run/auth" ZD_INFRA_AUTH=1 ZD_INFRA_TLS=1 ZD_ETCD_PORT="${ZD_AUTH_ETCD_PORT:-23890}" ZD_ETCD_PEER_PORT="${ZD_AUTH_ETCD_PEER_PORT:-23900}"
   ZD_PRIMARY_PORTS="${ZD_AUTH_PRIMARY_PORTS:-26389 26390}" ZD_SLAVE_PORTS="${ZD_AUTH_SLAVE_PORTS:-26489 26490}"
   ZD_INFRA_RABBITMQ_URI="$RABBITMQ_URI" ZD_INFRA_RABBITMQ_MANAGEMENT_URL="$RABBITMQ_MANAGEMENT_URL")
-echo "=== ZeroDisk.RepairScheduler.Tests with credentials on (scripts/infra.sh up --auth)"
+echo "=== ZeroDisk.RepairScheduler.Tests with credentials and TLS on (scripts/infra.sh up --auth --tls)"
 if "${auth[@]}" scripts/infra.sh up >/dev/null; then
   (set -a; . run/auth/infra.env; set +a
    dotnet test tests/ZeroDisk.RepairScheduler.Tests/ZeroDisk.RepairScheduler.Tests.csproj -c Release --no-build --nologo \

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http;
+using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.LocalStack;
 
@@ -13,9 +14,13 @@ public sealed class EtcdClusterProcess : IAsyncDisposable
     private readonly ProcessStartInfo?[] _startInfos;
     private readonly int[] _clientPorts;
     private readonly string _directory;
+    private readonly ServerTls? _tls;
+    private readonly EtcdCredentials _client;
 
-    private EtcdClusterProcess(int members, string directory)
+    private EtcdClusterProcess(int members, string directory, ServerTls? tls, EtcdCredentials client)
     {
+        _tls = tls;
+        _client = client;
         _members = new Process?[members];
         _startInfos = new ProcessStartInfo?[members];
         _clientPorts = Enumerable.Range(0, members).Select(_ => FreePort.Next()).ToArray();
@@ -27,9 +32,12 @@ public sealed class EtcdClusterProcess : IAsyncDisposable
 
     public string Endpoint(int member) => Url(_clientPorts[member]);
 
-    public static async Task<EtcdClusterProcess> StartAsync(int members = 3)
+    /// <param name="tls">https client URLs with this certificate (peers stay plain on loopback).</param>
+    /// <param name="client">With <paramref name="tls"/>: the CA and client certificate this class's own health checks and etcdctl use.</param>
+    public static async Task<EtcdClusterProcess> StartAsync(int members = 3, ServerTls? tls = null, EtcdCredentials? client = null)
     {
-        var cluster = new EtcdClusterProcess(members, Path.Combine(Path.GetTempPath(), "zd-etcd-" + Guid.NewGuid().ToString("N")[..8]));
+        var cluster = new EtcdClusterProcess(members, Path.Combine(Path.GetTempPath(), "zd-etcd-" + Guid.NewGuid().ToString("N")[..8]),
+            tls, client ?? new EtcdCredentials());
         var peerPorts = Enumerable.Range(0, members).Select(_ => FreePort.Next()).ToArray();
         var initial = string.Join(',', peerPorts.Select((p, i) => $"m{i}=http://127.0.0.1:{p}"));
         for (var i = 0; i < members; i++)
@@ -38,15 +46,16 @@ public sealed class EtcdClusterProcess : IAsyncDisposable
             foreach (var arg in new[]
                      {
                          "--name", $"m{i}", "--data-dir", Path.Combine(cluster._directory, $"m{i}"),
-                         "--listen-client-urls", Url(cluster._clientPorts[i]), "--advertise-client-urls", Url(cluster._clientPorts[i]),
+                         "--listen-client-urls", cluster.Url(cluster._clientPorts[i]), "--advertise-client-urls", cluster.Url(cluster._clientPorts[i]),
                          "--listen-peer-urls", $"http://127.0.0.1:{peerPorts[i]}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{peerPorts[i]}",
                          "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", Path.GetFileName(cluster._directory),
                      })
                 psi.ArgumentList.Add(arg);
+            foreach (var arg in tls?.EtcdArguments() ?? []) psi.ArgumentList.Add(arg);
             cluster._startInfos[i] = psi;
             cluster.Launch(i);
         }
-        foreach (var port in cluster._clientPorts) await HealthyAsync(port);
+        foreach (var port in cluster._clientPorts) await cluster.HealthyAsync(port);
         return cluster;
     }
 
@@ -70,9 +79,9 @@ public sealed class EtcdClusterProcess : IAsyncDisposable
         _members[member] = process;
     }
 
-    private static async Task HealthyAsync(int port)
+    private async Task HealthyAsync(int port)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = new HttpClient(new SocketsHttpHandler { SslOptions = _client.ClientTls(host: null) }) { Timeout = TimeSpan.FromSeconds(2) };
         await Eventually.UntilAsync(async () =>
         {
             try
@@ -100,7 +109,7 @@ public sealed class EtcdClusterProcess : IAsyncDisposable
             ["user", "add", user, $"--new-user-password={password}"], ["user", "grant-role", user, "zerodisk"], ["auth", "enable"],
         ];
         foreach (var step in steps)
-            (await ExternalProcess.RunAsync("etcdctl", ["--endpoints", Endpoints, .. step], TimeSpan.FromSeconds(30), new Dictionary<string, string> { ["ETCDCTL_API"] = "3" }))
+            (await ExternalProcess.RunAsync("etcdctl", ["--endpoints", Endpoints, .. EtcdctlTls(), .. step], TimeSpan.FromSeconds(30), new Dictionary<string, string> { ["ETCDCTL_API"] = "3" }))
                 .EnsureSuccess($"etcdctl {step[0]} {step[1]}");
     }
 
@@ -128,5 +137,11 @@ public sealed class EtcdClusterProcess : IAsyncDisposable
         }
     }
 
-    private static string Url(int port) => $"http://127.0.0.1:{port}";
+    private string[] EtcdctlTls() => _tls is null ? [] :
+    [
+        .. _client.CaFile is { Length: > 0 } ca ? new[] { "--cacert", ca } : [],
+        .. _client.CertificateFile is { Length: > 0 } certificate ? new[] { "--cert", certificate, "--key", _client.KeyFile ?? "" } : [],
+    ];
+
+    private string Url(int port) => $"{(_tls is null ? "http" : "https")}://127.0.0.1:{port}";
 }

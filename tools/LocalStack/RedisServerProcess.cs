@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using ZeroDisk.ServiceDefaults.Engines;
@@ -15,12 +16,14 @@ public sealed class RedisServerProcess : IAsyncDisposable
     private Process? _process;
 
     private readonly EngineCredentials _credentials;
+    private readonly ServerTls? _tls;
 
-    private RedisServerProcess(int port, string directory, EngineCredentials credentials)
+    private RedisServerProcess(int port, string directory, EngineCredentials credentials, ServerTls? tls)
     {
         Port = port;
         Directory = directory;
         _credentials = credentials;
+        _tls = tls;
     }
 
     public int Port { get; }
@@ -30,11 +33,17 @@ public sealed class RedisServerProcess : IAsyncDisposable
     public int? Pid => IsRunning ? _process!.Id : null;
 
     /// <param name="credentials">What the engine asks clients for; default this process's (<see cref="ProcessCredentials.Engines"/>).</param>
-    public static async Task<RedisServerProcess> StartAsync(string? directory = null, EngineCredentials? credentials = null)
+    /// <param name="tls">
+    /// The engine's TLS when the credentials use TLS; default <see cref="ServerTls.FromEnvironment"/> (the
+    /// server certificate of <c>scripts/infra.sh --tls</c>), so that a suite run with a TLS run/infra.env gets TLS engines.
+    /// </param>
+    public static async Task<RedisServerProcess> StartAsync(string? directory = null, EngineCredentials? credentials = null, ServerTls? tls = null)
     {
         var dir = directory ?? Path.Combine(Path.GetTempPath(), "zd-redis-" + Guid.NewGuid().ToString("N")[..8]);
         System.IO.Directory.CreateDirectory(dir);
-        var server = new RedisServerProcess(FreePort.Next(), dir, credentials ?? ProcessCredentials.Engines);
+        credentials ??= ProcessCredentials.Engines;
+        if (credentials.UseTls) tls ??= ServerTls.FromEnvironment(credentials);
+        var server = new RedisServerProcess(FreePort.Next(), dir, credentials, tls);
         await server.StartProcessAsync();
         return server;
     }
@@ -101,9 +110,12 @@ public sealed class RedisServerProcess : IAsyncDisposable
         // With engine credentials in this process (Engines:*, e.g. from an auth-on run/infra.env) the engine asks for
         // them, as the shared ones do: its password in a config file of its own (chmod 600), never on its command line.
         if (AuthConfigFile() is { } authConfig) psi.ArgumentList.Add(authConfig);
+        // With TLS the engine has no plaintext port: its one port is the TLS port, as the shared ones under --tls.
+        foreach (var arg in _tls is { } tls ? tls.RedisArguments(Port) : ["--port", Port.ToString()])
+            psi.ArgumentList.Add(arg);
         foreach (var arg in new[]
                  {
-                     "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", Directory, "--daemonize", "no",
+                     "--bind", "127.0.0.1", "--dir", Directory, "--daemonize", "no",
                      "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction",
                      "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", "--logfile", Path.Combine(Directory, "redis.log"),
                  })
@@ -136,7 +148,13 @@ public sealed class RedisServerProcess : IAsyncDisposable
         {
             using var client = new TcpClient();
             await client.ConnectAsync("127.0.0.1", Port);
-            var stream = client.GetStream();
+            Stream stream = client.GetStream();
+            if (_tls is not null)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                await ssl.AuthenticateAsClientAsync(_credentials.ClientTls("127.0.0.1"));
+                stream = ssl;
+            }
             var credentials = _credentials;
             var replies = 1;
             if (credentials.ResolvedPassword() is { } password)
@@ -157,9 +175,9 @@ public sealed class RedisServerProcess : IAsyncDisposable
             // While loading the AOF redis answers -LOADING; only +PONG means it serves.
             return answer.ToString().Split("\r\n")[replies - 1].StartsWith("+PONG", StringComparison.Ordinal);
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or IOException)
         {
-            return false;
+            return false; // not listening yet, or closed the TLS handshake while starting
         }
     }
 

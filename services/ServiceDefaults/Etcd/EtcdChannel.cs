@@ -16,9 +16,10 @@ namespace ZeroDisk.ServiceDefaults.Etcd;
 /// </summary>
 public static class EtcdChannel
 {
-    public static GrpcChannel Create(string endpoints)
+    /// <param name="credentials">Other credentials than this process's (dotnet-etcd clients made for a test's own user).</param>
+    public static GrpcChannel Create(string endpoints, EtcdCredentials? credentials = null)
     {
-        var credentials = ProcessCredentials.Etcd;
+        credentials ??= ProcessCredentials.Etcd;
         var members = EtcdExtensions.NormaliseEndpoints(endpoints).Split(',').Select(e => new Uri(e)).ToList();
         var options = new GrpcChannelOptions();
         ConfigureTls(options, members, credentials);

@@ -35,7 +35,7 @@ public static class EtcdExtensions
         credentials ??= ProcessCredentials.Etcd;
         var members = normalised.Split(',').Select(e => new Uri(e)).ToList();
         // The token is obtained over a channel of its own (only when a user is configured): dotnet-etcd's is not exposed.
-        var authentication = new EtcdAuthentication(new Lazy<GrpcChannel>(() => EtcdChannel.Create(endpoints)), credentials);
+        var authentication = new EtcdAuthentication(new Lazy<GrpcChannel>(() => EtcdChannel.Create(endpoints, credentials)), credentials);
         return new EtcdClient(normalised, configureChannelOptions: options =>
         {
             if (EtcdChannel.IsTls(members)) options.Credentials = Grpc.Core.ChannelCredentials.SecureSsl;
