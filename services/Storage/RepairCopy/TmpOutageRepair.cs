@@ -35,8 +35,8 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
             }
             if (source.Use != SlotUse.Serve)
             {
-                if (await LacksNothingAsync(source, target)) break;
-                await PauseAsync($"the complete side {source.Address} is {source.Use}", ct);
+                if (await WhyNotCompleteAsync(source, target) is not { } why) break;
+                await PauseAsync($"the complete side {source.Address} is {source.Use}, and {address} cannot complete without it: {why}", ct);
                 continue;
             }
             try
@@ -78,20 +78,22 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
     /// is read on the source only while the source's identity marker is verified (a wiped engine's empty set proves
     /// nothing), and a source that does not answer keeps the repair paused.
     /// </summary>
-    private async Task<bool> LacksNothingAsync(EngineSlot source, EngineSlot target)
+    /// <returns>Null when the target lacks nothing; else why that cannot be shown now (the pause says it).</returns>
+    private async Task<string?> WhyNotCompleteAsync(EngineSlot source, EngineSlot target)
     {
-        if (!source.Engine.IsVerified || source.Use == SlotUse.Gone) return false;
+        if (source.Use == SlotUse.Gone) return "its source is gone";
+        if (!source.Engine.IsVerified) return "its source's identity is not verified in this process, so its dirty set proves nothing";
         try
         {
-            if (await source.Db.SetLengthAsync(target.DirtyKey) != 0) return false;
+            if (await source.Db.SetLengthAsync(target.DirtyKey) is var missed and not 0) return $"its dirty set on the source holds {missed} block(s)";
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {
-            return false;
+            return $"its dirty set on the source cannot be read: {ex.Message}";
         }
         Log.LogWarning("vdisk {Vdisk}: {Target} misses no block (its dirty set on {Source} is empty): complete without a copy, though its source is {Use} here",
             Vdisk.VdiskId, address, source.Address, source.Use);
-        return true;
+        return null;
     }
 
     /// <summary>
