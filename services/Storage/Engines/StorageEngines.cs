@@ -75,10 +75,11 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
     private static readonly TimeSpan ReportAgainInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Says once more that an engine failed here is failed, while etcd still calls it usable: its first report may have
-    /// been refused (the control plane keeps a shard's last serving side online on an unverified report) and the
-    /// situation has changed since. Called on etcd changes, by every vdisk that finds the engine stale: one line a
-    /// second per engine at most, so many vdisks do not flood the collector.
+    /// Says once more that an engine failed here is failed, while etcd still calls it usable or repairs it: its first
+    /// report may have been refused (the control plane keeps a shard's last serving side online on an unverified report)
+    /// or judged older than the repair, and the situation has changed since. Called on etcd changes by every vdisk that
+    /// finds the engine stale, and by a repair waiting on a failed target: one line a second per engine at most, so many
+    /// vdisks do not flood the collector.
     /// </summary>
     internal void ReportStillFailed(StorageEngine engine, string reason)
     {
@@ -88,7 +89,7 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
             if (_reportedAgainAt.TryGetValue(engine.Address, out var last) && now - last < (long)ReportAgainInterval.TotalMilliseconds) return;
             _reportedAgainAt[engine.Address] = now;
         }
-        log.LogWarning("storage engine {Address} is still failed here ({Reason}) while etcd calls it online: reported again", engine.Address, reason);
+        log.LogWarning("storage engine {Address} is still failed here ({Reason}): reported again", engine.Address, reason);
         events.Write(new StorageEngineFailureLine(engine.Address));
     }
 

@@ -225,7 +225,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
                     var reason = $"{stale} dirty blocks of vdisk {VdiskId} recorded on {twin.Address}";
                     if (!slot.Engine.IsFailed) _engines.ReportFailure(slot.Engine, reason);
                     else if (twin.State == EngineState.Online && before.Slots.FirstOrDefault(s => s.Address == twin.Address)?.State != EngineState.Online)
-                        _engines.ReportStillFailed(slot.Engine, $"{reason}, and etcd has just brought {twin.Address} online");
+                        _engines.ReportStillFailed(slot.Engine, $"{reason}; etcd calls it online and has just brought {twin.Address} online");
                 }
                 catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
                 {
