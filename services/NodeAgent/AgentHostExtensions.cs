@@ -20,6 +20,7 @@ public static class AgentHostExtensions
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<ChildSupervisor>()));
         builder.Services.AddSingleton<ChildCommands>();
         builder.Services.AddSingleton<VmHook>();
+        builder.Services.AddSingleton<PendingLaunches>();
         builder.Services.AddSingleton<NbdServerLauncher>();
         builder.Services.AddSingleton<RepairJobRunner>();
         // Hosted services start in this order: adopt the children first, then consume commands, then announce the
@@ -37,12 +38,16 @@ public static class AgentHostExtensions
         return builder;
     }
 
-    /// <summary>Adopts the children of a previous agent before any command is consumed; leaves them running at stop.</summary>
-    private sealed class ChildAdoption(ChildSupervisor supervisor) : IHostedService
+    /// <summary>
+    /// Adopts the children of a previous agent before any command is consumed, then resumes the NBD-server starts it
+    /// acknowledged and did not do; leaves the children running at stop.
+    /// </summary>
+    private sealed class ChildAdoption(ChildSupervisor supervisor, NbdServerLauncher launcher, IHostApplicationLifetime lifetime) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
             supervisor.AdoptAll();
+            launcher.ResumePending(lifetime.ApplicationStopping);
             return Task.CompletedTask;
         }
 

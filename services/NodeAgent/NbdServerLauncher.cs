@@ -16,7 +16,7 @@ namespace ZeroDisk.NodeAgent;
 /// was on its way, and the server stayed down: fault-check seed 1018).
 /// </summary>
 public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supervisor, ChildCommands commands, EtcdGrpc etcd,
-    VmHook vmHook, IPublishEndpoint bus, ILogger<NbdServerLauncher> logger)
+    VmHook vmHook, PendingLaunches pending, IPublishEndpoint bus, ILogger<NbdServerLauncher> logger)
 {
     private static readonly TimeSpan EtcdWait = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<string, Task> _pending = new(StringComparer.Ordinal);
@@ -40,14 +40,35 @@ public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supe
                 return vdisks;
             }, ct);
             await supervisor.StartAsync(commands.NbdServer(serverId), ct);
+            pending.Clear(serverId);
             if (await ServesAsync(serverId, vdisks, ct)) await vmHook.RunAsync(serverId, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            // The agent stops: the record stays, and the next agent starts the server.
         }
         catch (Exception ex)
         {
+            pending.Clear(serverId);
             logger.LogError(ex, "NBD server {Server} not started", serverId);
+        }
+    }
+
+    /// <summary>
+    /// At start-up, before any command is consumed: the starts a previous agent acknowledged and did not do. A server
+    /// that runs (adopted, so it was started) only loses its record.
+    /// </summary>
+    public void ResumePending(CancellationToken ct)
+    {
+        foreach (var serverId in pending.List())
+        {
+            if (supervisor.IsRunning(ProcessRole.NbdServer, serverId))
+            {
+                pending.Clear(serverId);
+                continue;
+            }
+            logger.LogWarning("Resuming the start of NBD server {Server}: a previous agent acknowledged it and stopped before doing it", serverId);
+            _ = LaunchAsync(serverId, ct);
         }
     }
 
