@@ -10,7 +10,10 @@ public sealed class EngineWatch(EtcdClient etcd, string clusterId, string addres
 {
     public List<EngineState> Seen { get; } = [];
 
-    public async Task<EngineState?> CurrentAsync(CancellationToken ct)
+    public Task<EngineState?> CurrentAsync(CancellationToken ct) => StateAsync(etcd, clusterId, address, ct);
+
+    /// <summary>One engine's state in its cluster config now; null when the cluster or the engine is not there.</summary>
+    public static async Task<EngineState?> StateAsync(EtcdClient etcd, string clusterId, string address, CancellationToken ct)
     {
         var config = await etcd.GetJsonAsync<StorageClusterConfig>(EtcdKeys.StorageClusterConfig(clusterId), ct);
         return config?.Value.Servers.FirstOrDefault(s => s.Address == address)?.State;

@@ -8,7 +8,6 @@ using ZeroDisk.Contracts;
 using ZeroDisk.Drill;
 using ZeroDisk.LocalStack;
 using ZeroDisk.ServiceDefaults.Engines;
-using ZeroDisk.ServiceDefaults.Etcd;
 
 namespace ZeroDisk.FaultCheck;
 
@@ -167,12 +166,8 @@ public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpCl
         var twin = Engine(twinSide, f.Shard);
         EngineState? state = null;
         var waited = Stopwatch.StartNew();
-        var online = await Eventually.WithinAsync(async () =>
-        {
-            var config = await etcd.GetJsonAsync<StorageClusterConfig>(EtcdKeys.StorageClusterConfig(twinCluster), ct);
-            state = config?.Value.Servers.FirstOrDefault(s => s.Address == twin.Address)?.State;
-            return state == EngineState.Online;
-        }, TwinWait, TimeSpan.FromSeconds(1), ct: ct);
+        var online = await Eventually.WithinAsync(async () => (state = await EngineWatch.StateAsync(etcd, twinCluster, twin.Address, ct)) == EngineState.Online,
+            TwinWait, TimeSpan.FromSeconds(1), ct: ct);
         if (online)
         {
             if (waited.Elapsed > TimeSpan.FromSeconds(2)) log($"fault #{f.Index} {f.Kind}: waited {waited.Elapsed.TotalSeconds:0} s for its twin {twin.Address} to be online");

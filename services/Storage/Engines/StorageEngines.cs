@@ -78,15 +78,15 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
     /// Says once more that an engine failed here is failed, while etcd still calls it usable or repairs it: its first
     /// report may have been refused (the control plane keeps a shard's last serving side online on an unverified report)
     /// or judged older than the repair, and the situation has changed since. Called on etcd changes by every vdisk that
-    /// finds the engine stale, and by a repair waiting on a failed target: one line a second per engine at most, so many
-    /// vdisks do not flood the collector.
+    /// finds the engine stale, and by a repair waiting on a failed target: one line per engine per <paramref name="every"/>
+    /// (default a second) at most, whichever vdisk asks, so many vdisks do not flood the collector.
     /// </summary>
-    internal void ReportStillFailed(StorageEngine engine, string reason)
+    internal void ReportStillFailed(StorageEngine engine, string reason, TimeSpan? every = null)
     {
         var now = Environment.TickCount64;
         lock (_reportedAgainAt)
         {
-            if (_reportedAgainAt.TryGetValue(engine.Address, out var last) && now - last < (long)ReportAgainInterval.TotalMilliseconds) return;
+            if (_reportedAgainAt.TryGetValue(engine.Address, out var last) && now - last < (long)(every ?? ReportAgainInterval).TotalMilliseconds) return;
             _reportedAgainAt[engine.Address] = now;
         }
         log.LogWarning("storage engine {Address} is still failed here ({Reason}): reported again", engine.Address, reason);

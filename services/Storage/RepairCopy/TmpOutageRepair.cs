@@ -72,6 +72,21 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
     }
 
     /// <summary>
+    /// etcd repairs the target, which is failed here: if that failure's report was lost, or reached ClusterState before
+    /// the repair began and was judged older than it (seed 2003: killed while its repair was being set up), nothing
+    /// would ever change etcd's mind and this repair would wait for good. Reported again, with a fresh time, every
+    /// <see cref="ReportAgainEvery"/> per engine while it lasts (every vdisk's repair asks; the engines throttle);
+    /// ClusterState takes a fresh report during a repair as a new failure.
+    /// </summary>
+    private void ReportFailedAgain(EngineSlot target)
+    {
+        if (target.State == EngineState.RepairTmpOutage && target.Engine.IsFailed)
+            Vdisk.Engines.ReportStillFailed(target.Engine, $"etcd repairs it for vdisk {Vdisk.VdiskId}, and it failed again here", ReportAgainEvery);
+    }
+
+    private static readonly TimeSpan ReportAgainEvery = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// A target whose dirty set is empty missed nothing: it is complete for this vdisk whatever became of its source,
     /// which it does not need then. This is how a shard heals when its two sides failed close together and the side
     /// etcd still repairs holds every write (the other stalled after this one's repair finished here, or after a
@@ -79,25 +94,6 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
     /// is read on the source only while the source's identity marker is verified (a wiped engine's empty set proves
     /// nothing), and a source that does not answer keeps the repair paused.
     /// </summary>
-    private long _reportedAgainAt;
-
-    /// <summary>
-    /// etcd repairs the target, which is failed here: if that failure's report was lost, or reached ClusterState before
-    /// the repair began and was judged older than it (seed 2003: killed while its repair was being set up), nothing
-    /// would ever change etcd's mind and this repair would wait for good. Reported again, with a fresh time, every
-    /// <see cref="ReportAgainEvery"/> while it lasts; ClusterState takes a fresh report during a repair as a new failure.
-    /// </summary>
-    private void ReportFailedAgain(EngineSlot target)
-    {
-        if (target.State != EngineState.RepairTmpOutage || !target.Engine.IsFailed) return;
-        var now = Environment.TickCount64;
-        if (_reportedAgainAt != 0 && now - _reportedAgainAt < (long)ReportAgainEvery.TotalMilliseconds) return;
-        _reportedAgainAt = now;
-        Vdisk.Engines.ReportStillFailed(target.Engine, $"etcd repairs it for vdisk {Vdisk.VdiskId}, and it failed again here");
-    }
-
-    private static readonly TimeSpan ReportAgainEvery = TimeSpan.FromSeconds(10);
-
     /// <returns>Null when the target lacks nothing; else why that cannot be shown now (the pause says it).</returns>
     private async Task<string?> WhyNotCompleteAsync(EngineSlot source, EngineSlot target)
     {
