@@ -59,6 +59,20 @@ public sealed class RedisServerProcess : IAsyncDisposable
     /// <summary>Start again on the same port and data directory (old data intact, new run_id).</summary>
     public Task RestartAsync() => IsRunning ? Task.CompletedTask : StartProcessAsync();
 
+    /// <summary>
+    /// Like <see cref="RestartAsync"/>, but loading its files takes <paramref name="perKey"/> per key of its last AOF
+    /// rewrite (redis's <c>key-load-delay</c>, this start only): meanwhile it answers -LOADING, as a real engine with a
+    /// large dataset does for seconds after a restart. Returns once it serves.
+    /// </summary>
+    public Task RestartLoadingSlowlyAsync(TimeSpan perKey)
+    {
+        if (IsRunning) return Task.CompletedTask;
+        _keyLoadDelayMicroseconds = (int)(perKey.Ticks / 10);
+        return StartProcessAsync();
+    }
+
+    private int _keyLoadDelayMicroseconds;
+
     /// <summary>Wipe the data directory too, as a replaced disk would come back.</summary>
     public async Task RestartEmptyAsync()
     {
@@ -120,6 +134,11 @@ public sealed class RedisServerProcess : IAsyncDisposable
                      "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", "--logfile", Path.Combine(Directory, "redis.log"),
                  })
             psi.ArgumentList.Add(arg);
+        if (Interlocked.Exchange(ref _keyLoadDelayMicroseconds, 0) is var delay and > 0)
+        {
+            psi.ArgumentList.Add("--key-load-delay");
+            psi.ArgumentList.Add(delay.ToString());
+        }
         _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start redis-server (is it installed? scripts/infra.sh install)");
         _process.StandardOutput.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();
         _process.StandardError.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();

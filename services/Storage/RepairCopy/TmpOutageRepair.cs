@@ -90,24 +90,33 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
     /// A target whose dirty set is empty missed nothing: it is complete for this vdisk whatever became of its source,
     /// which it does not need then. This is how a shard heals when its two sides failed close together and the side
     /// etcd still repairs holds every write (the other stalled after this one's repair finished here, or after a
-    /// fresh owner took the vdisk over): waiting for the source would leave the shard without a side for good. The set
-    /// is read on the source only while the source's identity marker is verified (a wiped engine's empty set proves
-    /// nothing), and a source that does not answer keeps the repair paused.
+    /// fresh owner took the vdisk over, or failed first while etcd heard the reports in the other order): waiting for
+    /// the source would leave the shard without a side for good. The set is read on the source only while it answers
+    /// with its registered identity marker under one run_id before and after the read (a wiped or replaced engine's
+    /// empty set proves nothing) — asked of the engine now, not of this process's flags: a source failed here (it
+    /// restarted, or its check after the restart met it still loading its files) is still the engine it was, and a
+    /// source that does not answer keeps the repair paused.
     /// </summary>
     /// <returns>Null when the target lacks nothing; else why that cannot be shown now (the pause says it).</returns>
     private async Task<string?> WhyNotCompleteAsync(EngineSlot source, EngineSlot target)
     {
         if (source.Use == SlotUse.Gone) return "its source is gone";
-        if (!source.Engine.IsVerified) return "its source's identity is not verified in this process, so its dirty set proves nothing";
+        long missed;
         try
         {
-            if (await source.Db.SetLengthAsync(target.DirtyKey) is var missed and not 0) return $"its dirty set on the source holds {missed} block(s)";
+            var before = await EngineIdentityCheck.ReadRunIdAndMarkerAsync(source.Engine);
+            if (before.Marker is not { Length: > 0 } marker || marker != source.Engine.ExpectedIdentity)
+                return "its source does not answer with its registered identity marker (wiped or replaced), so its dirty set proves nothing";
+            missed = await source.Db.SetLengthAsync(target.DirtyKey);
+            if (await EngineIdentityCheck.ReadRunIdAndMarkerAsync(source.Engine) != before)
+                return "its source restarted while its dirty set was read";
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {
             return $"its dirty set on the source cannot be read: {ex.Message}";
         }
-        Log.LogWarning("vdisk {Vdisk}: {Target} misses no block (its dirty set on {Source} is empty): complete without a copy, though its source is {Use} here",
+        if (missed != 0) return $"its dirty set on the source holds {missed} block(s)";
+        Log.LogWarning("vdisk {Vdisk}: {Target} misses no block (its dirty set on {Source}, which answers with its identity marker, is empty): complete without a copy, though its source is {Use} here",
             Vdisk.VdiskId, address, source.Address, source.Use);
         return null;
     }

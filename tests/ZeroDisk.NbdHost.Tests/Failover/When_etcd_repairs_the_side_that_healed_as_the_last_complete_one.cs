@@ -6,15 +6,24 @@ namespace ZeroDisk.NbdHost.Tests.Failover;
 /// slave missed on it. ClusterState, hearing the two failure reports late and in the other order (the broker was
 /// down), takes the primary offline (its twin was still online in etcd) and repairs it from the slave. That repair
 /// can copy nothing (its source is stale) and needs nothing: it completes without a copy and the shard serves the
-/// last writes. (In the seed's run it paused instead, for a reason this order alone does not reproduce: see
-/// DECISIONS, session 11.)
+/// last writes. Seed 2021 had the same order, and the slave came back with a large dataset: the server's check of it
+/// after its restart met it still loading its files (-LOADING), so this process no longer counted it verified, and the
+/// repair, which trusted the source's dirty set only on that flag, paused for good. It now asks the source itself.
 /// </summary>
 public sealed class When_etcd_repairs_the_side_that_healed_as_the_last_complete_one(ITestOutputHelper output) : StorageHarnessTest(output)
 {
     [Fact]
-    public async Task The_repair_completes_without_a_copy_and_the_shard_serves_the_last_writes()
+    public Task The_repair_completes_without_a_copy_and_the_shard_serves_the_last_writes() =>
+        RepairOfTheLastCompleteSideCompletesAsync(slowLoadingSlave: false);
+
+    [Fact]
+    public Task Seed_2021_the_repair_completes_although_the_slave_was_still_loading_when_checked_after_its_restart() =>
+        RepairOfTheLastCompleteSideCompletesAsync(slowLoadingSlave: true);
+
+    private async Task RepairOfTheLastCompleteSideCompletesAsync(bool slowLoadingSlave)
     {
         var (primary, slave) = (H.Clusters.Primary[0], H.Clusters.Slave[0]);
+        if (slowLoadingSlave) await GiveALargeDatasetAsync(slave);
         var model = new VdiskModel(H.Vdisk, 8);
         for (var i = 0; i < 8; i++) await model.WriteAsync(i, 1);
 
@@ -33,11 +42,14 @@ public sealed class When_etcd_repairs_the_side_that_healed_as_the_last_complete_
         await Task.Delay(160);
         await primary.KillAsync();
         await Task.Delay(1000);
-        await Task.WhenAll(primary.RestartAsync(), slave.RestartAsync());
+        await Task.WhenAll(primary.RestartAsync(), slowLoadingSlave ? slave.RestartLoadingSlowlyAsync(TimeSpan.FromMilliseconds(1)) : slave.RestartAsync());
         await Eventually.TrueAsync(() => H.Vdisk.Topology.Slot(0, ClusterSide.Primary).Use == SlotUse.Serve, TimeSpan.FromSeconds(30),
             "the primary to heal as the shard's last complete side");
         await stop.CancelAsync();
         await writer;
+
+        if (slowLoadingSlave)
+            Assert.False(H.Vdisk.Topology.Slot(0, ClusterSide.Slave).Engine.IsVerified, "the seed's condition: the slave's check after its restart met it loading");
 
         // ClusterState's decision, made from the reports in the other order.
         await H.SetStateAsync(ClusterSide.Primary, 0, EngineState.RepairTmpOutage);
@@ -52,5 +64,16 @@ public sealed class When_etcd_repairs_the_side_that_healed_as_the_last_complete_
             Assert.Equal(model.Expected(block), back);
         }
         Assert.True(await H.Inspect(primary).SetLengthAsync(H.DirtyKey(slave)) > 0); // the slave still gets its repair
+    }
+
+    /// <summary>3,000 keys in its AOF's base (rewritten now): loaded at one per millisecond, they keep it loading for 3 s.</summary>
+    private async Task GiveALargeDatasetAsync(RedisServerProcess engine)
+    {
+        var db = H.Inspect(engine);
+        await Task.WhenAll(Enumerable.Range(0, 3000).Select(i => db.StringSetAsync($"filler:{i}", "x")));
+        await db.ExecuteAsync("BGREWRITEAOF");
+        await Eventually.UntilAsync(async () => (string?)await db.ExecuteAsync("INFO", "persistence") is { } info
+                && info.Contains("aof_rewrite_in_progress:0") && info.Contains("aof_rewrite_scheduled:0"),
+            "the AOF rewrite to finish");
     }
 }
