@@ -62,13 +62,13 @@ public sealed class RedisServerProcess : IAsyncDisposable
     /// <summary>
     /// Like <see cref="RestartAsync"/>, but loading its files takes <paramref name="perKey"/> per key of its last AOF
     /// rewrite (redis's <c>key-load-delay</c>, this start only): meanwhile it answers -LOADING, as a real engine with a
-    /// large dataset does for seconds after a restart. Returns once it serves.
+    /// large dataset does for seconds after a restart. Returns once it answers, loading or not.
     /// </summary>
     public Task RestartLoadingSlowlyAsync(TimeSpan perKey)
     {
         if (IsRunning) return Task.CompletedTask;
         _keyLoadDelayMicroseconds = (int)(perKey.Ticks / 10);
-        return StartProcessAsync();
+        return StartProcessAsync(untilServing: false);
     }
 
     private int _keyLoadDelayMicroseconds;
@@ -113,7 +113,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
             CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
     }
 
-    private async Task StartProcessAsync()
+    private async Task StartProcessAsync(bool untilServing = true)
     {
         var psi = new ProcessStartInfo("redis-server")
         {
@@ -138,6 +138,10 @@ public sealed class RedisServerProcess : IAsyncDisposable
         {
             psi.ArgumentList.Add("--key-load-delay");
             psi.ArgumentList.Add(delay.ToString());
+            // Answer (-LOADING) while loading, as a large dataset's engine does between its chunks; by default a few
+            // thousand small keys are one chunk, and it would answer nothing until loaded.
+            psi.ArgumentList.Add("--loading-process-events-interval-bytes");
+            psi.ArgumentList.Add("1024");
         }
         _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start redis-server (is it installed? scripts/infra.sh install)");
         _process.StandardOutput.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();
@@ -145,7 +149,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
         var process = _process;
         await Eventually.UntilAsync(async () => process.HasExited
                 ? throw new InvalidOperationException($"redis-server on port {Port} exited with {process.ExitCode}; see {Directory}/redis.log")
-                : await PingAsync(),
+                : await PingAsync(untilServing),
             $"redis-server on port {Port} answers PING", TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(20));
     }
 
@@ -161,7 +165,16 @@ public sealed class RedisServerProcess : IAsyncDisposable
         return file;
     }
 
-    private async Task<bool> PingAsync()
+    /// <param name="serving">True: only +PONG counts; false: -LOADING (still reading its files) counts too.</param>
+    private async Task<bool> PingAsync(bool serving) =>
+        await ReplyToPingAsync() is { } reply
+        && (reply.StartsWith("+PONG", StringComparison.Ordinal) || (!serving && reply.StartsWith("-LOADING", StringComparison.Ordinal)));
+
+    /// <summary>True while the engine answers -LOADING: restarted, still reading its files.</summary>
+    public async Task<bool> IsLoadingAsync() => (await ReplyToPingAsync())?.StartsWith("-LOADING", StringComparison.Ordinal) == true;
+
+    /// <summary>The engine's reply line to PING (after AUTH when it asks for a password), or null when it does not answer.</summary>
+    private async Task<string?> ReplyToPingAsync()
     {
         try
         {
@@ -188,15 +201,15 @@ public sealed class RedisServerProcess : IAsyncDisposable
             while (answer.ToString().Split("\r\n").Length <= replies)
             {
                 var read = await stream.ReadAsync(buffer);
-                if (read == 0) return false;
+                if (read == 0) return null;
                 answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
             }
             // While loading the AOF redis answers -LOADING; only +PONG means it serves.
-            return answer.ToString().Split("\r\n")[replies - 1].StartsWith("+PONG", StringComparison.Ordinal);
+            return answer.ToString().Split("\r\n")[replies - 1];
         }
         catch (Exception ex) when (ex is SocketException or IOException)
         {
-            return false; // not listening yet, or closed the TLS handshake while starting
+            return null; // not listening yet, or closed the TLS handshake while starting
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
@@ -83,6 +84,56 @@ public static class EngineIdentityCheck
         engine.MarkVerified(expected);
         return true;
     }
+
+    /// <summary>
+    /// Returns once the engine is not loading its files (it answers PING), answers with another error, or
+    /// <paramref name="atMost"/> has passed: a restarted engine answers -LOADING to every command until then (and the
+    /// client drops its connection on that answer and reconnects), and an identity check made meanwhile would fail an
+    /// engine that is only not ready. One wait per engine, shared by everyone who asks.
+    /// </summary>
+    internal static Task WaitWhileLoadingAsync(this StorageEngines engines, StorageEngine engine, TimeSpan atMost)
+    {
+        lock (engine)
+        {
+            if (engine.LoadingWait is { IsCompleted: false } running) return running;
+            return engine.LoadingWait = WaitAsync();
+        }
+
+        async Task WaitAsync()
+        {
+            var waited = Stopwatch.StartNew();
+            var said = false;
+            while (waited.Elapsed < atMost)
+            {
+                try
+                {
+                    // Not connected: the client is reconnecting (after a -LOADING, or the engine is down for good).
+                    if (engine.Connection.IsConnected)
+                    {
+                        await engine.Database(0).PingAsync();
+                        return;
+                    }
+                }
+                catch (Exception ex) when (IsLoading(ex))
+                {
+                    if (!said && (said = true))
+                        engines.Log.LogInformation("storage engine {Address} is loading its files: its identity is checked once it has", engine.Address);
+                }
+                catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+                {
+                    return; // the identity check says what is wrong
+                }
+                await Task.Delay(LoadingPoll);
+            }
+            engines.Log.LogWarning("storage engine {Address} has not answered without -LOADING for {Waited}: checking its identity anyway", engine.Address, atMost);
+        }
+    }
+
+    /// <summary>The engine answered -LOADING (the client reports it as a connection failure of type Loading).</summary>
+    private static bool IsLoading(Exception ex) =>
+        ex is RedisConnectionException { FailureType: ConnectionFailureType.Loading } || ex.Message.StartsWith("LOADING", StringComparison.Ordinal);
+
+    private static readonly TimeSpan LoadingPoll = TimeSpan.FromMilliseconds(200);
 
     /// <summary>The engine's run_id and identity marker as it answers now (also what a stall probe compares).</summary>
     internal static async Task<(string? RunId, string? Marker)> ReadRunIdAndMarkerAsync(StorageEngine engine)

@@ -64,6 +64,9 @@ public sealed class StorageEngine : IAsyncDisposable
     /// <summary>The verification running now, shared by everyone who needs it (<see cref="StorageEngines.VerifyAsync"/>).</summary>
     internal Task<bool>? Verification;
 
+    /// <summary>The wait for the engine to finish loading its files, shared likewise (<see cref="EngineIdentityCheck.WaitWhileLoadingAsync"/>).</summary>
+    internal Task? LoadingWait;
+
     /// <summary>The engine's <c>run_id</c> when this process first reached it (or after etcd brought it back): a different one means it restarted.</summary>
     public string? RunId { get; internal set; }
 

@@ -100,7 +100,10 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
     /// restart etcd's state already covers is not a new one: the next run_id seen is what a later restart is
     /// measured against (the client may not even have reconnected yet).
     /// </summary>
-    /// <returns>Completes once the engine is usable again or known not to be (its identity checked first).</returns>
+    /// <returns>
+    /// Completes once the engine is usable again or known not to be (its identity checked first), or after twice the
+    /// command timeout (an engine still loading its files is restored in the background once loaded).
+    /// </returns>
     public Task RestoreAsync(string address)
     {
         _reported.TryRemove(address, out _);
@@ -131,8 +134,20 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         return RestoreVerifiedAsync(engine);
     }
 
+    /// <summary>
+    /// etcd's change is applied to the vdisks once this returns, so that they find the engine usable at once; but an
+    /// engine still loading its files (minutes for a large dataset) is not waited for: it is restored in the
+    /// background once loaded (the vdisks hear of it as of any restore), and etcd's other changes go on meanwhile.
+    /// </summary>
     private async Task RestoreVerifiedAsync(StorageEngine engine)
     {
+        var restored = RestoreOnceLoadedAsync(engine);
+        await Task.WhenAny(restored, Task.Delay(options.CommandTimeout * 2));
+    }
+
+    private async Task RestoreOnceLoadedAsync(StorageEngine engine)
+    {
+        await this.WaitWhileLoadingAsync(engine, options.EngineLoadingWait);
         if (!await this.VerifyIdentityAsync(engine)) return;
         if (!engine.TryClearFailure()) return;
         log.LogInformation("storage engine {Address} is usable again (etcd state changed, identity marker verified)", engine.Address);
@@ -180,12 +195,18 @@ public sealed class StorageEngines(StorageOptions options, IStderrEvents events,
         {
             if (e.ConnectionType != ConnectionType.Interactive) return;
             if (engine.TakeRestoreOnReconnect()) _ = RestoreNow(engine);
-            else if (engine.RunId is not null) _ = this.VerifyIdentityAsync(engine); // marker and run_id, again
+            else if (engine.RunId is not null) _ = VerifyOnceLoadedAsync(engine); // marker and run_id, again
         };
         // The baseline run_id is read by the first identity check (EnsureVerifiedAsync), before the engine is used.
         if (!connection.IsConnected)
             ReportFailure(engine, "not reachable when first connected");
         return engine;
+    }
+
+    private async Task VerifyOnceLoadedAsync(StorageEngine engine)
+    {
+        await this.WaitWhileLoadingAsync(engine, options.EngineLoadingWait);
+        await this.VerifyIdentityAsync(engine);
     }
 
     /// <summary>

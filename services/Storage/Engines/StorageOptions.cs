@@ -35,6 +35,14 @@ public sealed record StorageOptions
     [PositiveDuration]
     public TimeSpan RecentWriteWindow { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// How long an engine that answers -LOADING (restarted, still reading its files: minutes for a large dataset) is
+    /// waited for before its identity check, after a reconnect or when etcd brings it back. It is not wrong, only not
+    /// ready; checked while loading it would fail, and stay failed here until etcd next changes its state.
+    /// </summary>
+    [PositiveDuration]
+    public TimeSpan EngineLoadingWait { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Commands in flight per engine (pipelined on its one connection); more wait their turn in this process.</summary>
     [Range(1, 65536)]
     public int MaxCommandsInFlightPerEngine { get; init; } = 256;

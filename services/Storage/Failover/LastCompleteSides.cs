@@ -79,6 +79,7 @@ internal sealed class LastCompleteSides
             var twin = topology.Twin(slot);
             if (twin.Use == SlotUse.Serve) return false; // the twin serves (healed first): this engine is the stale one now
             if (twin.State is EngineState.Rip or EngineState.RepairFinalOutage) continue;
+            if (await MissedOnTwinAsync(slot, twin) is > 0) return false;
             List<long> missed;
             lock (_lastComplete) missed = _windowAtFailure.GetValueOrDefault(twin.Address) ?? [];
             try
@@ -91,5 +92,23 @@ internal sealed class LastCompleteSides
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// The blocks the twin records as missed by this engine, or null when the twin cannot be read (stalled too). An
+    /// engine with any is stale whatever the order of failures says: a fresh process (seed 2045) saw the stale side fail
+    /// only when it found that set, after etcd had made the complete side a repair target, and healed the stale side as
+    /// the last complete one; the complete side was then "repaired" from it with older data.
+    /// </summary>
+    private static async Task<long?> MissedOnTwinAsync(EngineSlot slot, EngineSlot twin)
+    {
+        try
+        {
+            return await twin.Db.SetLengthAsync(slot.DirtyKey);
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            return null;
+        }
     }
 }

@@ -1,6 +1,3 @@
-using Etcdserverpb;
-using ZeroDisk.ServiceDefaults.Etcd;
-
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
 /// <summary>
@@ -23,13 +20,7 @@ public sealed class When_a_server_starts_while_the_only_side_of_a_shard_is_down(
         await H.PutStateAsync(ClusterSide.Slave, 1, EngineState.Offline);
 
         // The crashed server's owner key lapses 4 s from now: the new server waits for it before opening the vdisk.
-        var lease = await H.Etcd.LeaseGrantAsync(new LeaseGrantRequest { TTL = 4 });
-        await H.Etcd.PutAsync(new PutRequest
-        {
-            Key = EtcdJson.Utf8(EtcdKeys.VdiskOwner(H.VdiskId)),
-            Value = EtcdJson.Utf8(ZeroDiskJson.Serialize(new VdiskOwner("crashed-server", VdiskOwnerKind.Vm, 1))),
-            Lease = lease.ID,
-        });
+        await H.HoldVdiskElsewhereAsync("crashed-server", TimeSpan.FromSeconds(4));
         await H.StartServerAsync();
         await only.KillAsync();
         await only.RestartAsync();

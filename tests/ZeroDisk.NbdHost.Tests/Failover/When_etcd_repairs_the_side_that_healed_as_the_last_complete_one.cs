@@ -8,7 +8,8 @@ namespace ZeroDisk.NbdHost.Tests.Failover;
 /// can copy nothing (its source is stale) and needs nothing: it completes without a copy and the shard serves the
 /// last writes. Seed 2021 had the same order, and the slave came back with a large dataset: the server's check of it
 /// after its restart met it still loading its files (-LOADING), so this process no longer counted it verified, and the
-/// repair, which trusted the source's dirty set only on that flag, paused for good. It now asks the source itself.
+/// repair, which trusted the source's dirty set only on that flag, paused for good. Now the check waits for the engine
+/// to load, and the repair asks the source itself whether it is the registered engine (either fix alone passes this).
 /// </summary>
 public sealed class When_etcd_repairs_the_side_that_healed_as_the_last_complete_one(ITestOutputHelper output) : StorageHarnessTest(output)
 {
@@ -23,7 +24,7 @@ public sealed class When_etcd_repairs_the_side_that_healed_as_the_last_complete_
     private async Task RepairOfTheLastCompleteSideCompletesAsync(bool slowLoadingSlave)
     {
         var (primary, slave) = (H.Clusters.Primary[0], H.Clusters.Slave[0]);
-        if (slowLoadingSlave) await GiveALargeDatasetAsync(slave);
+        if (slowLoadingSlave) await H.GiveALargeDatasetAsync(slave);
         var model = new VdiskModel(H.Vdisk, 8);
         for (var i = 0; i < 8; i++) await model.WriteAsync(i, 1);
 
@@ -48,9 +49,6 @@ public sealed class When_etcd_repairs_the_side_that_healed_as_the_last_complete_
         await stop.CancelAsync();
         await writer;
 
-        if (slowLoadingSlave)
-            Assert.False(H.Vdisk.Topology.Slot(0, ClusterSide.Slave).Engine.IsVerified, "the seed's condition: the slave's check after its restart met it loading");
-
         // ClusterState's decision, made from the reports in the other order.
         await H.SetStateAsync(ClusterSide.Primary, 0, EngineState.RepairTmpOutage);
         await H.Events.WaitForAsync($"{{\"type\": \"repair-tmp-outage-complete\", \"data\": {{\"address\": \"{primary.Address}\", \"vdiskid\": \"{H.VdiskId}\"}}}}",
@@ -64,16 +62,5 @@ public sealed class When_etcd_repairs_the_side_that_healed_as_the_last_complete_
             Assert.Equal(model.Expected(block), back);
         }
         Assert.True(await H.Inspect(primary).SetLengthAsync(H.DirtyKey(slave)) > 0); // the slave still gets its repair
-    }
-
-    /// <summary>3,000 keys in its AOF's base (rewritten now): loaded at one per millisecond, they keep it loading for 3 s.</summary>
-    private async Task GiveALargeDatasetAsync(RedisServerProcess engine)
-    {
-        var db = H.Inspect(engine);
-        await Task.WhenAll(Enumerable.Range(0, 3000).Select(i => db.StringSetAsync($"filler:{i}", "x")));
-        await db.ExecuteAsync("BGREWRITEAOF");
-        await Eventually.UntilAsync(async () => (string?)await db.ExecuteAsync("INFO", "persistence") is { } info
-                && info.Contains("aof_rewrite_in_progress:0") && info.Contains("aof_rewrite_scheduled:0"),
-            "the AOF rewrite to finish");
     }
 }

@@ -171,6 +171,35 @@ public sealed class StorageHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Another server's owner key on the vdisk, lapsing after <paramref name="ttl"/> (a crashed owner's lease): a server
+    /// started now connects the engines but opens the vdisk only once the key is gone.
+    /// </summary>
+    public async Task HoldVdiskElsewhereAsync(string owner, TimeSpan ttl)
+    {
+        var lease = await Etcd.LeaseGrantAsync(new Etcdserverpb.LeaseGrantRequest { TTL = (long)ttl.TotalSeconds });
+        await Etcd.PutAsync(new Etcdserverpb.PutRequest
+        {
+            Key = EtcdJson.Utf8(EtcdKeys.VdiskOwner(VdiskId)),
+            Value = EtcdJson.Utf8(ZeroDiskJson.Serialize(new VdiskOwner(owner, VdiskOwnerKind.Vm, 1))),
+            Lease = lease.ID,
+        });
+    }
+
+    /// <summary>
+    /// 3,000 keys in the engine's AOF base (rewritten now), beside the vdisk's: restarted with
+    /// <see cref="RedisServerProcess.RestartLoadingSlowlyAsync"/> at a millisecond per key, it answers -LOADING for 3 s.
+    /// </summary>
+    public async Task GiveALargeDatasetAsync(RedisServerProcess engine)
+    {
+        var db = Inspect(engine);
+        await Task.WhenAll(Enumerable.Range(0, 3000).Select(i => db.StringSetAsync($"filler:{i}", "x")));
+        await db.ExecuteAsync("BGREWRITEAOF");
+        await Eventually.UntilAsync(async () => (string?)await db.ExecuteAsync("INFO", "persistence") is { } info
+                && info.Contains("aof_rewrite_in_progress:0") && info.Contains("aof_rewrite_scheduled:0"),
+            "the AOF rewrite to finish");
+    }
+
     public static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what) => Eventually.TrueAsync(condition, timeout, what);
 
     public async ValueTask DisposeAsync()
