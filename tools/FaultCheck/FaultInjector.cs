@@ -154,26 +154,51 @@ public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpCl
     }
 
     /// <summary>
-    /// An engine is lost for good only once its twin is online, as an operator replacing a disk waits for the twin's
-    /// repair. The schedule keeps the twin alone for a margin after any earlier fault, but on a loaded machine a repair
-    /// can outlast it (seed 1034: the slave's repair from the primary had not finished when the primary was killed for
-    /// good; the shard had no complete copy left, the declaration was rightly refused and nothing could settle).
-    /// Null when the twin is online; else why the fault is skipped.
+    /// An engine is lost for good only once its twin is complete, as an operator replacing a disk waits for the twin's
+    /// repair: online in etcd, and named by no dirty set on the engine about to be lost. The schedule keeps the twin
+    /// alone for a margin after any earlier fault, but on a loaded machine a repair can outlast it (seed 1034: the
+    /// slave's repair had not finished when the primary was killed for good), and etcd can call a twin online whose
+    /// failure report has not been handled yet (seed 2055: the primary had restarted from older files, its report was
+    /// delayed by ClusterState's restarts, and the slave holding what it lost was wiped). Null when the twin is
+    /// complete; else why the fault is skipped.
     /// </summary>
     private async Task<string?> TwinNotOnlineAsync(Fault f, CancellationToken ct)
     {
         var (twinSide, twinCluster) = f.Side == Side.Primary ? (Side.Slave, stack.SlaveCluster) : (Side.Primary, stack.PrimaryCluster);
         var twin = Engine(twinSide, f.Shard);
+        var lost = Engine(f.Side, f.Shard);
         EngineState? state = null;
+        var missed = new List<string>();
         var waited = Stopwatch.StartNew();
-        var online = await Eventually.WithinAsync(async () => (state = await EngineWatch.StateAsync(etcd, twinCluster, twin.Address, ct)) == EngineState.Online,
+        var complete = await Eventually.WithinAsync(async () =>
+                (state = await EngineWatch.StateAsync(etcd, twinCluster, twin.Address, ct)) == EngineState.Online
+                && (missed = await DirtySetsNamingAsync(lost, twin.Address)).Count == 0,
             TwinWait, TimeSpan.FromSeconds(1), ct: ct);
-        if (online)
+        if (complete)
         {
-            if (waited.Elapsed > TimeSpan.FromSeconds(2)) log($"fault #{f.Index} {f.Kind}: waited {waited.Elapsed.TotalSeconds:0} s for its twin {twin.Address} to be online");
+            if (waited.Elapsed > TimeSpan.FromSeconds(2)) log($"fault #{f.Index} {f.Kind}: waited {waited.Elapsed.TotalSeconds:0} s for its twin {twin.Address} to be complete");
             return null;
         }
-        return $"not injected: the twin {twin.Address} is still {state?.ToWire() ?? "unknown"} after {TwinWait.TotalMinutes:0} min, and losing {Engine(f.Side, f.Shard).Address} now would lose the shard's only complete copy";
+        var why = state == EngineState.Online ? $"online but missing blocks ({string.Join(", ", missed)} on {lost.Address})" : $"still {state?.ToWire() ?? "unknown"}";
+        return $"not injected: the twin {twin.Address} is {why} after {TwinWait.TotalMinutes:0} min, and losing {lost.Address} now would lose the shard's only complete copy";
+    }
+
+    /// <summary>The dirty sets on <paramref name="engine"/> that record blocks <paramref name="address"/> missed; one that cannot be read counts as one.</summary>
+    private async Task<List<string>> DirtySetsNamingAsync(RedisServerProcess engine, string address)
+    {
+        var sets = new List<string>();
+        if (!engine.IsRunning) return ["(not running: its dirty sets cannot be read)"];
+        try
+        {
+            await using var redis = await EngineConnection.ConnectAsync($"{engine.Address},connectTimeout=5000,syncTimeout=10000");
+            await foreach (var key in redis.GetServer(engine.Address).KeysAsync(pattern: $"dirty:{stack.Id}-*:{address}"))
+                sets.Add(key.ToString());
+        }
+        catch (RedisException ex)
+        {
+            sets.Add($"(its dirty sets cannot be read: {ex.Message})"); // the next poll asks again
+        }
+        return sets;
     }
 
     private async Task<string> ServiceAsync(string name, Fault f, CancellationToken ct)
