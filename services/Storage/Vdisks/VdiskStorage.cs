@@ -123,8 +123,12 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     /// </summary>
     public async Task ApplyAsync(VdiskConfig config)
     {
+        VdiskTopology before;
         lock (_stateGate)
         {
+            before = Topology;
+            // Engines failed here before this vdisk is opened: their first report went out while it was closed.
+            if (!_opened) _failedBeforeOpening = before.Slots.Where(s => s.Engine.IsFailed).Select(s => s.Engine).ToHashSet();
             Volatile.Write(ref _config, config);
             // A finished tmp repair counts only while the engine stays in repair-tmp-outage; a new incident repairs again.
             foreach (var server in config.Primary.Servers.Concat(config.Slave.Servers))
@@ -138,7 +142,8 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         if (IsFenced) return;
         await _trust.RecordAsync(config, Topology, takeover);
         if (takeover) ProbeInheritedFailures();
-        await CheckDirtySetsAsync();
+        await CheckDirtySetsAsync(before, takeover);
+        _opened = true;
         _repairs.Reconcile(Topology);
     }
 
@@ -204,12 +209,15 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     /// etcd calls online but with dirty blocks is treated as failed and reported. The set is read on the twin whether the twin
     /// serves or is being repaired: a twin that finished its repair here, then served while this engine stalled, holds the only
     /// record that this engine missed writes, and a fresh process must not read those blocks from it. An engine failed here
-    /// already is reported again, at every change etcd makes to the vdisk, while etcd calls both it and its twin online: its
-    /// report may have been refused while its twin was not serving, and now the control plane can believe it. Not only when
-    /// this vdisk sees the twin come online (seed 2042: the vdisk was fenced out then and reopened with the twin online
-    /// already, so nothing ever reported the stale side again); the engines throttle the lines.
+    /// already is reported again while etcd still calls it online (its report may have been refused while its twin was not
+    /// serving) when etcd brings that twin online, or, if it failed before this process opened the vdisk, when it opens
+    /// it with the twin online already (seed 2042: the vdisk was fenced out while the twin came back, and nothing ever
+    /// reported the stale side again): then the control plane can believe it.
     /// </summary>
-    private async Task CheckDirtySetsAsync()
+    private bool _opened;
+    private HashSet<StorageEngine> _failedBeforeOpening = [];
+
+    private async Task CheckDirtySetsAsync(VdiskTopology before, bool takeover)
     {
         var topology = Topology;
         var checks = topology.Slots
@@ -224,8 +232,9 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
                     if (stale == 0) return;
                     var reason = $"{stale} dirty blocks of vdisk {VdiskId} recorded on {twin.Address}";
                     if (!slot.Engine.IsFailed) _engines.ReportFailure(slot.Engine, reason);
-                    else if (twin.State == EngineState.Online)
-                        _engines.ReportStillFailed(slot.Engine, $"{reason}; etcd calls it and {twin.Address} online");
+                    else if (twin.State == EngineState.Online && (takeover && _failedBeforeOpening.Contains(slot.Engine)
+                                                                  || before.Slots.FirstOrDefault(s => s.Address == twin.Address)?.State != EngineState.Online))
+                        _engines.ReportStillFailed(slot.Engine, $"{reason}; etcd calls it online, and {twin.Address} {(takeover ? "is online as this process opens the vdisk" : "has just been brought online")}");
                 }
                 catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
                 {
