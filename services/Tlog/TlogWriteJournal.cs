@@ -30,11 +30,14 @@ public sealed class TlogWriteJournal(EtcdClient etcd, TlogJournalOptions options
         if (await WriterOf(vdiskId, ownerEpoch) is { } writer) await writer.AppendAsync(blockIndex, block);
     }
 
-    /// <summary>The seam's flush has no vdisk: every open tlog is made durable (a server usually serves one vdisk).</summary>
-    public async ValueTask FlushAsync()
+    /// <summary>
+    /// The vdisk's own tlog only (seed 2062: a FLUSH of one vdisk failed because another vdisk's tlog cluster had
+    /// lost two of its three servers).
+    /// </summary>
+    public async ValueTask FlushAsync(string vdiskId)
     {
-        foreach (var term in _writers.Values)
-            if (term.Writer.IsValueCreated && await term.Writer.Value is { } writer) await writer.FlushAsync();
+        if (_writers.TryGetValue(vdiskId, out var term) && term.Writer.IsValueCreated && await term.Writer.Value is { } writer)
+            await writer.FlushAsync();
     }
 
     private async Task<TlogWriter?> WriterOf(string vdiskId, long epoch)

@@ -14,8 +14,11 @@ public interface IWriteJournal
     /// <param name="block">The whole new block content; empty when the block became all zeroes (deleted).</param>
     ValueTask AppendAsync(string vdiskId, long ownerEpoch, long blockIndex, ReadOnlyMemory<byte> block);
 
-    /// <summary>Returns once every earlier append is durable.</summary>
-    ValueTask FlushAsync();
+    /// <summary>
+    /// Returns once every earlier append of <paramref name="vdiskId"/> is durable. One vdisk's flush never waits for
+    /// another's log: a tlog cluster that lost its quorum fails the flushes of its own vdisk only.
+    /// </summary>
+    ValueTask FlushAsync(string vdiskId);
 }
 
 /// <summary>The journal of a vdisk without a tlog cluster: nothing to record.</summary>
@@ -25,5 +28,5 @@ public sealed class NoWriteJournal : IWriteJournal
 
     public ValueTask AppendAsync(string vdiskId, long ownerEpoch, long blockIndex, ReadOnlyMemory<byte> block) => ValueTask.CompletedTask;
 
-    public ValueTask FlushAsync() => ValueTask.CompletedTask;
+    public ValueTask FlushAsync(string vdiskId) => ValueTask.CompletedTask;
 }

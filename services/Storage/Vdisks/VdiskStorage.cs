@@ -338,7 +338,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
             length == BlockSize
                 ? WriteWholeAsync(block, data.Slice(position, length))
                 : ModifyPartAsync(block, inBlock, data.Slice(position, length)));
-        if (fua) await _journal.FlushAsync();
+        if (fua) await _journal.FlushAsync(VdiskId);
     }
 
     /// <summary>
@@ -346,7 +346,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     /// <see cref="EngineDurabilityCheck"/>): only the tlog, if any, has more to make durable. Writes still in flight
     /// are not covered by a FLUSH (NBD protocol), and each of them is durable before its own reply.
     /// </summary>
-    public ValueTask FlushAsync(CancellationToken ct) => _journal.FlushAsync();
+    public ValueTask FlushAsync(CancellationToken ct) => _journal.FlushAsync(VdiskId);
 
     /// <summary>Whole blocks in the range are deleted; partial ones are left as they are (a trim is advisory).</summary>
     public async ValueTask TrimAsync(long offset, long length, bool fua, CancellationToken ct)
@@ -355,7 +355,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         CheckRange(offset, length);
         await ForEachBlockAsync(offset, length, (block, _, _, partLength) =>
             partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ValueTask.CompletedTask);
-        if (fua) await _journal.FlushAsync();
+        if (fua) await _journal.FlushAsync(VdiskId);
     }
 
     /// <summary>Zeroes are never stored: whole blocks are deleted, partial ones read-modify-written.</summary>
@@ -365,7 +365,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         CheckRange(offset, length);
         await ForEachBlockAsync(offset, length, (block, inBlock, _, partLength) =>
             partLength == BlockSize ? WriteWholeAsync(block, ReadOnlyMemory<byte>.Empty) : ZeroPartAsync(block, inBlock, partLength));
-        if (fua) await _journal.FlushAsync();
+        if (fua) await _journal.FlushAsync(VdiskId);
     }
 
     private async ValueTask ReadPartAsync(long block, int inBlock, Memory<byte> into)

@@ -46,10 +46,10 @@ public sealed class When_a_vdisk_is_claimed_again_with_a_tlog : IAsyncLifetime
         {
             await journal.AppendAsync(_vdisk, 5, 0, block);
             await journal.AppendAsync(_vdisk, 5, 1, block);
-            await journal.FlushAsync();
+            await journal.FlushAsync(_vdisk);
             // Claimed again in the same process: epoch 9.
             await journal.AppendAsync(_vdisk, 9, 2, block);
-            await journal.FlushAsync();
+            await journal.FlushAsync(_vdisk);
             await Assert.ThrowsAsync<IOException>(async () => await journal.AppendAsync(_vdisk, 5, 3, block));
         }
 
