@@ -127,8 +127,6 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         lock (_stateGate)
         {
             before = Topology;
-            // Engines failed here before this vdisk is opened: their first report went out while it was closed.
-            if (!_opened) _failedBeforeOpening = before.Slots.Where(s => s.Engine.IsFailed).Select(s => s.Engine).ToHashSet();
             Volatile.Write(ref _config, config);
             // A finished tmp repair counts only while the engine stays in repair-tmp-outage; a new incident repairs again.
             foreach (var server in config.Primary.Servers.Concat(config.Slave.Servers))
@@ -136,14 +134,15 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
             RebuildTopology();
         }
         // Identity is checked, never assumed, and a fresh process sees only durable truth: identities verified (the first time: layout and restarts checked; throws VdiskRefusedException).
+        // Engines failed here before the trust check: at a takeover, their first report went out while the vdisk was closed.
+        var failedBeforeOpening = before.Slots.Where(s => s.Engine.IsFailed).Select(s => s.Engine).ToHashSet();
         var takeover = await _trust.CheckAsync(config, () => Topology);
         await _respreadRecords.ResolveAsync();
         await RaiseFencesAsync();
         if (IsFenced) return;
         await _trust.RecordAsync(config, Topology, takeover);
         if (takeover) ProbeInheritedFailures();
-        await CheckDirtySetsAsync(before, takeover);
-        _opened = true;
+        await CheckDirtySetsAsync(before, takeover ? failedBeforeOpening : []);
         _repairs.Reconcile(Topology);
     }
 
@@ -214,10 +213,8 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     /// it with the twin online already (seed 2042: the vdisk was fenced out while the twin came back, and nothing ever
     /// reported the stale side again): then the control plane can believe it.
     /// </summary>
-    private bool _opened;
-    private HashSet<StorageEngine> _failedBeforeOpening = [];
-
-    private async Task CheckDirtySetsAsync(VdiskTopology before, bool takeover)
+    /// <param name="failedBeforeOpening">At the takeover, the engines that had failed here before it; else empty.</param>
+    private async Task CheckDirtySetsAsync(VdiskTopology before, IReadOnlySet<StorageEngine> failedBeforeOpening)
     {
         var topology = Topology;
         var checks = topology.Slots
@@ -232,9 +229,9 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
                     if (stale == 0) return;
                     var reason = $"{stale} dirty blocks of vdisk {VdiskId} recorded on {twin.Address}";
                     if (!slot.Engine.IsFailed) _engines.ReportFailure(slot.Engine, reason);
-                    else if (twin.State == EngineState.Online && (takeover && _failedBeforeOpening.Contains(slot.Engine)
+                    else if (twin.State == EngineState.Online && (failedBeforeOpening.Contains(slot.Engine)
                                                                   || before.Slots.FirstOrDefault(s => s.Address == twin.Address)?.State != EngineState.Online))
-                        _engines.ReportStillFailed(slot.Engine, $"{reason}; etcd calls it online, and {twin.Address} {(takeover ? "is online as this process opens the vdisk" : "has just been brought online")}");
+                        _engines.ReportStillFailed(slot.Engine, $"{reason}; etcd calls it online, and {twin.Address} {(failedBeforeOpening.Contains(slot.Engine) ? "is online as this process opens the vdisk" : "has just been brought online")}");
                 }
                 catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
                 {
