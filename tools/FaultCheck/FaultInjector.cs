@@ -186,19 +186,15 @@ public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpCl
     /// <summary>The dirty sets on <paramref name="engine"/> that record blocks <paramref name="address"/> missed; one that cannot be read counts as one.</summary>
     private async Task<List<string>> DirtySetsNamingAsync(RedisServerProcess engine, string address)
     {
-        var sets = new List<string>();
         if (!engine.IsRunning) return ["(not running: its dirty sets cannot be read)"];
         try
         {
-            await using var redis = await EngineConnection.ConnectAsync($"{engine.Address},connectTimeout=5000,syncTimeout=10000");
-            await foreach (var key in redis.GetServer(engine.Address).KeysAsync(pattern: $"dirty:{stack.Id}-*:{address}"))
-                sets.Add(key.ToString());
+            return await DirtySets.OnAsync(engine, $"dirty:{stack.Id}-*:{address}");
         }
         catch (RedisException ex)
         {
-            sets.Add($"(its dirty sets cannot be read: {ex.Message})"); // the next poll asks again
+            return [$"(its dirty sets cannot be read: {ex.Message})"]; // the next poll asks again
         }
-        return sets;
     }
 
     private async Task<string> ServiceAsync(string name, Fault f, CancellationToken ct)

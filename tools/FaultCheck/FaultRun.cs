@@ -204,11 +204,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
             // The dirty sets are the truth: etcd may say online before a report has even arrived.
             var dirty = new List<string>();
             foreach (var engine in stack.Engines.Primary.Concat(stack.Engines.Slave).Where(e => e.IsRunning && !lost.Contains(e.Address)))
-            {
-                await using var redis = await EngineConnection.ConnectAsync($"{engine.Address},connectTimeout=5000,syncTimeout=10000");
-                await foreach (var key in redis.GetServer(engine.Address).KeysAsync(pattern: $"dirty:{stack.Id}-*"))
-                    dirty.Add($"{key} on {engine.Address}");
-            }
+                dirty.AddRange((await DirtySets.OnAsync(engine, $"dirty:{stack.Id}-*")).Select(key => $"{key} on {engine.Address}"));
             parts.Add($"dirty sets: {(dirty.Count == 0 ? "none" : string.Join(", ", dirty))}");
             var answering = new List<string>();
             foreach (var v in served) if (!await ServesAsync(v, ct)) answering.Add(v.Id);
