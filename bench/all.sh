@@ -85,7 +85,15 @@ for bench in "${benches[@]}"; do
         esac
         row nbd-redis - "$job $target IOPS (p99 ${p99%.*} us)" "$iops" "$job nbdkit-memory IOPS" "${!anchor_var:-}" "$t"
       done
-      grep -E 'CPU|peak RSS' "$log" | sed 's/^/| nbd-redis     | -         | /; s/$/ |/' ;;
+      # A mirrored 4 KiB write is one SET-sized write on each of two engines at once: the engine alone, at the same
+      # depth, is its ceiling on this machine (appendfsync always: an fsync per engine call).
+      engine_fig() { awk -v f="$1" '$1 == "@result" && $2 == "nbd-redis" && $3 == "engine" && $4 == f { print $5 }' "$log"; }
+      for depth in 1 32; do
+        iops=$(awk -v j="4k-randwrite-qd$depth" '$1 == j && $2 == "nbdhost-redis" { print $3 }' "$log")
+        figure=$([ $depth = 1 ] && echo set_1_client_per_s || echo set_32_clients_per_s)
+        row nbd-redis - "4k-randwrite-qd$depth nbdhost-redis IOPS" "$iops" "engine alone, SET 4 KiB, $depth client(s)/s" "$(engine_fig $figure)" ""
+      done
+      grep -E 'CPU|peak RSS|engine anchor' "$log" | sed 's/^/| nbd-redis     | -         | /; s/$/ |/' ;;
     resync) # "FIGURE resync <repair> MiB/s, bare copy <bare> MiB/s, ratio ..."
       read -r repair bare < <(sed -nE 's/^FIGURE resync ([0-9.]+) MiB\/s, bare copy ([0-9.]+) MiB\/s.*/\1 \2/p' "$log" | tail -n 1)
       row resync - "tmp-outage repair MiB/s" "${repair:-}" "bare pipelined copy MiB/s" "${bare:-}" "≥ 0.9x" ;;
@@ -98,6 +106,9 @@ for bench in "${benches[@]}"; do
           row clusterstate "$build" "paced publish→etcd p50 ms" "$(fig paced_p50_ms)" "etcd txn p50 ms" "$(fig anchor_txn_p50_ms)" ""
           row clusterstate "$build" "paced publish→etcd p99 ms" "$(fig paced_p99_ms)" "etcd txn p99 ms" "$(fig anchor_txn_p99_ms)" "< 25 ms"
           row clusterstate "$build" "burst ClusterState CPU ms/report" "$(fig burst_cpu_ms_per_report)" "" "" ""
+          row clusterstate "$build" "warm: burst events/s" "$(fig burst_warm_events_per_s)" "etcd txn/s, 32 callers" "$(fig anchor_txn_per_s)" "≥ 3,000/s"
+          row clusterstate "$build" "warm: paced publish→etcd p99 ms" "$(fig paced_warm_p99_ms)" "etcd txn p99 ms" "$(fig anchor_txn_p99_ms)" "< 25 ms"
+          row clusterstate "$build" "warm: burst CPU ms/report" "$(fig burst_warm_cpu_ms_per_report)" "" "" ""
         else
           row logcollector "$build" "events/s through the collector" "$(fig throughput_events_per_s)" "direct C# publish, consumed/s" "$(fig anchor_consumed_per_s)" "≥ 0.8x"
           row logcollector "$build" "collector CPU µs/event" "$(fig throughput_cpu_us_per_event)" "" "" ""

@@ -38,6 +38,6 @@ cleanup() {
   done
 }
 trap cleanup EXIT
-ZD_BENCH_REDIS=1 ZD_BENCH_REDIS_URI="nbd://127.0.0.1:$PORT/$ID-vd0" \
+ZD_BENCH_ENGINES="$REDIS_PRIMARY,$REDIS_SLAVE" ZD_BENCH_REDIS=1 ZD_BENCH_REDIS_URI="nbd://127.0.0.1:$PORT/$ID-vd0" \
   ZD_BENCH_REDIS_ARGS="--id $ID-nbd --listen 127.0.0.1:$PORT --etcd $ETCD_ENDPOINTS" \
   "$ROOT/bench/nbd.sh"

@@ -102,25 +102,54 @@ if [[ -n "$REDIS_PID" ]]; then
   idle_before=$(cpu_ticks "$REDIS_PID"); sleep 5
   echo "nbdhost-redis idle CPU: $(awk -v t=$(($(cpu_ticks "$REDIS_PID") - idle_before)) -v us="$TICK_US" 'BEGIN { printf "%.0f ms/s", t * us / 5000 }')"
 fi
+# The engines behind the Redis-backed server (ZD_BENCH_ENGINES, "host:port,..."), when they run on this machine: what
+# one of them does alone (SET of 4 KiB, one client and 32 clients: the ceiling of a mirrored write, which is one such
+# write on each of two engines at once), and their CPU per I/O in each job (the other half of a write's cost).
+ENGINE_PIDS=()
+if [[ -n "$REDIS_PID" && -n "${ZD_BENCH_ENGINES:-}" ]]; then
+  IFS=, read -ra engines <<<"$ZD_BENCH_ENGINES"
+  for engine in "${engines[@]}"; do
+    pid=$(ss -Hltnp "sport = :${engine##*:}" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+    [[ -z "$pid" ]] || ENGINE_PIDS+=("$pid")
+  done
+  anchor_engine="${engines[0]}"
+  engine_cli=(redis-cli -h "${anchor_engine%:*}" -p "${anchor_engine##*:}")
+  value="$(head -c 4096 /dev/zero | tr '\0' x)"
+  engine_set() { # clients requests: SET/s of 4 KiB values on the first engine, on keys removed afterwards
+    redis-benchmark -h "${anchor_engine%:*}" -p "${anchor_engine##*:}" -c "$1" -n "$2" -r 1000000 --csv \
+      SET "zd-bench-anchor:__rand_int__" "$value" 2>/dev/null | awk -F'","' 'NR == 2 { printf "%.0f", $2 }'
+  }
+  ENGINE_SET_1=$(engine_set 1 4000)
+  ENGINE_SET_32=$(engine_set 32 40000)
+  "${engine_cli[@]}" --scan --pattern 'zd-bench-anchor:*' | xargs -r "${engine_cli[@]}" unlink >/dev/null
+  echo "engine anchor: $anchor_engine alone (appendfsync $("${engine_cli[@]}" config get appendfsync | tail -n 1)), SET 4 KiB:" \
+    "1 client ${ENGINE_SET_1:-?}/s, 32 clients ${ENGINE_SET_32:-?}/s"
+  echo "@result nbd-redis engine set_1_client_per_s ${ENGINE_SET_1:-}"
+  echo "@result nbd-redis engine set_32_clients_per_s ${ENGINE_SET_32:-}"
+fi
+engines_cpu_ticks() { local sum=0 pid; for pid in "${ENGINE_PIDS[@]}"; do sum=$((sum + $(cpu_ticks "$pid"))); done; echo "$sum"; }
+per_io() { # ticks ios: microseconds of CPU per I/O (ramp excluded: its I/Os are counted at the job's mean rate)
+  awk -v t="$1" -v us="$TICK_US" -v n="$2" -v s="$SECONDS_PER_JOB" 'BEGIN { if (n > 0) printf "%.0f", t * us / (n * (s + 1) / s); else print "-" }'
+}
 echo
-# CPU/op: the server's process CPU time (user + system) during the job divided by the I/Os fio completed (ramp
-# excluded: its I/Os are counted at the job's mean rate), NbdHost over Redis only: the cost of one request in the server, whatever the load does to the IOPS.
-printf "%-18s %-15s %10s %10s %12s %10s %12s\n" job target IOPS MiB/s "p99 (us)" "x nbdkit" "CPU/op (us)"
+# CPU/op: the server's process CPU time (user + system) during the job divided by the I/Os fio completed, NbdHost over Redis only: the cost of one request in the server, whatever the load does to the IOPS.
+printf "%-18s %-15s %10s %10s %12s %10s %12s %12s\n" job target IOPS MiB/s "p99 (us)" "x nbdkit" "CPU/op (us)" "engines (us)"
 for job in "${JOBS[@]}"; do
   read -r name rw bs depth <<<"$job"
   direction=$([[ "$rw" == *read ]] && echo read || echo write)
   anchor=""
   for target in "${TARGETS[@]}"; do
-    cpu_before=""; [[ "$target" != nbdhost-redis ]] || cpu_before=$(cpu_ticks "$REDIS_PID")
+    cpu_before=""; engines_before=""
+    [[ "$target" != nbdhost-redis ]] || { cpu_before=$(cpu_ticks "$REDIS_PID"); engines_before=$(engines_cpu_ticks); }
     out=$(run_fio "$target" "$name" "$rw" "$bs" "$depth" "$SECONDS_PER_JOB")
     read -r iops mibs p99 ios < <(jq -r --arg d "$direction" \
       '.jobs[0][$d] | "\(.iops) \(.bw_bytes / 1048576) \((.clat_ns.percentile["99.000000"] // 0) / 1000) \(.total_ios)"' "$out")
-    cpu="-"
-    [[ -z "$cpu_before" ]] || cpu=$(awk -v t=$(($(cpu_ticks "$REDIS_PID") - cpu_before)) -v us="$TICK_US" -v n="$ios" -v s="$SECONDS_PER_JOB" \
-      'BEGIN { if (n > 0) printf "%.0f", t * us / (n * (s + 1) / s); else print "-" }')
+    cpu="-"; engines_cpu="-"
+    [[ -z "$cpu_before" ]] || cpu=$(per_io $(($(cpu_ticks "$REDIS_PID") - cpu_before)) "$ios")
+    [[ -z "$engines_before" || ${#ENGINE_PIDS[@]} -eq 0 ]] || engines_cpu=$(per_io $(($(engines_cpu_ticks) - engines_before)) "$ios")
     [[ "$target" == nbdkit-memory ]] && anchor="$iops"
     ratio=$(awk -v a="$iops" -v b="$anchor" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-    printf "%-18s %-15s %10.0f %10.1f %12.0f %10s %12s\n" "$name" "$target" "$iops" "$mibs" "$p99" "$ratio" "$cpu"
+    printf "%-18s %-15s %10.0f %10.1f %12.0f %10s %12s %12s\n" "$name" "$target" "$iops" "$mibs" "$p99" "$ratio" "$cpu" "$engines_cpu"
   done
 done
 

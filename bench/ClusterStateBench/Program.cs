@@ -13,6 +13,7 @@ using ZeroDisk.LocalStack;
 //     the engine's state change in etcd.
 //  2. throughput: a burst of reports (every engine reported by 10 reporters) published at once; events per second
 //     until every one is recorded as processed, and the publish → etcd latency of the transitions in the burst.
+//  Both run twice: cold (the first incident after the process started) and warm (the same paths again).
 var engines = args.Length > 0 ? int.Parse(args[0]) : 200;
 const int ReportersPerEngine = 10;
 
@@ -105,58 +106,71 @@ async Task<List<double>> LatenciesAsync(string[] failing, long[] publishedAt)
     Result("anchor_txn_per_s", txnPerSecond);
 }
 
-// Phase 1: paced, one failure every 20 ms.
-var paced = await SeedAsync("p");
-var pacedAt = new long[engines];
-for (var i = 0; i < engines; i++)
-{
-    pacedAt[i] = Stopwatch.GetTimestamp();
-    await deployment.ReportFailureAsync(paced[i]);
-    await Task.Delay(20);
-}
-var pacedLatencies = await LatenciesAsync(paced, pacedAt);
-Console.WriteLine($"paced failures (1 per 20 ms): publish → etcd {Summary(pacedLatencies)}");
-Results("paced", pacedLatencies);
+// Phase 1: paced, one failure every 20 ms; phase 2: a burst. Each runs twice: first on code this ClusterState has
+// never run (its first incident after a start: JIT, cold caches), then again on new engines (warm).
+await PacedAsync("p", "paced");
+await BurstAsync("b", "burst");
+await PacedAsync("q", "paced_warm");
+await BurstAsync("c", "burst_warm");
 
-// Phase 2: burst.
-var burst = await SeedAsync("b");
-var messageIds = new Guid[engines * ReportersPerEngine];
-var burstAt = new long[engines];
-var cpuBefore = CpuTime();
-var clock = Stopwatch.StartNew();
-var publishes = new List<Task>(messageIds.Length);
-for (var r = 0; r < ReportersPerEngine; r++)
+async Task PacedAsync(string prefix, string phase)
 {
+    var paced = await SeedAsync(prefix);
+    var pacedAt = new long[engines];
     for (var i = 0; i < engines; i++)
     {
-        var n = r * engines + i;
-        messageIds[n] = Guid.NewGuid();
-        if (r == 0) burstAt[i] = Stopwatch.GetTimestamp();
-        publishes.Add(deployment.ReportFailureAsync(burst[i], node: $"nbd-{r}", messageId: messageIds[n]));
+        pacedAt[i] = Stopwatch.GetTimestamp();
+        await deployment.ReportFailureAsync(paced[i]);
+        await Task.Delay(20);
     }
+    var latencies = await LatenciesAsync(paced, pacedAt);
+    var first = string.Join(", ", latencies.Take(5).Select(l => $"{l:F0}"));
+    Console.WriteLine($"{phase} failures (1 per 20 ms): publish → etcd {Summary(latencies)}; the first five in order: {first} ms");
+    Results(phase, latencies);
 }
-await Task.WhenAll(publishes);
-var published = clock.Elapsed;
-// Poll from the first report not yet seen processed on, so the check itself does not load etcd.
-var firstPending = 0;
-await Eventually.UntilAsync(async () =>
+
+async Task BurstAsync(string prefix, string phase)
 {
-    while (firstPending < messageIds.Length
-           && await deployment.Etcd.GetAsync(EtcdSagaSession<StorageEngineSaga>.ProcessedKey(messageIds[firstPending]), CancellationToken.None) is not null)
-        firstPending++;
-    return firstPending == messageIds.Length;
-}, "every report is processed", TimeSpan.FromMinutes(5));
-var processed = clock.Elapsed;
-var cpu = CpuTime() - cpuBefore;
-var burstLatencies = await LatenciesAsync(burst, burstAt);
-Console.WriteLine($"burst of {messageIds.Length} reports ({engines} transitions): published in {published.TotalMilliseconds:F0} ms, processed in {processed.TotalMilliseconds:F0} ms = {messageIds.Length / processed.TotalSeconds:F0} events/s");
-Console.WriteLine($"burst: publish → etcd {Summary(burstLatencies)}");
-Console.WriteLine(deployment.Process is null
-    ? $"burst: CPU of this process (publisher, ClusterState, watch) {cpu.TotalMilliseconds / messageIds.Length:F2} ms per report; load average {LoadAverage()}"
-    : $"burst: CPU of the ClusterState process {cpu.TotalMilliseconds / messageIds.Length:F2} ms per report; load average {LoadAverage()}");
-Result("burst_events_per_s", messageIds.Length / processed.TotalSeconds);
-Results("burst", burstLatencies);
-Result("burst_cpu_ms_per_report", cpu.TotalMilliseconds / messageIds.Length);
+    var burst = await SeedAsync(prefix);
+    var messageIds = new Guid[engines * ReportersPerEngine];
+    var burstAt = new long[engines];
+    var cpuBefore = CpuTime();
+    var clock = Stopwatch.StartNew();
+    var publishes = new List<Task>(messageIds.Length);
+    for (var r = 0; r < ReportersPerEngine; r++)
+    {
+        for (var i = 0; i < engines; i++)
+        {
+            var n = r * engines + i;
+            messageIds[n] = Guid.NewGuid();
+            if (r == 0) burstAt[i] = Stopwatch.GetTimestamp();
+            publishes.Add(deployment.ReportFailureAsync(burst[i], node: $"nbd-{r}", messageId: messageIds[n]));
+        }
+    }
+    await Task.WhenAll(publishes);
+    var published = clock.Elapsed;
+    // Poll from the first report not yet seen processed on, so the check itself does not load etcd.
+    var firstPending = 0;
+    await Eventually.UntilAsync(async () =>
+    {
+        while (firstPending < messageIds.Length
+               && await deployment.Etcd.GetAsync(EtcdSagaSession<StorageEngineSaga>.ProcessedKey(messageIds[firstPending]), CancellationToken.None) is not null)
+            firstPending++;
+        return firstPending == messageIds.Length;
+    }, "every report is processed", TimeSpan.FromMinutes(5));
+    var processed = clock.Elapsed;
+    var cpu = CpuTime() - cpuBefore;
+    var latencies = await LatenciesAsync(burst, burstAt);
+    Console.WriteLine($"{phase} of {messageIds.Length} reports ({engines} transitions): published in {published.TotalMilliseconds:F0} ms, processed in {processed.TotalMilliseconds:F0} ms = {messageIds.Length / processed.TotalSeconds:F0} events/s");
+    Console.WriteLine($"{phase}: publish → etcd {Summary(latencies)}");
+    Console.WriteLine(deployment.Process is null
+        ? $"{phase}: CPU of this process (publisher, ClusterState, watch) {cpu.TotalMilliseconds / messageIds.Length:F2} ms per report; load average {LoadAverage()}"
+        : $"{phase}: CPU of the ClusterState process {cpu.TotalMilliseconds / messageIds.Length:F2} ms per report; load average {LoadAverage()}");
+    Result($"{phase}_events_per_s", messageIds.Length / processed.TotalSeconds);
+    Results(phase, latencies);
+    Result($"{phase}_cpu_ms_per_report", cpu.TotalMilliseconds / messageIds.Length);
+}
+
 Result("load1", double.Parse(LoadAverage().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
 
 await watchStop.CancelAsync();

@@ -54,11 +54,23 @@ public sealed class RespConnection : IAsyncDisposable
 
     /// <summary>
     /// A bulk-string reply (e.g. HGET) copied straight into <paramref name="into"/>: its full length, or -1 for nil.
-    /// Bytes beyond <paramref name="into"/>'s length are dropped; <paramref name="into"/> must stay valid until the task completes.
+    /// Bytes beyond <paramref name="into"/>'s length are dropped, and past the reply's end (or for nil) <paramref name="into"/>
+    /// is zeroed; it must stay valid until the task completes.
     /// </summary>
     public Task<int> ReadBulkIntoAsync(Memory<byte> into, params RespArg[] command)
     {
         var pending = new BulkIntoPending(into);
+        Send(command, pending);
+        return pending.Task;
+    }
+
+    /// <summary>
+    /// An array-of-bulk-strings reply (e.g. HMGET) copied straight into <paramref name="into"/>, one buffer per item in
+    /// order; past an item's end (and for a nil item) its buffer is zeroed. The buffers must stay valid until the task completes.
+    /// </summary>
+    public Task ReadBulksIntoAsync(Memory<byte>[] into, params RespArg[] command)
+    {
+        var pending = new BulksIntoPending(into);
         Send(command, pending);
         return pending.Task;
     }
@@ -415,7 +427,9 @@ public sealed class RespConnection : IAsyncDisposable
                 case (byte)'$':
                     var line = frame.IndexOf("\r\n"u8);
                     var length = RespReply.ParseLength(frame[1..line]);
-                    if (length > 0) frame.Slice(line + 2, Math.Min(length, into.Length)).CopyTo(into.Span);
+                    var copied = Math.Clamp(length, 0, into.Length);
+                    if (copied > 0) frame.Slice(line + 2, copied).CopyTo(into.Span);
+                    into.Span[copied..].Clear();
                     _done.TrySetResult(length);
                     break;
                 case (byte)'-':
@@ -425,6 +439,47 @@ public sealed class RespConnection : IAsyncDisposable
                     _done.TrySetException(new InvalidDataException($"not a bulk string reply: '{(char)frame[0]}'"));
                     break;
             }
+        }
+
+        public override void Fail(Exception error) => _done.TrySetException(error);
+    }
+
+    private sealed class BulksIntoPending(Memory<byte>[] into) : Pending
+    {
+        private readonly TaskCompletionSource _done = new();
+
+        public Task Task => _done.Task;
+
+        public override void Complete(ReadOnlySpan<byte> frame)
+        {
+            if (frame[0] == (byte)'-')
+            {
+                _done.TrySetException(ServerError(frame));
+                return;
+            }
+            var line = frame.IndexOf("\r\n"u8);
+            if (frame[0] != (byte)'*' || RespReply.ParseLength(frame[1..line]) != into.Length)
+            {
+                _done.TrySetException(new InvalidDataException($"not an array of {into.Length} bulk strings: '{(char)frame[0]}'"));
+                return;
+            }
+            var pos = line + 2;
+            foreach (var destination in into)
+            {
+                var item = frame[pos..];
+                var itemLine = item.IndexOf("\r\n"u8);
+                if (item[0] != (byte)'$')
+                {
+                    _done.TrySetException(new InvalidDataException($"not a bulk string item: '{(char)item[0]}'"));
+                    return;
+                }
+                var length = RespReply.ParseLength(item[1..itemLine]);
+                var copied = Math.Clamp(length, 0, destination.Length);
+                if (copied > 0) item.Slice(itemLine + 2, copied).CopyTo(destination.Span);
+                destination.Span[copied..].Clear();
+                pos += itemLine + 2 + (length < 0 ? 0 : length + 2);
+            }
+            _done.TrySetResult();
         }
 
         public override void Fail(Exception error) => _done.TrySetException(error);

@@ -309,11 +309,46 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
         CheckRange(offset, buffer.Length);
-        var read = ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
-            length == BlockSize
-                ? _blocks.ReadAsync(block, buffer.Slice(position, length))
-                : ReadPartAsync(block, inBlock, buffer.Slice(position, length)));
+        var read = WholeBlocksIn(offset, buffer.Length) >= 2
+            ? ReadManyAsync(offset, buffer)
+            : ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
+                length == BlockSize
+                    ? _blocks.ReadAsync(block, buffer.Slice(position, length))
+                    : ReadPartAsync(block, inBlock, buffer.Slice(position, length)));
         return _ownerLease is null ? read : CheckOwnedAfterAsync(read);
+    }
+
+    private long WholeBlocksIn(long offset, long length) => Math.Max(0, (offset + length) / BlockSize - (offset + BlockSize - 1) / BlockSize);
+
+    /// <summary>Bytes of blocks one many-block read asks the engines for at once (its replies are buffered whole).</summary>
+    private const int MaxBytesPerRead = 1 << 20;
+
+    /// <summary>
+    /// A read of several whole blocks: one engine command per shard (HMGET) for up to
+    /// <see cref="StorageOptions.MaxBlocksInFlight"/> blocks or <see cref="MaxBytesPerRead"/>, instead of one per block
+    /// (the engines' and this server's cost per command dominated large reads); a partial block at either end is read on its own.
+    /// </summary>
+    private async ValueTask ReadManyAsync(long offset, Memory<byte> buffer)
+    {
+        var blockSize = BlockSize;
+        var firstWhole = (offset + blockSize - 1) / blockSize;
+        var endWhole = (offset + buffer.Length) / blockSize;
+        var perRead = Math.Max(1, Math.Min(_options.MaxBlocksInFlight, MaxBytesPerRead / blockSize));
+        var reads = new List<Task>();
+        if (firstWhole * blockSize > offset)
+            reads.Add(ForEachBlockAsync(offset, firstWhole * blockSize - offset, (block, inBlock, position, length) =>
+                ReadPartAsync(block, inBlock, buffer.Slice(position, length))).AsTask());
+        for (var block = firstWhole; block < endWhole; block += perRead)
+        {
+            var count = (int)Math.Min(perRead, endWhole - block);
+            reads.Add(RideThroughStallAsync((first, _, position, length) => _blocks.ReadManyAsync(first, length / blockSize, blockSize, buffer.Slice(position, length)),
+                block, 0, (int)(block * blockSize - offset), count * blockSize).AsTask());
+        }
+        var tail = endWhole * blockSize;
+        if (tail < offset + buffer.Length)
+            reads.Add(ForEachBlockAsync(tail, offset + buffer.Length - tail, (block, inBlock, _, length) =>
+                ReadPartAsync(block, inBlock, buffer.Slice((int)(tail - offset), length))).AsTask());
+        await Task.WhenAll(reads);
     }
 
     /// <summary>

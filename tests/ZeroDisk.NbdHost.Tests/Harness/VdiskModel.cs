@@ -27,13 +27,15 @@ public sealed class VdiskModel(VdiskStorage vdisk, long blocks)
         lock (_expected) return _expected[block];
     }
 
-    public string ExpectedMd5()
+    /// <summary>The whole range as it should read: each block's last content, zeroes where none is.</summary>
+    public byte[] ExpectedImage()
     {
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-        var zero = new byte[vdisk.BlockSize];
-        for (var i = 0; i < blocks; i++) md5.AppendData(Expected(i) ?? zero);
-        return Convert.ToHexString(md5.GetHashAndReset());
+        var image = new byte[blocks * vdisk.BlockSize];
+        for (var i = 0; i < blocks; i++) Expected(i)?.CopyTo(image, i * vdisk.BlockSize);
+        return image;
     }
+
+    public string ExpectedMd5() => Convert.ToHexString(MD5.HashData(ExpectedImage()));
 
     public static async Task<string> Md5Async(VdiskStorage vdisk, long blocks)
     {
