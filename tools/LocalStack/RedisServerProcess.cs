@@ -43,10 +43,26 @@ public sealed class RedisServerProcess : IAsyncDisposable
         System.IO.Directory.CreateDirectory(dir);
         credentials ??= ProcessCredentials.Engines;
         if (credentials.UseTls) tls ??= ServerTls.FromEnvironment(credentials);
-        var server = new RedisServerProcess(FreePort.Next(), dir, credentials, tls);
-        await server.StartProcessAsync();
-        return server;
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = new RedisServerProcess(FreePort.Next(), dir, credentials, tls);
+            try
+            {
+                await server.StartProcessAsync();
+                return server;
+            }
+            // A port free when it was picked can be taken before the engine binds it (another process's outgoing
+            // connection gets it as its local port): a new engine, known to nobody yet, simply takes another.
+            catch (InvalidOperationException) when (attempt < 5 && server.LostItsPort())
+            {
+                File.Delete(server.LogFile);
+            }
+        }
     }
+
+    private string LogFile => Path.Combine(Directory, "redis.log");
+
+    private bool LostItsPort() => File.Exists(LogFile) && File.ReadAllText(LogFile).Contains("Address already in use", StringComparison.Ordinal);
 
     /// <summary>SIGKILL: no shutdown, no final fsync, exactly like a crash.</summary>
     public async Task KillAsync()
@@ -131,7 +147,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
                  {
                      "--bind", "127.0.0.1", "--dir", Directory, "--daemonize", "no",
                      "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction",
-                     "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", "--logfile", Path.Combine(Directory, "redis.log"),
+                     "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", "--logfile", LogFile,
                  })
             psi.ArgumentList.Add(arg);
         if (Interlocked.Exchange(ref _keyLoadDelayMicroseconds, 0) is var delay and > 0)
