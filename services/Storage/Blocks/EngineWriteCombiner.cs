@@ -112,20 +112,13 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
         return next;
     }
 
-    /// <summary>The oldest batch waiting, or null. Called under the gate.</summary>
-    private Batch? TakeNext()
-    {
-        if (_full.TryDequeue(out var next)) return next;
-        next = _open;
-        _open = null;
-        return next;
-    }
-
     /// <summary>Every batch waiting, oldest first, taken out of the queue. Called under the gate.</summary>
     private List<Batch> DrainWaiting()
     {
         var waiting = new List<Batch>(_full.Count + 1);
-        while (TakeNext() is { } batch) waiting.Add(batch);
+        while (_full.TryDequeue(out var full)) waiting.Add(full);
+        if (_open is not null) waiting.Add(_open);
+        _open = null;
         return waiting;
     }
 

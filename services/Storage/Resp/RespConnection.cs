@@ -414,6 +414,22 @@ public sealed class RespConnection : IAsyncDisposable
         public override void Fail(Exception error) => _done.TrySetException(error);
     }
 
+    /// <summary>
+    /// Copies the bulk string at the start of <paramref name="bulk"/> into <paramref name="into"/> (bytes beyond its
+    /// length dropped, the rest of it zeroed, nil as all zeroes); returns the string's length (-1 for nil) and the
+    /// bytes the bulk string takes in the reply.
+    /// </summary>
+    private static int CopyBulk(ReadOnlySpan<byte> bulk, Span<byte> into, out int bulkLength)
+    {
+        var line = bulk.IndexOf("\r\n"u8);
+        var length = RespReply.ParseLength(bulk[1..line]);
+        var copied = Math.Clamp(length, 0, into.Length);
+        if (copied > 0) bulk.Slice(line + 2, copied).CopyTo(into);
+        into[copied..].Clear();
+        bulkLength = line + 2 + (length < 0 ? 0 : length + 2);
+        return length;
+    }
+
     private sealed class BulkIntoPending(Memory<byte> into) : Pending
     {
         private readonly TaskCompletionSource<int> _done = new();
@@ -425,12 +441,7 @@ public sealed class RespConnection : IAsyncDisposable
             switch (frame[0])
             {
                 case (byte)'$':
-                    var line = frame.IndexOf("\r\n"u8);
-                    var length = RespReply.ParseLength(frame[1..line]);
-                    var copied = Math.Clamp(length, 0, into.Length);
-                    if (copied > 0) frame.Slice(line + 2, copied).CopyTo(into.Span);
-                    into.Span[copied..].Clear();
-                    _done.TrySetResult(length);
+                    _done.TrySetResult(CopyBulk(frame, into.Span, out _));
                     break;
                 case (byte)'-':
                     _done.TrySetException(ServerError(frame));
@@ -466,18 +477,13 @@ public sealed class RespConnection : IAsyncDisposable
             var pos = line + 2;
             foreach (var destination in into)
             {
-                var item = frame[pos..];
-                var itemLine = item.IndexOf("\r\n"u8);
-                if (item[0] != (byte)'$')
+                if (frame[pos] != (byte)'$')
                 {
-                    _done.TrySetException(new InvalidDataException($"not a bulk string item: '{(char)item[0]}'"));
+                    _done.TrySetException(new InvalidDataException($"not a bulk string item: '{(char)frame[pos]}'"));
                     return;
                 }
-                var length = RespReply.ParseLength(item[1..itemLine]);
-                var copied = Math.Clamp(length, 0, destination.Length);
-                if (copied > 0) item.Slice(itemLine + 2, copied).CopyTo(destination.Span);
-                destination.Span[copied..].Clear();
-                pos += itemLine + 2 + (length < 0 ? 0 : length + 2);
+                CopyBulk(frame[pos..], destination.Span, out var itemLength);
+                pos += itemLength;
             }
             _done.TrySetResult();
         }

@@ -309,8 +309,9 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
         CheckRange(offset, buffer.Length);
-        var read = WholeBlocksIn(offset, buffer.Length) >= 2
-            ? ReadManyAsync(offset, buffer)
+        var (firstWhole, endWhole) = WholeBlocksIn(offset, buffer.Length);
+        var read = endWhole - firstWhole >= 2
+            ? ReadManyAsync(offset, buffer, firstWhole, endWhole)
             : ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
                 length == BlockSize
                     ? _blocks.ReadAsync(block, buffer.Slice(position, length))
@@ -318,7 +319,12 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         return _ownerLease is null ? read : CheckOwnedAfterAsync(read);
     }
 
-    private long WholeBlocksIn(long offset, long length) => Math.Max(0, (offset + length) / BlockSize - (offset + BlockSize - 1) / BlockSize);
+    /// <summary>The blocks the range covers whole: the first one and the one after the last (equal when none).</summary>
+    private (long First, long End) WholeBlocksIn(long offset, long length)
+    {
+        var first = (offset + BlockSize - 1) / BlockSize;
+        return (first, Math.Max(first, (offset + length) / BlockSize));
+    }
 
     /// <summary>Bytes of blocks one many-block read asks the engines for at once (its replies are buffered whole).</summary>
     private const int MaxBytesPerRead = 1 << 20;
@@ -328,11 +334,9 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     /// <see cref="StorageOptions.MaxBlocksInFlight"/> blocks or <see cref="MaxBytesPerRead"/>, instead of one per block
     /// (the engines' and this server's cost per command dominated large reads); a partial block at either end is read on its own.
     /// </summary>
-    private async ValueTask ReadManyAsync(long offset, Memory<byte> buffer)
+    private async ValueTask ReadManyAsync(long offset, Memory<byte> buffer, long firstWhole, long endWhole)
     {
         var blockSize = BlockSize;
-        var firstWhole = (offset + blockSize - 1) / blockSize;
-        var endWhole = (offset + buffer.Length) / blockSize;
         var perRead = Math.Max(1, Math.Min(_options.MaxBlocksInFlight, MaxBytesPerRead / blockSize));
         var reads = new List<Task>();
         if (firstWhole * blockSize > offset)
