@@ -7,7 +7,7 @@ namespace ZeroDisk.Storage;
 /// <summary>
 /// Group commit of one vdisk's fenced block writes to one engine: the fence script checks the fence epoch and the
 /// identity marker once per call, then does every HSET/HDEL (and twin dirty-set SADD) of the call. The first write
-/// goes out at once; writes that arrive while a call is out join the next call (up to
+/// goes out at once; writes that arrive while <see cref="MaxCallsInFlight"/> calls are out join the next call (up to
 /// <see cref="MaxEntries"/> entries or <see cref="MaxBytes"/>). A call is atomic on the engine, so its outcome is
 /// every entry's outcome: each caller awaits its call's task, and a FENCED, IDENTITY or connection failure fails
 /// every write in it exactly as it would have failed alone — and the writes queued behind it, which would only go
@@ -21,12 +21,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
 
     public const int MaxBytes = 1 << 20;
 
-    /// <summary>
-    /// Calls out at once, the second one only with a full batch (<see cref="TakeSendable"/>). Each call costs the engine
-    /// a script run and an fsync (appendfsync always): a partial batch that waits for the call out gathers the writes
-    /// arriving meanwhile (4 KiB writes at depth 32 went about 6 to a call instead of 4, and the engines spent a fifth
-    /// less CPU per write), while full batches of a stream or a repair still overlap their transfer with the engine's work.
-    /// </summary>
+    /// <summary>Calls out at once: few, so that writes arriving meanwhile batch up instead of each going alone.</summary>
     public const int MaxCallsInFlight = 2;
 
     // KEYS: fence, blocks hash, identity marker, the vdisk's durable recent-write window, then the twins' dirty sets
@@ -34,29 +29,19 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
     // zeroes: delete), dirty set (0 = none, else its index after the window). Raises a lower fence on the way, like a
     // single write did. Every block written (deletes too) joins the window, trimmed to its length at each call: what a
     // crash of the other side may have lost, known to whoever owns the vdisk next (docs/DECISIONS.md, engine-trust).
-    // Consecutive sets (or deletes) go as one multi-field HSET (HDEL), the window as one ZADD: each call from Lua into
-    // the engine costs about as much as the write it makes. Runs keep the entries' order, should a block come twice.
     private static readonly RespScript WriteBlocksScript = new("""
         local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
         local mine = tonumber(ARGV[1])
         if fence > mine then return redis.error_reply('FENCED fence epoch ' .. fence .. ' > ' .. mine) end
         if redis.call('GET', KEYS[3]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
         if fence < mine then redis.call('SET', KEYS[1], ARGV[1]) end
-        local now = ARGV[3]
-        local run, kind, window = {}, nil, {}
+        local now = tonumber(ARGV[3])
         for i = 5, #ARGV, 3 do
           if ARGV[i + 2] ~= '0' then redis.call('SADD', KEYS[4 + tonumber(ARGV[i + 2])], ARGV[i]) end
-          local op = ARGV[i + 1] == '' and 'HDEL' or 'HSET'
-          if op ~= kind and #run > 0 then redis.call(kind, KEYS[2], unpack(run)) run = {} end
-          kind = op
-          run[#run + 1] = ARGV[i]
-          if op == 'HSET' then run[#run + 1] = ARGV[i + 1] end
-          window[#window + 1] = now
-          window[#window + 1] = ARGV[i]
+          if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[2], ARGV[i]) else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+          redis.call('ZADD', KEYS[4], now, ARGV[i])
         end
-        if #run > 0 then redis.call(kind, KEYS[2], unpack(run)) end
-        if #window > 0 then redis.call('ZADD', KEYS[4], unpack(window)) end
-        redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. (tonumber(now) - tonumber(ARGV[4])))
+        redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. (now - tonumber(ARGV[4])))
         return (#ARGV - 4) / 3
         """);
 
@@ -83,32 +68,22 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
             _open ??= new Batch();
             _open.Add(block, content, twinDirtyKey);
             done = _open.Done.Task;
-            if (_open.IsFull)
+            if (_inFlight < MaxCallsInFlight)
             {
-                _full.Enqueue(_open);
-                _open = null;
+                send = TakeNext();
+                _inFlight++;
             }
-            send = TakeSendable();
         }
         if (send is not null) _ = SendAsync(send);
         return done;
     }
 
-    /// <summary>
-    /// The batch to send now, counted in flight, or null: a full batch whenever fewer than <see cref="MaxCallsInFlight"/>
-    /// calls are out (a stream of writes, a repair: the next call travels while the engine runs this one); a partial one
-    /// only when no call is out, so it gathers the writes that arrive meanwhile. Called under the gate.
-    /// </summary>
-    private Batch? TakeSendable()
+    /// <summary>The oldest batch waiting, or null. Called under the gate.</summary>
+    private Batch? TakeNext()
     {
-        if (_inFlight >= MaxCallsInFlight) return null;
-        if (!_full.TryDequeue(out var next))
-        {
-            if (_inFlight > 0 || _open is null) return null;
-            next = _open;
-            _open = null;
-        }
-        _inFlight++;
+        if (_full.TryDequeue(out var next)) return next;
+        next = _open;
+        _open = null;
         return next;
     }
 
@@ -116,9 +91,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
     private List<Batch> DrainWaiting()
     {
         var waiting = new List<Batch>(_full.Count + 1);
-        while (_full.TryDequeue(out var full)) waiting.Add(full);
-        if (_open is not null) waiting.Add(_open);
-        _open = null;
+        while (TakeNext() is { } batch) waiting.Add(batch);
         return waiting;
     }
 
@@ -143,11 +116,11 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
         List<Batch>? failedToo = null;
         lock (_gate)
         {
-            _inFlight--;
             // After a failed call the writes waiting behind it would go to the same failing engine: each would
             // wait out its own timeout, stretching the failover stall. They fail now, the same way.
             if (error is not null) failedToo = DrainWaiting();
-            next = TakeSendable();
+            next = TakeNext();
+            if (next is null) _inFlight--;
         }
         if (next is not null) _ = SendAsync(next);
         // The writers' continuations run here, one after the other on this thread: a thread-pool hop each (a
@@ -167,8 +140,6 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
         public TaskCompletionSource Done { get; } = new();
 
         public bool Fits(int bytes) => _count < MaxEntries && (_count == 0 || _bytes + bytes <= MaxBytes);
-
-        public bool IsFull => _count >= MaxEntries || _bytes >= MaxBytes;
 
         public void Add(long block, ReadOnlyMemory<byte> content, RedisKey? dirtyKey)
         {
