@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
+using ZeroDisk.Storage.Resp;
 
 namespace ZeroDisk.Storage.Failover;
 
@@ -36,19 +37,67 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         throw Unavailable(shard, "read");
     }
 
-    /// <summary>Reads one block from a complete side; false when the side is not complete or fails now.</summary>
-    public async ValueTask<bool> TryReadFromAsync(EngineSlot slot, long block, Memory<byte> into)
+    /// <summary>
+    /// Reads <paramref name="count"/> whole consecutive blocks from <paramref name="first"/> on into <paramref name="into"/>
+    /// (zeroes where absent): one HMGET per shard, from its primary, else its slave, only ever from a complete side.
+    /// </summary>
+    public async ValueTask ReadManyAsync(long first, int count, int blockSize, Memory<byte> into)
     {
-        if (slot.Use != SlotUse.Serve) return false;
+        fence.EnsureOwned();
+        var topology = Topology;
+        var byShard = new Dictionary<int, (List<long> Blocks, List<Memory<byte>> Into)>();
+        for (var i = 0; i < count; i++)
+        {
+            var block = first + i;
+            var shard = topology.ShardOf(block);
+            if (!byShard.TryGetValue(shard, out var part)) byShard[shard] = part = ([], []);
+            part.Blocks.Add(block);
+            part.Into.Add(into.Slice(i * blockSize, blockSize));
+        }
+        var reads = new List<Task>(byShard.Count);
+        foreach (var (shard, part) in byShard) reads.Add(ReadShardAsync(topology, shard, part.Blocks, [.. part.Into]));
+        await Task.WhenAll(reads);
+    }
+
+    private async Task ReadShardAsync(VdiskTopology topology, int shard, List<long> blocks, Memory<byte>[] into)
+    {
+        if (await TryReadManyFromAsync(topology.Slot(shard, ClusterSide.Primary), blocks, into)) return;
+        if (await TryReadManyFromAsync(topology.Slot(shard, ClusterSide.Slave), blocks, into)) return;
+        throw Unavailable(shard, "read");
+    }
+
+    /// <summary>Reads blocks of one shard from a complete side in one HMGET; false when the side is not complete or fails now.</summary>
+    private ValueTask<bool> TryReadManyFromAsync(EngineSlot slot, List<long> blocks, Memory<byte>[] into)
+    {
+        if (slot.Use != SlotUse.Serve) return ValueTask.FromResult(false);
+        var command = new RespArg[2 + blocks.Count];
+        command[0] = "HMGET";
+        command[1] = _blocksKey;
+        for (var i = 0; i < blocks.Count; i++) command[2 + i] = blocks[i];
+        return TryOnEngineAsync(slot, "read", (Into: into, Command: command), static (slot, read) => slot.Data.ReadBulksIntoAsync(read.Into, read.Command));
+    }
+
+    /// <summary>Reads one block from a complete side; false when the side is not complete or fails now.</summary>
+    public ValueTask<bool> TryReadFromAsync(EngineSlot slot, long block, Memory<byte> into) =>
+        slot.Use != SlotUse.Serve
+            ? ValueTask.FromResult(false)
+            // Straight into the caller's buffer, on the data path's connection (no thread hop, no copy in between); absent: all zeroes.
+            : TryOnEngineAsync(slot, "read", (Key: _blocksKey, Block: block, Into: into),
+                static (slot, read) => slot.Data.ReadBulkIntoAsync(read.Into, "HGET", read.Key, read.Block));
+
+    /// <summary>
+    /// Runs one block command on an engine, in its turn: false when the engine is marked failed (also while the command
+    /// waited its turn) or fails now, which reports it.
+    /// </summary>
+    private async ValueTask<bool> TryOnEngineAsync<TState>(EngineSlot slot, string operation, TState state, Func<EngineSlot, TState, Task> command)
+    {
         await slot.Engine.EnterAsync();
         try
         {
-            if (slot.Engine.IsFailed) return false; // failed while this read waited its turn
+            if (slot.Engine.IsFailed) return false;
             var started = Stopwatch.GetTimestamp();
-            // Straight into the caller's buffer, on the data path's connection (no thread hop, no copy in between).
-            var length = await slot.Data.ReadBulkIntoAsync(into, "HGET", _blocksKey, block);
-            StorageMetrics.Answered(slot.Engine, "read", started);
-            into.Span[Math.Clamp(length, 0, into.Length)..].Clear(); // absent: all zeroes
+            await command(slot, state);
+            StorageMetrics.Answered(slot.Engine, operation, started);
             return true;
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
@@ -145,28 +194,13 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         }
     }
 
-    private async ValueTask<bool> WriteSideAsync(EngineSlot slot, SlotUse use, EngineSlot twin, SlotUse twinUse, long block, ReadOnlyMemory<byte> content)
+    private ValueTask<bool> WriteSideAsync(EngineSlot slot, SlotUse use, EngineSlot twin, SlotUse twinUse, long block, ReadOnlyMemory<byte> content)
     {
-        if (use is not (SlotUse.Serve or SlotUse.RepairTarget)) return false;
-        await slot.Engine.EnterAsync();
-        try
-        {
-            if (slot.Engine.IsFailed) return false; // failed while this write waited its turn
-            // The twin gets nothing: this complete side remembers the block is stale there, in the same script.
-            var started = Stopwatch.GetTimestamp();
-            await fence.WriteBlockAsync(slot, block, content, use == SlotUse.Serve && twinUse == SlotUse.Stale ? (RedisKey?)twin.DirtyKey : null);
-            StorageMetrics.Answered(slot.Engine, "write", started);
-            return true;
-        }
-        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
-        {
-            engines.ReportFailure(slot.Engine, ex);
-            return false;
-        }
-        finally
-        {
-            slot.Engine.Exit();
-        }
+        if (use is not (SlotUse.Serve or SlotUse.RepairTarget)) return ValueTask.FromResult(false);
+        // The twin gets nothing: this complete side remembers the block is stale there, in the same script.
+        var twinDirty = use == SlotUse.Serve && twinUse == SlotUse.Stale ? (RedisKey?)twin.DirtyKey : null;
+        return TryOnEngineAsync(slot, "write", (Fence: fence, Block: block, Content: content, TwinDirty: twinDirty),
+            static (slot, write) => write.Fence.WriteBlockAsync(slot, write.Block, write.Content, write.TwinDirty));
     }
 
     private StorageIoException Unavailable(int shard, string what)

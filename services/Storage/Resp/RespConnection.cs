@@ -54,11 +54,23 @@ public sealed class RespConnection : IAsyncDisposable
 
     /// <summary>
     /// A bulk-string reply (e.g. HGET) copied straight into <paramref name="into"/>: its full length, or -1 for nil.
-    /// Bytes beyond <paramref name="into"/>'s length are dropped; <paramref name="into"/> must stay valid until the task completes.
+    /// Bytes beyond <paramref name="into"/>'s length are dropped, and past the reply's end (or for nil) <paramref name="into"/>
+    /// is zeroed; it must stay valid until the task completes.
     /// </summary>
     public Task<int> ReadBulkIntoAsync(Memory<byte> into, params RespArg[] command)
     {
         var pending = new BulkIntoPending(into);
+        Send(command, pending);
+        return pending.Task;
+    }
+
+    /// <summary>
+    /// An array-of-bulk-strings reply (e.g. HMGET) copied straight into <paramref name="into"/>, one buffer per item in
+    /// order; past an item's end (and for a nil item) its buffer is zeroed. The buffers must stay valid until the task completes.
+    /// </summary>
+    public Task ReadBulksIntoAsync(Memory<byte>[] into, params RespArg[] command)
+    {
+        var pending = new BulksIntoPending(into);
         Send(command, pending);
         return pending.Task;
     }
@@ -402,6 +414,22 @@ public sealed class RespConnection : IAsyncDisposable
         public override void Fail(Exception error) => _done.TrySetException(error);
     }
 
+    /// <summary>
+    /// Copies the bulk string at the start of <paramref name="bulk"/> into <paramref name="into"/> (bytes beyond its
+    /// length dropped, the rest of it zeroed, nil as all zeroes); returns the string's length (-1 for nil) and the
+    /// bytes the bulk string takes in the reply.
+    /// </summary>
+    private static int CopyBulk(ReadOnlySpan<byte> bulk, Span<byte> into, out int bulkLength)
+    {
+        var line = bulk.IndexOf("\r\n"u8);
+        var length = RespReply.ParseLength(bulk[1..line]);
+        var copied = Math.Clamp(length, 0, into.Length);
+        if (copied > 0) bulk.Slice(line + 2, copied).CopyTo(into);
+        into[copied..].Clear();
+        bulkLength = line + 2 + (length < 0 ? 0 : length + 2);
+        return length;
+    }
+
     private sealed class BulkIntoPending(Memory<byte> into) : Pending
     {
         private readonly TaskCompletionSource<int> _done = new();
@@ -413,10 +441,7 @@ public sealed class RespConnection : IAsyncDisposable
             switch (frame[0])
             {
                 case (byte)'$':
-                    var line = frame.IndexOf("\r\n"u8);
-                    var length = RespReply.ParseLength(frame[1..line]);
-                    if (length > 0) frame.Slice(line + 2, Math.Min(length, into.Length)).CopyTo(into.Span);
-                    _done.TrySetResult(length);
+                    _done.TrySetResult(CopyBulk(frame, into.Span, out _));
                     break;
                 case (byte)'-':
                     _done.TrySetException(ServerError(frame));
@@ -425,6 +450,42 @@ public sealed class RespConnection : IAsyncDisposable
                     _done.TrySetException(new InvalidDataException($"not a bulk string reply: '{(char)frame[0]}'"));
                     break;
             }
+        }
+
+        public override void Fail(Exception error) => _done.TrySetException(error);
+    }
+
+    private sealed class BulksIntoPending(Memory<byte>[] into) : Pending
+    {
+        private readonly TaskCompletionSource _done = new();
+
+        public Task Task => _done.Task;
+
+        public override void Complete(ReadOnlySpan<byte> frame)
+        {
+            if (frame[0] == (byte)'-')
+            {
+                _done.TrySetException(ServerError(frame));
+                return;
+            }
+            var line = frame.IndexOf("\r\n"u8);
+            if (frame[0] != (byte)'*' || RespReply.ParseLength(frame[1..line]) != into.Length)
+            {
+                _done.TrySetException(new InvalidDataException($"not an array of {into.Length} bulk strings: '{(char)frame[0]}'"));
+                return;
+            }
+            var pos = line + 2;
+            foreach (var destination in into)
+            {
+                if (frame[pos] != (byte)'$')
+                {
+                    _done.TrySetException(new InvalidDataException($"not a bulk string item: '{(char)frame[pos]}'"));
+                    return;
+                }
+                CopyBulk(frame[pos..], destination.Span, out var itemLength);
+                pos += itemLength;
+            }
+            _done.TrySetResult();
         }
 
         public override void Fail(Exception error) => _done.TrySetException(error);

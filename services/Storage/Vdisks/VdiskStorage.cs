@@ -309,11 +309,50 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
         CheckRange(offset, buffer.Length);
-        var read = ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
-            length == BlockSize
-                ? _blocks.ReadAsync(block, buffer.Slice(position, length))
-                : ReadPartAsync(block, inBlock, buffer.Slice(position, length)));
+        var (firstWhole, endWhole) = WholeBlocksIn(offset, buffer.Length);
+        var read = endWhole - firstWhole >= 2
+            ? ReadManyAsync(offset, buffer, firstWhole, endWhole)
+            : ForEachBlockAsync(offset, buffer.Length, (block, inBlock, position, length) =>
+                length == BlockSize
+                    ? _blocks.ReadAsync(block, buffer.Slice(position, length))
+                    : ReadPartAsync(block, inBlock, buffer.Slice(position, length)));
         return _ownerLease is null ? read : CheckOwnedAfterAsync(read);
+    }
+
+    /// <summary>The blocks the range covers whole: the first one and the one after the last (equal when none).</summary>
+    private (long First, long End) WholeBlocksIn(long offset, long length)
+    {
+        var first = (offset + BlockSize - 1) / BlockSize;
+        return (first, Math.Max(first, (offset + length) / BlockSize));
+    }
+
+    /// <summary>Bytes of blocks one many-block read asks the engines for at once (its replies are buffered whole).</summary>
+    private const int MaxBytesPerRead = 1 << 20;
+
+    /// <summary>
+    /// A read of several whole blocks: one engine command per shard (HMGET) for up to
+    /// <see cref="StorageOptions.MaxBlocksInFlight"/> blocks or <see cref="MaxBytesPerRead"/>, instead of one per block
+    /// (the engines' and this server's cost per command dominated large reads); a partial block at either end is read on its own.
+    /// </summary>
+    private async ValueTask ReadManyAsync(long offset, Memory<byte> buffer, long firstWhole, long endWhole)
+    {
+        var blockSize = BlockSize;
+        var perRead = Math.Max(1, Math.Min(_options.MaxBlocksInFlight, MaxBytesPerRead / blockSize));
+        var reads = new List<Task>();
+        if (firstWhole * blockSize > offset)
+            reads.Add(ForEachBlockAsync(offset, firstWhole * blockSize - offset, (block, inBlock, position, length) =>
+                ReadPartAsync(block, inBlock, buffer.Slice(position, length))).AsTask());
+        for (var block = firstWhole; block < endWhole; block += perRead)
+        {
+            var count = (int)Math.Min(perRead, endWhole - block);
+            reads.Add(RideThroughStallAsync((first, _, position, length) => _blocks.ReadManyAsync(first, length / blockSize, blockSize, buffer.Slice(position, length)),
+                block, 0, (int)(block * blockSize - offset), count * blockSize).AsTask());
+        }
+        var tail = endWhole * blockSize;
+        if (tail < offset + buffer.Length)
+            reads.Add(ForEachBlockAsync(tail, offset + buffer.Length - tail, (block, inBlock, _, length) =>
+                ReadPartAsync(block, inBlock, buffer.Slice((int)(tail - offset), length))).AsTask());
+        await Task.WhenAll(reads);
     }
 
     /// <summary>
