@@ -23,32 +23,33 @@ public sealed record TopologySnapshot(IReadOnlyList<ClusterEntry> Clusters, IRea
 
 /// <summary>
 /// Which cluster an engine belongs to and which vdisks use a cluster, read from etcd on demand. It is asked once
-/// per incident (at the Offline transition) and by the admin API and reconciler, so a cache would save little
-/// and could be stale exactly when an incident starts. A failure report reads one <see cref="SnapshotAsync"/>
-/// (one pass over the key space for clusters and vdisks) for everything it decides.
+/// per incident (at the Offline transition) and by the admin API and reconciler; a cache of what etcd holds could be
+/// stale exactly when an incident starts, so only the parse of each value is kept, by its mod revision. A failure
+/// report reads one <see cref="SnapshotAsync"/> (one pass over the key space for clusters and vdisks) for everything it decides.
 /// </summary>
 public sealed class ClusterTopology(EtcdClient etcd, ClusterStateOptions options)
 {
+    private readonly ParsedByRevision<StorageClusterConfig> _clusters = new(TryParse<StorageClusterConfig>);
+    private readonly ParsedByRevision<VdiskNbdConfig> _vdisks = new(TryParse<VdiskNbdConfig>);
+
     public async Task<IReadOnlyList<ClusterEntry>> ClustersAsync(CancellationToken ct) =>
         ParseClusters(await etcd.ScanSuffixAsync(options.KeyScope, EtcdKeys.StorageClusterConfigSuffix, ct));
 
     public async Task<TopologySnapshot> SnapshotAsync(CancellationToken ct)
     {
         var scanned = await etcd.ScanSuffixesAsync(options.KeyScope, [EtcdKeys.StorageClusterConfigSuffix, EtcdKeys.VdiskNbdConfigSuffix], ct);
-        return new TopologySnapshot(ParseClusters(scanned[0]), VdiskDirectory.ParseNbdConfigs(scanned[1]).Select(kv => new VdiskEntry(kv.Key, kv.Value)).ToList());
+        var vdisks = _vdisks.Parse(scanned[1])
+            .Where(v => v.Value is not null)
+            .Select(v => new VdiskEntry(EtcdKeys.VdiskIdOfNbdConfig(v.Key)!, v.Value!))
+            .ToList();
+        return new TopologySnapshot(ParseClusters(scanned[0]), vdisks);
     }
 
-    private static List<ClusterEntry> ParseClusters(IReadOnlyList<Mvccpb.KeyValue> kvs)
-    {
-        var clusters = new List<ClusterEntry>(kvs.Count);
-        foreach (var kv in kvs)
-        {
-            var key = kv.Key.ToStringUtf8();
-            if (TryParse<StorageClusterConfig>(kv.Value.ToStringUtf8()) is { } config)
-                clusters.Add(new ClusterEntry(EtcdKeys.ClusterIdOfStorageConfig(key)!, config, kv.ModRevision));
-        }
-        return clusters;
-    }
+    private List<ClusterEntry> ParseClusters(IReadOnlyList<Mvccpb.KeyValue> kvs) =>
+        _clusters.Parse(kvs)
+            .Where(c => c.Value is not null) // a malformed value is not ours to manage; the NBD servers reject it too
+            .Select(c => new ClusterEntry(EtcdKeys.ClusterIdOfStorageConfig(c.Key)!, c.Value!, c.Revision))
+            .ToList();
 
     public async Task<IReadOnlyList<VdiskEntry>> VdisksAsync(CancellationToken ct) =>
         (await etcd.AllVdiskNbdConfigsAsync(options.KeyScope, ct)).Select(kv => new VdiskEntry(kv.Key, kv.Value)).ToList();
@@ -65,7 +66,7 @@ public sealed class ClusterTopology(EtcdClient etcd, ClusterStateOptions options
         }
         catch (System.Text.Json.JsonException)
         {
-            return null; // a malformed value is not ours to manage; the NBD servers reject it too
+            return null;
         }
     }
 }

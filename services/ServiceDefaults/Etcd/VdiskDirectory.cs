@@ -51,26 +51,45 @@ public static class VdiskDirectory
 
     /// <summary>
     /// One pass over the range for several suffixes at once (one consistent snapshot): element i holds the keys
-    /// ending with <paramref name="suffixes"/>[i].
+    /// ending with <paramref name="suffixes"/>[i]. ZeroDisk's own records are not read (<see cref="RangesToScan"/>).
     /// </summary>
     public static async Task<IReadOnlyList<KeyValue>[]> ScanSuffixesAsync(this EtcdClient etcd, string scope, IReadOnlyList<string> suffixes, CancellationToken ct)
     {
         const int PageSize = 1000;
-        var end = scope.Length == 0 ? ByteString.CopyFrom([0]) : ByteString.CopyFrom(EtcdWatch.PrefixEnd(scope));
-        var from = scope.Length == 0 ? ByteString.CopyFrom([0]) : ByteString.CopyFromUtf8(scope);
         var matches = suffixes.Select(_ => new List<KeyValue>()).ToArray();
         var suffixBytes = suffixes.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
         long revision = 0;
-        while (true)
+        foreach (var (start, end) in RangesToScan(scope))
         {
-            // One revision for every page, so the pages form one consistent snapshot.
-            var page = await etcd.GetAsync(new RangeRequest { Key = from, RangeEnd = end, Limit = PageSize, Revision = revision }, cancellationToken: ct);
-            revision = page.Header.Revision;
-            foreach (var kv in page.Kvs)
-                for (var i = 0; i < suffixBytes.Length; i++)
-                    if (kv.Key.Span.EndsWith(suffixBytes[i])) matches[i].Add(kv);
-            if (!page.More || page.Kvs.Count == 0) return matches;
-            from = ByteString.CopyFrom([.. page.Kvs[^1].Key.Span, 0]);
+            var from = start;
+            while (true)
+            {
+                // One revision for every page of every range, so the pages form one consistent snapshot.
+                var page = await etcd.GetAsync(new RangeRequest { Key = from, RangeEnd = end, Limit = PageSize, Revision = revision }, cancellationToken: ct);
+                revision = page.Header.Revision;
+                foreach (var kv in page.Kvs)
+                    for (var i = 0; i < suffixBytes.Length; i++)
+                        if (kv.Key.Span.EndsWith(suffixBytes[i])) matches[i].Add(kv);
+                if (!page.More || page.Kvs.Count == 0) break;
+                from = ByteString.CopyFrom([.. page.Kvs[^1].Key.Span, 0]);
+            }
         }
+        return matches;
+    }
+
+    /// <summary>
+    /// The key ranges holding <paramref name="scope"/>'s keys (the whole key space when empty), less ZeroDisk's own
+    /// records under <c>zerodisk/</c>: saga records, repair jobs and a day's processed-message markers, which grow
+    /// with every failure report and would otherwise be read in full by every incident. No config key lives there:
+    /// ids hold no '/'.
+    /// </summary>
+    public static IReadOnlyList<(ByteString Start, ByteString End)> RangesToScan(string scope)
+    {
+        const string OwnRecords = "zerodisk/";
+        var everything = ByteString.CopyFrom([0]); // as a range end: every key from the start on
+        var start = scope.Length == 0 ? everything : ByteString.CopyFromUtf8(scope);
+        var end = scope.Length == 0 ? everything : ByteString.CopyFrom(EtcdWatch.PrefixEnd(scope));
+        if (!OwnRecords.StartsWith(scope, StringComparison.Ordinal) || scope == OwnRecords) return [(start, end)];
+        return [(start, ByteString.CopyFromUtf8(OwnRecords)), (ByteString.CopyFrom(EtcdWatch.PrefixEnd(OwnRecords)), end)];
     }
 }
