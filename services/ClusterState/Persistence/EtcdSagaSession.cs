@@ -47,6 +47,24 @@ public sealed class EtcdSagaSession<TSaga>(
         return messageId is not null && response.Responses[0].ResponseRange.Count > 0;
     }
 
+    /// <summary>
+    /// Records a message as processed without running the saga, when <paramref name="ignores"/> says the instance, as
+    /// it stands, would ignore it: the commit compares the instance's Version, so it holds only while the instance is
+    /// still the one judged. True also when the message was processed already; false when there is no instance, it
+    /// would not ignore the message or the compare failed: then the message runs through the saga as usual.
+    /// </summary>
+    public async Task<bool> TryRecordIgnoredAsync(Guid messageId, Guid correlationId, Func<TSaga, bool> ignores, CancellationToken ct)
+    {
+        if (await WasProcessedAsync(messageId, correlationId, ct)) return true;
+        if (!_prefetched.Remove(correlationId, out var kv) || kv is null || !ignores(Deserialize(kv.Value.ToStringUtf8()))) return false;
+        var processed = ProcessedKey(messageId);
+        return await new EtcdTransaction()
+            .ExpectVersion(Key(correlationId), kv.Version)
+            .ExpectVersion(processed, 0)
+            .Put(processed, SagaType, await lease.CurrentAsync(ct))
+            .CommitAsync(etcd, ct);
+    }
+
     public async Task<TSaga?> LoadAsync(Guid correlationId, CancellationToken ct)
     {
         var kv = _prefetched.Remove(correlationId, out var prefetched) ? prefetched : await etcd.GetAsync(Key(correlationId), ct);

@@ -111,6 +111,14 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
     public Event<VdiskRepairCompleted> RepairCompleted { get; private set; } = null!;
     public Event<RepairVerified> RepairVerified { get; private set; } = null!;
 
+    /// <summary>
+    /// Whether the engine, in the state it is in, ignores every failure report: no activity for one in that state
+    /// (offline, repairing a permanent outage, rip). Read from the transitions above, so a report handled in a new
+    /// state is never skipped by <see cref="IgnoredFailureReportFilter"/>.
+    /// </summary>
+    public bool IgnoresFailureReports(StorageEngineSaga saga) =>
+        States.FirstOrDefault(s => s.Name == saga.CurrentState) is { } state && !NextEvents(state).Contains(FailureReported);
+
     /// <summary>The scheduler's scan after every affected vdisk reported completion, for the current incident.</summary>
     private static bool IsVerdictOnCompletedRepair(StorageEngineSaga saga, RepairVerified message) =>
         message.Incident == saga.Incident && saga.AllVdisksCompleted;
