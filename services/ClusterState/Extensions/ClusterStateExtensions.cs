@@ -29,6 +29,7 @@ public static class ClusterStateExtensions
         builder.Services.AddSingleton<ClusterTopology>();
         builder.Services.AddSingleton<LastServingSideCheck>();
         builder.Services.AddSingleton<ProcessedMessageLease>();
+        builder.Services.AddSingleton<EtcdTxnBatcher>();
         builder.Services.AddSingleton<SagaStore>();
         builder.Services.AddSingleton<VdiskAdmin>();
         builder.Services.AddSingleton<AdminAuthentication>();

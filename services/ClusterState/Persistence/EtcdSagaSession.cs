@@ -18,6 +18,7 @@ namespace ZeroDisk.ClusterState.Persistence;
 /// </summary>
 public sealed class EtcdSagaSession<TSaga>(
     EtcdClient etcd,
+    EtcdTxnBatcher batcher,
     ProcessedMessageLease lease,
     IEnumerable<ISagaEtcdProjection<TSaga>> projections,
     ILogger<EtcdSagaSession<TSaga>> logger)
@@ -41,7 +42,7 @@ public sealed class EtcdSagaSession<TSaga>(
         if (messageId is { } id) read.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(ProcessedKey(id)), CountOnly = true } });
         if (correlationId is { } saga) read.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(Key(saga)) } });
         if (read.Success.Count == 0) return false;
-        var response = await etcd.TransactionAsync(read, cancellationToken: ct);
+        var response = await batcher.TransactionAsync(read).WaitAsync(ct); // a burst of messages reads together
         if (correlationId is { } loaded)
             _prefetched[loaded] = response.Responses[^1].ResponseRange.Kvs.FirstOrDefault();
         return messageId is not null && response.Responses[0].ResponseRange.Count > 0;
@@ -62,7 +63,7 @@ public sealed class EtcdSagaSession<TSaga>(
             .ExpectVersion(Key(correlationId), kv.Version)
             .ExpectVersion(processed, 0)
             .Put(processed, SagaType, await lease.CurrentAsync(ct))
-            .CommitAsync(etcd, ct);
+            .CommitAsync(batcher, ct);
     }
 
     public async Task<TSaga?> LoadAsync(Guid correlationId, CancellationToken ct)

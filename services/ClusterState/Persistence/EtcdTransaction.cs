@@ -14,6 +14,9 @@ public sealed class EtcdTransaction
 
     public bool HasWrites => _request.Success.Count > 0;
 
+    /// <summary>The request as built so far.</summary>
+    public TxnRequest Request => _request;
+
     /// <summary>The key's Version must still be what was read (0 = absent).</summary>
     public EtcdTransaction ExpectVersion(string key, long version)
     {
@@ -63,6 +66,9 @@ public sealed class EtcdTransaction
         _request.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) } });
         return this;
     }
+
+    /// <summary>True when every compare held and the writes were applied; committed together with others (<see cref="EtcdTxnBatcher"/>).</summary>
+    public async Task<bool> CommitAsync(EtcdTxnBatcher batcher, CancellationToken ct) => (await batcher.TransactionAsync(_request).WaitAsync(ct)).Succeeded;
 
     /// <summary>True when every compare held and the writes were applied.</summary>
     public async Task<bool> CommitAsync(EtcdClient etcd, CancellationToken ct)
