@@ -10,14 +10,20 @@ public static class EtcdKeys
     public static string VdiskNbdConfig(string vdiskId) => $"{vdiskId}:vdisk:conf:storage:nbd";
     public static string NbdServerVdisks(string serverId) => $"{serverId}:nbdserver:conf:vdisks";
     public static string VdiskOwner(string vdiskId) => $"{vdiskId}{VdiskOwnerSuffix}";
+
+    /// <summary>
+    /// Where ZeroDisk's own records live (sagas, processed-message markers, agents, engine identities, repair jobs),
+    /// apart from the id-keyed configs: ids hold no '/', so no config key starts with it.
+    /// </summary>
+    public const string OwnRecordsPrefix = "zerodisk/";
     public static string Saga(string sagaType, string id) => $"{SagaPrefix(sagaType)}{id}";
-    public static string SagaPrefix(string sagaType) => $"zerodisk/sagas/{sagaType}/";
-    public static string ProcessedMessage(Guid messageId) => $"zerodisk/processed/{messageId:N}";
+    public static string SagaPrefix(string sagaType) => $"{OwnRecordsPrefix}sagas/{sagaType}/";
+    public static string ProcessedMessage(Guid messageId) => $"{OwnRecordsPrefix}processed/{messageId:N}";
     public static string Agent(string node) => $"{AgentPrefix}{node}";
-    public const string AgentPrefix = "zerodisk/agents/";
-    public static string EngineIdentity(string address) => $"zerodisk/engines/{address}/identity";
+    public const string AgentPrefix = OwnRecordsPrefix + "agents/";
+    public static string EngineIdentity(string address) => $"{OwnRecordsPrefix}engines/{address}/identity";
     public static string RepairJob(string vdiskId) => $"{RepairJobPrefix}{vdiskId}";
-    public const string RepairJobPrefix = "zerodisk/repairs/";
+    public const string RepairJobPrefix = OwnRecordsPrefix + "repairs/";
 
     public const string StorageClusterConfigSuffix = ":cluster:conf:storage";
     public const string VdiskNbdConfigSuffix = ":vdisk:conf:storage:nbd";

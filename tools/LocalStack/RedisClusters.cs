@@ -23,17 +23,17 @@ public sealed class RedisClusters : IAsyncDisposable
     public static async Task<RedisClusters> StartAsync(int shards = 2, bool registered = true)
     {
         var starts = Enumerable.Range(0, shards * 2).Select(_ => RedisServerProcess.StartAsync()).ToArray();
+        RedisServerProcess[] all;
         try
         {
-            await Task.WhenAll(starts);
+            all = await Task.WhenAll(starts);
         }
         catch
         {
             // The engines that did start belong to no cluster yet: left running they would outlive the test on their ports.
-            foreach (var started in starts.Where(s => s.IsCompletedSuccessfully)) await started.Result.DisposeAsync();
+            foreach (var started in starts.Where(s => s.IsCompletedSuccessfully)) await (await started).DisposeAsync();
             throw;
         }
-        var all = starts.Select(s => s.Result).ToArray();
         if (registered) await RegisterIdentitiesAsync(all);
         return new RedisClusters(all[..shards], all[shards..]);
     }

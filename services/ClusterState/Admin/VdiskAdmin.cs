@@ -14,7 +14,7 @@ public sealed class VdiskAdmin(EtcdClient etcd)
 {
     private const int Attempts = 5;
 
-    public static string Tombstone(string vdiskId) => $"zerodisk/vdisk-deleting/{vdiskId}";
+    public static string Tombstone(string vdiskId) => $"{EtcdKeys.OwnRecordsPrefix}vdisk-deleting/{vdiskId}";
 
     public async Task<AdminResult> CreateAsync(CreateVdiskRequest request, CancellationToken ct)
     {

@@ -25,7 +25,7 @@ public sealed class ClusterObserver(
     TimeProvider time,
     ILogger<ClusterObserver> logger) : BackgroundService
 {
-    public const string SchedulerWorkPrefix = "zerodisk/scheduler/";
+    public const string SchedulerWorkPrefix = EtcdKeys.OwnRecordsPrefix + "scheduler/";
     private const int DefaultBlockSize = 4096;
 
     private readonly RepairRateTracker _rates = new();

@@ -21,7 +21,7 @@ namespace ZeroDisk.RepairScheduler.Restarts;
 /// <param name="scope">The deployment's endpoint prefix: a scheduler resumes only the delayed restarts of its own deployment.</param>
 public sealed class RestartClaims(EtcdClient etcd, TimeProvider time, ILogger<RestartClaims> logger, string scope = "default")
 {
-    public const string KeyPrefix = "zerodisk/restarts/";
+    public const string KeyPrefix = EtcdKeys.OwnRecordsPrefix + "restarts/";
     public static readonly TimeSpan PendingTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan Retention = TimeSpan.FromHours(24);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);

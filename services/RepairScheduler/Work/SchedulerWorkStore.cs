@@ -12,7 +12,7 @@ namespace ZeroDisk.RepairScheduler.Work;
 /// </summary>
 public sealed class SchedulerWorkStore(EtcdClient etcd, string scope)
 {
-    public string Prefix(WorkKind kind) => $"zerodisk/scheduler/{scope}/{kind.ToString().ToLowerInvariant()}/";
+    public string Prefix(WorkKind kind) => $"{EtcdKeys.OwnRecordsPrefix}scheduler/{scope}/{kind.ToString().ToLowerInvariant()}/";
 
     private string Key(WorkKind kind, string address) => Prefix(kind) + address;
 

@@ -1,5 +1,6 @@
 using dotnet_etcd;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ZeroDisk.Contracts;
 
 namespace ZeroDisk.ServiceDefaults.Etcd;
 
@@ -10,7 +11,7 @@ internal sealed class EtcdHealthCheck(EtcdClient etcd) : IHealthCheck
         try
         {
             // A deadline: an unreachable etcd otherwise keeps the probe waiting while gRPC reconnects.
-            await etcd.GetAsync("zerodisk/health", deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: cancellationToken);
+            await etcd.GetAsync(EtcdKeys.OwnRecordsPrefix + "health", deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception ex)

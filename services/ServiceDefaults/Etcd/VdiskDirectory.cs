@@ -79,13 +79,12 @@ public static class VdiskDirectory
 
     /// <summary>
     /// The key ranges holding <paramref name="scope"/>'s keys (the whole key space when empty), less ZeroDisk's own
-    /// records under <c>zerodisk/</c>: saga records, repair jobs and a day's processed-message markers, which grow
-    /// with every failure report and would otherwise be read in full by every incident. No config key lives there:
-    /// ids hold no '/'.
+    /// records (<see cref="EtcdKeys.OwnRecordsPrefix"/>): saga records, repair jobs and a day's processed-message
+    /// markers, which grow with every failure report and would otherwise be read in full by every incident.
     /// </summary>
     public static IReadOnlyList<(ByteString Start, ByteString End)> RangesToScan(string scope)
     {
-        const string OwnRecords = "zerodisk/";
+        const string OwnRecords = EtcdKeys.OwnRecordsPrefix;
         var everything = ByteString.CopyFrom([0]); // as a range end: every key from the start on
         var start = scope.Length == 0 ? everything : ByteString.CopyFromUtf8(scope);
         var end = scope.Length == 0 ? everything : ByteString.CopyFrom(EtcdWatch.PrefixEnd(scope));

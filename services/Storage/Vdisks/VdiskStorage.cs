@@ -326,33 +326,44 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         return (first, Math.Max(first, (offset + length) / BlockSize));
     }
 
-    /// <summary>Bytes of blocks one many-block read asks the engines for at once (its replies are buffered whole).</summary>
+    /// <summary>
+    /// Bytes of whole blocks one request has out to the engines at once: each command's reply is buffered whole before it
+    /// is copied, so a 32 MiB read goes in waves of this much, not all at once.
+    /// </summary>
     private const int MaxBytesPerRead = 1 << 20;
 
     /// <summary>
     /// A read of several whole blocks: one engine command per shard (HMGET) for up to
-    /// <see cref="StorageOptions.MaxBlocksInFlight"/> blocks or <see cref="MaxBytesPerRead"/>, instead of one per block
-    /// (the engines' and this server's cost per command dominated large reads); a partial block at either end is read on its own.
+    /// <see cref="StorageOptions.MaxBlocksInFlight"/> blocks, instead of one per block (the engines' and this server's
+    /// cost per command dominated large reads), <see cref="MaxBytesPerRead"/> of them out at once; a partial block at
+    /// either end is read on its own.
     /// </summary>
     private async ValueTask ReadManyAsync(long offset, Memory<byte> buffer, long firstWhole, long endWhole)
     {
         var blockSize = BlockSize;
         var perRead = Math.Max(1, Math.Min(_options.MaxBlocksInFlight, MaxBytesPerRead / blockSize));
-        var reads = new List<Task>();
+        var readsInFlight = Math.Max(1, MaxBytesPerRead / (perRead * blockSize));
+        var ends = new List<Task>(2);
         if (firstWhole * blockSize > offset)
-            reads.Add(ForEachBlockAsync(offset, firstWhole * blockSize - offset, (block, inBlock, position, length) =>
+            ends.Add(ForEachBlockAsync(offset, firstWhole * blockSize - offset, (block, inBlock, position, length) =>
                 ReadPartAsync(block, inBlock, buffer.Slice(position, length))).AsTask());
+        var tail = endWhole * blockSize;
+        if (tail < offset + buffer.Length)
+            ends.Add(ForEachBlockAsync(tail, offset + buffer.Length - tail, (block, inBlock, _, length) =>
+                ReadPartAsync(block, inBlock, buffer.Slice((int)(tail - offset), length))).AsTask());
+        var inFlight = new List<Task>(readsInFlight);
         for (var block = firstWhole; block < endWhole; block += perRead)
         {
             var count = (int)Math.Min(perRead, endWhole - block);
-            reads.Add(RideThroughStallAsync((first, _, position, length) => _blocks.ReadManyAsync(first, length / blockSize, blockSize, buffer.Slice(position, length)),
+            inFlight.Add(RideThroughStallAsync((first, _, position, length) => _blocks.ReadManyAsync(first, length / blockSize, blockSize, buffer.Slice(position, length)),
                 block, 0, (int)(block * blockSize - offset), count * blockSize).AsTask());
+            if (inFlight.Count == readsInFlight)
+            {
+                await Task.WhenAll(inFlight);
+                inFlight.Clear();
+            }
         }
-        var tail = endWhole * blockSize;
-        if (tail < offset + buffer.Length)
-            reads.Add(ForEachBlockAsync(tail, offset + buffer.Length - tail, (block, inBlock, _, length) =>
-                ReadPartAsync(block, inBlock, buffer.Slice((int)(tail - offset), length))).AsTask());
-        await Task.WhenAll(reads);
+        await Task.WhenAll(inFlight.Concat(ends));
     }
 
     /// <summary>
