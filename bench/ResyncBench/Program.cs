@@ -22,7 +22,7 @@ var primary = h.Clusters.Primary[0];
 var slave = h.Clusters.Slave[0];
 var mib = (double)blocks * h.BlockSize / (1 << 20);
 Console.WriteLine($"resync bench: {blocks} blocks of {h.BlockSize} B ({mib:F0} MiB) per step, {rounds} rounds, engines {primary.Address} → {slave.Address}");
-Console.WriteLine("round | repair MiB/s (forks) | bare copy MiB/s (forks) | MIGRATE MiB/s (forks) | repair / bare copy");
+Console.WriteLine("round | repair MiB/s (forks) | bare copy MiB/s (forks) | MIGRATE MiB/s (forks) | repair / bare copy | CPU ms per MiB, engines + this process: repair, bare copy");
 
 var repairs = new List<double>();
 var bares = new List<double>();
@@ -33,7 +33,7 @@ for (var round = 1; round <= rounds; round++)
     await slave.RestartAsync();
     await h.SetStateAsync(ClusterSide.Slave, 0, EngineState.Offline);
 
-    var (repair, repairForks) = await TimedAsync(async () =>
+    var (repair, repairForks, repairCpu) = await TimedAsync(async () =>
     {
         var before = CompleteLines().Count;
         await h.SetStateAsync(ClusterSide.Slave, 0, EngineState.RepairTmpOutage);
@@ -44,8 +44,8 @@ for (var round = 1; round <= rounds; round++)
     await h.SetStateAsync(ClusterSide.Slave, 0, EngineState.Online);
 
     var scratch = (RedisKey)$"resync-bench:{h.VdiskId}";
-    var (bare, bareForks) = await TimedAsync(async () => mib / (await BareCopyAsync(h.Inspect(primary), h.Inspect(slave), h.BlocksKey, scratch, blocks)).TotalSeconds);
-    var (migrate, migrateForks) = await TimedAsync(async () =>
+    var (bare, bareForks, bareCpu) = await TimedAsync(async () => mib / (await BareCopyAsync(h.Inspect(primary), h.Inspect(slave), h.BlocksKey, scratch, blocks)).TotalSeconds);
+    var (migrate, migrateForks, _) = await TimedAsync(async () =>
     {
         var clock = Stopwatch.StartNew();
         await h.Inspect(slave).KeyMigrateAsync(scratch, new IPEndPoint(IPAddress.Loopback, primary.Port), 0, 600_000, MigrateOptions.Copy);
@@ -56,15 +56,16 @@ for (var round = 1; round <= rounds; round++)
 
     repairs.Add(repair);
     bares.Add(bare);
-    Console.WriteLine($"{round} | {repair:F1} ({repairForks}) | {bare:F1} ({bareForks}) | {migrate:F1} ({migrateForks}) | {repair / bare:F2}");
+    Console.WriteLine($"{round} | {repair:F1} ({repairForks}) | {bare:F1} ({bareForks}) | {migrate:F1} ({migrateForks}) | {repair / bare:F2} | {repairCpu} ; {bareCpu}");
 }
 var warm = rounds > 1 ? 1 : 0;
 Console.WriteLine($"FIGURE resync {repairs.Skip(warm).Average():F1} MiB/s, bare copy {bares.Skip(warm).Average():F1} MiB/s, ratio {repairs.Skip(warm).Average() / bares.Skip(warm).Average():F2} (mean of rounds {1 + warm}..{rounds})");
 
 List<string> CompleteLines() => h.Logs.Lines.Where(l => l.Contains("repair tmp", StringComparison.Ordinal) && l.Contains(" complete:", StringComparison.Ordinal)).ToList();
 
-// Runs a step once no AOF rewrite is running on either engine; returns its figure and the forks made meanwhile.
-async Task<(double Figure, long Forks)> TimedAsync(Func<Task<double>> step)
+// Runs a step once no AOF rewrite is running on either engine; returns its figure, the forks made meanwhile and the
+// CPU it cost per MiB: where a copy's time goes (the engines' Lua, AOF and fsync, or this process) is what the ratio hides.
+async Task<(double Figure, long Forks, string CpuPerMib)> TimedAsync(Func<Task<double>> step)
 {
     foreach (var engine in new[] { primary, slave })
         await Eventually.UntilAsync(async () =>
@@ -73,8 +74,25 @@ async Task<(double Figure, long Forks)> TimedAsync(Func<Task<double>> step)
             return info.Contains("aof_rewrite_in_progress:0", StringComparison.Ordinal) && info.Contains("aof_rewrite_scheduled:0", StringComparison.Ordinal);
         }, $"no AOF rewrite on {engine.Address}", TimeSpan.FromMinutes(5));
     var forks = await ForksAsync();
+    var engineCpu = await EngineCpuSecondsAsync();
+    var processCpu = Environment.CpuUsage.TotalTime;
     var figure = await step();
-    return (figure, await ForksAsync() - forks);
+    var enginesMs = (await EngineCpuSecondsAsync() - engineCpu) * 1000 / mib;
+    var processMs = (Environment.CpuUsage.TotalTime - processCpu).TotalMilliseconds / mib;
+    return (figure, await ForksAsync() - forks, FormattableString.Invariant($"{enginesMs:F1} + {processMs:F1}"));
+}
+
+// The user and system CPU both engines have used so far (INFO cpu), in seconds.
+async Task<double> EngineCpuSecondsAsync()
+{
+    double total = 0;
+    foreach (var engine in new[] { primary, slave })
+    {
+        var info = (string?)await h.Inspect(engine).ExecuteAsync("INFO", "cpu") ?? "";
+        foreach (Match m in Regex.Matches(info, @"used_cpu_(?:user|sys):([0-9.]+)"))
+            total += double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+    return total;
 }
 
 async Task<long> ForksAsync()

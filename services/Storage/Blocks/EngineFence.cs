@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
+using ZeroDisk.Storage.Resp;
 
 namespace ZeroDisk.Storage;
 
@@ -139,6 +140,61 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
         {
             throw Rejected($"engine {slot.Address} rejected a write: {ex.Message}");
         }
+    }
+
+    /// <summary>
+    /// Runs a block-writing script over an engine's data-path connection. Its KEYS start with
+    /// <see cref="BlockWriteKeys"/>'s and its ARGV with <see cref="BlockWriteArgs"/>'s, and it checks them itself.
+    /// Ownership is checked right before sending (a write may have waited past the owner lease's deadline); an engine
+    /// that rejects the epoch trips the fence.
+    /// </summary>
+    public async Task WriteOnDataPathAsync(RespConnection data, StorageEngine engine, RespScript script, RespArg[] keys, RespArg[] args)
+    {
+        EnsureOwned();
+        try
+        {
+            await data.EvalAsync(script, keys, args);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith(FencedError, StringComparison.Ordinal))
+        {
+            throw Rejected($"engine {engine.Address} rejected a write: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The start of every block-writing script (KEYS and ARGV as <see cref="BlockWriteKeys"/> and
+    /// <see cref="BlockWriteArgs"/> begin them): rejects a write under a higher fence epoch (<c>FENCED</c>) or to an
+    /// engine whose identity marker is not the registered one (<c>IDENTITY</c>), and raises a lower fence on the way.
+    /// </summary>
+    public const string BlockWritePrologue = """
+        local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local mine = tonumber(ARGV[1])
+        if fence > mine then return redis.error_reply('FENCED fence epoch ' .. fence .. ' > ' .. mine) end
+        if redis.call('GET', KEYS[3]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
+        if fence < mine then redis.call('SET', KEYS[1], ARGV[1]) end
+
+        """;
+
+    /// <summary>A block-writing script's KEYS: fence, blocks hash, identity marker, recent-write window, then <paramref name="extra"/> free slots.</summary>
+    public RespArg[] BlockWriteKeys(int extra)
+    {
+        var keys = new RespArg[4 + extra];
+        keys[0] = _fenceKey;
+        keys[1] = BlocksKey;
+        keys[2] = MarkerKey;
+        keys[3] = RecentKey;
+        return keys;
+    }
+
+    /// <summary>A block-writing script's ARGV: epoch, expected marker, now (ms), recent window (ms), then <paramref name="extra"/> free slots.</summary>
+    public RespArg[] BlockWriteArgs(StorageEngine engine, int extra)
+    {
+        var args = new RespArg[4 + extra];
+        args[0] = Epoch;
+        args[1] = engine.ExpectedIdentity;
+        args[2] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        args[3] = (long)RecentWindow.TotalMilliseconds;
+        return args;
     }
 
     /// <summary>

@@ -29,12 +29,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
     // zeroes: delete), dirty set (0 = none, else its index after the window). Raises a lower fence on the way, like a
     // single write did. Every block written (deletes too) joins the window, trimmed to its length at each call: what a
     // crash of the other side may have lost, known to whoever owns the vdisk next (docs/DECISIONS.md, engine-trust).
-    private static readonly RespScript WriteBlocksScript = new("""
-        local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
-        local mine = tonumber(ARGV[1])
-        if fence > mine then return redis.error_reply('FENCED fence epoch ' .. fence .. ' > ' .. mine) end
-        if redis.call('GET', KEYS[3]) ~= ARGV[2] then return redis.error_reply('IDENTITY marker missing or different') end
-        if fence < mine then redis.call('SET', KEYS[1], ARGV[1]) end
+    private static readonly RespScript WriteBlocksScript = new(EngineFence.BlockWritePrologue + """
         local now = tonumber(ARGV[3])
         for i = 5, #ARGV, 3 do
           if ARGV[i + 2] ~= '0' then redis.call('SADD', KEYS[4 + tonumber(ARGV[i + 2])], ARGV[i]) end
@@ -101,12 +96,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
         Exception? error = null;
         try
         {
-            fence.EnsureOwned(); // the batch may have waited past the owner lease's deadline
-            await data.EvalAsync(WriteBlocksScript, batch.Keys(fence), batch.Args(fence.Epoch, engine.ExpectedIdentity, fence.RecentWindow));
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith(EngineFence.FencedError, StringComparison.Ordinal))
-        {
-            error = fence.Rejected($"engine {engine.Address} rejected a write: {ex.Message}");
+            await fence.WriteOnDataPathAsync(data, engine, WriteBlocksScript, batch.Keys(fence), batch.Args(fence, engine));
         }
         catch (Exception ex)
         {
@@ -162,11 +152,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
 
         public RespArg[] Keys(EngineFence fence)
         {
-            var keys = new RespArg[4 + _dirtyKeys.Count];
-            keys[0] = fence.FenceKey;
-            keys[1] = fence.BlocksKey;
-            keys[2] = EngineFence.MarkerKey;
-            keys[3] = fence.RecentKey;
+            var keys = fence.BlockWriteKeys(_dirtyKeys.Count);
             for (var i = 0; i < _dirtyKeys.Count; i++) keys[4 + i] = _dirtyKeys[i];
             return keys;
         }
@@ -180,13 +166,9 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
             else Done.SetException(error);
         }
 
-        public RespArg[] Args(long epoch, string expectedIdentity, TimeSpan recentWindow)
+        public RespArg[] Args(EngineFence fence, StorageEngine engine)
         {
-            var args = new RespArg[4 + 3 * _count];
-            args[0] = epoch;
-            args[1] = expectedIdentity;
-            args[2] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            args[3] = (long)recentWindow.TotalMilliseconds;
+            var args = fence.BlockWriteArgs(engine, 3 * _count);
             Array.Copy(_entries, 0, args, 4, 3 * _count);
             return args;
         }

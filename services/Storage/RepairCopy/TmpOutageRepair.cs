@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using ZeroDisk.Contracts;
@@ -122,7 +123,7 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
     }
 
     /// <summary>
-    /// Copies a part of a page of dirty blocks in a few pipelined HMGETs from the source, the engine's group commits to
+    /// Copies a part of a page of dirty blocks in a few pipelined HMGETs from the source, a few multi-block writes to
     /// the target and one SREM, holding all their locks from the read to the SREM: a client write of one of them
     /// (which may fail on the target and mark it dirty again) waits for the part, so the SREM never removes a mark
     /// made after the copy, and the copy never overwrites a newer write. Blocks whose copy failed stay dirty.
@@ -132,22 +133,11 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
         var fields = Array.ConvertAll(part, b => (RedisValue)b);
         using var held = await Vdisk.Locks.AcquireAsync(part);
         var contents = await ReadBlocksAsync(source, fields);
-        var writes = new Task[part.Length];
-        for (var i = 0; i < part.Length; i++)
-            writes[i] = Vdisk.Blocks.Fence.WriteBlockAsync(target, part[i], (byte[]?)contents[i] ?? ReadOnlyMemory<byte>.Empty);
-        Exception? failed = null;
-        try
-        {
-            await Task.WhenAll(writes);
-        }
-        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
-        {
-            Vdisk.Engines.ReportFailure(target.Engine, ex);
-            failed = ex;
-        }
+        var (written, failed) = await BlockCopyWriter.WriteAsync(Vdisk.Blocks.Fence, target, part, contents);
+        if (failed is not null && StorageEngines.IsEngineFailure(failed)) Vdisk.Engines.ReportFailure(target.Engine, failed);
         // Only now are these blocks no longer stale on the target. Fenced too: a stale repairer must not clear a
         // block the new owner marked dirty again.
-        var done = Enumerable.Range(0, part.Length).Where(i => writes[i].IsCompletedSuccessfully).ToArray();
+        var done = Enumerable.Range(0, part.Length).Where(i => written[i]).ToArray();
         if (done.Length > 0)
         {
             var copied = Array.ConvertAll(done, i => fields[i]);
@@ -157,6 +147,6 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
             // that SADD went out before this SREM, the SREM undid it: mark them again.
             if (target.Engine.IsFailed) await Vdisk.Blocks.Fence.CommandAsync(source, "SADD", [target.DirtyKey], copied);
         }
-        if (failed is not null) throw failed;
+        if (failed is not null) ExceptionDispatchInfo.Throw(failed);
     }
 }

@@ -12,6 +12,8 @@ public abstract class StorageHarnessTest(ITestOutputHelper? output = null) : IAs
 
     protected virtual int Shards => 2;
 
+    protected virtual int BlockSize => 4096;
+
     /// <summary>The storage options of the in-process server (null: <see cref="StorageHarness.TestStorageOptions"/>).</summary>
     protected virtual StorageOptions? Options => null;
 
@@ -21,7 +23,7 @@ public abstract class StorageHarnessTest(ITestOutputHelper? output = null) : IAs
     /// <summary>Which lines of the harness's log go to the test output.</summary>
     protected virtual bool ShowsInOutput(string logLine) => true;
 
-    public virtual async Task InitializeAsync() => H = await StorageHarness.StartAsync(Shards, options: Options, inProcessServer: InProcessServer);
+    public virtual async Task InitializeAsync() => H = await StorageHarness.StartAsync(Shards, BlockSize, Options, InProcessServer);
 
     public virtual async Task DisposeAsync()
     {
