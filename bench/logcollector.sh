@@ -4,6 +4,7 @@
 # the same contracts published straight from C# (MassTransit, confirms) in the same run. The collector runs as its own
 # process.
 #   bench/logcollector.sh        sizes: ZD_BENCH_EVENTS (50000), ZD_BENCH_LATENCY_EVENTS (1000), ZD_BENCH_BACKLOG_LINES (1000000)
+#                                ZD_BENCH_WARM_EVENTS (0): events relayed before the throughput phase, not measured
 #   ZD_BENCH_BUILDS="before=run/before-bin/LogCollector/logcollector.dll current=services/LogCollector/bin/Release/net10.0/logcollector.dll"
 #                                builds to compare, alternated ZD_BENCH_ROUNDS times (default: the current build, once)
 #   ZD_BENCH_NO_BUILD=1          skip building the bench and the current collector

@@ -15,6 +15,10 @@ using ZeroDisk.ServiceDefaults.Messaging;
 //      peak RSS (VmHWM) must stay bounded; then the catch-up rate once the broker is back.
 var throughputEvents = EnvironmentSettings.Int("ZD_BENCH_EVENTS", 50_000);
 var latencyEvents = EnvironmentSettings.Int("ZD_BENCH_LATENCY_EVENTS", 1_000);
+// Events relayed before the throughput phase (not measured): the phase otherwise also measures the JIT of the
+// collector's publish path and of this process's consumer for the event types the one warm-up event did not use,
+// while the anchor runs last, on a consumer that has long been warm.
+var warmEvents = EnvironmentSettings.Int("ZD_BENCH_WARM_EVENTS", 0);
 var backlogLines = EnvironmentSettings.Int("ZD_BENCH_BACKLOG_LINES", 1_000_000);
 var endpoints = await LocalInfrastructure.GetAsync();
 // The collector build to run (ZD_COLLECTOR_DLL, else the one next to its project) and its label in "@result" lines,
@@ -33,6 +37,14 @@ void Result(string figure, double value) => Console.WriteLine(FormattableString.
     await WarmUp(directory, capture, node);
 
     var files = Enumerable.Range(0, 10).Select(i => Open(directory.File($"nbd-{i}.log"))).ToArray();
+    if (warmEvents > 0)
+    {
+        var warmBaseline = capture.Messages.UniqueCount;
+        for (var i = 0; i < warmEvents; i++)
+            files[i % files.Length].Write(Encoding.UTF8.GetBytes(EventLines.Event(i % EventLines.EventKinds, $"{node}-w{i}").Line + "\n"));
+        await capture.Messages.WaitForAsync(s => s.UniqueCount >= warmBaseline + warmEvents, TimeSpan.FromMinutes(10), "warm-up events");
+        Console.WriteLine($"throughput: {warmEvents} events relayed first to warm the collector and the consumer (not measured)");
+    }
     using var collectorProcess = Process.GetProcessById(collector.Pid);
     var cpuBefore = collectorProcess.TotalProcessorTime;
     var start = Stopwatch.GetTimestamp();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace ZeroDisk.Contracts;
 
@@ -32,31 +33,37 @@ public readonly record struct StderrParseResult(StderrLineKind Kind, StderrEvent
 public static class StderrEventParser
 {
     private const string LegacyPrefix = "20::";
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static ReadOnlySpan<byte> LegacyPrefixUtf8 => "20::"u8; // LegacyPrefix
+    private const string TypeKey = "\"type\"";
+    private static ReadOnlySpan<byte> TypeKeyUtf8 => "\"type\""u8; // TypeKey
 
     public static StderrParseResult Parse(string line) => ParseText(line);
 
+    /// <summary>
+    /// The same verdict as <see cref="Parse(string)"/> on the decoded line, but an ordinary line is recognised on its
+    /// bytes, without being decoded into a string: a collector reads every line of a node's logs, most of them ordinary.
+    /// </summary>
     public static StderrParseResult Parse(ReadOnlySpan<byte> utf8Line)
     {
-        string text;
-        try
-        {
-            text = StrictUtf8.GetString(utf8Line);
-        }
-        catch (DecoderFallbackException)
-        {
+        if (!Utf8.IsValid(utf8Line))
             return StderrParseResult.Malformed("invalid UTF-8");
-        }
-        return ParseText(text);
+        // ASCII bytes are the same characters in UTF-8 and UTF-16, so these tests are ParseText's own.
+        if (utf8Line.Contains((byte)0))
+            return BinaryLine;
+        if (!utf8Line.StartsWith(LegacyPrefixUtf8) && (utf8Line.IsEmpty || utf8Line[0] != (byte)'{' || utf8Line.IndexOf(TypeKeyUtf8) < 0))
+            return StderrParseResult.Ordinary;
+        return ParseText(Encoding.UTF8.GetString(utf8Line));
     }
+
+    private static StderrParseResult BinaryLine => StderrParseResult.Malformed("binary data (NUL byte) in line");
 
     private static StderrParseResult ParseText(string line)
     {
         if (line.Contains('\0'))
-            return StderrParseResult.Malformed("binary data (NUL byte) in line");
+            return BinaryLine;
         if (line.StartsWith(LegacyPrefix, StringComparison.Ordinal))
             return ParseLegacy(line[LegacyPrefix.Length..]);
-        if (line.Length == 0 || line[0] != '{' || !line.Contains("\"type\"", StringComparison.Ordinal))
+        if (line.Length == 0 || line[0] != '{' || !line.Contains(TypeKey, StringComparison.Ordinal))
             return StderrParseResult.Ordinary;
         var parsed = ParseSeedForm(line);
         // Only the writer's own spelling counts: a hand-made, re-spaced or extended line is not the event it resembles.

@@ -76,6 +76,32 @@ public class StderrEventTests
     }
 
     [Fact]
+    public void Bytes_get_the_verdict_their_text_gets()
+    {
+        // Parse(bytes) decides ordinary lines without decoding them: it must agree with Parse(text) on every line,
+        // valid and mutated (NUL, non-ASCII, a "type" key moved, a prefix cut short).
+        var samples = SeedLines.Select(row => (string)row[0]).Concat(
+        [
+            "info: serving vdisk vd1", "", "{", "20:", "20::", "2", " {\"type\": \"storageengine-failure\"}", "é {\"type\"",
+            "{\"typ\u00e9\": 1}", "{\"level\": \"x\", \"type\": \"process-exited\"}", "ordinary\0line", "{\"type\"\0}",
+        ]).ToList();
+        var random = new Random(19);
+        const string alphabet = "{}\":, 20type\0éa\u4e2d";
+        for (var i = 0; i < 5_000; i++)
+        {
+            var line = samples[random.Next(samples.Count)].ToCharArray().ToList();
+            for (var edits = random.Next(1, 4); edits > 0; edits--)
+            {
+                var at = random.Next(line.Count + 1);
+                if (random.Next(2) == 0 || at == line.Count) line.Insert(at, alphabet[random.Next(alphabet.Length)]);
+                else line.RemoveAt(at);
+            }
+            samples.Add(new string([.. line]));
+        }
+        Assert.All(samples, line => Assert.Equal(StderrEventParser.Parse(line), StderrEventParser.Parse(Encoding.UTF8.GetBytes(line))));
+    }
+
+    [Fact]
     public void Strings_are_escaped_when_written()
     {
         var line = StderrEventWriter.Format(new RepairCompleteLine(RepairKind.Tmp, "h:1", "we\"ird"));

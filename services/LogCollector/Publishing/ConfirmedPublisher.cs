@@ -21,15 +21,24 @@ internal sealed class ConfirmedPublisher(IPublishEndpoint bus, BrokerReconnector
     // slow (each timed-out publish may still land, so a retry adds load); the first confirm reopens the flood gates.
     private readonly SemaphoreSlim _probe = new(1, 1);
 
-    public Task PublishAllAsync(IReadOnlyList<OutgoingMessage> batch, string node, CancellationToken cancellationToken)
+    public async Task PublishAllAsync(IReadOnlyList<OutgoingMessage> batch, string node, CancellationToken cancellationToken)
     {
-        if (batch.Count == 1) return PublishOneAsync(batch[0], node, cancellationToken);
+        // The first attempts of a batch all start now, so they share one deadline instead of a linked source and a
+        // timer each (3.9% of the collector's CPU in a throughput profile). Retries, and first attempts that waited
+        // for the probe, get their own: PublishTimeout from their start, as before.
+        using var firstAttempts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        firstAttempts.CancelAfter(options.PublishTimeout);
+        if (batch.Count == 1)
+        {
+            await PublishOneAsync(batch[0], node, firstAttempts.Token, cancellationToken);
+            return;
+        }
         var tasks = new Task[batch.Count];
-        for (var i = 0; i < batch.Count; i++) tasks[i] = PublishOneAsync(batch[i], node, cancellationToken);
-        return Task.WhenAll(tasks);
+        for (var i = 0; i < batch.Count; i++) tasks[i] = PublishOneAsync(batch[i], node, firstAttempts.Token, cancellationToken);
+        await Task.WhenAll(tasks);
     }
 
-    private async Task PublishOneAsync(OutgoingMessage message, string node, CancellationToken cancellationToken)
+    private async Task PublishOneAsync(OutgoingMessage message, string node, CancellationToken firstAttemptTimeout, CancellationToken cancellationToken)
     {
         // One span per event, around every attempt: MassTransit's send span becomes its child and the trace
         // context travels in the message headers to every consumer.
@@ -44,11 +53,11 @@ internal sealed class ConfirmedPublisher(IPublishEndpoint bus, BrokerReconnector
         {
             var probing = Volatile.Read(ref _failing) == 1;
             if (probing) await _probe.WaitAsync(cancellationToken);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(options.PublishTimeout);
+            using var ownTimeout = attempt == 1 && !probing ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            ownTimeout?.CancelAfter(options.PublishTimeout);
             try
             {
-                await bus.Publish(message.Message, message.MessageType, context => context.MessageId = message.MessageId, timeout.Token);
+                await bus.Publish(message.Message, message.MessageType, context => context.MessageId = message.MessageId, ownTimeout?.Token ?? firstAttemptTimeout);
                 CollectorTelemetry.Published.Add(1, CollectorTelemetry.StreamTags(node, message.Stream));
                 reconnector.Confirmed();
                 if (Volatile.Read(ref _failing) == 1 && Interlocked.Exchange(ref _failing, 0) == 1)
