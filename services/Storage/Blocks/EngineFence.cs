@@ -129,18 +129,8 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
     /// Runs a script whose KEYS start with the fence and the marker and whose ARGV start with the epoch and the expected
     /// marker (the script checks them itself, as <see cref="CommandAsync"/>'s does), then the caller's keys and args.
     /// </summary>
-    public async Task<RedisResult> EvaluateFencedAsync(EngineSlot slot, string script, RedisKey[] keys, RedisValue[] args)
-    {
-        EnsureOwned();
-        try
-        {
-            return await slot.Db.ScriptEvaluateAsync(script, [_fenceKey, MarkerKey, .. keys], [Epoch, slot.Engine.ExpectedIdentity, .. args]);
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith(FencedError, StringComparison.Ordinal))
-        {
-            throw Rejected($"engine {slot.Address} rejected a write: {ex.Message}");
-        }
-    }
+    public Task<RedisResult> EvaluateFencedAsync(EngineSlot slot, string script, RedisKey[] keys, RedisValue[] args) =>
+        SendOwnedAsync(slot.Address, () => slot.Db.ScriptEvaluateAsync(script, [_fenceKey, MarkerKey, .. keys], [Epoch, slot.Engine.ExpectedIdentity, .. args]));
 
     /// <summary>
     /// Runs a block-writing script over an engine's data-path connection. Its KEYS start with
@@ -148,18 +138,8 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
     /// Ownership is checked right before sending (a write may have waited past the owner lease's deadline); an engine
     /// that rejects the epoch trips the fence.
     /// </summary>
-    public async Task WriteOnDataPathAsync(RespConnection data, StorageEngine engine, RespScript script, RespArg[] keys, RespArg[] args)
-    {
-        EnsureOwned();
-        try
-        {
-            await data.EvalAsync(script, keys, args);
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith(FencedError, StringComparison.Ordinal))
-        {
-            throw Rejected($"engine {engine.Address} rejected a write: {ex.Message}");
-        }
-    }
+    public Task WriteOnDataPathAsync(RespConnection data, StorageEngine engine, RespScript script, RespArg[] keys, RespArg[] args) =>
+        SendOwnedAsync(engine.Address, () => data.EvalAsync(script, keys, args));
 
     /// <summary>
     /// The start of every block-writing script (KEYS and ARGV as <see cref="BlockWriteKeys"/> and
@@ -201,16 +181,23 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
     /// EVALSHA: the client loads the script on first use per connection (pipelined before it, no extra round trip)
     /// and again after a restart or a NOSCRIPT, so the script text crosses the wire once per connection.
     /// </summary>
-    private async Task RunAsync(EngineSlot slot, string script, RedisKey[] keys, RedisValue[] args)
+    private Task RunAsync(EngineSlot slot, string script, RedisKey[] keys, RedisValue[] args) =>
+        SendOwnedAsync(slot.Address, () => slot.Db.ScriptEvaluateAsync(script, keys, args));
+
+    /// <summary>
+    /// Every fenced call to an engine: ownership is checked right before it is sent (it may have waited past the owner
+    /// lease's deadline), and an engine that rejects this epoch trips the fence. A refusal comes back as a failed task.
+    /// </summary>
+    private async Task<T> SendOwnedAsync<T>(string address, Func<Task<T>> send)
     {
         EnsureOwned();
         try
         {
-            await slot.Db.ScriptEvaluateAsync(script, keys, args);
+            return await send();
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith(FencedError, StringComparison.Ordinal))
         {
-            throw Rejected($"engine {slot.Address} rejected a write: {ex.Message}");
+            throw Rejected($"engine {address} rejected a write: {ex.Message}");
         }
     }
 
