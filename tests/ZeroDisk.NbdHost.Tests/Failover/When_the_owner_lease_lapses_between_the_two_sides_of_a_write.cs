@@ -9,9 +9,7 @@ namespace ZeroDisk.NbdHost.Tests.Failover;
 /// </summary>
 public sealed class When_the_owner_lease_lapses_between_the_two_sides_of_a_write(ITestOutputHelper output) : StorageHarnessTest(output)
 {
-    // Long enough that the paused slave is waited for rather than failed over (the tear must come from the lease),
-    // short enough for the default lease (10 s), whose safety margin must exceed it.
-    protected override StorageOptions? Options => StorageHarness.TestStorageOptions with { CommandTimeout = TimeSpan.FromSeconds(5) };
+    protected override StorageOptions? Options => TornWrite.ServerOptions;
 
     [Fact]
     public async Task The_next_owner_makes_both_sides_the_same_before_serving()

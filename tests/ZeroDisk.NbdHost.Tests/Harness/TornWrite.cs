@@ -12,10 +12,16 @@ namespace ZeroDisk.NbdHost.Tests.Harness;
 /// for its turn, while the other side answers that write. Then the owner lease is revoked (as an expiry would): the
 /// vdisk is fenced out here, and the waiting call is refused in the process and never sent. No engine failed, so
 /// nothing marks the block dirty anywhere. The server claims the vdisk again once its owner key is free.
-/// The server's command timeout must outlast the pause (about 2 s), or the paused side is failed over instead.
 /// </summary>
 public static class TornWrite
 {
+    /// <summary>
+    /// The in-process server's options for a test of a tear: a command timeout that outlasts the pause (about 2 s), so
+    /// the paused side is waited for rather than failed over and the tear comes from the lease; short enough for the
+    /// default lease (10 s), whose safety margin must exceed it.
+    /// </summary>
+    public static StorageOptions ServerOptions { get; } = StorageHarness.TestStorageOptions with { CommandTimeout = TimeSpan.FromSeconds(5) };
+
     /// <summary>Tears a write of block 0-shard's third block; returns that block (held new by the other side alone).</summary>
     /// <param name="whileFenced">Runs once the vdisk is fenced out, before the paused side answers again.</param>
     public static async Task<long> MakeAsync(StorageHarness h, ClusterSide missing, ITestOutputHelper output, Func<Task>? whileFenced = null)

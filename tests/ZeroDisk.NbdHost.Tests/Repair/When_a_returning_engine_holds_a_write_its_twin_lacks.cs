@@ -9,9 +9,7 @@ namespace ZeroDisk.NbdHost.Tests.Repair;
 /// </summary>
 public sealed class When_a_returning_engine_holds_a_write_its_twin_lacks(ITestOutputHelper output) : StorageHarnessTest(output)
 {
-    // Long enough that the paused primary is waited for (the tear must come from the lease), short enough for the
-    // default lease (10 s); the stalled slave is failed after it.
-    protected override StorageOptions? Options => StorageHarness.TestStorageOptions with { CommandTimeout = TimeSpan.FromSeconds(5) };
+    protected override StorageOptions? Options => TornWrite.ServerOptions;
 
     [Fact]
     public async Task Its_repair_gives_it_its_twins_content_of_that_block()
