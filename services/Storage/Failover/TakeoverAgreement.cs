@@ -74,13 +74,14 @@ internal sealed class TakeoverAgreement(string vdiskId, StorageEngines engines, 
 
     /// <summary>
     /// The union of the engines' windows, and the slots that answered. One of a serving side or a repair target that
-    /// does not answer is failed; a stale side that does not answer adds nothing now, and its repair adds what of its
-    /// own window differs when it starts.
+    /// does not answer is failed; a stale side that does not answer, or whose identity is not verified, adds nothing
+    /// now, and its repair adds what of its own window differs when it starts.
     /// </summary>
     private async Task<(HashSet<long> Blocks, HashSet<EngineSlot> Answered)> RecentBlocksAsync(VdiskTopology topology)
     {
         var windows = await Task.WhenAll(topology.Slots
-            .Where(s => s.Use is SlotUse.Serve or SlotUse.RepairTarget || s.Use == SlotUse.Stale && !s.Engine.IsFailed)
+            // An engine whose identity marker is not verified is used for nothing, not even read (identity is checked, never assumed).
+            .Where(s => s.Use is SlotUse.Serve or SlotUse.RepairTarget || s.Use == SlotUse.Stale && !s.Engine.IsFailed && s.Engine.IsVerified)
             .Select(async slot =>
             {
                 try
