@@ -99,8 +99,10 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
             differing.AddRange(compared.Differing.Select(i => (long)pass[i]));
         }
         if (differing.Count == 0) return;
-        Log.LogWarning("vdisk {Vdisk}: {Count} block(s) of {Target}'s own recent-write window differ from {Source} (first {Block}): writes an earlier " +
-            "owner did not make on both sides; repaired with the dirty blocks", Vdisk.VdiskId, differing.Count, address, source.Address, differing[0]);
+        // Mostly blocks written again on the twin while this engine was out (dirty already); any write an earlier owner
+        // made on this side alone is among them.
+        Log.LogInformation("vdisk {Vdisk}: {Count} block(s) of {Target}'s own recent-write window differ from {Source} (first {Block}): marked dirty, " +
+            "so a write an earlier owner made on this side alone is repaired too", Vdisk.VdiskId, differing.Count, address, source.Address, differing[0]);
         await Vdisk.Blocks.MarkDirtyAsync(source, target, differing);
     }
 
