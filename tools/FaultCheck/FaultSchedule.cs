@@ -54,6 +54,7 @@ public sealed record Fault(int Index, FaultKind Kind, TimeSpan At, TimeSpan For,
     {
         var where = TakesBothTwins ? $" shard {Shard} (both twins)"
             : Kind == FaultKind.AgentKill ? $" node {Node}"
+            : Kind == FaultKind.OwnerLeaseLapse ? $" vd{Shard}"
             : OnEngine ? $" {Side.ToString().ToLowerInvariant()} shard {Shard}" : "";
         return string.Create(CultureInfo.InvariantCulture, $"#{Index,-2} {At.TotalSeconds,6:0.0}s  {Kind}{where}, for {For.TotalSeconds:0.0}s");
     }
