@@ -141,6 +141,23 @@ public sealed class ClusterStateDeployment : IAsyncDisposable
     public Task<VdiskRepairSaga?> VdiskRepairSagaAsync(string vdiskId, string incident) =>
         new SagaStore(Etcd).GetAsync<VdiskRepairSaga>(SagaIds.VdiskRepair(vdiskId, incident), CancellationToken.None);
 
+    /// <summary>
+    /// The phases a vdisk's repair saga recorded after its leading "Pending", once there are at least
+    /// <paramref name="atLeast"/>. Phases only move forward, so a "Running" consumed before its "Pending" (two
+    /// messages, no order between them) skips Pending; and a phase is recorded when its message is consumed, which
+    /// may be after the job it announces is seen.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> VdiskRepairPhasesAsync(string vdiskId, string incident, int atLeast)
+    {
+        IReadOnlyList<string> phases = [];
+        await Eventually.UntilAsync(async () =>
+        {
+            phases = [.. ((await VdiskRepairSagaAsync(vdiskId, incident))?.History ?? []).Select(h => h.To).SkipWhile(to => to == "Pending")];
+            return phases.Count >= atLeast;
+        }, $"vdisk {vdiskId}'s repair saga past {atLeast} phase(s)");
+        return phases;
+    }
+
     public Task WaitForEngineAsync(string clusterId, string address, EngineState state, TimeSpan? timeout = null) =>
         Eventually.UntilAsync(async () => await EngineStateAsync(clusterId, address) == state, $"engine {address} is {state.ToWire()} in etcd", timeout);
 
