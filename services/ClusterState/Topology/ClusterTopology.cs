@@ -43,9 +43,6 @@ public sealed class ClusterTopology
         _snapshots = new SharedFreshRead<TopologySnapshot>(ReadSnapshotAsync);
     }
 
-    /// <summary>Passes over the key space for snapshots so far (a burst's cost in etcd reads).</summary>
-    public long SnapshotReads => _snapshots.Reads;
-
     public async Task<IReadOnlyList<ClusterEntry>> ClustersAsync(CancellationToken ct) =>
         ParseClusters(await etcd.ScanSuffixAsync(options.KeyScope, EtcdKeys.StorageClusterConfigSuffix, ct));
 
