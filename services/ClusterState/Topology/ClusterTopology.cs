@@ -25,17 +25,31 @@ public sealed record TopologySnapshot(IReadOnlyList<ClusterEntry> Clusters, IRea
 /// Which cluster an engine belongs to and which vdisks use a cluster, read from etcd on demand. It is asked once
 /// per incident (at the Offline transition) and by the admin API and reconciler; a cache of what etcd holds could be
 /// stale exactly when an incident starts, so only the parse of each value is kept, by its mod revision. A failure
-/// report reads one <see cref="SnapshotAsync"/> (one pass over the key space for clusters and vdisks) for everything it decides.
+/// report reads one <see cref="SnapshotAsync"/> (one pass over the key space for clusters and vdisks) for everything it
+/// decides; reports that ask together share one pass that started after each of them asked (<see cref="SharedFreshRead{T}"/>).
 /// </summary>
-public sealed class ClusterTopology(EtcdClient etcd, ClusterStateOptions options)
+public sealed class ClusterTopology
 {
+    private readonly EtcdClient etcd;
+    private readonly ClusterStateOptions options;
     private readonly ParsedByRevision<StorageClusterConfig> _clusters = new(TryParse<StorageClusterConfig>);
     private readonly ParsedByRevision<VdiskNbdConfig> _vdisks = new(TryParse<VdiskNbdConfig>);
+    private readonly SharedFreshRead<TopologySnapshot> _snapshots;
+
+    public ClusterTopology(EtcdClient etcd, ClusterStateOptions options)
+    {
+        this.etcd = etcd;
+        this.options = options;
+        _snapshots = new SharedFreshRead<TopologySnapshot>(ReadSnapshotAsync);
+    }
 
     public async Task<IReadOnlyList<ClusterEntry>> ClustersAsync(CancellationToken ct) =>
         ParseClusters(await etcd.ScanSuffixAsync(options.KeyScope, EtcdKeys.StorageClusterConfigSuffix, ct));
 
-    public async Task<TopologySnapshot> SnapshotAsync(CancellationToken ct)
+    /// <summary>Every cluster and vdisk as etcd holds them at some revision after this call began.</summary>
+    public Task<TopologySnapshot> SnapshotAsync(CancellationToken ct) => _snapshots.ReadAsync(ct);
+
+    private async Task<TopologySnapshot> ReadSnapshotAsync(CancellationToken ct)
     {
         var scanned = await etcd.ScanSuffixesAsync(options.KeyScope, [EtcdKeys.StorageClusterConfigSuffix, EtcdKeys.VdiskNbdConfigSuffix], ct);
         var vdisks = _vdisks.Parse(scanned[1])
