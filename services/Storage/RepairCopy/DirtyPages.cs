@@ -8,6 +8,7 @@ namespace ZeroDisk.Storage.RepairCopy;
 /// page cost the source ~2 ms a call (it builds a set of distinct random picks), a scan step a fraction of that. Copied
 /// pages leave the set behind the cursor, so the scan walks it once; blocks marked dirty again behind the cursor are
 /// found by the next walk, and the set counts as empty only when a walk ends on an empty step and SCARD says 0.
+/// Copying a block that is no longer dirty is harmless (it is copied under its lock, like any other).
 /// </summary>
 internal sealed class DirtyPages(int pageSize)
 {
@@ -22,7 +23,9 @@ internal sealed class DirtyPages(int pageSize)
             _cursor = Number(reply.Items![0]);
             var members = reply.Items[1].Items!;
             // A scan may return a member twice (while the set's table is resized); a page's blocks must be distinct.
-            if (members.Length > 0) return members.Select(Number).Distinct().ToArray();
+            // A small set (an intset or listpack) comes whole in one step, whatever the COUNT: a page stays a page
+            // (it bounds the locks held and the pacing's step); what is left is found by the next walk.
+            if (members.Length > 0) return members.Select(Number).Distinct().Take(pageSize).ToArray();
             if (_cursor == 0 && (await source.Data.ExecuteAsync("SCARD", target.DirtyKey)).Integer == 0) return [];
         }
     }
