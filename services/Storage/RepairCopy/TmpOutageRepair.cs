@@ -17,7 +17,10 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
     : RepairRun(vdisk, options, log)
 {
     private const int PageBatches = 4;
-    private const int PartBlocks = 128; // a page's reads and writes overlap in parts of this many blocks
+    // A page's reads and writes overlap in parts of this many blocks; 256 of 4 KiB make one 1 MiB script call to the
+    // target (BlockCopyWriter), whose fixed costs (a call into Lua, an fsynced AOF write) then come half as often as
+    // with 128, and the locks, held by the page, do not depend on it.
+    private const int PartBlocks = 256;
     private readonly DirtyPages _pages = new(options.RepairBatch * PageBatches);
 
     public async Task RunAsync(CancellationToken ct)
