@@ -2,7 +2,7 @@
 # Issue #17: random seeds of the fault-schedule checker (tools/FaultCheck), one after another, each a fresh private
 # stack on the infrastructure of scripts/infra.sh, then a summary table: seeds run, faults injected by kind,
 # violations (with each failing seed's rerun command and its logs).
-#   scripts/fault-check.sh --seeds N --minutes M [--kinds EngineKill,ServeKill,...|all] [--first-seed S]
+#   scripts/fault-check.sh --seeds N --minutes M [--kinds EngineKill,ServeKill,...|all|every] (all: the kinds up to session 15; every: also the newer ones, such as OwnerLeaseLapse) [--first-seed S]
 #   scripts/fault-check.sh --plant NAME --seeds N ...   the same on a throwaway copy with a known defect planted
 #   scripts/fault-check.sh --table                       only print the accumulated table
 # Results ACCUMULATE across invocations in run/faultcheck/results.tsv (one line per seed, appended as soon as the

@@ -44,7 +44,7 @@ public class When_a_schedule_is_drawn_from_a_seed
     [Fact]
     public void Seed_1003_the_twin_of_an_engine_that_got_error_replies_is_left_alone_until_its_repair()
     {
-        var all = Enum.GetValues<FaultKind>();
+        var all = FaultCheck.FaultSchedule.All;
         var seed1003 = FaultCheck.FaultSchedule.Generate(1003, Minute, all);
         var maxMemory = seed1003.Faults.Single(f => f.Kind == FaultKind.MaxMemory);
         Assert.DoesNotContain(seed1003.Faults, f => f.OnEngine && f.Shard == maxMemory.Shard && f.Side != maxMemory.Side
@@ -65,6 +65,17 @@ public class When_a_schedule_is_drawn_from_a_seed
         }
         Assert.True(checkedPairs > 0, "no schedule had faults on both twins of a shard");
         Assert.Equal(TimeSpan.FromSeconds(20), FaultCheck.FaultSchedule.TwinMargin);
+    }
+
+    /// <summary>'all' is frozen: seed 1000's regression test names it, and a kind added later must not change what it draws.</summary>
+    [Fact]
+    public void All_means_the_kinds_up_to_session_15_and_every_means_every_kind()
+    {
+        Assert.Equal(20, FaultCheck.FaultSchedule.ParseKinds("all").Count);
+        Assert.DoesNotContain(FaultKind.OwnerLeaseLapse, FaultCheck.FaultSchedule.ParseKinds("all"));
+        Assert.Equal(Enum.GetValues<FaultKind>(), FaultCheck.FaultSchedule.ParseKinds("every"));
+        var seed1000 = FaultCheck.FaultSchedule.Generate(1000, TimeSpan.FromSeconds(60), FaultCheck.FaultSchedule.ParseKinds("all")).Only([1, 2]);
+        Assert.Equal([FaultKind.DeclarePermanent, FaultKind.EtcdKill], seed1000.Faults.Select(f => f.Kind));
     }
 
     [Fact]

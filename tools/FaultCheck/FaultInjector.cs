@@ -148,6 +148,8 @@ public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpCl
                 return $"SIGKILL tlog server {address} (pid {tlogPid}) on node{node}; the scheduler restarts it through the agent";
             case FaultKind.BusDuplicate:
                 return await echo.RedeliverLatestAsync(f.For, ct);
+            case FaultKind.OwnerLeaseLapse:
+                return await RevokeOwnerLeaseAsync($"{stack.Id}-vd{f.Shard}", ct);
             default:
                 throw new ArgumentOutOfRangeException(nameof(f), f.Kind, null);
         }
@@ -195,6 +197,19 @@ public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpCl
         {
             return [$"(its dirty sets cannot be read: {ex.Message})"]; // the next poll asks again
         }
+    }
+
+    /// <summary>
+    /// A served vdisk's owner lease goes away under its server, as an expiry after lost keep-alives would, without the
+    /// etcd outage around it: the server fences the vdisk out in the middle of the workload's writes (a write in flight
+    /// may reach one side only) and claims it again as a fresh owner, whose takeover must leave both sides the same.
+    /// </summary>
+    private async Task<string> RevokeOwnerLeaseAsync(string vdisk, CancellationToken ct)
+    {
+        var owner = (await etcd.GetAsync(EtcdKeys.VdiskOwner(vdisk), cancellationToken: ct)).Kvs.FirstOrDefault();
+        if (owner is null || owner.Lease == 0) return $"not injected: {vdisk} has no owner key under a lease now";
+        await etcd.LeaseRevokeAsync(new Etcdserverpb.LeaseRevokeRequest { ID = owner.Lease }, cancellationToken: ct);
+        return $"revoked {vdisk}'s owner lease {owner.Lease} (its server fences it out mid-write and claims it again)";
     }
 
     private async Task<string> ServiceAsync(string name, Fault f, CancellationToken ct)

@@ -295,7 +295,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
 
     /// <summary>
     /// An NBD error is allowed only while no side of the block's shard could serve: both twins down (and the repair
-    /// after), or etcd down (ownership cannot be proven). Otherwise it is a violation: a serving side was there.
+    /// after), or etcd down or the owner lease revoked (ownership cannot be proven). Otherwise it is a violation: a serving side was there.
     /// </summary>
     private void CheckErrors(IReadOnlyList<Op> ops, IReadOnlyDictionary<int, string> done)
     {
@@ -303,7 +303,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         foreach (var op in ops.Where(o => o.Outcome == Outcome.Error))
         {
             var shard = op.Kind == OpKind.Flush ? -1 : ZeroDisk.Contracts.ShardPlacement.HomeShard(op.Block, FaultSchedule.Shards);
-            var excused = schedule.Faults.Any(f => (f.TakesBothTwins && (shard < 0 || f.Shard == shard) || f.Kind is FaultKind.EtcdKill or FaultKind.EngineWipe or FaultKind.DeclarePermanent)
+            var excused = schedule.Faults.Any(f => (f.TakesBothTwins && (shard < 0 || f.Shard == shard) || f.Kind is FaultKind.EtcdKill or FaultKind.OwnerLeaseLapse or FaultKind.EngineWipe or FaultKind.DeclarePermanent)
                                                    && f.At <= op.Completed && op.Invoked <= f.Heals + grace);
             if (!excused)
             {
@@ -324,7 +324,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         foreach (var chunk in chunks.Where(c => c.ExitCode != 0))
         {
             var overlapping = schedule.Faults.Where(f => f.At <= chunk.Ended + grace && chunk.Started <= f.Heals + grace).ToList();
-            var excused = !chunk.VerifyFailed && overlapping.Any(f => f.TakesBothTwins || f.Kind is FaultKind.EtcdKill or FaultKind.EngineWipe or FaultKind.DeclarePermanent or FaultKind.ServeKill);
+            var excused = !chunk.VerifyFailed && overlapping.Any(f => f.TakesBothTwins || f.Kind is FaultKind.EtcdKill or FaultKind.OwnerLeaseLapse or FaultKind.EngineWipe or FaultKind.DeclarePermanent or FaultKind.ServeKill);
             if (excused) continue;
             _violations.Add(new Violation(chunk.VerifyFailed ? $"fio: crc32c verify failed in {chunk}" : $"fio: I/O error while the shard had a serving side in {chunk}",
                 [.. overlapping.Select(f => $"{f} -> {done.GetValueOrDefault(f.Index)}"), .. chunk.Output.Split('\n').Where(l => l.Length > 0).TakeLast(15)]));

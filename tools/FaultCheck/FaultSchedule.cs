@@ -28,6 +28,8 @@ public enum FaultKind
     TlogKill,
     BothTwinsStop,
     BothTwinsSlow,
+    // Added in session 16: not in 'all' (whose schedules regression seeds name), only in 'every' or by name.
+    OwnerLeaseLapse,
 }
 
 public enum Side { Primary, Slave }
@@ -52,6 +54,7 @@ public sealed record Fault(int Index, FaultKind Kind, TimeSpan At, TimeSpan For,
     {
         var where = TakesBothTwins ? $" shard {Shard} (both twins)"
             : Kind == FaultKind.AgentKill ? $" node {Node}"
+            : Kind == FaultKind.OwnerLeaseLapse ? $" vd{Shard}"
             : OnEngine ? $" {Side.ToString().ToLowerInvariant()} shard {Shard}" : "";
         return string.Create(CultureInfo.InvariantCulture, $"#{Index,-2} {At.TotalSeconds,6:0.0}s  {Kind}{where}, for {For.TotalSeconds:0.0}s");
     }
@@ -74,6 +77,12 @@ public sealed record FaultSchedule(int Seed, TimeSpan Length, IReadOnlyList<Faul
         FaultKind.EngineKill, FaultKind.EngineStop, FaultKind.ClientPause, FaultKind.ServeKill, FaultKind.CollectorKill,
         FaultKind.ClusterStateKill, FaultKind.SchedulerKill, FaultKind.BusDuplicate,
     ];
+
+    /// <summary>
+    /// What <c>--kinds all</c> means: the kinds up to session 15, frozen, so that a seed recorded with 'all' (seed 1000's
+    /// regression test) draws the same schedule for good. Kinds added since are drawn by name or with 'every'.
+    /// </summary>
+    public static readonly IReadOnlyList<FaultKind> All = [.. Enum.GetValues<FaultKind>().Where(k => k <= FaultKind.BothTwinsSlow)];
 
     public static FaultSchedule Generate(int seed, TimeSpan length, IReadOnlyList<FaultKind> kinds)
     {
@@ -129,6 +138,7 @@ public sealed record FaultSchedule(int Seed, TimeSpan Length, IReadOnlyList<Faul
         FaultKind.ServeKill or FaultKind.CollectorKill or FaultKind.ClusterStateKill or FaultKind.SchedulerKill => 0.5 + random.NextDouble() * 3,
         FaultKind.RabbitMqKill or FaultKind.EtcdKill => 1 + random.NextDouble() * 2,
         FaultKind.BusDuplicate => 0.5 + random.NextDouble() * 5,
+        FaultKind.OwnerLeaseLapse => 0.5, // the revoke is instant; the server claims the vdisk again by itself
         FaultKind.DeclarePermanent => 2 + random.NextDouble() * 3,
         _ => 1,
     }, 1));
@@ -157,6 +167,7 @@ public sealed record FaultSchedule(int Seed, TimeSpan Length, IReadOnlyList<Faul
 
     public static IReadOnlyList<FaultKind> ParseKinds(string? text) =>
         string.IsNullOrWhiteSpace(text) ? Survivable
-        : text == "all" ? Enum.GetValues<FaultKind>()
+        : text == "all" ? All
+        : text == "every" ? Enum.GetValues<FaultKind>()
         : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(k => Enum.Parse<FaultKind>(k, ignoreCase: true)).ToList();
 }

@@ -3,7 +3,7 @@ using ZeroDisk.FaultCheck;
 
 var seed = new Option<int>("--seed") { Description = "the schedule's seed (System.Random)", DefaultValueFactory = _ => Environment.TickCount & 0x7fffffff };
 var seconds = new Option<int>("--seconds") { Description = "how long the schedule and the workload run", DefaultValueFactory = _ => 60 };
-var kinds = new Option<string?>("--kinds") { Description = "fault kinds, comma-separated, or 'all' (default: the ones the stack survives today)" };
+var kinds = new Option<string?>("--kinds") { Description = "fault kinds, comma-separated, 'all' (the kinds up to session 15: recorded seeds keep their schedules) or 'every' (default: the ones the stack survives today)" };
 var printOnly = new Option<bool>("--print") { Description = "print the schedule and stop (deterministic: the same seed prints the same)" };
 var probe = new Option<string?>("--probe") { Description = "port/export: write, read back and trim one block over NBD, then stop (checks the client against a server)" };
 var only = new Option<string?>("--only") { Description = "run only these faults of the schedule (indexes as printed, comma-separated): a shrunk schedule's rerun" };

@@ -72,6 +72,16 @@ public sealed class RedisServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>SIGSTOP: a stall. Connections stay open and nothing answers until <see cref="ContinueAsync"/>.</summary>
+    public Task FreezeAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT after <see cref="FreezeAsync"/>: the same process answers again (same data, same run_id).</summary>
+    public Task ContinueAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal) =>
+        (await ExternalProcess.RunAsync("kill", [$"-{signal}", (Pid ?? throw new InvalidOperationException($"engine {Address} is not running")).ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        .EnsureSuccess($"kill -{signal}");
+
     /// <summary>Start again on the same port and data directory (old data intact, new run_id).</summary>
     public Task RestartAsync() => IsRunning ? Task.CompletedTask : StartProcessAsync();
 

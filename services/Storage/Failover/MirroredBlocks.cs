@@ -176,9 +176,13 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
     /// Adds blocks, and the shard's recent writes (the engine may have lost them), to the dirty set of
     /// <paramref name="stale"/> on <paramref name="survivor"/>. Throws EIO when the survivor fails too.
     /// </summary>
-    public async ValueTask RecordDirtyAsync(EngineSlot survivor, EngineSlot stale, IEnumerable<long> blocks)
+    public ValueTask RecordDirtyAsync(EngineSlot survivor, EngineSlot stale, IEnumerable<long> blocks) =>
+        MarkDirtyAsync(survivor, stale, blocks.Concat(recent.Snapshot(stale.Shard)));
+
+    /// <summary>Adds exactly <paramref name="blocks"/> to the dirty set of <paramref name="stale"/> on <paramref name="survivor"/>. Throws EIO when the survivor fails.</summary>
+    public async ValueTask MarkDirtyAsync(EngineSlot survivor, EngineSlot stale, IEnumerable<long> blocks)
     {
-        var members = blocks.Concat(recent.Snapshot(stale.Shard)).Distinct().Select(b => (RedisValue)b).ToArray();
+        var members = blocks.Distinct().Select(b => (RedisValue)b).ToArray();
         if (members.Length == 0) return;
         try
         {

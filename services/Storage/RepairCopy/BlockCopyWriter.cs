@@ -36,12 +36,20 @@ internal static class BlockCopyWriter
         return (#ARGV - 4) / 2
         """);
 
+    /// <summary>A window longer than the epoch's age in ms: the trim in the script removes nothing.</summary>
+    private const long KeepWholeWindowMs = long.MaxValue / 4;
+
     /// <summary>
     /// Writes <paramref name="contents"/>[i] (null = absent: a delete) as block <paramref name="blocks"/>[i] on the
     /// target, all chunks at once. Returns, per block, whether its chunk's call succeeded; the first failure of a chunk
     /// is returned too (a call is atomic: a failed chunk wrote nothing, or everything when only its reply was lost).
     /// </summary>
-    public static async Task<(bool[] Written, Exception? Failure)> WriteAsync(EngineFence fence, EngineSlot target, long[] blocks, RedisValue[] contents)
+    /// <param name="trimWindow">
+    /// False: the target's window keeps its older entries. A takeover's copies must not drop them before every block
+    /// they name is checked: a crash halfway would hide the rest from the next owner.
+    /// </param>
+    public static async Task<(bool[] Written, Exception? Failure)> WriteAsync(EngineFence fence, EngineSlot target, long[] blocks, RedisValue[] contents,
+        bool trimWindow = true)
     {
         if (blocks.Length != blocks.Distinct().Count()) throw new ArgumentException("a repair copies each block once per call", nameof(blocks));
         var chunks = Chunks(contents);
@@ -50,6 +58,7 @@ internal static class BlockCopyWriter
         {
             var (first, count) = chunks[c];
             var args = fence.BlockWriteArgs(target.Engine, 2 * count);
+            if (!trimWindow) args[3] = KeepWholeWindowMs;
             for (var i = 0; i < count; i++)
             {
                 args[4 + 2 * i] = blocks[first + i];

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
-using ZeroDisk.Storage.Resp;
 
 namespace ZeroDisk.Storage.RepairCopy;
 
@@ -47,31 +46,15 @@ internal abstract class RepairRun(IRepairTarget vdisk, StorageOptions options, I
         if (ahead > TimeSpan.Zero) await Task.Delay(ahead, ct);
     }
 
-    private const int BlocksPerRead = 64;
-
     /// <summary>
-    /// The blocks' contents on the source side (null = absent: copied as a delete), in pipelined HMGETs; a failure of
-    /// the source engine is reported (failover) before it is rethrown.
+    /// The blocks' contents on the source side (null = absent: copied as a delete); a failure of the source engine is
+    /// reported (failover) before it is rethrown.
     /// </summary>
     protected async Task<RedisValue[]> ReadBlocksAsync(EngineSlot source, RedisValue[] blocks)
     {
         try
         {
-            // On the data path's connection, like the client's reads: the replies complete the copy inline.
-            var parts = await Task.WhenAll(blocks.Chunk(BlocksPerRead).Select(fields =>
-            {
-                var command = new RespArg[2 + fields.Length];
-                command[0] = "HMGET";
-                command[1] = vdisk.Blocks.BlocksKey;
-                for (var i = 0; i < fields.Length; i++) command[2 + i] = (long)fields[i];
-                return source.Data.ExecuteAsync(command);
-            }));
-            var contents = new RedisValue[blocks.Length];
-            var at = 0;
-            foreach (var part in parts)
-                foreach (var item in part.Items!)
-                    contents[at++] = item.IsNull ? RedisValue.Null : (RedisValue)item.Bytes;
-            return contents;
+            return await BlockContents.ReadAsync(source, vdisk.Blocks.BlocksKey, blocks);
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {

@@ -49,6 +49,7 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
             {
                 if (progress is null)
                 {
+                    await AddOwnWindowAsync(source, target);
                     progress = new RepairProgress(RepairKind.Tmp, Vdisk.VdiskId, address, Vdisk.BlockSize, Options.RepairProgressInterval, Log)
                     {
                         Total = await source.Db.SetLengthAsync(target.DirtyKey),
@@ -72,6 +73,39 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
         progress?.Log("complete");
         await Task.Yield(); // the line's incident is a blocking etcd read: never on a socket thread (Resp/RespConnection runs callers inline there)
         events.Write(new RepairCompleteLine(RepairKind.Tmp, address, Vdisk.VdiskId));
+    }
+
+    /// <summary>
+    /// A returning engine may hold writes its twin lacks: the previous owner may have ended between a write's two
+    /// sides with this one written, and nothing marked the block, since no engine had failed (a takeover reads a stale
+    /// engine's window only when it answers). The blocks of its own durable recent-write window that differ from its
+    /// twin's join its dirty set, so the repair gives it its twin's content of them.
+    /// </summary>
+    private async Task AddOwnWindowAsync(EngineSlot source, EngineSlot target)
+    {
+        RedisValue[] window;
+        try
+        {
+            window = await target.Db.SortedSetRangeByRankAsync(Vdisk.Blocks.Fence.RecentKey);
+        }
+        catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
+        {
+            Vdisk.Engines.ReportFailure(target.Engine, ex);
+            throw;
+        }
+        var differing = new List<long>();
+        foreach (var pass in window.Chunk(BlockContents.BlocksPerComparison(Vdisk.BlockSize)))
+        {
+            var compared = await BlockContents.CompareAsync(Vdisk.Engines, source, target, Vdisk.Blocks.BlocksKey, pass);
+            if (compared.Failure is { } failure) ExceptionDispatchInfo.Throw(failure);
+            differing.AddRange(compared.Differing.Select(i => (long)pass[i]));
+        }
+        if (differing.Count == 0) return;
+        // Mostly blocks written again on the twin while this engine was out (dirty already); any write an earlier owner
+        // made on this side alone is among them.
+        Log.LogInformation("vdisk {Vdisk}: {Count} block(s) of {Target}'s own recent-write window differ from {Source} (first {Block}): marked dirty, " +
+            "so a write an earlier owner made on this side alone is repaired too", Vdisk.VdiskId, differing.Count, address, source.Address, differing[0]);
+        await Vdisk.Blocks.MarkDirtyAsync(source, target, differing);
     }
 
     /// <summary>

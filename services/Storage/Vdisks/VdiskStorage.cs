@@ -23,6 +23,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     private readonly MirroredBlocks _blocks;
     private readonly EngineFence _fence;
     private readonly VdiskEngineTrust _trust;
+    private readonly TakeoverAgreement _agreement;
     private readonly HashSet<StorageEngine> _fenceRaised = [];
     private readonly RepairCoordinator _repairs;
     private readonly RespreadRecords _respreadRecords;
@@ -54,6 +55,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         _trust = new VdiskEngineTrust(config.VdiskId, engines, _fence, _log);
         _fence.Tripped += OnFenced;
         _blocks = new MirroredBlocks(config.VdiskId, engines, _recent, _fence, _log);
+        _agreement = new TakeoverAgreement(config.VdiskId, engines, _blocks, _log);
         _blocks.Topology = VdiskTopology.Build(config, engines, _tmpRepaired, _respread);
         _respreadRecords = new RespreadRecords(this, events, _log);
         _respreadRecords.StartUnresolved(_blocks.Topology); // a fresh process reads what a respread recorded
@@ -143,6 +145,10 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
         await _trust.RecordAsync(config, Topology, takeover);
         if (takeover) ProbeInheritedFailures();
         await CheckDirtySetsAsync(before, takeover ? failedBeforeOpening : []);
+        // The previous owner may have ended between a write's two sides: they agree before anything is served or
+        // repaired. After the dirty sets are read: a side one of them names is stale, not a side to copy from.
+        if (takeover) await _agreement.RunAsync(Topology, BlockSize);
+        if (IsFenced) return;
         _repairs.Reconcile(Topology);
     }
 

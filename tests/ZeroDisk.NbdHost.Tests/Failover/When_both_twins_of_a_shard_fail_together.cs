@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
 
@@ -21,9 +20,9 @@ public sealed class When_both_twins_of_a_shard_fail_together(ITestOutputHelper o
     {
         await UnderFioAsync(async (p, s) =>
         {
-            await Task.WhenAll(Signal("STOP", p), Signal("STOP", s));
+            await Task.WhenAll(p.FreezeAsync(), s.FreezeAsync());
             await Task.Delay(1500);
-            await Task.WhenAll(Signal("CONT", p), Signal("CONT", s));
+            await Task.WhenAll(p.ContinueAsync(), s.ContinueAsync());
         });
         Assert.Contains(Serve.StdoutLines, l => l.Contains("answers again after a stall") && l.Contains("serves again without a repair"));
     }
@@ -67,7 +66,4 @@ public sealed class When_both_twins_of_a_shard_fail_together(ITestOutputHelper o
         Assert.Contains(Serve.StderrLines, l => l.Contains("storageengine-failure"));
         await QemuIoAsync("write -P 0x5c 0 64k", "read -P 0x5c 0 64k");
     }
-
-    private static async Task Signal(string signal, RedisServerProcess engine) =>
-        (await ExternalProcess.RunAsync("kill", [$"-{signal}", engine.Pid!.Value.ToString(CultureInfo.InvariantCulture)])).EnsureSuccess($"kill -{signal}");
 }
