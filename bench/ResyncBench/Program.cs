@@ -14,6 +14,10 @@ using ZeroDisk.LocalStack;
 //  - MIGRATE COPY: Redis's own engine-to-engine transfer of a hash of that size.
 // Each timed step starts with no AOF rewrite running (they fork and compress on the same 2 cores); the forks that
 // ran during a step are printed. Round 1 runs in a cold process (the JIT compiles the repair path as it goes).
+// ZD_BENCH_COMMANDSTATS=1 also prints each step's INFO commandstats per engine; ZD_BENCH_WRITE_PROBE=1 runs a client
+// writing during each repair and prints its write latencies (it takes a little from the repair's rate).
+var commandStats = Environment.GetEnvironmentVariable("ZD_BENCH_COMMANDSTATS") == "1";
+var writeProbe = Environment.GetEnvironmentVariable("ZD_BENCH_WRITE_PROBE") == "1";
 var blocks = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 16384;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
 
@@ -33,19 +37,22 @@ for (var round = 1; round <= rounds; round++)
     await slave.RestartAsync();
     await h.SetStateAsync(ClusterSide.Slave, 0, EngineState.Offline);
 
-    var (repair, repairForks, repairCpu) = await TimedAsync(async () =>
+    var probed = "";
+    var (repair, repairForks, repairCpu) = await TimedAsync("repair", async () =>
     {
         var before = CompleteLines().Count;
+        await using var probe = writeProbe ? new WriteProbe(h, blocks) : null;
         await h.SetStateAsync(ClusterSide.Slave, 0, EngineState.RepairTmpOutage);
         await Eventually.TrueAsync(() => CompleteLines().Count > before, TimeSpan.FromMinutes(10), "the repair's complete line");
+        if (probe is not null) probed = $"; client writes during the repair: {await probe.StopAsync()}";
         // The repair's own figure: copied blocks over its run, without the etcd round trip that started it.
         return double.Parse(Regex.Match(CompleteLines()[^1], @"([0-9.]+) MiB/s").Groups[1].Value, CultureInfo.InvariantCulture);
     });
     await h.SetStateAsync(ClusterSide.Slave, 0, EngineState.Online);
 
     var scratch = (RedisKey)$"resync-bench:{h.VdiskId}";
-    var (bare, bareForks, bareCpu) = await TimedAsync(async () => mib / (await BareCopyAsync(h.Inspect(primary), h.Inspect(slave), h.BlocksKey, scratch, blocks)).TotalSeconds);
-    var (migrate, migrateForks, _) = await TimedAsync(async () =>
+    var (bare, bareForks, bareCpu) = await TimedAsync("bare copy", async () => mib / (await BareCopyAsync(h.Inspect(primary), h.Inspect(slave), h.BlocksKey, scratch, blocks)).TotalSeconds);
+    var (migrate, migrateForks, _) = await TimedAsync("MIGRATE", async () =>
     {
         var clock = Stopwatch.StartNew();
         await h.Inspect(slave).KeyMigrateAsync(scratch, new IPEndPoint(IPAddress.Loopback, primary.Port), 0, 600_000, MigrateOptions.Copy);
@@ -56,7 +63,7 @@ for (var round = 1; round <= rounds; round++)
 
     repairs.Add(repair);
     bares.Add(bare);
-    Console.WriteLine($"{round} | {repair:F1} ({repairForks}) | {bare:F1} ({bareForks}) | {migrate:F1} ({migrateForks}) | {repair / bare:F2} | {repairCpu} ; {bareCpu}");
+    Console.WriteLine($"{round} | {repair:F1} ({repairForks}) | {bare:F1} ({bareForks}) | {migrate:F1} ({migrateForks}) | {repair / bare:F2} | {repairCpu} ; {bareCpu}{probed}");
 }
 var warm = rounds > 1 ? 1 : 0;
 Console.WriteLine($"FIGURE resync {repairs.Skip(warm).Average():F1} MiB/s, bare copy {bares.Skip(warm).Average():F1} MiB/s, ratio {repairs.Skip(warm).Average() / bares.Skip(warm).Average():F2} (mean of rounds {1 + warm}..{rounds})");
@@ -65,7 +72,7 @@ List<string> CompleteLines() => h.Logs.Lines.Where(l => l.Contains("repair tmp",
 
 // Runs a step once no AOF rewrite is running on either engine; returns its figure, the forks made meanwhile and the
 // CPU it cost per MiB: where a copy's time goes (the engines' Lua, AOF and fsync, or this process) is what the ratio hides.
-async Task<(double Figure, long Forks, string CpuPerMib)> TimedAsync(Func<Task<double>> step)
+async Task<(double Figure, long Forks, string CpuPerMib)> TimedAsync(string name, Func<Task<double>> step)
 {
     foreach (var engine in new[] { primary, slave })
         await Eventually.UntilAsync(async () =>
@@ -75,10 +82,17 @@ async Task<(double Figure, long Forks, string CpuPerMib)> TimedAsync(Func<Task<d
         }, $"no AOF rewrite on {engine.Address}", TimeSpan.FromMinutes(5));
     var forks = await ForksAsync();
     var engineCpu = await EngineCpuSecondsAsync();
+    var statsBefore = commandStats ? await CommandStatsAsync() : null;
     var processCpu = Environment.CpuUsage.TotalTime;
     var figure = await step();
     var enginesMs = (await EngineCpuSecondsAsync() - engineCpu) * 1000 / mib;
     var processMs = (Environment.CpuUsage.TotalTime - processCpu).TotalMilliseconds / mib;
+    if (statsBefore is not null)
+    {
+        var statsAfter = await CommandStatsAsync();
+        Console.WriteLine($"  {name}: primary{statsAfter[0].Since(statsBefore[0])}");
+        Console.WriteLine($"  {name}: slave{statsAfter[1].Since(statsBefore[1])}");
+    }
     return (figure, await ForksAsync() - forks, FormattableString.Invariant($"{enginesMs:F1} + {processMs:F1}"));
 }
 
@@ -94,6 +108,8 @@ async Task<double> EngineCpuSecondsAsync()
     }
     return total;
 }
+
+async Task<CommandStats[]> CommandStatsAsync() => [await CommandStats.ReadAsync(h.Inspect(primary)), await CommandStats.ReadAsync(h.Inspect(slave))];
 
 async Task<long> ForksAsync()
 {

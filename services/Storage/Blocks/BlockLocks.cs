@@ -34,24 +34,6 @@ internal sealed class BlockLocks
         return new Held(this, stripes, taken);
     }
 
-    /// <summary>
-    /// Splits <paramref name="blocks"/> into parts of about <paramref name="partSize"/> that share no stripe, so the
-    /// parts can be held (and copied) concurrently without waiting on each other.
-    /// </summary>
-    public List<long[]> PartitionByStripe(IEnumerable<long> blocks, int partSize)
-    {
-        var sorted = blocks.OrderBy(StripeOf).ToArray();
-        var parts = new List<long[]>();
-        var start = 0;
-        for (var i = 1; i <= sorted.Length; i++)
-        {
-            if (i < sorted.Length && (i - start < partSize || StripeOf(sorted[i]) == StripeOf(sorted[i - 1]))) continue;
-            parts.Add(sorted[start..i]);
-            start = i;
-        }
-        return parts;
-    }
-
     private int StripeOf(long block) => (int)((ulong)block % (ulong)_stripes.Length);
 
     /// <summary>Stripes held by a repair page.</summary>

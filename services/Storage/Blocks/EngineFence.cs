@@ -31,6 +31,12 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
         return redis.call(ARGV[3], unpack(args))
         """;
 
+    /// <summary>
+    /// Members one <see cref="CommandAsync"/> call may carry: the script passes them through Lua's unpack, which refuses
+    /// more than ~8000 values; larger sets of members go in slices of this many.
+    /// </summary>
+    public const int MaxCommandMembers = 4096;
+
     // KEYS: fence, identity marker. ARGV: epoch, expected marker. Only ever raises; returns the fence after the call.
     // An engine whose marker is not the registered one gets no fence (and is failed: identity is checked, never assumed).
     private const string RaiseScript = """

@@ -170,8 +170,6 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         foreach (var block in blocks) recent.Add(shard, block);
     }
 
-    private const int MaxMembersPerScript = 4096;
-
     /// <summary>
     /// Adds blocks, and the shard's recent writes (the engine may have lost them), to the dirty set of
     /// <paramref name="stale"/> on <paramref name="survivor"/>. Throws EIO when the survivor fails too.
@@ -186,9 +184,8 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         if (members.Length == 0) return;
         try
         {
-            // In slices: the fence script passes the members through Lua's unpack, which refuses more than ~8000
-            // (a 64 MiB burst puts 16,384 blocks of a shard in the recent-write window).
-            foreach (var slice in members.Chunk(MaxMembersPerScript))
+            // In slices: a 64 MiB burst puts 16,384 blocks of a shard in the recent-write window.
+            foreach (var slice in members.Chunk(EngineFence.MaxCommandMembers))
                 await fence.CommandAsync(survivor, "SADD", [stale.DirtyKey], slice);
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))

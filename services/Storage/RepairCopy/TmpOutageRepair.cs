@@ -8,7 +8,7 @@ namespace ZeroDisk.Storage.RepairCopy;
 
 /// <summary>
 /// repair-tmp-outage for one vdisk: copies the blocks in the returned engine's dirty set (kept on its twin) from the
-/// twin to it, while I/O continues (new writes go to both), a page of blocks at a time in parts. A part holds its
+/// twin to it, while I/O continues (new writes go to both), a page of blocks at a time in parts. A page holds its
 /// blocks' locks from the read to the SREM, so a copy never overwrites a newer write, and removes the blocks from the
 /// dirty set only after they are copied: a crash resumes where it stopped, without copying again what was done.
 /// Absent blocks are copied as deletes (deletes are data). When the set is empty the engine serves this vdisk again.
@@ -17,7 +17,11 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
     : RepairRun(vdisk, options, log)
 {
     private const int PageBatches = 4;
-    private const int PartBlocks = 128; // small enough that a client write waits little for a part's locks
+    // A page's reads and writes overlap in parts of this many blocks; 256 of 4 KiB make one 1 MiB script call to the
+    // target (BlockCopyWriter), whose fixed costs (a call into Lua, an fsynced AOF write) then come half as often as
+    // with 128, and the locks, held by the page, do not depend on it.
+    private const int PartBlocks = 256;
+    private readonly DirtyPages _pages = new(options.RepairBatch * PageBatches);
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -52,11 +56,9 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
                     };
                     progress.Log("started");
                 }
-                // A page of distinct dirty blocks, copied in parts that share no lock stripe, all at once: one part's
-                // reads from the source overlap another's writes to the target.
-                var page = await source.Db.SetRandomMembersAsync(target.DirtyKey, Options.RepairBatch * PageBatches);
+                var page = await _pages.NextAsync(source, target);
                 if (page.Length == 0) break;
-                await Task.WhenAll(Vdisk.Locks.PartitionByStripe(page.Select(b => (long)b), PartBlocks).Select(part => CopyPartAsync(source, target, part)));
+                await CopyPageAsync(source, target, page);
                 progress.Copied(page.Length, (long)page.Length * Vdisk.BlockSize);
                 Resumed();
                 await PaceAsync((long)page.Length * Vdisk.BlockSize, ct);
@@ -157,30 +159,55 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
     }
 
     /// <summary>
-    /// Copies a part of a page of dirty blocks in a few pipelined HMGETs from the source, a few multi-block writes to
-    /// the target and one SREM, holding all their locks from the read to the SREM: a client write of one of them
-    /// (which may fail on the target and mark it dirty again) waits for the part, so the SREM never removes a mark
-    /// made after the copy, and the copy never overwrites a newer write. Blocks whose copy failed stay dirty.
+    /// Copies a page of distinct dirty blocks and removes them from the dirty set in one SREM, holding all their locks
+    /// from the read to the SREM: a client write of one of them (which may fail on the target and mark it dirty again)
+    /// waits for the page, so the SREM never removes a mark made after the copy, and the copy never overwrites a newer
+    /// write. The page's stripes are taken at once, in ascending order like every holder of many stripes, so two pages
+    /// (two shards' repairs of one vdisk share its stripes) never wait on each other in a cycle. One SREM per page, not
+    /// per part: each SREM is an fsynced write that holds the source's event loop for about the length of an fsync,
+    /// while the page's other parts wait there to read. Blocks whose copy failed stay dirty.
     /// </summary>
-    private async Task CopyPartAsync(EngineSlot source, EngineSlot target, long[] part)
+    private async Task CopyPageAsync(EngineSlot source, EngineSlot target, long[] page)
     {
-        var fields = Array.ConvertAll(part, b => (RedisValue)b);
-        using var held = await Vdisk.Locks.AcquireAsync(part);
-        var contents = await ReadBlocksAsync(source, fields);
-        var (written, failed) = await BlockCopyWriter.WriteAsync(Vdisk.Blocks.Fence, target, part, contents);
-        if (failed is not null && StorageEngines.IsEngineFailure(failed)) Vdisk.Engines.ReportFailure(target.Engine, failed);
-        // Only now are these blocks no longer stale on the target. Fenced too: a stale repairer must not clear a
-        // block the new owner marked dirty again.
-        var done = Enumerable.Range(0, part.Length).Where(i => written[i]).ToArray();
-        if (done.Length > 0)
+        using var held = await Vdisk.Locks.AcquireAsync(page);
+        // In parts, all at once: one part's reads from the source overlap another's writes to the target.
+        var parts = page.Chunk(PartBlocks).Select(part => CopyPartAsync(source, target, part)).ToArray();
+        try
         {
-            var copied = Array.ConvertAll(done, i => fields[i]);
-            Vdisk.Blocks.NoteRepairCopies(target.Shard, done.Select(i => part[i]));
-            await Vdisk.Blocks.Fence.CommandAsync(source, "SREM", [target.DirtyKey], copied);
+            await Task.WhenAll(parts);
+        }
+        catch
+        {
+            // Every part's outcome is read below: the blocks of those that were written still leave the dirty set.
+        }
+        var copied = parts.Where(p => p.IsCompletedSuccessfully).SelectMany(p => p.Result.Copied).ToArray();
+        if (copied.Length > 0)
+        {
+            // Only now are these blocks no longer stale on the target. Fenced too: a stale repairer must not clear a
+            // block the new owner marked dirty again.
+            var members = Array.ConvertAll(copied, b => (RedisValue)b);
+            Vdisk.Blocks.NoteRepairCopies(target.Shard, copied);
+            foreach (var slice in members.Chunk(EngineFence.MaxCommandMembers))
+                await Vdisk.Blocks.Fence.CommandAsync(source, "SREM", [target.DirtyKey], slice);
             // The target failing meanwhile records the recent window, these blocks included, as dirty again; when
             // that SADD went out before this SREM, the SREM undid it: mark them again.
-            if (target.Engine.IsFailed) await Vdisk.Blocks.Fence.CommandAsync(source, "SADD", [target.DirtyKey], copied);
+            if (target.Engine.IsFailed)
+                foreach (var slice in members.Chunk(EngineFence.MaxCommandMembers))
+                    await Vdisk.Blocks.Fence.CommandAsync(source, "SADD", [target.DirtyKey], slice);
         }
-        if (failed is not null) ExceptionDispatchInfo.Throw(failed);
+        if (parts.Select(p => p.IsCompletedSuccessfully ? p.Result.Failure : p.Exception?.InnerException).FirstOrDefault(f => f is not null) is { } failed)
+            ExceptionDispatchInfo.Throw(failed);
+    }
+
+    /// <summary>
+    /// Copies a part of a page (its locks held by the page) in a few pipelined HMGETs from the source and a few
+    /// multi-block writes to the target; returns the blocks written, and the target's failure if a write failed.
+    /// </summary>
+    private async Task<(long[] Copied, Exception? Failure)> CopyPartAsync(EngineSlot source, EngineSlot target, long[] part)
+    {
+        var contents = await ReadBlocksAsync(source, Array.ConvertAll(part, b => (RedisValue)b));
+        var (written, failed) = await BlockCopyWriter.WriteAsync(Vdisk.Blocks.Fence, target, part, contents);
+        if (failed is not null && StorageEngines.IsEngineFailure(failed)) Vdisk.Engines.ReportFailure(target.Engine, failed);
+        return (part.Where((_, i) => written[i]).ToArray(), failed);
     }
 }
