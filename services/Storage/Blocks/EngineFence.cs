@@ -33,9 +33,9 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
 
     /// <summary>
     /// Members one <see cref="CommandAsync"/> call may carry: the script passes them through Lua's unpack, which refuses
-    /// more than ~8000 values; larger sets of members go in slices of this many.
+    /// more than ~8000 values; larger sets of members go in slices of this many (<see cref="SetMembersAsync"/>).
     /// </summary>
-    public const int MaxCommandMembers = 4096;
+    private const int MaxCommandMembers = 4096;
 
     // KEYS: fence, identity marker. ARGV: epoch, expected marker. Only ever raises; returns the fence after the call.
     // An engine whose marker is not the registered one gets no fence (and is failed: identity is checked, never assumed).
@@ -89,6 +89,17 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
         allArgs[2] = command;
         args.CopyTo(allArgs, 3);
         return RunAsync(slot, CommandScript, allKeys, allArgs);
+    }
+
+    /// <summary>
+    /// SADD or SREM of any number of <paramref name="members"/> to one set behind the fence, in slices that Lua's unpack
+    /// takes. Each slice is its own call: a failure can leave earlier slices done, which for a dirty set only ever
+    /// means a block marked or cleared that a retry marks or clears again.
+    /// </summary>
+    public async Task SetMembersAsync(EngineSlot slot, string command, RedisKey set, RedisValue[] members)
+    {
+        foreach (var slice in members.Chunk(MaxCommandMembers))
+            await CommandAsync(slot, command, [set], slice);
     }
 
     /// <summary>Raises the engine's fence to this epoch; trips (and returns false) when it is above already.</summary>

@@ -184,9 +184,8 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         if (members.Length == 0) return;
         try
         {
-            // In slices: a 64 MiB burst puts 16,384 blocks of a shard in the recent-write window.
-            foreach (var slice in members.Chunk(EngineFence.MaxCommandMembers))
-                await fence.CommandAsync(survivor, "SADD", [stale.DirtyKey], slice);
+            // A 64 MiB burst puts 16,384 blocks of a shard in the recent-write window: more than one call carries.
+            await fence.SetMembersAsync(survivor, "SADD", stale.DirtyKey, members);
         }
         catch (Exception ex) when (StorageEngines.IsEngineFailure(ex))
         {

@@ -187,13 +187,10 @@ internal sealed class TmpOutageRepair(IRepairTarget vdisk, string address, IStde
             // block the new owner marked dirty again.
             var members = Array.ConvertAll(copied, b => (RedisValue)b);
             Vdisk.Blocks.NoteRepairCopies(target.Shard, copied);
-            foreach (var slice in members.Chunk(EngineFence.MaxCommandMembers))
-                await Vdisk.Blocks.Fence.CommandAsync(source, "SREM", [target.DirtyKey], slice);
+            await Vdisk.Blocks.Fence.SetMembersAsync(source, "SREM", target.DirtyKey, members);
             // The target failing meanwhile records the recent window, these blocks included, as dirty again; when
             // that SADD went out before this SREM, the SREM undid it: mark them again.
-            if (target.Engine.IsFailed)
-                foreach (var slice in members.Chunk(EngineFence.MaxCommandMembers))
-                    await Vdisk.Blocks.Fence.CommandAsync(source, "SADD", [target.DirtyKey], slice);
+            if (target.Engine.IsFailed) await Vdisk.Blocks.Fence.SetMembersAsync(source, "SADD", target.DirtyKey, members);
         }
         if (parts.Select(p => p.IsCompletedSuccessfully ? p.Result.Failure : p.Exception?.InnerException).FirstOrDefault(f => f is not null) is { } failed)
             ExceptionDispatchInfo.Throw(failed);
