@@ -31,6 +31,9 @@ public sealed record EngineSlot(StorageEngine Engine, IDatabase Db, EngineState 
     /// <summary>The data path's connection to this slot's database (block reads, fenced block writes).</summary>
     public Resp.RespConnection Data => Engine.DataPath(Db.Database);
 
+    /// <summary>Connections to this slot's database lent to one writer at a time (fenced writes checked by WATCH).</summary>
+    public Resp.ExclusiveConnections WatchedWrites => Engine.WatchedWritePath(Db.Database);
+
     /// <summary>
     /// Computed at each use: the engine's failure flag changes under the topology. An engine whose identity marker is
     /// not verified (identity is checked, never assumed) is used for nothing, like a failed one.

@@ -85,6 +85,19 @@ public sealed class StorageEngine : IAsyncDisposable
         _dataPath.GetOrAdd(db, static (db, factory) => factory(db),
             DataPathFactory ?? throw new InvalidOperationException($"engine {Address} has no data path connection"));
 
+    private readonly ConcurrentDictionary<int, ExclusiveConnections> _watchedWrites = new();
+
+    /// <summary>Connections for exchanges that span round trips on one socket (<see cref="ExclusiveConnections"/>).</summary>
+    private const int WatchedWriteConnections = 4;
+
+    /// <summary>
+    /// Connections to database <paramref name="db"/> lent to one writer at a time, with the data path's settings and
+    /// failure reports: for fenced writes checked by WATCH (a repair's copies), which must have a socket to themselves.
+    /// </summary>
+    public ExclusiveConnections WatchedWritePath(int db) =>
+        _watchedWrites.GetOrAdd(db, static (db, factory) => new ExclusiveConnections(() => factory(db), WatchedWriteConnections),
+            DataPathFactory ?? throw new InvalidOperationException($"engine {Address} has no data path connection"));
+
     internal ConnectionMultiplexer Connection => _connection;
 
     private static long s_failures;
@@ -115,6 +128,7 @@ public sealed class StorageEngine : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var data in _dataPath.Values) await data.DisposeAsync();
+        foreach (var watched in _watchedWrites.Values) await watched.DisposeAsync();
         await _connection.DisposeAsync();
     }
 }

@@ -4,43 +4,18 @@ using ZeroDisk.Storage.Resp;
 namespace ZeroDisk.Storage.RepairCopy;
 
 /// <summary>
-/// Writes a repair's copies to their target: one fenced script call per chunk of up to
+/// Writes a repair's copies to their target: one fenced transaction per chunk of up to
 /// <see cref="EngineWriteCombiner.MaxBytes"/>, whose blocks are set by one multi-field HSET, deleted by one HDEL and
-/// entered in the recent-write window by one ZADD. Each call from Lua into the engine costs about as much as the
-/// write it makes: a call per block doubled the target engine's CPU per copied MiB against a plain HSET copy. The
-/// caller holds the blocks' locks, so no client write of them is in flight, and the blocks are distinct, so a set and
-/// a delete of one block never meet in one call (their order there would be lost).
+/// entered in the recent-write window by one ZADD, as a client write enters them. The fence and the identity marker are
+/// checked by WATCH (<see cref="EngineFence.WriteWatchedAsync"/>), not by a script: passing the copied data through Lua
+/// cost the target as much again as storing it. The caller holds the blocks' locks, so no client write of them is in
+/// flight, and the blocks are distinct, so a set and a delete of one block never meet in one call (their order there
+/// would be lost).
 /// </summary>
 internal static class BlockCopyWriter
 {
-    // KEYS: fence, blocks hash, identity marker, the vdisk's durable recent-write window. ARGV: epoch, expected
-    // marker, now (ms), window (ms), then per block: block, content ('' = absent: delete). Raises a lower fence on
-    // the way and keeps every block written (deletes too) in the window, as a client write does.
-    private static readonly RespScript CopyBlocksScript = new(EngineFence.BlockWritePrologue + """
-        local now = ARGV[3]
-        local sets, deletes, window = {}, {}, {}
-        for i = 5, #ARGV, 2 do
-          if ARGV[i + 1] == '' then
-            deletes[#deletes + 1] = ARGV[i]
-          else
-            sets[#sets + 1] = ARGV[i]
-            sets[#sets + 1] = ARGV[i + 1]
-          end
-          window[#window + 1] = now
-          window[#window + 1] = ARGV[i]
-        end
-        if #sets > 0 then redis.call('HSET', KEYS[2], unpack(sets)) end
-        if #deletes > 0 then redis.call('HDEL', KEYS[2], unpack(deletes)) end
-        if #window > 0 then redis.call('ZADD', KEYS[4], unpack(window)) end
-        redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. (tonumber(now) - tonumber(ARGV[4])))
-        return (#ARGV - 4) / 2
-        """);
-
-    /// <summary>A window longer than the epoch's age in ms: the trim in the script removes nothing.</summary>
-    private const long KeepWholeWindowMs = long.MaxValue / 4;
-
     /// <summary>
-    /// Writes <paramref name="contents"/>[i] (null = absent: a delete) as block <paramref name="blocks"/>[i] on the
+    /// Writes <paramref name="contents"/>[i] (null or empty = absent: a delete) as block <paramref name="blocks"/>[i] on the
     /// target, all chunks at once. Returns, per block, whether its chunk's call succeeded; the first failure of a chunk
     /// is returned too (a call is atomic: a failed chunk wrote nothing, or everything when only its reply was lost).
     /// </summary>
@@ -57,14 +32,7 @@ internal static class BlockCopyWriter
         for (var c = 0; c < chunks.Count; c++)
         {
             var (first, count) = chunks[c];
-            var args = fence.BlockWriteArgs(target.Engine, 2 * count);
-            if (!trimWindow) args[3] = KeepWholeWindowMs;
-            for (var i = 0; i < count; i++)
-            {
-                args[4 + 2 * i] = blocks[first + i];
-                args[5 + 2 * i] = (byte[]?)contents[first + i] ?? [];
-            }
-            calls[c] = fence.WriteOnDataPathAsync(target.Data, target.Engine, CopyBlocksScript, fence.BlockWriteKeys(0), args);
+            calls[c] = fence.WriteWatchedAsync(target, CopyCommands(fence, blocks.AsSpan(first, count), contents.AsSpan(first, count), trimWindow));
         }
         try
         {
@@ -82,6 +50,43 @@ internal static class BlockCopyWriter
             else failure ??= calls[c].Exception?.InnerException;
         }
         return (written, failure);
+    }
+
+    /// <summary>
+    /// One chunk's commands: HSET of the blocks with content, HDEL of the absent ones, every block in the recent-write
+    /// window at now, and the window's older entries trimmed unless <paramref name="trimWindow"/> is false.
+    /// </summary>
+    private static RespArg[][] CopyCommands(EngineFence fence, ReadOnlySpan<long> blocks, ReadOnlySpan<RedisValue> contents, bool trimWindow)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var present = 0;
+        foreach (var content in contents) if (!content.IsNullOrEmpty) present++;
+        var sets = new RespArg[2 + 2 * present];
+        var deletes = new RespArg[2 + blocks.Length - present];
+        var window = new RespArg[2 + 2 * blocks.Length];
+        sets[0] = "HSET";
+        deletes[0] = "HDEL";
+        window[0] = "ZADD";
+        sets[1] = deletes[1] = fence.BlocksKey;
+        window[1] = fence.RecentKey;
+        int set = 2, delete = 2;
+        for (var i = 0; i < blocks.Length; i++)
+        {
+            if (contents[i].IsNullOrEmpty) deletes[delete++] = blocks[i];
+            else
+            {
+                sets[set++] = blocks[i];
+                sets[set++] = ((byte[]?)contents[i])!;
+            }
+            window[2 + 2 * i] = now;
+            window[3 + 2 * i] = blocks[i];
+        }
+        var commands = new List<RespArg[]>(4);
+        if (present > 0) commands.Add(sets);
+        if (present < blocks.Length) commands.Add(deletes);
+        commands.Add(window);
+        if (trimWindow) commands.Add(["ZREMRANGEBYSCORE", fence.RecentKey, "-inf", $"({now - (long)fence.RecentWindow.TotalMilliseconds}"]);
+        return [.. commands];
     }
 
     /// <summary>Consecutive runs of blocks of at most <see cref="EngineWriteCombiner.MaxBytes"/> (at least one block each).</summary>

@@ -98,6 +98,51 @@ public sealed class RespConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// An optimistic transaction, alone on this connection (its caller must be its only user meanwhile): WATCHes
+    /// <paramref name="watched"/> and reads them (GET), lets <paramref name="decide"/> judge what they hold, then sends the
+    /// commands it returns between MULTI and EXEC on the same socket. Never on a later one: a WATCH lives on one socket,
+    /// and a transaction sent after a reconnect would run unguarded. Returns EXEC's reply, <see cref="RespReply.Null"/>
+    /// when a watched key changed after it was read (nothing was written; read again). When <paramref name="decide"/>
+    /// refuses (throws), the keys are unwatched and its exception is thrown.
+    /// </summary>
+    public async Task<RespReply> WatchedTransactionAsync(RespArg[] watched, Func<RespReply[], RespArg[][]> decide)
+    {
+        var link = await ConnectedAsync();
+        var watch = new RespArg[1 + watched.Length];
+        watch[0] = "WATCH";
+        watched.CopyTo(watch, 1);
+        var reads = new Task<RespReply>[1 + watched.Length];
+        reads[0] = Enqueue(link, watch);
+        for (var i = 0; i < watched.Length; i++) reads[1 + i] = Enqueue(link, ["GET", watched[i]]);
+        var values = (await Task.WhenAll(reads))[1..];
+        RespArg[][] writes;
+        try
+        {
+            writes = decide(values);
+        }
+        catch
+        {
+            // Its reply does not matter: a lost connection drops the WATCH with it.
+            _ = Enqueue(link, ["UNWATCH"]).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            throw;
+        }
+        // A command refused while queueing (an error reply) makes EXEC refuse the whole transaction (EXECABORT); its
+        // error comes first here.
+        var transaction = new Task<RespReply>[writes.Length + 2];
+        transaction[0] = Enqueue(link, ["MULTI"]);
+        for (var i = 0; i < writes.Length; i++) transaction[1 + i] = Enqueue(link, writes[i]);
+        transaction[^1] = Enqueue(link, ["EXEC"]);
+        return (await Task.WhenAll(transaction))[^1];
+    }
+
+    private static Task<RespReply> Enqueue(Link link, RespArg[] command)
+    {
+        var pending = new ReplyPending();
+        link.Enqueue(command, pending);
+        return pending.Task;
+    }
+
     private void Send(RespArg[] command, Pending pending, RespScript? script = null)
     {
         if (Volatile.Read(ref _link) is { IsAlive: true } link) link.Enqueue(command, pending, script);

@@ -37,14 +37,14 @@ public sealed class When_a_repair_copies_blocks_larger_than_one_call(ITestOutput
         Assert.Equal(Blocks - Zeroed, primary.Count);
         Assert.Equal(primary.Select(e => (e.Block, Convert.ToHexString(e.Content))), repaired.Select(e => (e.Block, Convert.ToHexString(e.Content))));
 
-        // Every script call the target ran (EVALSHA, or EVAL where the engine did not know the script yet) since the repair began (the copies and the fence's raise): a call per
-        // 128-block part would be 4 of 8 MiB each here.
+        // Every transaction the target ran since the repair began (each chunk of copies is one MULTI/EXEC guarded by
+        // WATCH on the fence): a transaction per 128-block part would be 4 of 8 MiB each here.
         var stats = (string)(await H.Inspect(target).ExecuteAsync("INFO", "commandstats"))!;
-        var calls = System.Text.RegularExpressions.Regex.Matches(stats, @"cmdstat_eval(?:sha)?:calls=(\d+)")
+        var calls = System.Text.RegularExpressions.Regex.Matches(stats, @"cmdstat_exec:calls=(\d+)")
             .Sum(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         var copiedBytes = (long)(Blocks - Zeroed) * BlockSize;
-        Output.WriteLine($"{copiedBytes >> 20} MiB copied to the target in {calls} script calls");
-        Assert.True(calls >= copiedBytes / MaxBytesPerCall, $"{copiedBytes >> 20} MiB went to the target in {calls} calls: some call carried more than 1 MiB");
+        Output.WriteLine($"{copiedBytes >> 20} MiB copied to the target in {calls} transactions");
+        Assert.True(calls >= copiedBytes / MaxBytesPerCall, $"{copiedBytes >> 20} MiB went to the target in {calls} transactions: some carried more than 1 MiB");
     }
 
     private async Task WriteBlocksAsync(int seed)

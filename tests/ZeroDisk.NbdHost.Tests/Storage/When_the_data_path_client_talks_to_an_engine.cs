@@ -174,6 +174,73 @@ public sealed class When_the_data_path_client_talks_to_an_engine : IAsyncLifetim
         await Assert.ThrowsAsync<RedisConnectionException>(() => client.ExecuteAsync("PING"));
     }
 
+    [Fact]
+    public async Task A_watched_transaction_is_not_applied_when_a_watched_key_changes_after_its_read()
+    {
+        var port = await StartServerAsync();
+        await using var writer = Connect(port);
+        await using var other = Connect(port);
+        await other.ExecuteAsync("SET", "fence", "1");
+
+        var values = Array.Empty<string>();
+        var voided = await writer.WatchedTransactionAsync(["fence"], read =>
+        {
+            values = [.. read.Select(r => r.Text ?? "(nil)")];
+            // Another writer raises the fence between this writer's check and its write (synchronously: this callback
+            // runs on the writer's reply thread, and the other connection answers on its own).
+            other.ExecuteAsync("SET", "fence", "2").GetAwaiter().GetResult();
+            return [["SET", "data", "stale-writer"]];
+        });
+
+        Assert.Equal(["1"], values);
+        Assert.True(voided.IsNull, $"EXEC should have refused the transaction, replied {voided}");
+        Assert.True((await other.ExecuteAsync("GET", "data")).IsNull);
+
+        var applied = await writer.WatchedTransactionAsync(["fence"], read => [["SET", "data", read[0].Text!]]);
+        Assert.Equal(RespKind.Array, applied.Kind);
+        Assert.Equal("2", (await other.ExecuteAsync("GET", "data")).Text);
+    }
+
+    [Fact]
+    public async Task A_refused_watched_transaction_sends_nothing_and_leaves_nothing_watched()
+    {
+        var port = await StartServerAsync();
+        await using var writer = Connect(port);
+        await using var other = Connect(port);
+
+        await Assert.ThrowsAsync<RedisServerException>(() => writer.WatchedTransactionAsync(["fence"], _ => throw new RedisServerException("FENCED refused")));
+        await other.ExecuteAsync("SET", "fence", "raised");
+
+        // Had the refused one left its WATCH, this transaction would be voided by the SET above.
+        var applied = await writer.WatchedTransactionAsync(["other-key"], _ => [["SET", "data", "after"]]);
+        Assert.Equal(RespKind.Array, applied.Kind);
+        Assert.Equal("after", (await other.ExecuteAsync("GET", "data")).Text);
+    }
+
+    [Fact]
+    public async Task The_write_half_of_a_watched_transaction_never_goes_to_a_later_connection()
+    {
+        var port = await StartServerAsync();
+        await using var writer = Connect(port, commandTimeout: TimeSpan.FromMilliseconds(100));
+        await using var other = Connect(port);
+        var id = (await writer.ExecuteAsync("CLIENT", "ID")).Integer;
+
+        var lost = await Assert.ThrowsAnyAsync<Exception>(() => writer.WatchedTransactionAsync(["fence"], read =>
+        {
+            // The socket that holds the WATCH fails before the write half is sent: the engine closes it, and a command
+            // left unanswered on it passes the command timeout (should this callback hold the socket's reply thread,
+            // the close goes unseen until then).
+            other.ExecuteAsync("CLIENT", "KILL", "ID", id).GetAwaiter().GetResult();
+            _ = writer.ExecuteAsync("PING").ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            Assert.True(SpinWait.SpinUntil(() => !writer.IsConnected, TimeSpan.FromSeconds(10)), "the connection should have failed");
+            return [["SET", "data", "unguarded"]];
+        }));
+
+        Assert.True(lost is RedisException or TimeoutException, lost.ToString()); // what an engine failure looks like
+        Assert.True((await other.ExecuteAsync("GET", "data")).IsNull, $"the write ran without its WATCH ({lost.Message})");
+        Assert.Equal("PONG", (await writer.ExecuteAsync("PING")).Text); // the next command connects again
+    }
+
     private static RespConnection Connect(int port, string? user = null, string? password = null, int database = 0,
         SslClientAuthenticationOptions? tls = null, TimeSpan? commandTimeout = null) =>
         new(new RespConnectionOptions

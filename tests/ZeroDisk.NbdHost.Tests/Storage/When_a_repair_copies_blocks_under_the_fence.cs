@@ -1,0 +1,123 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+using ZeroDisk.ServiceDefaults.Engines;
+using ZeroDisk.Storage.RepairCopy;
+
+namespace ZeroDisk.NbdHost.Tests.Storage;
+
+/// <summary>
+/// A repair's copies (<see cref="BlockCopyWriter"/>) against a real redis-server: written by transactions that WATCH
+/// the fence and the identity marker instead of a script, they land whole with their recent-write entries, and the
+/// engine still refuses every copy of an older epoch or to an engine that lost its identity.
+/// </summary>
+public sealed class When_a_repair_copies_blocks_under_the_fence : IAsyncLifetime
+{
+    private const int BlockSize = 4096;
+    private const string VdiskId = "copy-vd";
+    private const string Identity = "copy-engine";
+    private RedisServerProcess _redis = null!;
+    private StorageEngines _engines = null!;
+    private ConnectionMultiplexer _inspector = null!;
+    private EngineSlot _target = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServerProcess.StartAsync();
+        _engines = new StorageEngines(StorageHarness.TestStorageOptions, new RecordingStderrEvents(), NullLogger<StorageEngines>.Instance);
+        var engine = _engines.Get(_redis.Address);
+        _target = new EngineSlot(engine, engine.Database(0), EngineState.RepairTmpOutage, 0, ClusterSide.Slave, RedisKeys.DirtyBlocks(VdiskId, _redis.Address), false);
+        _inspector = await EngineConnection.ConnectAsync($"{_redis.Address},allowAdmin=true");
+        await Db.StringSetAsync(EngineIdentity.RedisKey, Identity);
+        engine.ExpectedIdentity = Identity;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _inspector.DisposeAsync();
+        await _engines.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    private IDatabase Db => _inspector.GetDatabase(0);
+
+    /// <summary>Blocks 0..count-1: every fifth absent (a delete of what the target held), the rest with content.</summary>
+    private static (long[] Blocks, RedisValue[] Contents) Copies(int count) =>
+        ([.. Enumerable.Range(0, count).Select(b => (long)b)],
+         [.. Enumerable.Range(0, count).Select(b => b % 5 == 0 ? RedisValue.Null : (RedisValue)TestBlocks.Content(b, BlockSize))]);
+
+    [Fact]
+    public async Task Copies_land_whole_with_their_window_entries_and_raise_a_lower_fence()
+    {
+        const int count = 600; // more than one chunk of at most 1 MiB
+        await Db.StringSetAsync(RedisKeys.Fence(VdiskId), 2);
+        await Db.HashSetAsync(RedisKeys.Blocks(VdiskId), [.. Enumerable.Range(0, count).Where(b => b % 5 == 0).Select(b => new HashEntry(b, "stale"))]);
+        await _inspector.GetServer(_redis.Address).ConfigResetStatisticsAsync();
+        var fence = new EngineFence(VdiskId, epoch: 3);
+        var (blocks, contents) = Copies(count);
+
+        var (written, failure) = await BlockCopyWriter.WriteAsync(fence, _target, blocks, contents);
+
+        Assert.Null(failure);
+        Assert.All(written, Assert.True);
+        var stored = (await Db.HashGetAllAsync(RedisKeys.Blocks(VdiskId))).ToDictionary(e => (long)e.Name, e => (byte[])e.Value!);
+        Assert.Equal(count - count / 5, stored.Count);
+        for (var b = 0; b < count; b++)
+        {
+            if (b % 5 == 0) Assert.False(stored.ContainsKey(b), $"block {b} should be deleted");
+            else Assert.Equal(TestBlocks.Content(b, BlockSize), stored[b]);
+        }
+        var window = (await Db.SortedSetRangeByRankAsync(RedisKeys.RecentWrites(VdiskId))).Select(m => (long)m).Order();
+        Assert.Equal(blocks, window);
+        Assert.Equal("3", await Db.StringGetAsync(RedisKeys.Fence(VdiskId)));
+        var commands = await CommandCallsAsync();
+        Assert.False(commands.ContainsKey("evalsha") || commands.ContainsKey("eval"), "the copies went through Lua");
+        Assert.InRange(commands.GetValueOrDefault("exec"), 3, 10); // one transaction per chunk of at most 1 MiB
+    }
+
+    [Fact]
+    public async Task A_copy_under_a_higher_fence_writes_nothing_and_trips_the_fence()
+    {
+        await Db.StringSetAsync(RedisKeys.Fence(VdiskId), 9);
+        var fence = new EngineFence(VdiskId, epoch: 5);
+        string? reason = null;
+        fence.Tripped += r => reason = r;
+        var (blocks, contents) = Copies(300);
+
+        var (written, failure) = await BlockCopyWriter.WriteAsync(fence, _target, blocks, contents);
+
+        Assert.All(written, Assert.False);
+        Assert.IsType<StorageIoException>(failure);
+        Assert.True(fence.IsTripped);
+        Assert.Contains("FENCED", reason);
+        Assert.Equal(0, await Db.HashLengthAsync(RedisKeys.Blocks(VdiskId)));
+        Assert.Equal(0, await Db.SortedSetLengthAsync(RedisKeys.RecentWrites(VdiskId)));
+        Assert.Equal("9", await Db.StringGetAsync(RedisKeys.Fence(VdiskId)));
+    }
+
+    [Fact]
+    public async Task A_copy_to_an_engine_that_lost_its_identity_writes_nothing_and_is_an_engine_failure()
+    {
+        await Db.StringSetAsync(EngineIdentity.RedisKey, "a-new-disk");
+        var fence = new EngineFence(VdiskId, epoch: 1);
+        var (blocks, contents) = Copies(300);
+
+        var (written, failure) = await BlockCopyWriter.WriteAsync(fence, _target, blocks, contents);
+
+        Assert.All(written, Assert.False);
+        Assert.NotNull(failure);
+        Assert.True(StorageEngines.IsEngineFailure(failure), failure.ToString());
+        Assert.Contains("IDENTITY", failure.Message);
+        Assert.False(fence.IsTripped);
+        Assert.Equal(0, await Db.HashLengthAsync(RedisKeys.Blocks(VdiskId)));
+        Assert.False(await Db.KeyExistsAsync(RedisKeys.Fence(VdiskId)));
+    }
+
+    /// <summary>Calls per command since the last CONFIG RESETSTAT, by lower-case command name.</summary>
+    private async Task<Dictionary<string, long>> CommandCallsAsync()
+    {
+        var info = await _inspector.GetServer(_redis.Address).InfoAsync("commandstats");
+        return info.SelectMany(g => g)
+            .Where(kv => kv.Key.StartsWith("cmdstat_", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key["cmdstat_".Length..], kv => long.Parse(kv.Value.Split(',')[0]["calls=".Length..]));
+    }
+}
