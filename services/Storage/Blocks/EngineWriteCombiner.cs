@@ -127,7 +127,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
     {
         private RespArg[] _entries = ArrayPool<RespArg>.Shared.Rent(3 * MaxEntries);
         private readonly List<RedisKey> _dirtyKeys = [];
-        private readonly TaskCompletionSource[] _writers = new TaskCompletionSource[MaxEntries];
+        private TaskCompletionSource[] _writers = ArrayPool<TaskCompletionSource>.Shared.Rent(MaxEntries);
         private int _count;
         private long _bytes;
 
@@ -167,11 +167,14 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
             // Cleared on return: the entries reference the callers' buffers.
             ArrayPool<RespArg>.Shared.Return(_entries, clearArray: true);
             _entries = [];
+            var writers = _writers;
+            _writers = [];
             for (var i = 0; i < _count; i++)
             {
-                if (error is null) _writers[i].SetResult();
-                else _writers[i].SetException(error);
+                if (error is null) writers[i].SetResult();
+                else writers[i].SetException(error);
             }
+            ArrayPool<TaskCompletionSource>.Shared.Return(writers, clearArray: true);
         }
 
         public RespArg[] Args(EngineFence fence, StorageEngine engine)

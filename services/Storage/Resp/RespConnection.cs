@@ -57,7 +57,7 @@ public sealed class RespConnection : IAsyncDisposable
     /// Bytes beyond <paramref name="into"/>'s length are dropped, and past the reply's end (or for nil) <paramref name="into"/>
     /// is zeroed; it must stay valid until the task completes.
     /// </summary>
-    public Task<int> ReadBulkIntoAsync(Memory<byte> into, params RespArg[] command)
+    public Task<int> ReadBulkIntoAsync(Memory<byte> into, params ReadOnlySpan<RespArg> command)
     {
         var pending = new BulkIntoPending(into);
         Send(command, pending);
@@ -98,10 +98,11 @@ public sealed class RespConnection : IAsyncDisposable
         }
     }
 
-    private void Send(RespArg[] command, Pending pending, RespScript? script = null)
+    /// <summary>Queues <paramref name="command"/> (written out at once: a span, no array per call) on the live connection, or after connecting.</summary>
+    private void Send(ReadOnlySpan<RespArg> command, Pending pending, RespScript? script = null)
     {
         if (Volatile.Read(ref _link) is { IsAlive: true } link) link.Enqueue(command, pending, script);
-        else _ = SendWhenConnectedAsync(command, pending, script);
+        else _ = SendWhenConnectedAsync(command.ToArray(), pending, script);
     }
 
     private async Task SendWhenConnectedAsync(RespArg[] command, Pending pending, RespScript? script)
@@ -251,7 +252,7 @@ public sealed class RespConnection : IAsyncDisposable
         /// For an EVALSHA of it: the first one on this connection goes as EVAL with the text (an engine that restarted has
         /// lost its scripts, and every connect is a possible restart), the later ones as EVALSHA.
         /// </param>
-        public void Enqueue(RespArg[] command, Pending pending, RespScript? script = null)
+        public void Enqueue(ReadOnlySpan<RespArg> command, Pending pending, RespScript? script = null)
         {
             var flush = false;
             lock (_gate)
@@ -262,12 +263,14 @@ public sealed class RespConnection : IAsyncDisposable
                 }
                 else
                 {
+                    RespArg.WriteHeader(_out, '*', command.Length);
                     if (script is not null && _scripts.Add(script))
                     {
-                        command[0] = "EVAL";
-                        command[1] = script.Text;
+                        // EVAL and the text in place of EVALSHA and the SHA1.
+                        ((RespArg)"EVAL").WriteTo(_out);
+                        ((RespArg)script.Text).WriteTo(_out);
+                        command = command[2..];
                     }
-                    RespArg.WriteHeader(_out, '*', command.Length);
                     foreach (var arg in command) arg.WriteTo(_out);
                     pending.Queued = Stopwatch.GetTimestamp();
                     _pending.Enqueue(pending);
