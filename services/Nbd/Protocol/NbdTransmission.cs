@@ -39,6 +39,9 @@ internal sealed class NbdTransmission
     // 1 while late replies have joined a send batch (INbdBatchingExport) that will send them: later ones need not join.
     private int _repliesJoinedBatch;
 
+    // True while the receive loop holds a send batch open on the thread it runs on (set and cleared by the loop alone).
+    private bool _batchOpen;
+
     // Set while the receive loop is running a request inline, so that request leaves its reply to the loop's flush.
     private bool _dispatchingInline;
 
@@ -98,13 +101,13 @@ internal sealed class NbdTransmission
             if (result.IsCanceled) return;
             var buffer = result.Buffer;
             var advanced = false;
-            // The requests of this burst are started in one send batch: the export sends what they ask of it together.
-            _batching?.OpenBatch();
             try
             {
                 while (!advanced)
                 {
                     if (!TryParseHeader(buffer, out var magic, out var request)) break;
+                    // The requests of this burst are started in one send batch: the export sends what they ask of it together.
+                    OpenBatch();
                     if (magic != NbdWire.RequestMagic)
                     {
                         _logger.LogDebug("NBD request with bad magic {Magic:x8} on {Export}; closing", magic, _negotiated.LogName);
@@ -129,46 +132,39 @@ internal sealed class NbdTransmission
                             var payload = buffer.Slice(NbdWire.RequestHeaderSize, payloadLength);
                             buffer = buffer.Slice(payload.End);
                             if (error != NbdError.None) ReplyError(request, error);
-                            else await Unbatched(DispatchWriteAsync(request, payload)).ConfigureAwait(false);
+                            else await BeforeWaiting(DispatchWriteAsync(request, payload)).ConfigureAwait(false);
                             continue;
                         }
 
                         // A large write: its payload is received outside the batch, which sends what the burst asked so far.
-                        _batching?.CloseBatch();
-                        try
+                        CloseBatch();
+                        // The payload is still on its way: take what is buffered, then receive the rest straight into place.
+                        // Replies made so far leave first, so they never wait for the rest of a large payload.
+                        var partial = buffer.Slice(NbdWire.RequestHeaderSize);
+                        await _replies.FlushAsync().ConfigureAwait(false);
+                        if (error != NbdError.None)
                         {
-                            // The payload is still on its way: take what is buffered, then receive the rest straight into place.
-                            // Replies made so far leave first, so they never wait for the rest of a large payload.
-                            var partial = buffer.Slice(NbdWire.RequestHeaderSize);
-                            await _replies.FlushAsync().ConfigureAwait(false);
-                            if (error != NbdError.None)
-                            {
-                                input.AdvanceTo(buffer.End);
-                                advanced = true;
-                                if (!await SkipAsync(payloadLength - partial.Length).ConfigureAwait(false)) return;
-                                ReplyError(request, error);
-                                continue;
-                            }
-                            // Room first, then the buffer: a header alone never makes the server rent its payload's size.
-                            await TakeAsync(payloadLength).ConfigureAwait(false);
-                            var data = ArrayPool<byte>.Shared.Rent(Math.Max(payloadLength, 1));
-                            partial.CopyTo(data);
                             input.AdvanceTo(buffer.End);
                             advanced = true;
-                            if (!await ReceiveDirectAsync(data.AsMemory((int)partial.Length, payloadLength - (int)partial.Length)).ConfigureAwait(false))
-                            {
-                                ArrayPool<byte>.Shared.Return(data);
-                                _budget.Release(payloadLength);
-                                return;
-                            }
-                            await AcquireSlotAsync().ConfigureAwait(false);
-                            await DispatchAsync(request, data, payloadLength).ConfigureAwait(false);
+                            if (!await SkipAsync(payloadLength - partial.Length).ConfigureAwait(false)) return;
+                            ReplyError(request, error);
                             continue;
                         }
-                        finally
+                        // Room first, then the buffer: a header alone never makes the server rent its payload's size.
+                        await TakeAsync(payloadLength).ConfigureAwait(false);
+                        var data = ArrayPool<byte>.Shared.Rent(Math.Max(payloadLength, 1));
+                        partial.CopyTo(data);
+                        input.AdvanceTo(buffer.End);
+                        advanced = true;
+                        if (!await ReceiveDirectAsync(data.AsMemory((int)partial.Length, payloadLength - (int)partial.Length)).ConfigureAwait(false))
                         {
-                            _batching?.OpenBatch();
+                            ArrayPool<byte>.Shared.Return(data);
+                            _budget.Release(payloadLength);
+                            return;
                         }
+                        await AcquireSlotAsync().ConfigureAwait(false);
+                        await DispatchAsync(request, data, payloadLength).ConfigureAwait(false);
+                        continue;
                     }
 
                     buffer = buffer.Slice(NbdWire.RequestHeaderSize);
@@ -186,14 +182,14 @@ internal sealed class NbdTransmission
                     // A read holds its data until the reply leaves; other commands take nothing but still wait while
                     // unsent replies fill the budget, so a client that never reads stops being read.
                     var charge = request.Command == NbdCommand.Read ? request.Length : 0;
-                    await Unbatched(TakeAsync(charge)).ConfigureAwait(false);
-                    await Unbatched(AcquireSlotAsync()).ConfigureAwait(false);
-                    await Unbatched(DispatchAsync(request, null, charge)).ConfigureAwait(false);
+                    await BeforeWaiting(TakeAsync(charge)).ConfigureAwait(false);
+                    await BeforeWaiting(AcquireSlotAsync()).ConfigureAwait(false);
+                    await BeforeWaiting(DispatchAsync(request, null, charge)).ConfigureAwait(false);
                 }
             }
             finally
             {
-                _batching?.CloseBatch();
+                CloseBatch();
             }
 
             await SendRepliesAsync().ConfigureAwait(false);
@@ -211,23 +207,30 @@ internal sealed class NbdTransmission
     }
 
     /// <summary>
-    /// Awaits <paramref name="pending"/> inside the receive loop's send batch: when it has to wait, the batch closes first
-    /// (what the burst asked of the export so far is sent now, and the thread goes on to other work with no batch open)
-    /// and opens again once it is done. A batch covers only what runs synchronously on its thread.
+    /// A send batch covers only what runs synchronously on its thread: the receive loop opens one (if it has none open)
+    /// before each request, and closes it before it awaits anything that has to wait (<see cref="BeforeWaiting"/>), at a
+    /// large write's payload and at the end of the burst, each time in the loop's own frame, so an open and its close
+    /// always run on the same thread, whichever thread the loop resumes on.
     /// </summary>
-    private ValueTask Unbatched(ValueTask pending) => pending.IsCompleted || _batching is null ? pending : WaitUnbatchedAsync(pending);
-
-    private async ValueTask WaitUnbatchedAsync(ValueTask pending)
+    private void OpenBatch()
     {
-        _batching!.CloseBatch();
-        try
-        {
-            await pending.ConfigureAwait(false);
-        }
-        finally
-        {
-            _batching.OpenBatch();
-        }
+        if (_batchOpen || _batching is null) return;
+        _batching.OpenBatch();
+        _batchOpen = true;
+    }
+
+    private void CloseBatch()
+    {
+        if (!_batchOpen) return;
+        _batchOpen = false;
+        _batching!.CloseBatch(); // sends what the burst asked of the export so far
+    }
+
+    /// <summary>Closes the batch when <paramref name="pending"/> has to wait; the next request opens one again.</summary>
+    private ValueTask BeforeWaiting(ValueTask pending)
+    {
+        if (!pending.IsCompleted) CloseBatch();
+        return pending;
     }
 
     private static bool TryParseHeader(in ReadOnlySequence<byte> buffer, out uint magic, out NbdRequest request)

@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace ZeroDisk.Storage.Resp;
 
 /// <summary>
@@ -41,22 +43,31 @@ public static class SendBatch
         public List<Action> Joined = [];
         private List<Action>? _spare = [];
 
-        /// <summary>Runs the joined sends (a send does not throw: it fails its own callers).</summary>
+        /// <summary>
+        /// Runs every joined send. A send fails its own callers rather than throw; should one throw all the same, the
+        /// others still run (a send skipped would hold its commands until their timeout) and the first error is rethrown.
+        /// </summary>
         public void SendAll()
         {
             // Swapped first: a send that completes something which opens a batch again on this thread fills another list.
             var sends = Joined;
             Joined = _spare ?? [];
             _spare = null;
-            try
+            ExceptionDispatchInfo? failed = null;
+            foreach (var send in sends)
             {
-                foreach (var send in sends) send();
+                try
+                {
+                    send();
+                }
+                catch (Exception ex)
+                {
+                    failed ??= ExceptionDispatchInfo.Capture(ex);
+                }
             }
-            finally
-            {
-                sends.Clear();
-                _spare = sends;
-            }
+            sends.Clear();
+            _spare = sends;
+            failed?.Throw();
         }
     }
 }
