@@ -44,6 +44,25 @@ public interface INbdEndingExport
     CancellationToken Ended { get; }
 }
 
+/// <summary>
+/// An export that gathers its sends in batches, one per thread (a loopback send costs more than a 4 KiB request's
+/// own work): the server opens a batch around the requests it starts from one burst of input and closes it before
+/// it waits for anything, and the export may hold what those requests send back until then. The export's own
+/// completions may run inside a batch of its making; the server's replies completed there join it
+/// (<see cref="TryDefer"/>), so a burst of completions is answered in one send. Opens and closes pair up on one thread.
+/// </summary>
+public interface INbdBatchingExport
+{
+    /// <summary>Opens a batch on this thread, or nests in the one open.</summary>
+    void OpenBatch();
+
+    /// <summary>Closes this thread's batch; the outermost close sends what was held back.</summary>
+    void CloseBatch();
+
+    /// <summary>Runs <paramref name="send"/> when the batch open on this thread closes; false when none is open (send now).</summary>
+    bool TryDefer(Action send);
+}
+
 /// <summary>The exports a server offers; asked on every handshake, so exports can appear without a restart.</summary>
 public interface INbdExportCatalog
 {

@@ -33,6 +33,14 @@ internal sealed class NbdTransmission
     private readonly long _size;
     private readonly ByteBudget _budget;
     private readonly Func<ValueTask> _flushBeforeWaiting;
+    private readonly INbdBatchingExport? _batching;
+    private readonly Action _sendJoinedReplies;
+
+    // 1 while late replies have joined a send batch (INbdBatchingExport) that will send them: later ones need not join.
+    private int _repliesJoinedBatch;
+
+    // True while the receive loop holds a send batch open on the thread it runs on (set and cleared by the loop alone).
+    private bool _batchOpen;
 
     // Set while the receive loop is running a request inline, so that request leaves its reply to the loop's flush.
     private bool _dispatchingInline;
@@ -54,6 +62,8 @@ internal sealed class NbdTransmission
         _budget = new ByteBudget(options.MaxBufferedBytesPerConnection, serverMemory);
         _replies = new ReplyWriter(transport, _budget, ct);
         _flushBeforeWaiting = StartSendingReplies;
+        _batching = _export as INbdBatchingExport;
+        _sendJoinedReplies = SendJoinedReplies;
         _size = _export.Size;
     }
 
@@ -74,7 +84,7 @@ internal sealed class NbdTransmission
             // Requests still running keep their buffers and the writer: wait for every one before tearing down.
             for (var i = 0; i < _maxInFlight; i++) await _slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             if (_backgroundSend is not null) await _backgroundSend.ConfigureAwait(false);
-            await _replies.FlushAsync().ConfigureAwait(false);
+            await _replies.DrainAsync().ConfigureAwait(false); // late replies may have left their send to a batch
             _replies.Dispose();
             _budget.Close();
             _slots.Dispose();
@@ -91,84 +101,95 @@ internal sealed class NbdTransmission
             if (result.IsCanceled) return;
             var buffer = result.Buffer;
             var advanced = false;
-            while (!advanced)
+            try
             {
-                if (!TryParseHeader(buffer, out var magic, out var request)) break;
-                if (magic != NbdWire.RequestMagic)
+                while (!advanced)
                 {
-                    _logger.LogDebug("NBD request with bad magic {Magic:x8} on {Export}; closing", magic, _negotiated.LogName);
-                    input.AdvanceTo(buffer.End);
-                    return;
-                }
-
-                if (request.Command == NbdCommand.Write)
-                {
-                    if (request.Length > NbdWire.MaxPayload)
+                    if (!TryParseHeader(buffer, out var magic, out var request)) break;
+                    // The requests of this burst are started in one send batch: the export sends what they ask of it together.
+                    OpenBatch();
+                    if (magic != NbdWire.RequestMagic)
                     {
-                        // The payload cannot be buffered and skipping up to 4 GiB on trust is not safe: answer, then close.
-                        ReplyError(request, NbdError.EINVAL);
+                        _logger.LogDebug("NBD request with bad magic {Magic:x8} on {Export}; closing", magic, _negotiated.LogName);
                         input.AdvanceTo(buffer.End);
                         return;
                     }
-                    var payloadLength = (int)request.Length;
-                    var error = Validate(request);
-                    var available = buffer.Length - NbdWire.RequestHeaderSize;
-                    if (available >= payloadLength)
-                    {
-                        var payload = buffer.Slice(NbdWire.RequestHeaderSize, payloadLength);
-                        buffer = buffer.Slice(payload.End);
-                        if (error != NbdError.None) ReplyError(request, error);
-                        else await DispatchWriteAsync(request, payload).ConfigureAwait(false);
-                        continue;
-                    }
 
-                    // The payload is still on its way: take what is buffered, then receive the rest straight into place.
-                    // Replies made so far leave first, so they never wait for the rest of a large payload.
-                    var partial = buffer.Slice(NbdWire.RequestHeaderSize);
-                    await _replies.FlushAsync().ConfigureAwait(false);
-                    if (error != NbdError.None)
+                    if (request.Command == NbdCommand.Write)
                     {
+                        if (request.Length > NbdWire.MaxPayload)
+                        {
+                            // The payload cannot be buffered and skipping up to 4 GiB on trust is not safe: answer, then close.
+                            ReplyError(request, NbdError.EINVAL);
+                            input.AdvanceTo(buffer.End);
+                            return;
+                        }
+                        var payloadLength = (int)request.Length;
+                        var error = Validate(request);
+                        var available = buffer.Length - NbdWire.RequestHeaderSize;
+                        if (available >= payloadLength)
+                        {
+                            var payload = buffer.Slice(NbdWire.RequestHeaderSize, payloadLength);
+                            buffer = buffer.Slice(payload.End);
+                            if (error != NbdError.None) ReplyError(request, error);
+                            else await BeforeWaiting(DispatchWriteAsync(request, payload)).ConfigureAwait(false);
+                            continue;
+                        }
+
+                        // A large write: its payload is received outside the batch, which sends what the burst asked so far.
+                        CloseBatch();
+                        // The payload is still on its way: take what is buffered, then receive the rest straight into place.
+                        // Replies made so far leave first, so they never wait for the rest of a large payload.
+                        var partial = buffer.Slice(NbdWire.RequestHeaderSize);
+                        await _replies.FlushAsync().ConfigureAwait(false);
+                        if (error != NbdError.None)
+                        {
+                            input.AdvanceTo(buffer.End);
+                            advanced = true;
+                            if (!await SkipAsync(payloadLength - partial.Length).ConfigureAwait(false)) return;
+                            ReplyError(request, error);
+                            continue;
+                        }
+                        // Room first, then the buffer: a header alone never makes the server rent its payload's size.
+                        await TakeAsync(payloadLength).ConfigureAwait(false);
+                        var data = ArrayPool<byte>.Shared.Rent(Math.Max(payloadLength, 1));
+                        partial.CopyTo(data);
                         input.AdvanceTo(buffer.End);
                         advanced = true;
-                        if (!await SkipAsync(payloadLength - partial.Length).ConfigureAwait(false)) return;
-                        ReplyError(request, error);
+                        if (!await ReceiveDirectAsync(data.AsMemory((int)partial.Length, payloadLength - (int)partial.Length)).ConfigureAwait(false))
+                        {
+                            ArrayPool<byte>.Shared.Return(data);
+                            _budget.Release(payloadLength);
+                            return;
+                        }
+                        await AcquireSlotAsync().ConfigureAwait(false);
+                        await DispatchAsync(request, data, payloadLength).ConfigureAwait(false);
                         continue;
                     }
-                    // Room first, then the buffer: a header alone never makes the server rent its payload's size.
-                    await TakeAsync(payloadLength).ConfigureAwait(false);
-                    var data = ArrayPool<byte>.Shared.Rent(Math.Max(payloadLength, 1));
-                    partial.CopyTo(data);
-                    input.AdvanceTo(buffer.End);
-                    advanced = true;
-                    if (!await ReceiveDirectAsync(data.AsMemory((int)partial.Length, payloadLength - (int)partial.Length)).ConfigureAwait(false))
-                    {
-                        ArrayPool<byte>.Shared.Return(data);
-                        _budget.Release(payloadLength);
-                        return;
-                    }
-                    await AcquireSlotAsync().ConfigureAwait(false);
-                    await DispatchAsync(request, data, payloadLength).ConfigureAwait(false);
-                    continue;
-                }
 
-                buffer = buffer.Slice(NbdWire.RequestHeaderSize);
-                if (request.Command == NbdCommand.Disconnect)
-                {
-                    input.AdvanceTo(buffer.End);
-                    return; // the finally of RunAsync answers what is in flight, then the connection closes
+                    buffer = buffer.Slice(NbdWire.RequestHeaderSize);
+                    if (request.Command == NbdCommand.Disconnect)
+                    {
+                        input.AdvanceTo(buffer.End);
+                        return; // the finally of RunAsync answers what is in flight, then the connection closes
+                    }
+                    var failure = Validate(request);
+                    if (failure != NbdError.None)
+                    {
+                        ReplyError(request, failure);
+                        continue;
+                    }
+                    // A read holds its data until the reply leaves; other commands take nothing but still wait while
+                    // unsent replies fill the budget, so a client that never reads stops being read.
+                    var charge = request.Command == NbdCommand.Read ? request.Length : 0;
+                    await BeforeWaiting(TakeAsync(charge)).ConfigureAwait(false);
+                    await BeforeWaiting(AcquireSlotAsync()).ConfigureAwait(false);
+                    await BeforeWaiting(DispatchAsync(request, null, charge)).ConfigureAwait(false);
                 }
-                var failure = Validate(request);
-                if (failure != NbdError.None)
-                {
-                    ReplyError(request, failure);
-                    continue;
-                }
-                // A read holds its data until the reply leaves; other commands take nothing but still wait while
-                // unsent replies fill the budget, so a client that never reads stops being read.
-                var charge = request.Command == NbdCommand.Read ? request.Length : 0;
-                await TakeAsync(charge).ConfigureAwait(false);
-                await AcquireSlotAsync().ConfigureAwait(false);
-                await DispatchAsync(request, null, charge).ConfigureAwait(false);
+            }
+            finally
+            {
+                CloseBatch();
             }
 
             await SendRepliesAsync().ConfigureAwait(false);
@@ -183,6 +204,33 @@ internal sealed class NbdTransmission
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
         }
+    }
+
+    /// <summary>
+    /// A send batch covers only what runs synchronously on its thread: the receive loop opens one (if it has none open)
+    /// before each request, and closes it before it awaits anything that has to wait (<see cref="BeforeWaiting"/>), at a
+    /// large write's payload and at the end of the burst, each time in the loop's own frame, so an open and its close
+    /// always run on the same thread, whichever thread the loop resumes on.
+    /// </summary>
+    private void OpenBatch()
+    {
+        if (_batchOpen || _batching is null) return;
+        _batching.OpenBatch();
+        _batchOpen = true;
+    }
+
+    private void CloseBatch()
+    {
+        if (!_batchOpen) return;
+        _batchOpen = false;
+        _batching!.CloseBatch(); // sends what the burst asked of the export so far
+    }
+
+    /// <summary>Closes the batch when <paramref name="pending"/> has to wait; the next request opens one again.</summary>
+    private ValueTask BeforeWaiting(ValueTask pending)
+    {
+        if (!pending.IsCompleted) CloseBatch();
+        return pending;
     }
 
     private static bool TryParseHeader(in ReadOnlySequence<byte> buffer, out uint magic, out NbdRequest request)
@@ -327,12 +375,34 @@ internal sealed class NbdTransmission
             // Inline requests leave their reply to the receive loop's flush; late ones send it themselves, before
             // giving the slot back, so a connection that waits for all its slots knows every reply was handed on.
             if (!_dispatchingInline || _dispatchThread != Environment.CurrentManagedThreadId)
-                await _replies.FlushAsync().ConfigureAwait(false);
+                await SendLateRepliesAsync().ConfigureAwait(false);
         }
         finally
         {
             _slots.Release();
         }
+    }
+
+    /// <summary>
+    /// Sends the replies of requests that completed after their dispatch, or leaves them to the export's send batch open
+    /// on this thread (a burst of completions, <see cref="INbdBatchingExport"/>): one send for the burst. Either way the
+    /// reply is in the writer before the request gives its slot back; the connection's teardown drains the writer.
+    /// </summary>
+    private ValueTask SendLateRepliesAsync()
+    {
+        if (_batching is null) return _replies.FlushAsync();
+        if (Interlocked.CompareExchange(ref _repliesJoinedBatch, 1, 0) != 0) return default; // a batch sends them
+        if (_batching.TryDefer(_sendJoinedReplies)) return default;
+        Volatile.Write(ref _repliesJoinedBatch, 0);
+        return _replies.FlushAsync();
+    }
+
+    /// <summary>Run when the batch closes: sends every reply made so far (a send that cannot finish at once carries on by itself).</summary>
+    private void SendJoinedReplies()
+    {
+        Volatile.Write(ref _repliesJoinedBatch, 0);
+        var send = _replies.FlushAsync();
+        if (send.IsCompleted) send.GetAwaiter().GetResult();
     }
 
     /// <summary>Reads and replies; true when the reply took over the request's budget charge (a large read).</summary>

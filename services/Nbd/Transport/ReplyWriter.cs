@@ -23,6 +23,7 @@ internal sealed class ReplyWriter(INbdTransport transport, ByteBudget budget, Ca
     private byte[] _gather = ArrayPool<byte>.Shared.Rent(GatherSize);
     private int _gathered;
     private bool _sending;
+    private TaskCompletionSource? _sendEnded; // for DrainAsync: completed when the running send loop ends
     private bool _broken;
     private bool _disposed;
 
@@ -144,6 +145,29 @@ internal sealed class ReplyWriter(INbdTransport transport, ByteBudget budget, Ca
         return SendLoopAsync();
     }
 
+    /// <summary>
+    /// Sends everything appended so far, after the send another caller has running (a reply left to a send batch, see
+    /// INbdBatchingExport): the connection's teardown, so that no reply made before it is dropped.
+    /// </summary>
+    public async ValueTask DrainAsync()
+    {
+        while (true)
+        {
+            Task? running = null;
+            lock (_gate)
+            {
+                if (!_sending)
+                {
+                    if (_broken || (_gathered == 0 && _sealed.Count == 0)) return;
+                    _sending = true;
+                }
+                else running = (_sendEnded ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+            if (running is null) await SendLoopAsync().ConfigureAwait(false);
+            else await running.ConfigureAwait(false);
+        }
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendLoopAsync()
     {
@@ -166,7 +190,7 @@ internal sealed class ReplyWriter(INbdTransport transport, ByteBudget budget, Ca
                 }
                 else
                 {
-                    _sending = false;
+                    EndSending();
                     return;
                 }
             }
@@ -179,7 +203,7 @@ internal sealed class ReplyWriter(INbdTransport transport, ByteBudget budget, Ca
                 lock (_gate)
                 {
                     _broken = true;
-                    _sending = false;
+                    EndSending();
                     ReturnQueued();
                 }
                 transport.Abort();
@@ -191,6 +215,14 @@ internal sealed class ReplyWriter(INbdTransport transport, ByteBudget budget, Ca
                 budget.Release(length);
             }
         }
+    }
+
+    /// <summary>Called under the gate.</summary>
+    private void EndSending()
+    {
+        _sending = false;
+        _sendEnded?.TrySetResult();
+        _sendEnded = null;
     }
 
     public void Dispose()

@@ -1,5 +1,6 @@
 using ZeroDisk.Nbd;
 using ZeroDisk.Storage;
+using ZeroDisk.Storage.Resp;
 
 namespace ZeroDisk.NbdHost.Serving;
 
@@ -10,7 +11,7 @@ namespace ZeroDisk.NbdHost.Serving;
 /// Disposing it — which the NBD server does only once every request of the connection has finished — tells
 /// <see cref="VdiskConnections"/>, so the catalog knows when no request of a stopped vdisk can still reach an engine.
 /// </summary>
-internal sealed class VdiskConnection(VdiskStorage vdisk, VdiskConnections connections) : INbdExport, INbdEndingExport, IAsyncDisposable
+internal sealed class VdiskConnection(VdiskStorage vdisk, VdiskConnections connections) : INbdExport, INbdEndingExport, INbdBatchingExport, IAsyncDisposable
 {
     private int _disposed;
 
@@ -49,6 +50,13 @@ internal sealed class VdiskConnection(VdiskStorage vdisk, VdiskConnections conne
         try { return Mapped(vdisk.WriteZeroesAsync(offset, length, noHole, fua, ct)); }
         catch (StorageIoException ex) { throw ToNbd(ex); }
     }
+
+    // The NBD server's send batches are the engine connections' (Storage/Resp/SendBatch): one per thread, shared by both sides.
+    public void OpenBatch() => SendBatch.Open();
+
+    public void CloseBatch() => SendBatch.Close();
+
+    public bool TryDefer(Action send) => SendBatch.TryJoin(send);
 
     /// <summary>A call that completed at once passes through untouched (no allocation); one still running is awaited to map its error.</summary>
     private static ValueTask Mapped(ValueTask pending) => pending.IsCompletedSuccessfully ? pending : MapAsync(pending);

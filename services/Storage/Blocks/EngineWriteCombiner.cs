@@ -61,8 +61,7 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
                 _open = null;
             }
             _open ??= new Batch();
-            _open.Add(block, content, twinDirtyKey);
-            done = _open.Done.Task;
+            done = _open.Add(block, content, twinDirtyKey);
             if (_inFlight < MaxCallsInFlight)
             {
                 send = TakeNext();
@@ -119,19 +118,23 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
         foreach (var waiting in failedToo ?? []) waiting.Complete(error);
     }
 
-    /// <summary>The entries of one call. Its task completes when the call does.</summary>
+    /// <summary>
+    /// The entries of one call, each with its writer's own completion: a task awaited by many completes all but one of
+    /// them on the thread pool (the runtime inlines only one continuation per task), and those hops were a third of the
+    /// server's CPU at 4 KiB QD32 writes (docs/RESULTS.md, session 17).
+    /// </summary>
     private sealed class Batch
     {
         private RespArg[] _entries = ArrayPool<RespArg>.Shared.Rent(3 * MaxEntries);
         private readonly List<RedisKey> _dirtyKeys = [];
+        private TaskCompletionSource[] _writers = ArrayPool<TaskCompletionSource>.Shared.Rent(MaxEntries);
         private int _count;
         private long _bytes;
 
-        public TaskCompletionSource Done { get; } = new();
-
         public bool Fits(int bytes) => _count < MaxEntries && (_count == 0 || _bytes + bytes <= MaxBytes);
 
-        public void Add(long block, ReadOnlyMemory<byte> content, RedisKey? dirtyKey)
+        /// <summary>Adds one write; its task completes when the call does.</summary>
+        public Task Add(long block, ReadOnlyMemory<byte> content, RedisKey? dirtyKey)
         {
             var dirty = 0;
             if (dirtyKey is { } key)
@@ -143,11 +146,13 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
                     dirty = _dirtyKeys.Count;
                 }
             }
+            var writer = _writers[_count] = new TaskCompletionSource();
             var i = 3 * _count++;
             _entries[i] = block;
             _entries[i + 1] = content; // sent as it is: copied into the connection's send buffer when the call is queued
             _entries[i + 2] = dirty;
             _bytes += content.Length;
+            return writer.Task;
         }
 
         public RespArg[] Keys(EngineFence fence)
@@ -162,8 +167,14 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
             // Cleared on return: the entries reference the callers' buffers.
             ArrayPool<RespArg>.Shared.Return(_entries, clearArray: true);
             _entries = [];
-            if (error is null) Done.SetResult();
-            else Done.SetException(error);
+            var writers = _writers;
+            _writers = [];
+            for (var i = 0; i < _count; i++)
+            {
+                if (error is null) writers[i].SetResult();
+                else writers[i].SetException(error);
+            }
+            ArrayPool<TaskCompletionSource>.Shared.Return(writers, clearArray: true);
         }
 
         public RespArg[] Args(EngineFence fence, StorageEngine engine)

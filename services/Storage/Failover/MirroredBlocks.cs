@@ -14,6 +14,10 @@ namespace ZeroDisk.Storage.Failover;
 internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, RecentWrites recent, EngineFence fence, ILogger log)
 {
     private readonly RedisKey _blocksKey = RedisKeys.Blocks(vdiskId);
+
+    // The key as bytes once: a RedisKey made from text is encoded into a new array each time it becomes a RespArg.
+    private readonly byte[] _blocksKeyBytes = RedisKeys.Blocks(vdiskId)!;
+    private static readonly byte[] Hget = "HGET"u8.ToArray();
     private VdiskTopology? _topology;
 
     public RedisKey BlocksKey => _blocksKey;
@@ -72,7 +76,7 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         if (slot.Use != SlotUse.Serve) return ValueTask.FromResult(false);
         var command = new RespArg[2 + blocks.Count];
         command[0] = "HMGET";
-        command[1] = _blocksKey;
+        command[1] = _blocksKeyBytes;
         for (var i = 0; i < blocks.Count; i++) command[2 + i] = blocks[i];
         return TryOnEngineAsync(slot, "read", (Into: into, Command: command), static (slot, read) => slot.Data.ReadBulksIntoAsync(read.Into, read.Command));
     }
@@ -82,8 +86,8 @@ internal sealed class MirroredBlocks(string vdiskId, StorageEngines engines, Rec
         slot.Use != SlotUse.Serve
             ? ValueTask.FromResult(false)
             // Straight into the caller's buffer, on the data path's connection (no thread hop, no copy in between); absent: all zeroes.
-            : TryOnEngineAsync(slot, "read", (Key: _blocksKey, Block: block, Into: into),
-                static (slot, read) => slot.Data.ReadBulkIntoAsync(read.Into, "HGET", read.Key, read.Block));
+            : TryOnEngineAsync(slot, "read", (Key: _blocksKeyBytes, Block: block, Into: into),
+                static (slot, read) => slot.Data.ReadBulkIntoAsync(read.Into, Hget, read.Key, read.Block));
 
     /// <summary>
     /// Runs one block command on an engine, in its turn: false when the engine is marked failed (also while the command

@@ -57,7 +57,7 @@ public sealed class RespConnection : IAsyncDisposable
     /// Bytes beyond <paramref name="into"/>'s length are dropped, and past the reply's end (or for nil) <paramref name="into"/>
     /// is zeroed; it must stay valid until the task completes.
     /// </summary>
-    public Task<int> ReadBulkIntoAsync(Memory<byte> into, params RespArg[] command)
+    public Task<int> ReadBulkIntoAsync(Memory<byte> into, params ReadOnlySpan<RespArg> command)
     {
         var pending = new BulkIntoPending(into);
         Send(command, pending);
@@ -143,10 +143,11 @@ public sealed class RespConnection : IAsyncDisposable
         return pending.Task;
     }
 
-    private void Send(RespArg[] command, Pending pending, RespScript? script = null)
+    /// <summary>Queues <paramref name="command"/> (written out at once: a span, no array per call) on the live connection, or after connecting.</summary>
+    private void Send(ReadOnlySpan<RespArg> command, Pending pending, RespScript? script = null)
     {
         if (Volatile.Read(ref _link) is { IsAlive: true } link) link.Enqueue(command, pending, script);
-        else _ = SendWhenConnectedAsync(command, pending, script);
+        else _ = SendWhenConnectedAsync(command.ToArray(), pending, script);
     }
 
     private async Task SendWhenConnectedAsync(RespArg[] command, Pending pending, RespScript? script)
@@ -262,8 +263,12 @@ public sealed class RespConnection : IAsyncDisposable
     }
 
     /// <summary>One connection: its socket, the commands sent and not answered yet (in order), the bytes not sent yet.</summary>
-    private sealed class Link(RespConnection owner, Socket socket, Stream stream)
+    private sealed class Link
     {
+        private readonly RespConnection _owner;
+        private readonly Socket _socket;
+        private readonly Stream _stream;
+        private readonly Action _sendQueued;
         private readonly Lock _gate = new();
         private readonly Queue<Pending> _pending = new();
         private ArrayBufferWriter<byte> _out = new(64 * 1024);
@@ -272,6 +277,14 @@ public sealed class RespConnection : IAsyncDisposable
         private volatile bool _alive = true;
         private byte[] _in = new byte[64 * 1024];
         private readonly HashSet<RespScript> _scripts = [];
+
+        public Link(RespConnection owner, Socket socket, Stream stream)
+        {
+            _owner = owner;
+            _socket = socket;
+            _stream = stream;
+            _sendQueued = () => _ = FlushAsync();
+        }
 
         public bool IsAlive => _alive;
 
@@ -284,7 +297,7 @@ public sealed class RespConnection : IAsyncDisposable
         /// For an EVALSHA of it: the first one on this connection goes as EVAL with the text (an engine that restarted has
         /// lost its scripts, and every connect is a possible restart), the later ones as EVALSHA.
         /// </param>
-        public void Enqueue(RespArg[] command, Pending pending, RespScript? script = null)
+        public void Enqueue(ReadOnlySpan<RespArg> command, Pending pending, RespScript? script = null)
         {
             var flush = false;
             lock (_gate)
@@ -295,12 +308,14 @@ public sealed class RespConnection : IAsyncDisposable
                 }
                 else
                 {
+                    RespArg.WriteHeader(_out, '*', command.Length);
                     if (script is not null && _scripts.Add(script))
                     {
-                        command[0] = "EVAL";
-                        command[1] = script.Text;
+                        // EVAL and the text in place of EVALSHA and the SHA1.
+                        ((RespArg)"EVAL").WriteTo(_out);
+                        ((RespArg)script.Text).WriteTo(_out);
+                        command = command[2..];
                     }
-                    RespArg.WriteHeader(_out, '*', command.Length);
                     foreach (var arg in command) arg.WriteTo(_out);
                     pending.Queued = Stopwatch.GetTimestamp();
                     _pending.Enqueue(pending);
@@ -310,10 +325,11 @@ public sealed class RespConnection : IAsyncDisposable
             }
             if (flush)
             {
-                pending.Fail(new RedisConnectionException(ConnectionFailureType.SocketClosed, $"{owner.EndPoint}: connection lost"));
+                pending.Fail(new RedisConnectionException(ConnectionFailureType.SocketClosed, $"{_owner.EndPoint}: connection lost"));
                 return;
             }
-            _ = FlushAsync();
+            // In a burst (SendBatch), the send waits for the burst's other commands; _sending keeps later ones from starting another.
+            if (!SendBatch.TryJoin(_sendQueued)) _ = FlushAsync();
         }
 
         /// <summary>Sends what is queued, then whatever was queued meanwhile, until nothing is: one send per burst.</summary>
@@ -335,11 +351,11 @@ public sealed class RespConnection : IAsyncDisposable
                 }
                 try
                 {
-                    await stream.WriteAsync(send.WrittenMemory);
+                    await _stream.WriteAsync(send.WrittenMemory);
                 }
                 catch (Exception ex)
                 {
-                    Fault(new RedisConnectionException(ConnectionFailureType.SocketFailure, $"{owner.EndPoint}: send failed: {ex.Message}", ex));
+                    Fault(new RedisConnectionException(ConnectionFailureType.SocketFailure, $"{_owner.EndPoint}: send failed: {ex.Message}", ex));
                     lock (_gate) _sending = false;
                     return;
                 }
@@ -364,29 +380,39 @@ public sealed class RespConnection : IAsyncDisposable
                         }
                         if (_in.Length - tail < 16 * 1024) Array.Resize(ref _in, _in.Length * 2);
                     }
-                    var n = await stream.ReadAsync(_in.AsMemory(tail));
-                    if (n == 0) throw new RedisConnectionException(ConnectionFailureType.SocketClosed, $"{owner.EndPoint}: connection closed by the engine");
+                    var n = await _stream.ReadAsync(_in.AsMemory(tail));
+                    if (n == 0) throw new RedisConnectionException(ConnectionFailureType.SocketClosed, $"{_owner.EndPoint}: connection closed by the engine");
                     tail += n;
-                    while (tail > head)
+                    // The replies of one receive are completed in one send batch: what their callers send in turn (NBD
+                    // replies, the next engine commands) leaves together when the last one is done.
+                    SendBatch.Open();
+                    try
                     {
-                        var length = RespReply.FrameLength(_in.AsSpan(head, tail - head));
-                        if (length < 0) break;
-                        Pending pending;
-                        lock (_gate)
+                        while (tail > head)
                         {
-                            if (!_alive) return;
-                            if (!_pending.TryDequeue(out pending!)) throw new InvalidDataException("a reply to no command");
+                            var length = RespReply.FrameLength(_in.AsSpan(head, tail - head));
+                            if (length < 0) break;
+                            Pending pending;
+                            lock (_gate)
+                            {
+                                if (!_alive) return;
+                                if (!_pending.TryDequeue(out pending!)) throw new InvalidDataException("a reply to no command");
+                            }
+                            // The caller's continuation runs here, inline: the reply is its own, nothing else reads _in meanwhile.
+                            pending.Complete(_in.AsSpan(head, length));
+                            head += length;
                         }
-                        // The caller's continuation runs here, inline: the reply is its own, nothing else reads _in meanwhile.
-                        pending.Complete(_in.AsSpan(head, length));
-                        head += length;
+                    }
+                    finally
+                    {
+                        SendBatch.Close();
                     }
                     if (head == tail) head = tail = 0;
                 }
             }
             catch (Exception ex)
             {
-                Fault(ex as RedisException ?? new RedisConnectionException(ConnectionFailureType.SocketFailure, $"{owner.EndPoint}: {ex.Message}", ex));
+                Fault(ex as RedisException ?? new RedisConnectionException(ConnectionFailureType.SocketFailure, $"{_owner.EndPoint}: {ex.Message}", ex));
             }
         }
 
@@ -402,7 +428,7 @@ public sealed class RespConnection : IAsyncDisposable
             }
             var waited = Stopwatch.GetElapsedTime(queued);
             if (waited > timeout)
-                Fault(new RedisTimeoutException($"{owner.EndPoint}: no reply within {timeout.TotalMilliseconds:F0} ms ({waited.TotalMilliseconds:F0} ms, {count} commands waiting)", CommandStatus.Sent));
+                Fault(new RedisTimeoutException($"{_owner.EndPoint}: no reply within {timeout.TotalMilliseconds:F0} ms ({waited.TotalMilliseconds:F0} ms, {count} commands waiting)", CommandStatus.Sent));
         }
 
         /// <summary>Closes the connection once; every command waiting on it fails with <paramref name="error"/>.</summary>
@@ -418,14 +444,14 @@ public sealed class RespConnection : IAsyncDisposable
             }
             try
             {
-                stream.Dispose();
-                socket.Dispose();
+                _stream.Dispose();
+                _socket.Dispose();
             }
             catch (Exception)
             {
                 // Closing a broken connection: nothing more to learn.
             }
-            owner.OnLinkFailed(this, error);
+            _owner.OnLinkFailed(this, error);
             foreach (var pending in failed) pending.Fail(error);
         }
     }

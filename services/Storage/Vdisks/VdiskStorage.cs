@@ -315,6 +315,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
         CheckRange(offset, buffer.Length);
+        if (buffer.Length == BlockSize && offset % BlockSize == 0) return ReadBlockAsync(offset / BlockSize, buffer);
         var (firstWhole, endWhole) = WholeBlocksIn(offset, buffer.Length);
         var read = endWhole - firstWhole >= 2
             ? ReadManyAsync(offset, buffer, firstWhole, endWhole)
@@ -323,6 +324,17 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
                     ? _blocks.ReadAsync(block, buffer.Slice(position, length))
                     : ReadPartAsync(block, inBlock, buffer.Slice(position, length)));
         return _ownerLease is null ? read : CheckOwnedAfterAsync(read);
+    }
+
+    /// <summary>
+    /// One whole block, what most requests read: straight to <see cref="MirroredBlocks.ReadAsync"/> with no closure and
+    /// no per-block fan-out (each async step of a 4 KiB read costs it an allocation and a resumption), riding through a
+    /// stall and checked for ownership after it exactly as <see cref="ForEachBlockAsync"/> and <see cref="CheckOwnedAfterAsync"/> do.
+    /// </summary>
+    private async ValueTask ReadBlockAsync(long block, Memory<byte> into)
+    {
+        await RideThroughStallAsync(static read => read.Blocks.ReadAsync(read.Block, read.Into), (Blocks: _blocks, Block: block, Into: into));
+        if (_ownerLease is not null) _fence.EnsureOwned();
     }
 
     /// <summary>The blocks the range covers whole: the first one and the one after the last (equal when none).</summary>
@@ -514,7 +526,12 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
     /// serves again after a stall, while the stall is younger than <see cref="ShardStallHealer.StallRideThrough"/>
     /// (transient double failures heal by themselves); whole-block writes and read-modify-writes are idempotent under the block's lock, so a retry is exact.
     /// </summary>
-    private async ValueTask RideThroughStallAsync(BlockOperation operation, long block, int inBlock, int position, int length)
+    private ValueTask RideThroughStallAsync(BlockOperation operation, long block, int inBlock, int position, int length) =>
+        RideThroughStallAsync(static op => op.Operation(op.Block, op.InBlock, op.Position, op.Length),
+            (Operation: operation, Block: block, InBlock: inBlock, Position: position, Length: length));
+
+    /// <summary>The same for any operation, its arguments passed as <paramref name="state"/> (no closure).</summary>
+    private async ValueTask RideThroughStallAsync<TState>(Func<TState, ValueTask> operation, TState state)
     {
         var healer = _engines.StallHealer;
         while (true)
@@ -522,7 +539,7 @@ public sealed class VdiskStorage : IStallAware, IRepairTarget
             var generation = healer.Generation;
             try
             {
-                await operation(block, inBlock, position, length);
+                await operation(state);
                 return;
             }
             catch (StorageIoException ex) when (ex.Error == StorageError.Unavailable && !IsFenced)

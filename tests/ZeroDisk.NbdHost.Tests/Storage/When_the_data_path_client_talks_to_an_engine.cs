@@ -186,9 +186,9 @@ public sealed class When_the_data_path_client_talks_to_an_engine : IAsyncLifetim
         var voided = await writer.WatchedTransactionAsync(["fence"], read =>
         {
             values = [.. read.Select(r => r.Text ?? "(nil)")];
-            // Another writer raises the fence between this writer's check and its write (synchronously: this callback
-            // runs on the writer's reply thread, and the other connection answers on its own).
-            other.ExecuteAsync("SET", "fence", "2").GetAwaiter().GetResult();
+            // Another writer raises the fence between this writer's check and its write. Synchronously, from another
+            // thread: this callback may run on the writer's reply thread, whose sends wait for the end of its burst.
+            Task.Run(() => other.ExecuteAsync("SET", "fence", "2")).GetAwaiter().GetResult();
             return [["SET", "data", "stale-writer"]];
         });
 
@@ -230,7 +230,7 @@ public sealed class When_the_data_path_client_talks_to_an_engine : IAsyncLifetim
             // The socket that holds the WATCH fails before the write half is sent: the engine closes it, and a command
             // left unanswered on it passes the command timeout (should this callback hold the socket's reply thread,
             // the close goes unseen until then).
-            other.ExecuteAsync("CLIENT", "KILL", "ID", id).GetAwaiter().GetResult();
+            Task.Run(() => other.ExecuteAsync("CLIENT", "KILL", "ID", id)).GetAwaiter().GetResult();
             _ = writer.ExecuteAsync("PING").ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
             Assert.True(SpinWait.SpinUntil(() => !writer.IsConnected, TimeSpan.FromSeconds(10)), "the connection should have failed");
             return [["SET", "data", "unguarded"]];
