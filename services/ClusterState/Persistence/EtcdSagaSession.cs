@@ -6,6 +6,7 @@ using Mvccpb;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.ClusterState.Identity;
+using ZeroDisk.ClusterState.Rehearsal;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
 
@@ -21,12 +22,19 @@ public sealed class EtcdSagaSession<TSaga>(
     EtcdTxnBatcher batcher,
     ProcessedMessageLease lease,
     IEnumerable<ISagaEtcdProjection<TSaga>> projections,
-    ILogger<EtcdSagaSession<TSaga>> logger)
+    ILogger<EtcdSagaSession<TSaga>> logger,
+    RehearsalFence? rehearsal = null)
     where TSaga : class, ISaga
 {
     private static readonly string SagaType = SagaTypeNames.Of<TSaga>();
     private readonly Dictionary<Guid, (long Version, string Json)> _loaded = new();
     private readonly Dictionary<Guid, KeyValue?> _prefetched = new();
+
+    /// <summary>
+    /// A start-up rehearsal's session: its transactions are sent but never applied, and count as committed
+    /// (<see cref="RehearsalFence"/>). False for every session of the service itself.
+    /// </summary>
+    public bool IsRehearsal => rehearsal is not null;
 
     public static string Key(Guid correlationId) => EtcdKeys.Saga(SagaType, correlationId.ToString("D"));
 
@@ -59,11 +67,19 @@ public sealed class EtcdSagaSession<TSaga>(
         if (await WasProcessedAsync(messageId, correlationId, ct)) return true;
         if (!_prefetched.Remove(correlationId, out var kv) || kv is null || !ignores(Deserialize(kv.Value.ToStringUtf8()))) return false;
         var processed = ProcessedKey(messageId);
-        return await new EtcdTransaction()
+        var transaction = new EtcdTransaction()
             .ExpectVersion(Key(correlationId), kv.Version)
             .ExpectVersion(processed, 0)
-            .Put(processed, SagaType, await lease.CurrentAsync(ct))
-            .CommitAsync(batcher, ct);
+            .Put(processed, SagaType, await lease.CurrentAsync(ct));
+        return await CommitAsync(transaction, t => t.CommitAsync(batcher, ct));
+    }
+
+    /// <summary>Commits, or in a rehearsal sends a transaction that cannot apply and takes it as committed.</summary>
+    private async Task<bool> CommitAsync(EtcdTransaction transaction, Func<EtcdTransaction, Task<bool>> commit)
+    {
+        if (rehearsal is null) return await commit(transaction);
+        await commit(rehearsal.Close(transaction));
+        return true;
     }
 
     public async Task<TSaga?> LoadAsync(Guid correlationId, CancellationToken ct)
@@ -94,7 +110,7 @@ public sealed class EtcdSagaSession<TSaga>(
             transaction.ExpectVersion(processed, 0).Put(processed, SagaType, await lease.CurrentAsync(ct));
         }
         if (!transaction.HasWrites) return;
-        if (!await transaction.CommitAsync(etcd, ct))
+        if (!await CommitAsync(transaction, t => t.CommitAsync(etcd, ct)))
         {
             logger.LogDebug("{SagaType} {CorrelationId}: etcd compare failed, retrying from a fresh load", SagaType, saga.CorrelationId);
             // Jitter, so two instances that collided do not collide again on the retry.
@@ -111,7 +127,7 @@ public sealed class EtcdSagaSession<TSaga>(
         var transaction = new EtcdTransaction().ExpectVersion(key, version).Delete(key);
         if (messageId is { } id)
             transaction.ExpectVersion(ProcessedKey(id), 0).Put(ProcessedKey(id), SagaType, await lease.CurrentAsync(ct));
-        if (!await transaction.CommitAsync(etcd, ct))
+        if (!await CommitAsync(transaction, t => t.CommitAsync(etcd, ct)))
             throw new EtcdSagaConcurrencyException(typeof(TSaga), saga.CorrelationId);
         _loaded.Remove(saga.CorrelationId);
     }
