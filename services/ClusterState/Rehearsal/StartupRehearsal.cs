@@ -15,7 +15,7 @@ namespace ZeroDisk.ClusterState.Rehearsal;
 /// first reports took 0.4–0.65 s instead of ~12 ms (RESULTS, session 13). The rehearsal reports an engine of its own
 /// deployment (<see cref="RehearsalDeployment"/>) on a private in-memory bus (<see cref="RehearsalBus"/>) with fenced
 /// commits (<see cref="RehearsalFence"/>), and follows what the report causes: the cluster saga's and the vdisk repair
-/// saga's messages. Bounded by <see cref="Limit"/>; a rehearsal that fails or runs out of time is logged and the
+/// saga's messages, then sends one message of its own through the broker (<see cref="BrokerRoundTrip"/>). Bounded by <see cref="Limit"/>; a rehearsal that fails or runs out of time is logged and the
 /// service is ready anyway, as cold as before.
 /// </summary>
 public sealed class StartupRehearsal(IServiceProvider services, EtcdClient etcd, IBus bus, RehearsalReadiness readiness, ILogger<StartupRehearsal> logger)
@@ -64,6 +64,7 @@ public sealed class StartupRehearsal(IServiceProvider services, EtcdClient etcd,
             // The service's own bus publishes these on the first transition: their exchanges are declared now (no message).
             await bus.GetPublishSendEndpoint<StorageEngineStateChanged>();
             await bus.GetPublishSendEndpoint<VdiskRepairPhaseChanged>();
+            await BrokerRoundTrip.RunAsync(bus, ct);
         }
         finally
         {

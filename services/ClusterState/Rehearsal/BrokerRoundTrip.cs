@@ -1,0 +1,37 @@
+using MassTransit;
+
+namespace ZeroDisk.ClusterState.Rehearsal;
+
+/// <summary>
+/// The part of a report's path the in-memory rehearsal cannot run: the broker transport of the service's own bus.
+/// One <see cref="RehearsalPing"/> is sent to a temporary, auto-deleted queue this bus consumes (bound to no message
+/// exchange, so nobody else sees it) and awaited there; the queue goes when the endpoint stops.
+/// </summary>
+internal static class BrokerRoundTrip
+{
+    public static async Task RunAsync(IBus bus, CancellationToken ct)
+    {
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ping = new RehearsalPing(Guid.NewGuid());
+        var handle = bus.ConnectReceiveEndpoint(new TemporaryEndpointDefinition(), null, endpoint =>
+        {
+            endpoint.ConfigureConsumeTopology = false;
+            endpoint.Handler<RehearsalPing>(context =>
+            {
+                if (context.Message.Id == ping.Id) received.TrySetResult();
+                return Task.CompletedTask;
+            });
+        });
+        try
+        {
+            var ready = await handle.Ready.WaitAsync(ct);
+            await (await bus.GetSendEndpoint(ready.InputAddress)).Send(ping, ct);
+            await received.Task.WaitAsync(ct);
+        }
+        finally
+        {
+            using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await handle.StopAsync(stopping.Token);
+        }
+    }
+}
