@@ -29,24 +29,25 @@ public sealed class StartupRehearsal(IServiceProvider services, EtcdClient etcd,
         var clock = Stopwatch.StartNew();
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         bounded.CancelAfter(Limit);
+        string? scope = null, engine = null;
         try
         {
-            await RehearseAsync(bounded.Token);
+            await RehearseAsync(d => (scope, engine) = (d.Scope, d.FailingEngine), bounded.Token);
             logger.LogInformation("Rehearsed a failure report at start-up in {Elapsed} ms", clock.ElapsedMilliseconds);
+            readiness.Done(new RehearsalOutcome(true, clock.Elapsed, scope, engine, null));
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
-            logger.LogWarning(ex, "The start-up rehearsal of a failure report did not finish within {Limit} s; the first incident runs cold", Limit.TotalSeconds);
-        }
-        finally
-        {
-            readiness.Done();
+            logger.LogWarning(ex, "The start-up rehearsal of a failure report did not finish ({Elapsed} ms, limit {Limit} s); the first incident runs cold",
+                clock.ElapsedMilliseconds, Limit.TotalSeconds);
+            readiness.Done(new RehearsalOutcome(false, clock.Elapsed, scope, engine, ex is OperationCanceledException ? $"not done within {Limit.TotalSeconds:0} s" : ex.Message));
         }
     }
 
-    private async Task RehearseAsync(CancellationToken ct)
+    private async Task RehearseAsync(Action<RehearsalDeployment> started, CancellationToken ct)
     {
         await using var deployment = await RehearsalDeployment.WriteAsync(etcd, ct);
+        started(deployment);
         await using var container = RehearsalBus.Compose(services, deployment);
         var rehearsalBus = container.GetRequiredService<IBusControl>();
         var consumed = new ConsumedTypes(typeof(StorageEngineFailureReported), typeof(StorageEngineStateChanged), typeof(VdiskRepairPhaseChanged));
