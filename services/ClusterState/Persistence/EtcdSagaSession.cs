@@ -44,6 +44,17 @@ public sealed class EtcdSagaSession<TSaga>(
     /// One round trip for what every message needs first: whether it was processed already and, when the saga id is
     /// known, the saga itself (kept for <see cref="LoadAsync"/>).
     /// </summary>
+    /// <summary>
+    /// The same, taken from <paramref name="firstRead"/> when the filter in front of the saga made it in this attempt
+    /// (not processed then, and the saga as it was).
+    /// </summary>
+    public Task<bool> WasProcessedAsync(Guid? messageId, Guid? correlationId, FirstSagaRead? firstRead, CancellationToken ct)
+    {
+        if (firstRead is null || !firstRead.TryTake(messageId, correlationId, out var saga)) return WasProcessedAsync(messageId, correlationId, ct);
+        _prefetched[correlationId!.Value] = saga;
+        return Task.FromResult(false);
+    }
+
     public async Task<bool> WasProcessedAsync(Guid? messageId, Guid? correlationId, CancellationToken ct)
     {
         var read = new TxnRequest();
@@ -62,10 +73,17 @@ public sealed class EtcdSagaSession<TSaga>(
     /// still the one judged. True also when the message was processed already; false when there is no instance, it
     /// would not ignore the message or the compare failed: then the message runs through the saga as usual.
     /// </summary>
-    public async Task<bool> TryRecordIgnoredAsync(Guid messageId, Guid correlationId, Func<TSaga, bool> ignores, CancellationToken ct)
+    /// <param name="firstRead">Given the read when the message goes on to the saga because it was neither processed nor ignored.</param>
+    public async Task<bool> TryRecordIgnoredAsync(Guid messageId, Guid correlationId, Func<TSaga, bool> ignores, FirstSagaRead firstRead, CancellationToken ct)
     {
         if (await WasProcessedAsync(messageId, correlationId, ct)) return true;
-        if (!_prefetched.Remove(correlationId, out var kv) || kv is null || !ignores(Deserialize(kv.Value.ToStringUtf8()))) return false;
+        _prefetched.TryGetValue(correlationId, out var kv);
+        if (kv is null || !ignores(Deserialize(kv.Value.ToStringUtf8())))
+        {
+            firstRead.Set(messageId, correlationId, kv);
+            return false;
+        }
+        // A failed compare below goes on without the read: the saga changed since.
         var processed = ProcessedKey(messageId);
         var transaction = new EtcdTransaction()
             .ExpectVersion(Key(correlationId), kv.Version)
