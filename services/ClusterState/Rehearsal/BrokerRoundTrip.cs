@@ -4,17 +4,25 @@ namespace ZeroDisk.ClusterState.Rehearsal;
 
 /// <summary>
 /// The part of a report's path the in-memory rehearsal cannot run: the broker transport of the service's own bus.
-/// One <see cref="RehearsalPing"/> is sent to a temporary, auto-deleted queue this bus consumes (bound to no message
-/// exchange, so nobody else sees it) and awaited there; the queue goes when the endpoint stops.
+/// One <see cref="RehearsalPing"/> is sent to an auto-deleted queue of its own that this bus consumes (named with the
+/// service's queue prefix, bound to no message exchange, so nobody else sees it) and awaited there; the queue goes when
+/// the endpoint stops.
 /// </summary>
 internal static class BrokerRoundTrip
 {
-    public static async Task RunAsync(IBus bus, CancellationToken ct)
+    /// <param name="endpointPrefix">The service's queue prefix (ClusterState:EndpointPrefix): a deployment's queues all carry it.</param>
+    public static async Task RunAsync(IBus bus, string endpointPrefix, CancellationToken ct)
     {
         var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var ping = new RehearsalPing(Guid.NewGuid());
-        var handle = bus.ConnectReceiveEndpoint(new TemporaryEndpointDefinition(), null, endpoint =>
+        var queue = $"{(endpointPrefix.Length > 0 ? endpointPrefix + "-" : "")}clusterstate-rehearsal-{ping.Id:N}";
+        var handle = bus.ConnectReceiveEndpoint(queue, endpoint =>
         {
+            if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+            {
+                rabbit.AutoDelete = true;
+                rabbit.Durable = false;
+            }
             endpoint.ConfigureConsumeTopology = false;
             endpoint.Handler<RehearsalPing>(context =>
             {

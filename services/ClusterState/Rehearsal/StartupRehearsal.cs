@@ -4,6 +4,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ZeroDisk.ClusterState.Extensions;
 using ZeroDisk.ClusterState.VdiskRepairs;
 using ZeroDisk.Contracts;
 
@@ -65,7 +66,7 @@ public sealed class StartupRehearsal(IServiceProvider services, EtcdClient etcd,
             // The service's own bus publishes these on the first transition: their exchanges are declared now (no message).
             await bus.GetPublishSendEndpoint<StorageEngineStateChanged>();
             await bus.GetPublishSendEndpoint<VdiskRepairPhaseChanged>();
-            await BrokerRoundTrip.RunAsync(bus, ct);
+            await BrokerRoundTrip.RunAsync(bus, services.GetRequiredService<ClusterStateOptions>().EndpointPrefix, ct);
         }
         finally
         {
