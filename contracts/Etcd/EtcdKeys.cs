@@ -4,7 +4,7 @@ namespace ZeroDisk.Contracts;
 public static class EtcdKeys
 {
     public static string StorageClusterConfig(string clusterId) => $"{clusterId}:cluster:conf:storage";
-    public static string ClusterStatus(string clusterId) => $"{clusterId}:cluster:status";
+    public static string ClusterStatus(string clusterId) => $"{clusterId}{ClusterStatusSuffix}";
     public static string TlogClusterConfig(string clusterId) => $"{clusterId}:cluster:conf:tlog";
     public static string VdiskStaticConfig(string vdiskId) => $"{vdiskId}:vdisk:conf:static";
     public static string VdiskNbdConfig(string vdiskId) => $"{vdiskId}:vdisk:conf:storage:nbd";
@@ -26,12 +26,16 @@ public static class EtcdKeys
     public const string RepairJobPrefix = OwnRecordsPrefix + "repairs/";
 
     public const string StorageClusterConfigSuffix = ":cluster:conf:storage";
+    public const string ClusterStatusSuffix = ":cluster:status";
     public const string VdiskNbdConfigSuffix = ":vdisk:conf:storage:nbd";
     public const string VdiskStaticConfigSuffix = ":vdisk:conf:static";
     public const string VdiskOwnerSuffix = ":vdisk:owner";
 
     /// <summary>The cluster id in a <c>&lt;clusterID&gt;:cluster:conf:storage</c> key, or null for any other key.</summary>
     public static string? ClusterIdOfStorageConfig(string key) => IdOf(key, StorageClusterConfigSuffix);
+
+    /// <summary>The cluster id in a <c>&lt;clusterID&gt;:cluster:status</c> key, or null for any other key.</summary>
+    public static string? ClusterIdOfStatus(string key) => IdOf(key, ClusterStatusSuffix);
 
     /// <summary>The vdisk id in a <c>&lt;vdiskID&gt;:vdisk:conf:storage:nbd</c> key, or null for any other key.</summary>
     public static string? VdiskIdOfNbdConfig(string key) => IdOf(key, VdiskNbdConfigSuffix);

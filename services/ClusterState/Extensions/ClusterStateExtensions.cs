@@ -2,6 +2,7 @@ using MassTransit;
 using ZeroDisk.ClusterState.Admin;
 using ZeroDisk.ClusterState.Persistence;
 using ZeroDisk.ClusterState.Reconciliation;
+using ZeroDisk.ClusterState.Rehearsal;
 using ZeroDisk.ClusterState.Setup;
 using ZeroDisk.ClusterState.StorageClusters;
 using ZeroDisk.ClusterState.StorageEngines;
@@ -26,25 +27,37 @@ public static class ClusterStateExtensions
 
         builder.Services.AddValidatedOptions<ClusterStateOptions>(ClusterStateOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<ClusterTopology>();
-        builder.Services.AddSingleton<LastServingSideCheck>();
+        builder.Services.AddSagaServices();
         builder.Services.AddSingleton<ProcessedMessageLease>();
-        builder.Services.AddSingleton<EtcdTxnBatcher>();
         builder.Services.AddSingleton<SagaStore>();
         builder.Services.AddSingleton<VdiskAdmin>();
         builder.Services.AddSingleton<AdminAuthentication>();
         builder.Services.AddSingleton<StorageClusterSetup>();
         builder.Services.AddSingleton<ServerSetup>();
-        builder.Services.AddSingleton<ISagaEtcdProjection<StorageEngineSaga>, StorageEngineProjection>();
         builder.Services.AddHostedService<Reconciler>();
+        builder.Services.AddStartupRehearsal();
 
         builder.AddEtcd();
-        builder.AddMessaging(bus =>
-        {
-            bus.AddSagaStateMachine<StorageEngineStateMachine, StorageEngineSaga, StorageEngineSagaDefinition>().EtcdRepository();
-            bus.AddSagaStateMachine<StorageClusterStateMachine, StorageClusterSaga, StorageClusterSagaDefinition>().EtcdRepository();
-            bus.AddSagaStateMachine<VdiskRepairStateMachine, VdiskRepairSaga, VdiskRepairSagaDefinition>().EtcdRepository();
-        }, builder.Configuration[$"{ClusterStateOptions.Section}:{nameof(ClusterStateOptions.EndpointPrefix)}"]);
+        builder.AddMessaging(bus => bus.AddClusterStateSagas(),
+            builder.Configuration[$"{ClusterStateOptions.Section}:{nameof(ClusterStateOptions.EndpointPrefix)}"]);
         return builder;
+    }
+
+    /// <summary>What the sagas' pipelines use besides etcd, the options, the clock, logging and the processed-message lease.</summary>
+    public static IServiceCollection AddSagaServices(this IServiceCollection services)
+    {
+        services.AddSingleton<ClusterTopology>();
+        services.AddSingleton<LastServingSideCheck>();
+        services.AddSingleton<EtcdTxnBatcher>();
+        services.AddSingleton<ISagaEtcdProjection<StorageEngineSaga>, StorageEngineProjection>();
+        return services;
+    }
+
+    /// <summary>The three sagas, persisted in etcd (the service's bus, and the start-up rehearsal's private one).</summary>
+    public static void AddClusterStateSagas(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddSagaStateMachine<StorageEngineStateMachine, StorageEngineSaga, StorageEngineSagaDefinition>().EtcdRepository();
+        bus.AddSagaStateMachine<StorageClusterStateMachine, StorageClusterSaga, StorageClusterSagaDefinition>().EtcdRepository();
+        bus.AddSagaStateMachine<VdiskRepairStateMachine, VdiskRepairSaga, VdiskRepairSagaDefinition>().EtcdRepository();
     }
 }

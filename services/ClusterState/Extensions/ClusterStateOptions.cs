@@ -46,6 +46,14 @@ public sealed class ClusterStateOptions
     /// <summary>A file holding the admin token (surrounding whitespace ignored), read on each mutating call.</summary>
     public string? AdminTokenFile { get; set; }
 
+    /// <summary>These settings with another key scope (the start-up rehearsal's private one).</summary>
+    public ClusterStateOptions WithKeyScope(string scope)
+    {
+        var copy = (ClusterStateOptions)MemberwiseClone();
+        copy.KeyScope = scope;
+        return copy;
+    }
+
     /// <summary>Transitions kept in each saga's history.</summary>
     [Range(1, 10000)]
     public int HistoryLimit { get; set; } = 50;

@@ -20,7 +20,8 @@ public sealed class EtcdSagaRepositoryContextFactory<TSaga>(
     public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next) where T : class
     {
         var session = services.GetRequiredService<EtcdSagaSession<TSaga>>();
-        if (await session.WasProcessedAsync(context.MessageId, context.CorrelationId, context.CancellationToken))
+        context.TryGetPayload<FirstSagaRead>(out var firstRead);
+        if (await session.WasProcessedAsync(context.MessageId, context.CorrelationId, firstRead, context.CancellationToken))
         {
             logger.LogDebug("{MessageType} {MessageId} was already processed by {Saga}; skipped", typeof(T).Name, context.MessageId, typeof(TSaga).Name);
             return;

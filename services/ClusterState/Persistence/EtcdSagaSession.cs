@@ -6,6 +6,7 @@ using Mvccpb;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using ZeroDisk.ClusterState.Identity;
+using ZeroDisk.ClusterState.Rehearsal;
 using ZeroDisk.Contracts;
 using ZeroDisk.ServiceDefaults.Etcd;
 
@@ -21,12 +22,19 @@ public sealed class EtcdSagaSession<TSaga>(
     EtcdTxnBatcher batcher,
     ProcessedMessageLease lease,
     IEnumerable<ISagaEtcdProjection<TSaga>> projections,
-    ILogger<EtcdSagaSession<TSaga>> logger)
+    ILogger<EtcdSagaSession<TSaga>> logger,
+    RehearsalFence? rehearsal = null)
     where TSaga : class, ISaga
 {
     private static readonly string SagaType = SagaTypeNames.Of<TSaga>();
     private readonly Dictionary<Guid, (long Version, string Json)> _loaded = new();
     private readonly Dictionary<Guid, KeyValue?> _prefetched = new();
+
+    /// <summary>
+    /// A start-up rehearsal's session: its transactions are sent but never applied, and count as committed
+    /// (<see cref="RehearsalFence"/>). False for every session of the service itself.
+    /// </summary>
+    public bool IsRehearsal => rehearsal is not null;
 
     public static string Key(Guid correlationId) => EtcdKeys.Saga(SagaType, correlationId.ToString("D"));
 
@@ -36,6 +44,17 @@ public sealed class EtcdSagaSession<TSaga>(
     /// One round trip for what every message needs first: whether it was processed already and, when the saga id is
     /// known, the saga itself (kept for <see cref="LoadAsync"/>).
     /// </summary>
+    /// <summary>
+    /// The same, taken from <paramref name="firstRead"/> when the filter in front of the saga made it in this attempt
+    /// (not processed then, and the saga as it was).
+    /// </summary>
+    public Task<bool> WasProcessedAsync(Guid? messageId, Guid? correlationId, FirstSagaRead? firstRead, CancellationToken ct)
+    {
+        if (firstRead is null || !firstRead.TryTake(messageId, correlationId, out var saga)) return WasProcessedAsync(messageId, correlationId, ct);
+        _prefetched[correlationId!.Value] = saga;
+        return Task.FromResult(false);
+    }
+
     public async Task<bool> WasProcessedAsync(Guid? messageId, Guid? correlationId, CancellationToken ct)
     {
         var read = new TxnRequest();
@@ -54,16 +73,31 @@ public sealed class EtcdSagaSession<TSaga>(
     /// still the one judged. True also when the message was processed already; false when there is no instance, it
     /// would not ignore the message or the compare failed: then the message runs through the saga as usual.
     /// </summary>
-    public async Task<bool> TryRecordIgnoredAsync(Guid messageId, Guid correlationId, Func<TSaga, bool> ignores, CancellationToken ct)
+    /// <param name="firstRead">Given the read when the message goes on to the saga because it was neither processed nor ignored.</param>
+    public async Task<bool> TryRecordIgnoredAsync(Guid messageId, Guid correlationId, Func<TSaga, bool> ignores, FirstSagaRead firstRead, CancellationToken ct)
     {
         if (await WasProcessedAsync(messageId, correlationId, ct)) return true;
-        if (!_prefetched.Remove(correlationId, out var kv) || kv is null || !ignores(Deserialize(kv.Value.ToStringUtf8()))) return false;
+        _prefetched.TryGetValue(correlationId, out var kv);
+        if (kv is null || !ignores(Deserialize(kv.Value.ToStringUtf8())))
+        {
+            firstRead.Set(messageId, correlationId, kv);
+            return false;
+        }
+        // A failed compare below goes on without the read: the saga changed since.
         var processed = ProcessedKey(messageId);
-        return await new EtcdTransaction()
+        var transaction = new EtcdTransaction()
             .ExpectVersion(Key(correlationId), kv.Version)
             .ExpectVersion(processed, 0)
-            .Put(processed, SagaType, await lease.CurrentAsync(ct))
-            .CommitAsync(batcher, ct);
+            .Put(processed, SagaType, await lease.CurrentAsync(ct));
+        return await CommitAsync(transaction, t => t.CommitAsync(batcher, ct));
+    }
+
+    /// <summary>Commits, or in a rehearsal sends a transaction that cannot apply and takes it as committed.</summary>
+    private async Task<bool> CommitAsync(EtcdTransaction transaction, Func<EtcdTransaction, Task<bool>> commit)
+    {
+        if (rehearsal is null) return await commit(transaction);
+        await commit(rehearsal.Close(transaction));
+        return true;
     }
 
     public async Task<TSaga?> LoadAsync(Guid correlationId, CancellationToken ct)
@@ -94,7 +128,7 @@ public sealed class EtcdSagaSession<TSaga>(
             transaction.ExpectVersion(processed, 0).Put(processed, SagaType, await lease.CurrentAsync(ct));
         }
         if (!transaction.HasWrites) return;
-        if (!await transaction.CommitAsync(etcd, ct))
+        if (!await CommitAsync(transaction, t => t.CommitAsync(etcd, ct)))
         {
             logger.LogDebug("{SagaType} {CorrelationId}: etcd compare failed, retrying from a fresh load", SagaType, saga.CorrelationId);
             // Jitter, so two instances that collided do not collide again on the retry.
@@ -111,7 +145,7 @@ public sealed class EtcdSagaSession<TSaga>(
         var transaction = new EtcdTransaction().ExpectVersion(key, version).Delete(key);
         if (messageId is { } id)
             transaction.ExpectVersion(ProcessedKey(id), 0).Put(ProcessedKey(id), SagaType, await lease.CurrentAsync(ct));
-        if (!await transaction.CommitAsync(etcd, ct))
+        if (!await CommitAsync(transaction, t => t.CommitAsync(etcd, ct)))
             throw new EtcdSagaConcurrencyException(typeof(TSaga), saga.CorrelationId);
         _loaded.Remove(saga.CorrelationId);
     }

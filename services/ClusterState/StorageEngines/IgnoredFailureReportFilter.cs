@@ -13,7 +13,7 @@ namespace ZeroDisk.ClusterState.StorageEngines;
 /// where a report changes nothing. Those are recorded as processed here, against the saga's current version, without
 /// the saga's load, run and commit — a fraction of the work per report in a burst. Which states ignore a report comes
 /// from the state machine (<see cref="StorageEngineStateMachine.IgnoresFailureReports"/>); everything else, and a
-/// report whose compare fails, goes on to the saga. Placed after the partitioner, so a report waits for the engine's
+/// report whose compare fails, goes on to the saga, with the read made here (<see cref="FirstSagaRead"/>). Placed after the partitioner, so a report waits for the engine's
 /// report before it and sees the state that one left.
 /// </summary>
 public sealed class IgnoredFailureReportFilter(IServiceProvider services) : IFilter<ConsumeContext<StorageEngineFailureReported>>
@@ -33,7 +33,8 @@ public sealed class IgnoredFailureReportFilter(IServiceProvider services) : IFil
             var machine = services.GetRequiredService<StorageEngineStateMachine>();
             await using var scope = services.CreateAsyncScope();
             var session = scope.ServiceProvider.GetRequiredService<EtcdSagaSession<StorageEngineSaga>>();
-            if (await session.TryRecordIgnoredAsync(messageId, SagaIds.Engine(context.Message.Address), machine.IgnoresFailureReports, context.CancellationToken))
+            var firstRead = context.GetOrAddPayload(() => new FirstSagaRead());
+            if (await session.TryRecordIgnoredAsync(messageId, SagaIds.Engine(context.Message.Address), machine.IgnoresFailureReports, firstRead, context.CancellationToken))
             {
                 Ignored.Add(1);
                 return;

@@ -10,9 +10,17 @@ public sealed record ClusterEntry(string ClusterId, StorageClusterConfig Config,
 
 public sealed record VdiskEntry(string VdiskId, VdiskNbdConfig Nbd);
 
-/// <summary>Every cluster and every vdisk's NBD config, read at one etcd revision.</summary>
-public sealed record TopologySnapshot(IReadOnlyList<ClusterEntry> Clusters, IReadOnlyList<VdiskEntry> Vdisks)
+/// <summary>A cluster's <c>&lt;clusterID&gt;:cluster:status</c> value as read.</summary>
+public sealed record StatusEntry(string Value, long ModRevision);
+
+/// <summary>Every cluster, its status and every vdisk's NBD config, read at one etcd revision.</summary>
+public sealed record TopologySnapshot(IReadOnlyList<ClusterEntry> Clusters, IReadOnlyList<VdiskEntry> Vdisks, IReadOnlyDictionary<string, StatusEntry> Statuses)
 {
+    public ClusterEntry? Cluster(string clusterId) => Clusters.FirstOrDefault(c => c.ClusterId == clusterId);
+
+    /// <summary>The cluster's status key as read with the clusters, or null when it has none.</summary>
+    public StatusEntry? StatusOf(string clusterId) => Statuses.GetValueOrDefault(clusterId);
+
     public ClusterEntry? ClusterOfEngine(string address) => Clusters.FirstOrDefault(c => c.Config.Servers.Any(s => s.Address == address));
 
     /// <summary>The vdisks an outage of an engine of this cluster affects: those using it as primary or slave, ordered by id.</summary>
@@ -26,7 +34,8 @@ public sealed record TopologySnapshot(IReadOnlyList<ClusterEntry> Clusters, IRea
 /// per incident (at the Offline transition) and by the admin API and reconciler; a cache of what etcd holds could be
 /// stale exactly when an incident starts, so only the parse of each value is kept, by its mod revision. A failure
 /// report reads one <see cref="SnapshotAsync"/> (one pass over the key space for clusters and vdisks) for everything it
-/// decides; reports that ask together share one pass that started after each of them asked (<see cref="SharedFreshRead{T}"/>).
+/// decides; reports that ask together share one pass that started after each of them asked (<see cref="SharedFreshRead{T}"/>),
+/// and a pass reads only what changed since the last one when that is provably the same (<see cref="IncrementalSuffixScan"/>).
 /// </summary>
 public sealed class ClusterTopology
 {
@@ -36,12 +45,20 @@ public sealed class ClusterTopology
     private readonly ParsedByRevision<VdiskNbdConfig> _vdisks = new(TryParse<VdiskNbdConfig>);
     private readonly SharedFreshRead<TopologySnapshot> _snapshots;
 
+    // The statuses ride along (the pass reads their keys anyway): a transition's commit compares the status it read.
+    private readonly IncrementalSuffixScan _scan;
+
     public ClusterTopology(EtcdClient etcd, ClusterStateOptions options)
     {
         this.etcd = etcd;
         this.options = options;
+        _scan = new IncrementalSuffixScan(etcd, options.KeyScope,
+            [EtcdKeys.StorageClusterConfigSuffix, EtcdKeys.VdiskNbdConfigSuffix, EtcdKeys.ClusterStatusSuffix]);
         _snapshots = new SharedFreshRead<TopologySnapshot>(ReadSnapshotAsync);
     }
+
+    /// <summary>Snapshot passes that read the key scope in full (<see cref="IncrementalSuffixScan"/>).</summary>
+    internal int FullScans => _scan.FullScans;
 
     public async Task<IReadOnlyList<ClusterEntry>> ClustersAsync(CancellationToken ct) =>
         ParseClusters(await etcd.ScanSuffixAsync(options.KeyScope, EtcdKeys.StorageClusterConfigSuffix, ct));
@@ -51,12 +68,13 @@ public sealed class ClusterTopology
 
     private async Task<TopologySnapshot> ReadSnapshotAsync(CancellationToken ct)
     {
-        var scanned = await etcd.ScanSuffixesAsync(options.KeyScope, [EtcdKeys.StorageClusterConfigSuffix, EtcdKeys.VdiskNbdConfigSuffix], ct);
+        var scanned = await _scan.ReadAsync(ct);
         var vdisks = _vdisks.Parse(scanned[1])
             .Where(v => v.Value is not null)
             .Select(v => new VdiskEntry(EtcdKeys.VdiskIdOfNbdConfig(v.Key)!, v.Value!))
             .ToList();
-        return new TopologySnapshot(ParseClusters(scanned[0]), vdisks);
+        var statuses = scanned[2].ToDictionary(kv => EtcdKeys.ClusterIdOfStatus(kv.Key.ToStringUtf8())!, kv => new StatusEntry(kv.Value.ToStringUtf8(), kv.ModRevision), StringComparer.Ordinal);
+        return new TopologySnapshot(ParseClusters(scanned[0]), vdisks, statuses);
     }
 
     private List<ClusterEntry> ParseClusters(IReadOnlyList<Mvccpb.KeyValue> kvs) =>

@@ -31,18 +31,7 @@ public static class MessagingExtensions
             Environment.SetEnvironmentVariable("MASSTRANSIT_USAGE_TELEMETRY", "false");
             bus.DisableUsageTelemetry();
             configure?.Invoke(bus);
-            bus.AddConfigureEndpointsCallback((context, _, endpoint) =>
-            {
-                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit && options.QuorumQueues)
-                    rabbit.SetQuorumQueue();
-                endpoint.UseEtcdUnavailableRetry();
-                endpoint.UseMessageRetry(retry =>
-                {
-                    retry.Ignore<Exception>(EtcdUnavailableRetry.IsEtcdUnavailable); // the wait above has it
-                    retry.Exponential(options.RetryLimit, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100));
-                });
-                endpoint.UseInMemoryOutbox(context);
-            });
+            bus.AddConfigureEndpointsCallback((context, _, endpoint) => endpoint.UseServiceEndpointDefaults(context, options));
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 // amqps:// turns TLS on (MassTransit reads the scheme); the broker's CA, when given, is the only root trusted.
@@ -52,15 +41,7 @@ public static class MessagingExtensions
                     var authority = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(options.CaFile);
                     host.UseSsl(ssl => ssl.CertificateValidationCallback = (_, certificate, _, errors) => Security.ClientTls.ChainsTo(authority, certificate, errors));
                 });
-                // Compact JSON on the wire: MassTransit's default options indent every message, which was 13% of the
-                // collector's CPU per event (DECISIONS, session 15 helper). Readers accept either form, so services of
-                // both kinds interoperate. MassTransit copies its process-wide options before the change, so a second
-                // bus in one process (tests) configures a fresh copy instead of options already in use.
-                rabbit.ConfigureJsonSerializerOptions(json =>
-                {
-                    json.WriteIndented = false;
-                    return json;
-                });
+                rabbit.UseCompactJson();
                 // The default prefetch (16) let a backlog build to seconds of latency here; 128 keeps p99 low.
                 rabbit.PrefetchCount = options.PrefetchCount;
                 rabbit.ConfigureEndpoints(context);
@@ -68,4 +49,35 @@ public static class MessagingExtensions
         });
         return builder;
     }
+
+    /// <summary>
+    /// What every receive endpoint of every service gets, whatever its transport: quorum queues on RabbitMQ, patience
+    /// while etcd is unreachable, quick retries, and the in-memory outbox (nothing is published before the message's
+    /// work is done).
+    /// </summary>
+    public static void UseServiceEndpointDefaults(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context, MessagingOptions options)
+    {
+        if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit && options.QuorumQueues)
+            rabbit.SetQuorumQueue();
+        endpoint.UseEtcdUnavailableRetry();
+        endpoint.UseMessageRetry(retry =>
+        {
+            retry.Ignore<Exception>(EtcdUnavailableRetry.IsEtcdUnavailable); // the wait above has it
+            retry.Exponential(options.RetryLimit, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100));
+        });
+        endpoint.UseInMemoryOutbox(context);
+    }
+
+    /// <summary>
+    /// Compact JSON on the wire: MassTransit's default options indent every message, which was 13% of the collector's
+    /// CPU per event (DECISIONS, session 15 helper). Readers accept either form, so services of both kinds
+    /// interoperate. MassTransit copies its process-wide options before the change, so a second bus in one process
+    /// (tests, ClusterState's start-up rehearsal) configures a fresh copy instead of options already in use.
+    /// </summary>
+    public static void UseCompactJson(this IBusFactoryConfigurator bus) =>
+        bus.ConfigureJsonSerializerOptions(json =>
+        {
+            json.WriteIndented = false;
+            return json;
+        });
 }
