@@ -34,8 +34,7 @@ public sealed record TopologySnapshot(IReadOnlyList<ClusterEntry> Clusters, IRea
 /// per incident (at the Offline transition) and by the admin API and reconciler; a cache of what etcd holds could be
 /// stale exactly when an incident starts, so only the parse of each value is kept, by its mod revision. A failure
 /// report reads one <see cref="SnapshotAsync"/> (one pass over the key space for clusters and vdisks) for everything it
-/// decides; reports that ask together share one pass that started after each of them asked (<see cref="SharedFreshRead{T}"/>),
-/// and a pass reads only what changed since the last one when that is provably the same (<see cref="IncrementalSuffixScan"/>).
+/// decides; reports that ask together share one pass that started after each of them asked (<see cref="SharedFreshRead{T}"/>).
 /// </summary>
 public sealed class ClusterTopology
 {
@@ -45,20 +44,12 @@ public sealed class ClusterTopology
     private readonly ParsedByRevision<VdiskNbdConfig> _vdisks = new(TryParse<VdiskNbdConfig>);
     private readonly SharedFreshRead<TopologySnapshot> _snapshots;
 
-    // The statuses ride along (the pass reads their keys anyway): a transition's commit compares the status it read.
-    private readonly IncrementalSuffixScan _scan;
-
     public ClusterTopology(EtcdClient etcd, ClusterStateOptions options)
     {
         this.etcd = etcd;
         this.options = options;
-        _scan = new IncrementalSuffixScan(etcd, options.KeyScope,
-            [EtcdKeys.StorageClusterConfigSuffix, EtcdKeys.VdiskNbdConfigSuffix, EtcdKeys.ClusterStatusSuffix]);
         _snapshots = new SharedFreshRead<TopologySnapshot>(ReadSnapshotAsync);
     }
-
-    /// <summary>Snapshot passes that read the key scope in full (<see cref="IncrementalSuffixScan"/>).</summary>
-    internal int FullScans => _scan.FullScans;
 
     public async Task<IReadOnlyList<ClusterEntry>> ClustersAsync(CancellationToken ct) =>
         ParseClusters(await etcd.ScanSuffixAsync(options.KeyScope, EtcdKeys.StorageClusterConfigSuffix, ct));
@@ -68,7 +59,9 @@ public sealed class ClusterTopology
 
     private async Task<TopologySnapshot> ReadSnapshotAsync(CancellationToken ct)
     {
-        var scanned = await _scan.ReadAsync(ct);
+        // The statuses ride along (the pass reads their keys anyway): a transition's commit compares the status it read.
+        var scanned = await etcd.ScanSuffixesAsync(options.KeyScope,
+            [EtcdKeys.StorageClusterConfigSuffix, EtcdKeys.VdiskNbdConfigSuffix, EtcdKeys.ClusterStatusSuffix], ct);
         var vdisks = _vdisks.Parse(scanned[1])
             .Where(v => v.Value is not null)
             .Select(v => new VdiskEntry(EtcdKeys.VdiskIdOfNbdConfig(v.Key)!, v.Value!))

@@ -53,32 +53,20 @@ public static class VdiskDirectory
     /// One pass over the range for several suffixes at once (one consistent snapshot): element i holds the keys
     /// ending with <paramref name="suffixes"/>[i]. ZeroDisk's own records are not read (<see cref="RangesToScan"/>).
     /// </summary>
-    public static async Task<IReadOnlyList<KeyValue>[]> ScanSuffixesAsync(this EtcdClient etcd, string scope, IReadOnlyList<string> suffixes, CancellationToken ct) =>
-        (await etcd.ScanSuffixesCountedAsync(scope, suffixes, ct)).Matches;
-
-    /// <summary>
-    /// <see cref="ScanSuffixesAsync"/> with the revision it read at and how many keys each of <see cref="RangesToScan"/>
-    /// held then (what <see cref="ChangedSinceAsync"/> is checked against).
-    /// </summary>
-    public static async Task<SuffixScan> ScanSuffixesCountedAsync(this EtcdClient etcd, string scope, IReadOnlyList<string> suffixes, CancellationToken ct)
+    public static async Task<IReadOnlyList<KeyValue>[]> ScanSuffixesAsync(this EtcdClient etcd, string scope, IReadOnlyList<string> suffixes, CancellationToken ct)
     {
         const int PageSize = 1000;
         var matches = suffixes.Select(_ => new List<KeyValue>()).ToArray();
         var suffixBytes = suffixes.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
-        var ranges = RangesToScan(scope);
-        var counts = new long[ranges.Count];
         long revision = 0;
-        for (var r = 0; r < ranges.Count; r++)
+        foreach (var (start, end) in RangesToScan(scope))
         {
-            var (from, end) = ranges[r];
-            var first = true;
+            var from = start;
             while (true)
             {
                 // One revision for every page of every range, so the pages form one consistent snapshot.
                 var page = await etcd.GetAsync(new RangeRequest { Key = from, RangeEnd = end, Limit = PageSize, Revision = revision }, cancellationToken: ct);
                 revision = page.Header.Revision;
-                if (first) counts[r] = page.Count; // the first page counts the whole range
-                first = false;
                 foreach (var kv in page.Kvs)
                     for (var i = 0; i < suffixBytes.Length; i++)
                         if (kv.Key.Span.EndsWith(suffixBytes[i])) matches[i].Add(kv);
@@ -86,22 +74,7 @@ public static class VdiskDirectory
                 from = ByteString.CopyFrom([.. page.Kvs[^1].Key.Span, 0]);
             }
         }
-        return new SuffixScan(matches, revision, counts);
-    }
-
-    /// <summary>
-    /// In one read (one revision): for each of <see cref="RangesToScan"/>, the keys put since <paramref name="revision"/>
-    /// (with values) and how many keys the range holds now. etcd filters by mod revision after reading the range, so
-    /// this costs etcd about a scan but sends only what changed.
-    /// </summary>
-    public static async Task<RangeChanges> ChangedSinceAsync(this EtcdClient etcd, string scope, long revision, CancellationToken ct)
-    {
-        var read = new TxnRequest();
-        foreach (var (start, end) in RangesToScan(scope))
-            read.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = start, RangeEnd = end, MinModRevision = revision + 1 } });
-        var response = await etcd.TransactionAsync(read, cancellationToken: ct);
-        return new RangeChanges(response.Header.Revision,
-            [.. response.Responses.Select(r => new RangeChange(r.ResponseRange.Count, [.. r.ResponseRange.Kvs]))]);
+        return matches;
     }
 
     /// <summary>
@@ -119,12 +92,3 @@ public static class VdiskDirectory
         return [(start, ByteString.CopyFromUtf8(OwnRecords)), (ByteString.CopyFrom(EtcdWatch.PrefixEnd(OwnRecords)), end)];
     }
 }
-
-/// <summary>A suffix scan: the matches per suffix, the revision read at, and the number of keys in each range scanned.</summary>
-public sealed record SuffixScan(IReadOnlyList<KeyValue>[] Matches, long Revision, long[] RangeCounts);
-
-/// <summary>One range's keys put since a revision, and how many keys it holds now.</summary>
-public sealed record RangeChange(long Count, IReadOnlyList<KeyValue> Changed);
-
-/// <summary>What <see cref="VdiskDirectory.ChangedSinceAsync"/> read, per range, at <see cref="Revision"/>.</summary>
-public sealed record RangeChanges(long Revision, IReadOnlyList<RangeChange> Ranges);
