@@ -82,8 +82,7 @@ public sealed class StorageEngine : IAsyncDisposable
     /// replies complete their callers inline, with no thread hop (<see cref="RespConnection"/>).
     /// </summary>
     public RespConnection DataPath(int db) =>
-        _dataPath.GetOrAdd(db, static (db, factory) => factory(db),
-            DataPathFactory ?? throw new InvalidOperationException($"engine {Address} has no data path connection"));
+        _dataPath.GetOrAdd(db, static (db, factory) => factory(db), ConnectDataPath);
 
     private readonly ConcurrentDictionary<int, ExclusiveConnections> _watchedWrites = new();
 
@@ -95,8 +94,10 @@ public sealed class StorageEngine : IAsyncDisposable
     /// failure reports: for fenced writes checked by WATCH (a repair's copies), which must have a socket to themselves.
     /// </summary>
     public ExclusiveConnections WatchedWritePath(int db) =>
-        _watchedWrites.GetOrAdd(db, static (db, factory) => new ExclusiveConnections(() => factory(db), WatchedWriteConnections),
-            DataPathFactory ?? throw new InvalidOperationException($"engine {Address} has no data path connection"));
+        _watchedWrites.GetOrAdd(db, static (db, factory) => new ExclusiveConnections(() => factory(db), WatchedWriteConnections), ConnectDataPath);
+
+    private Func<int, RespConnection> ConnectDataPath =>
+        DataPathFactory ?? throw new InvalidOperationException($"engine {Address} has no data path connection");
 
     internal ConnectionMultiplexer Connection => _connection;
 

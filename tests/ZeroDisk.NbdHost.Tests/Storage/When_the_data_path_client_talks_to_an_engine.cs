@@ -188,7 +188,7 @@ public sealed class When_the_data_path_client_talks_to_an_engine : IAsyncLifetim
             values = [.. read.Select(r => r.Text ?? "(nil)")];
             // Another writer raises the fence between this writer's check and its write. Synchronously, from another
             // thread: this callback may run on the writer's reply thread, whose sends wait for the end of its burst.
-            Task.Run(() => other.ExecuteAsync("SET", "fence", "2")).GetAwaiter().GetResult();
+            Assert.True(Task.Run(() => other.ExecuteAsync("SET", "fence", "2")).Wait(TimeSpan.FromSeconds(10)), "the other writer's SET was not answered");
             return [["SET", "data", "stale-writer"]];
         });
 
@@ -230,7 +230,7 @@ public sealed class When_the_data_path_client_talks_to_an_engine : IAsyncLifetim
             // The socket that holds the WATCH fails before the write half is sent: the engine closes it, and a command
             // left unanswered on it passes the command timeout (should this callback hold the socket's reply thread,
             // the close goes unseen until then).
-            Task.Run(() => other.ExecuteAsync("CLIENT", "KILL", "ID", id)).GetAwaiter().GetResult();
+            Assert.True(Task.Run(() => other.ExecuteAsync("CLIENT", "KILL", "ID", id)).Wait(TimeSpan.FromSeconds(10)), "CLIENT KILL was not answered");
             _ = writer.ExecuteAsync("PING").ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
             Assert.True(SpinWait.SpinUntil(() => !writer.IsConnected, TimeSpan.FromSeconds(10)), "the connection should have failed");
             return [["SET", "data", "unguarded"]];
