@@ -27,7 +27,11 @@ public sealed class ListLoggerProvider : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             if (!IsEnabled(logLevel)) return;
-            lock (owner._lines) owner._lines.Add($"{logLevel} {category}: {formatter(state, exception)}");
+            // The exception's own message is kept too: a test's failure report is often all there is to go on.
+            var line = exception is null
+                ? $"{logLevel} {category}: {formatter(state, exception)}"
+                : $"{logLevel} {category}: {formatter(state, exception)} ({exception.GetType().Name}: {exception.Message})";
+            lock (owner._lines) owner._lines.Add(line);
         }
     }
 }

@@ -52,7 +52,9 @@ public sealed class StorageHarness : IAsyncDisposable
     public RecordingStderrEvents Events { get; } = new();
     public ListLoggerProvider Logs { get; } = new();
     public VdiskCatalog Catalog => _catalog ?? throw new InvalidOperationException("server not running");
-    public VdiskStorage Vdisk => Catalog.Find(VdiskId) ?? throw new InvalidOperationException($"vdisk {VdiskId} not exported");
+    public VdiskStorage Vdisk => Catalog.Find(VdiskId) ?? throw new InvalidOperationException($"vdisk {VdiskId} not exported; the server's last log lines:\n{LastLogLines()}");
+
+    private string LastLogLines() => string.Join("\n", Logs.Lines.TakeLast(15));
 
     /// <param name="inProcessServer">False when the test runs <c>nbdhost serve</c> as a process (<see cref="ServeProcess"/>) instead.</param>
     public static async Task<StorageHarness> StartAsync(int shards = 2, int blockSize = 4096, StorageOptions? options = null, bool inProcessServer = true)
@@ -61,7 +63,11 @@ public sealed class StorageHarness : IAsyncDisposable
         var etcd = EtcdExtensions.CreateClient(infra.EtcdEndpoints);
         var layout = await VdiskLayout.WriteAsync(etcd, await RedisClusters.StartAsync(shards), blockSize);
         var harness = new StorageHarness(layout, etcd, infra.EtcdEndpoints, options ?? TestStorageOptions);
-        if (inProcessServer) await harness.StartServerAsync();
+        if (inProcessServer)
+        {
+            await harness.StartServerAsync();
+            await harness.WaitForExportAsync();
+        }
         return harness;
     }
 
@@ -93,6 +99,22 @@ public sealed class StorageHarness : IAsyncDisposable
         _watcher = new ServerConfigWatcher(serve, Etcd, _catalog, _engines, loggers.CreateLogger<ServerConfigWatcher>());
         await _watcher.StartAsync(CancellationToken.None);
         await _watcher.FirstLoad;
+    }
+
+    /// <summary>
+    /// A fresh layout is always exported, but not always by the first read: on a loaded machine a step of it (an etcd
+    /// call, an engine's identity check) can fail, and the server then exports the vdisk at its next periodic re-read,
+    /// as in production. Tests start from an exported vdisk, so they wait for that re-read rather than fail.
+    /// </summary>
+    private async Task WaitForExportAsync()
+    {
+        var deadline = DateTime.UtcNow + 3 * new ServeOptions(ServerId, EtcdEndpoints).RereadInterval;
+        while (Catalog.Find(VdiskId) is null)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"vdisk {VdiskId} of a fresh layout was not exported within three re-reads; the server's last log lines:\n{LastLogLines()}");
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>Drops everything the server held in memory, as a crash would, and starts it again.</summary>
