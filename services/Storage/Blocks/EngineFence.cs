@@ -73,7 +73,8 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
     /// given, in the engine's next group commit. <paramref name="content"/> must stay unchanged until the task completes.
     /// </summary>
     public Task WriteBlockAsync(EngineSlot slot, long block, ReadOnlyMemory<byte> content, RedisKey? twinDirtyKey = null) =>
-        _combiners.GetOrAdd((slot.Engine, slot.Db.Database), static (key, state) => new EngineWriteCombiner(state.Fence, state.Data, key.Item1), (Fence: this, slot.Data))
+        _combiners.GetOrAdd((slot.Engine, slot.Db.Database), static (key, state) => new EngineWriteCombiner(state.Fence, state.Slot.Data, state.Slot.WatchedWrites, key.Item1),
+                (Fence: this, Slot: slot))
             .WriteAsync(block, content, twinDirtyKey);
 
     /// <summary>Runs one bookkeeping command (SADD, SREM, SET, DEL) on <paramref name="keys"/> behind the fence.</summary>
@@ -170,21 +171,24 @@ internal sealed class EngineFence(string vdiskId, long epoch, IOwnerLease? lease
     /// older epoch. For writes of many blocks (a repair's copies), where a script's cost is the data itself: Lua copies
     /// every argument into a Lua string and back, which made the target's CPU per copied MiB twice a plain HSET's.
     /// </summary>
-    public async Task WriteWatchedAsync(EngineSlot slot, RespArg[][] writes)
+    public Task WriteWatchedAsync(EngineSlot slot, RespArg[][] writes) => WriteWatchedAsync(slot.Engine, slot.WatchedWrites, writes);
+
+    /// <inheritdoc cref="WriteWatchedAsync(EngineSlot, RespArg[][])"/>
+    public async Task WriteWatchedAsync(StorageEngine engine, ExclusiveConnections connections, RespArg[][] writes)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var exec = await SendOwnedAsync(slot.Address, () => slot.WatchedWrites.UseAsync(connection =>
-                connection.WatchedTransactionAsync([_fenceKey, MarkerKey], values => GuardedWrites(values, slot.Engine, writes))));
+            var exec = await SendOwnedAsync(engine.Address, () => connections.UseAsync(connection =>
+                connection.WatchedTransactionAsync([_fenceKey, MarkerKey], values => GuardedWrites(values, engine, writes))));
             if (!exec.IsNull)
             {
                 // Commands of an applied transaction fail one by one (e.g. a key of another type); none is expected here.
                 if (exec.Items?.FirstOrDefault(static item => item.Kind == RespKind.Error) is { } error)
-                    throw new RedisServerException($"{slot.Address}: a watched write failed in its transaction: {error.Text}");
+                    throw new RedisServerException($"{engine.Address}: a watched write failed in its transaction: {error.Text}");
                 return;
             }
             if (attempt == WatchedWriteAttempts)
-                throw new RedisServerException($"{slot.Address}: the fence or the identity marker of vdisk {vdiskId} changed under each of {attempt} watched writes");
+                throw new RedisServerException($"{engine.Address}: the fence or the identity marker of vdisk {vdiskId} changed under each of {attempt} watched writes");
         }
     }
 

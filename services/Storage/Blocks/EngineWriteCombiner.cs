@@ -12,9 +12,12 @@ namespace ZeroDisk.Storage;
 /// every entry's outcome: each caller awaits its call's task, and a FENCED, IDENTITY or connection failure fails
 /// every write in it exactly as it would have failed alone — and the writes queued behind it, which would only go
 /// to the same failing engine. Calls go over the engine's data-path connection (<see cref="RespConnection"/>): its
-/// reply completes the call's writers inline on the thread that read it.
+/// reply completes the call's writers inline on the thread that read it. A call of at least <see cref="WatchedFromBytes"/>
+/// goes as a transaction behind WATCH instead (<see cref="EngineFence.WriteWatchedAsync(StorageEngine, ExclusiveConnections, RespArg[][])"/>):
+/// same checks, same effects, but the engine stores the data without passing it through Lua, which cost it as much CPU
+/// again as storing it — the bound of large writes, whose engines are busy with fsyncs already.
 /// </summary>
-internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data, StorageEngine engine)
+internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data, ExclusiveConnections watched, StorageEngine engine)
 {
     /// <summary>Entries per call: well below what Lua's unpack and one command timeout allow.</summary>
     public const int MaxEntries = 64;
@@ -23,6 +26,12 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
 
     /// <summary>Calls out at once: few, so that writes arriving meanwhile batch up instead of each going alone.</summary>
     public const int MaxCallsInFlight = 2;
+
+    /// <summary>
+    /// Calls of this many bytes or more go as watched transactions: their two round trips (WATCH and reads, then the
+    /// transaction) cost little next to the data, while small calls keep the script's one round trip.
+    /// </summary>
+    public const int WatchedFromBytes = 128 * 1024;
 
     // KEYS: fence, blocks hash, identity marker, the vdisk's durable recent-write window, then the twins' dirty sets
     // the entries name. ARGV: epoch, expected marker, now (ms), window (ms), then per entry: block, content ('' = all
@@ -95,7 +104,8 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
         Exception? error = null;
         try
         {
-            await fence.WriteOnDataPathAsync(data, engine, WriteBlocksScript, batch.Keys(fence), batch.Args(fence, engine));
+            if (batch.Bytes >= WatchedFromBytes && batch.WatchedCommands(fence) is { } commands) await fence.WriteWatchedAsync(engine, watched, commands);
+            else await fence.WriteOnDataPathAsync(data, engine, WriteBlocksScript, batch.Keys(fence), batch.Args(fence, engine));
         }
         catch (Exception ex)
         {
@@ -125,13 +135,17 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
     /// </summary>
     private sealed class Batch
     {
-        private RespArg[] _entries = ArrayPool<RespArg>.Shared.Rent(3 * MaxEntries);
+        private long[] _blocks = ArrayPool<long>.Shared.Rent(MaxEntries);
+        private ReadOnlyMemory<byte>[] _contents = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(MaxEntries);
+        private int[] _dirtySets = ArrayPool<int>.Shared.Rent(MaxEntries);
         private readonly List<RedisKey> _dirtyKeys = [];
         private TaskCompletionSource[] _writers = ArrayPool<TaskCompletionSource>.Shared.Rent(MaxEntries);
         private int _count;
         private long _bytes;
 
         public bool Fits(int bytes) => _count < MaxEntries && (_count == 0 || _bytes + bytes <= MaxBytes);
+
+        public long Bytes => _bytes;
 
         /// <summary>Adds one write; its task completes when the call does.</summary>
         public Task Add(long block, ReadOnlyMemory<byte> content, RedisKey? dirtyKey)
@@ -147,10 +161,10 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
                 }
             }
             var writer = _writers[_count] = new TaskCompletionSource();
-            var i = 3 * _count++;
-            _entries[i] = block;
-            _entries[i + 1] = content; // sent as it is: copied into the connection's send buffer when the call is queued
-            _entries[i + 2] = dirty;
+            _blocks[_count] = block;
+            _contents[_count] = content; // sent as it is: copied into the connection's send buffer when the call is queued
+            _dirtySets[_count] = dirty;
+            _count++;
             _bytes += content.Length;
             return writer.Task;
         }
@@ -164,9 +178,13 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
 
         public void Complete(Exception? error)
         {
-            // Cleared on return: the entries reference the callers' buffers.
-            ArrayPool<RespArg>.Shared.Return(_entries, clearArray: true);
-            _entries = [];
+            // Cleared on return: the contents reference the callers' buffers.
+            ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(_contents, clearArray: true);
+            ArrayPool<long>.Shared.Return(_blocks);
+            ArrayPool<int>.Shared.Return(_dirtySets);
+            _contents = [];
+            _blocks = [];
+            _dirtySets = [];
             var writers = _writers;
             _writers = [];
             for (var i = 0; i < _count; i++)
@@ -180,8 +198,25 @@ internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data
         public RespArg[] Args(EngineFence fence, StorageEngine engine)
         {
             var args = fence.BlockWriteArgs(engine, 3 * _count);
-            Array.Copy(_entries, 0, args, 4, 3 * _count);
+            for (int entry = 0, i = 4; entry < _count; entry++, i += 3)
+            {
+                args[i] = _blocks[entry];
+                args[i + 1] = _contents[entry];
+                args[i + 2] = _dirtySets[entry];
+            }
             return args;
+        }
+
+        /// <summary>
+        /// The call as a watched transaction's commands, or null when a block appears twice in it (its writes would be
+        /// reordered there; the script keeps them in order). The blocks' locks make that never so today.
+        /// </summary>
+        public RespArg[][]? WatchedCommands(EngineFence fence)
+        {
+            var blocks = _blocks.AsSpan(0, _count);
+            var seen = new HashSet<long>(_count);
+            foreach (var block in blocks) if (!seen.Add(block)) return null;
+            return WatchedBlockWrites.Commands(fence, blocks, _contents.AsSpan(0, _count), trimWindow: true, _dirtySets.AsSpan(0, _count), _dirtyKeys);
         }
     }
 }

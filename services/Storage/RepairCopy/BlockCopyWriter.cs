@@ -6,7 +6,7 @@ namespace ZeroDisk.Storage.RepairCopy;
 /// <summary>
 /// Writes a repair's copies to their target: one fenced transaction per chunk of up to
 /// <see cref="EngineWriteCombiner.MaxBytes"/>, whose blocks are set by one multi-field HSET, deleted by one HDEL and
-/// entered in the recent-write window by one ZADD, as a client write enters them. The fence and the identity marker are
+/// entered in the recent-write window by one ZADD, as a client write enters them (<see cref="WatchedBlockWrites"/>). The fence and the identity marker are
 /// checked by WATCH (<see cref="EngineFence.WriteWatchedAsync"/>), not by a script: passing the copied data through Lua
 /// cost the target as much again as storing it. The caller holds the blocks' locks, so no client write of them is in
 /// flight, and the blocks are distinct, so a set and a delete of one block never meet in one call (their order there
@@ -52,41 +52,12 @@ internal static class BlockCopyWriter
         return (written, failure);
     }
 
-    /// <summary>
-    /// One chunk's commands: HSET of the blocks with content, HDEL of the absent ones, every block in the recent-write
-    /// window at now, and the window's older entries trimmed unless <paramref name="trimWindow"/> is false.
-    /// </summary>
+    /// <summary>One chunk's commands (<see cref="WatchedBlockWrites"/>): null or empty contents are deletes.</summary>
     private static RespArg[][] CopyCommands(EngineFence fence, ReadOnlySpan<long> blocks, ReadOnlySpan<RedisValue> contents, bool trimWindow)
     {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var present = 0;
-        foreach (var content in contents) if (!content.IsNullOrEmpty) present++;
-        var sets = new RespArg[2 + 2 * present];
-        var deletes = new RespArg[2 + blocks.Length - present];
-        var window = new RespArg[2 + 2 * blocks.Length];
-        sets[0] = "HSET";
-        deletes[0] = "HDEL";
-        window[0] = "ZADD";
-        sets[1] = deletes[1] = fence.BlocksKey;
-        window[1] = fence.RecentKey;
-        int set = 2, delete = 2;
-        for (var i = 0; i < blocks.Length; i++)
-        {
-            if (contents[i].IsNullOrEmpty) deletes[delete++] = blocks[i];
-            else
-            {
-                sets[set++] = blocks[i];
-                sets[set++] = ((byte[]?)contents[i])!;
-            }
-            window[2 + 2 * i] = now;
-            window[3 + 2 * i] = blocks[i];
-        }
-        var commands = new List<RespArg[]>(4);
-        if (present > 0) commands.Add(sets);
-        if (present < blocks.Length) commands.Add(deletes);
-        commands.Add(window);
-        if (trimWindow) commands.Add(["ZREMRANGEBYSCORE", fence.RecentKey, "-inf", $"({now - (long)fence.RecentWindow.TotalMilliseconds}"]);
-        return [.. commands];
+        var bytes = new ReadOnlyMemory<byte>[contents.Length];
+        for (var i = 0; i < contents.Length; i++) if (!contents[i].IsNullOrEmpty) bytes[i] = (byte[])contents[i]!;
+        return WatchedBlockWrites.Commands(fence, blocks, bytes, trimWindow);
     }
 
     /// <summary>Consecutive runs of blocks of at most <see cref="EngineWriteCombiner.MaxBytes"/> (at least one block each).</summary>

@@ -69,7 +69,7 @@ public sealed class When_a_repair_copies_blocks_under_the_fence : IAsyncLifetime
         var window = (await Db.SortedSetRangeByRankAsync(RedisKeys.RecentWrites(VdiskId))).Select(m => (long)m).Order();
         Assert.Equal(blocks, window);
         Assert.Equal("3", await Db.StringGetAsync(RedisKeys.Fence(VdiskId)));
-        var commands = await CommandCallsAsync();
+        var commands = await EngineCommandStats.CallsAsync(_inspector, _redis.Address);
         Assert.False(commands.ContainsKey("evalsha") || commands.ContainsKey("eval"), "the copies went through Lua");
         Assert.InRange(commands.GetValueOrDefault("exec"), 3, 10); // one transaction per chunk of at most 1 MiB
     }
@@ -110,14 +110,5 @@ public sealed class When_a_repair_copies_blocks_under_the_fence : IAsyncLifetime
         Assert.False(fence.IsTripped);
         Assert.Equal(0, await Db.HashLengthAsync(RedisKeys.Blocks(VdiskId)));
         Assert.False(await Db.KeyExistsAsync(RedisKeys.Fence(VdiskId)));
-    }
-
-    /// <summary>Calls per command since the last CONFIG RESETSTAT, by lower-case command name.</summary>
-    private async Task<Dictionary<string, long>> CommandCallsAsync()
-    {
-        var info = await _inspector.GetServer(_redis.Address).InfoAsync("commandstats");
-        return info.SelectMany(g => g)
-            .Where(kv => kv.Key.StartsWith("cmdstat_", StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key["cmdstat_".Length..], kv => long.Parse(kv.Value.Split(',')[0]["calls=".Length..]));
     }
 }
