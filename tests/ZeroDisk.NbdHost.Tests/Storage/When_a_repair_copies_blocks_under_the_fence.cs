@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using ZeroDisk.ServiceDefaults.Engines;
 using ZeroDisk.Storage.RepairCopy;
@@ -15,30 +14,15 @@ public sealed class When_a_repair_copies_blocks_under_the_fence : IAsyncLifetime
     private const int BlockSize = 4096;
     private const string VdiskId = "copy-vd";
     private const string Identity = "copy-engine";
-    private RedisServerProcess _redis = null!;
-    private StorageEngines _engines = null!;
-    private ConnectionMultiplexer _inspector = null!;
-    private EngineSlot _target = null!;
+    private SingleEngine _engine = null!;
 
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServerProcess.StartAsync();
-        _engines = new StorageEngines(StorageHarness.TestStorageOptions, new RecordingStderrEvents(), NullLogger<StorageEngines>.Instance);
-        var engine = _engines.Get(_redis.Address);
-        _target = new EngineSlot(engine, engine.Database(0), EngineState.RepairTmpOutage, 0, ClusterSide.Slave, RedisKeys.DirtyBlocks(VdiskId, _redis.Address), false);
-        _inspector = await EngineConnection.ConnectAsync($"{_redis.Address},allowAdmin=true");
-        await Db.StringSetAsync(EngineIdentity.RedisKey, Identity);
-        engine.ExpectedIdentity = Identity;
-    }
+    public async Task InitializeAsync() => _engine = await SingleEngine.StartAsync(VdiskId, Identity, EngineState.RepairTmpOutage, ClusterSide.Slave);
 
-    public async Task DisposeAsync()
-    {
-        await _inspector.DisposeAsync();
-        await _engines.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _engine.DisposeAsync();
 
-    private IDatabase Db => _inspector.GetDatabase(0);
+    private EngineSlot Target => _engine.Slot;
+
+    private IDatabase Db => _engine.Db;
 
     /// <summary>Blocks 0..count-1: every fifth absent (a delete of what the target held), the rest with content.</summary>
     private static (long[] Blocks, RedisValue[] Contents) Copies(int count) =>
@@ -51,11 +35,11 @@ public sealed class When_a_repair_copies_blocks_under_the_fence : IAsyncLifetime
         const int count = 600; // more than one chunk of at most 1 MiB
         await Db.StringSetAsync(RedisKeys.Fence(VdiskId), 2);
         await Db.HashSetAsync(RedisKeys.Blocks(VdiskId), [.. Enumerable.Range(0, count).Where(b => b % 5 == 0).Select(b => new HashEntry(b, "stale"))]);
-        await _inspector.GetServer(_redis.Address).ConfigResetStatisticsAsync();
+        await _engine.ResetCommandStatsAsync();
         var fence = new EngineFence(VdiskId, epoch: 3);
         var (blocks, contents) = Copies(count);
 
-        var (written, failure) = await BlockCopyWriter.WriteAsync(fence, _target, blocks, contents);
+        var (written, failure) = await BlockCopyWriter.WriteAsync(fence, Target, blocks, contents);
 
         Assert.Null(failure);
         Assert.All(written, Assert.True);
@@ -69,7 +53,7 @@ public sealed class When_a_repair_copies_blocks_under_the_fence : IAsyncLifetime
         var window = (await Db.SortedSetRangeByRankAsync(RedisKeys.RecentWrites(VdiskId))).Select(m => (long)m).Order();
         Assert.Equal(blocks, window);
         Assert.Equal("3", await Db.StringGetAsync(RedisKeys.Fence(VdiskId)));
-        var commands = await EngineCommandStats.CallsAsync(_inspector, _redis.Address);
+        var commands = await _engine.CommandCallsAsync();
         Assert.False(commands.ContainsKey("evalsha") || commands.ContainsKey("eval"), "the copies went through Lua");
         Assert.InRange(commands.GetValueOrDefault("exec"), 3, 10); // one transaction per chunk of at most 1 MiB
     }
@@ -83,7 +67,7 @@ public sealed class When_a_repair_copies_blocks_under_the_fence : IAsyncLifetime
         fence.Tripped += r => reason = r;
         var (blocks, contents) = Copies(300);
 
-        var (written, failure) = await BlockCopyWriter.WriteAsync(fence, _target, blocks, contents);
+        var (written, failure) = await BlockCopyWriter.WriteAsync(fence, Target, blocks, contents);
 
         Assert.All(written, Assert.False);
         Assert.IsType<StorageIoException>(failure);
@@ -101,7 +85,7 @@ public sealed class When_a_repair_copies_blocks_under_the_fence : IAsyncLifetime
         var fence = new EngineFence(VdiskId, epoch: 1);
         var (blocks, contents) = Copies(300);
 
-        var (written, failure) = await BlockCopyWriter.WriteAsync(fence, _target, blocks, contents);
+        var (written, failure) = await BlockCopyWriter.WriteAsync(fence, Target, blocks, contents);
 
         Assert.All(written, Assert.False);
         Assert.NotNull(failure);

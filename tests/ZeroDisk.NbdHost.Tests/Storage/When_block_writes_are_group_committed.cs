@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using ZeroDisk.ServiceDefaults.Engines;
 
@@ -12,32 +11,16 @@ public sealed class When_block_writes_are_group_committed : IAsyncLifetime
 {
     private const int BlockSize = 4096;
     private const string VdiskId = "combiner-vd";
-    private RedisServerProcess _redis = null!;
-    private StorageEngines _engines = null!;
-    private ConnectionMultiplexer _inspector = null!;
-    private EngineSlot _slot = null!;
+    private SingleEngine _engine = null!;
     private readonly RedisKey _twinDirty = RedisKeys.DirtyBlocks(VdiskId, "127.0.0.1:1");
 
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServerProcess.StartAsync();
-        _engines = new StorageEngines(StorageHarness.TestStorageOptions, new RecordingStderrEvents(), NullLogger<StorageEngines>.Instance);
-        var engine = _engines.Get(_redis.Address);
-        _slot = new EngineSlot(engine, engine.Database(0), EngineState.Online, 0, ClusterSide.Primary, RedisKeys.DirtyBlocks(VdiskId, _redis.Address), false);
-        _inspector = await EngineConnection.ConnectAsync($"{_redis.Address},allowAdmin=true");
-        // Every write checks the engine's identity marker against the registered one (identity is checked, never assumed).
-        await Db.StringSetAsync(EngineIdentity.RedisKey, "combiner-engine");
-        engine.ExpectedIdentity = "combiner-engine";
-    }
+    public async Task InitializeAsync() => _engine = await SingleEngine.StartAsync(VdiskId, "combiner-engine", EngineState.Online, ClusterSide.Primary);
 
-    public async Task DisposeAsync()
-    {
-        await _inspector.DisposeAsync();
-        await _engines.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _engine.DisposeAsync();
 
-    private IDatabase Db => _inspector.GetDatabase(0);
+    private EngineSlot Slot => _engine.Slot;
+
+    private IDatabase Db => _engine.Db;
 
     [Fact]
     public async Task Many_concurrent_writes_take_far_fewer_calls_and_all_land()
@@ -45,14 +28,14 @@ public sealed class When_block_writes_are_group_committed : IAsyncLifetime
         const int writes = 1000;
         var fence = new EngineFence(VdiskId, epoch: 3);
         await Db.HashSetAsync(RedisKeys.Blocks(VdiskId), [.. Enumerable.Range(0, writes).Where(b => b % 10 == 0).Select(b => new HashEntry(b, "old"))]);
-        await _inspector.GetServer(_redis.Address).ConfigResetStatisticsAsync();
+        await _engine.ResetCommandStatsAsync();
 
         // Every tenth block is all zeroes (a delete of what was there); every seventh marks the twin dirty.
-        await Task.WhenAll(Enumerable.Range(0, writes).Select(b => fence.WriteBlockAsync(_slot, b,
+        await Task.WhenAll(Enumerable.Range(0, writes).Select(b => fence.WriteBlockAsync(Slot, b,
             b % 10 == 0 ? ReadOnlyMemory<byte>.Empty : TestBlocks.Content(b, BlockSize), b % 7 == 0 ? _twinDirty : (RedisKey?)null)));
 
         // Calls of the script, or transactions for the calls large enough to skip it.
-        var calls = await EngineCommandStats.ScriptCallsAsync(_inspector, _redis.Address) + (await EngineCommandStats.CallsAsync(_inspector, _redis.Address)).GetValueOrDefault("exec");
+        var calls = await _engine.ScriptCallsAsync() + (await _engine.CommandCallsAsync()).GetValueOrDefault("exec");
         Assert.InRange(calls, 1, writes / 8);
         var stored = (await Db.HashGetAllAsync(RedisKeys.Blocks(VdiskId))).ToDictionary(e => (long)e.Name, e => (byte[])e.Value!);
         Assert.Equal(writes - writes / 10, stored.Count);
@@ -70,9 +53,9 @@ public sealed class When_block_writes_are_group_committed : IAsyncLifetime
     public async Task A_single_write_goes_out_alone_without_waiting()
     {
         var fence = new EngineFence(VdiskId, epoch: 1);
-        await _inspector.GetServer(_redis.Address).ConfigResetStatisticsAsync();
-        for (var b = 0; b < 5; b++) await fence.WriteBlockAsync(_slot, b, TestBlocks.Content(b, BlockSize));
-        Assert.Equal(5L, await EngineCommandStats.ScriptCallsAsync(_inspector, _redis.Address));
+        await _engine.ResetCommandStatsAsync();
+        for (var b = 0; b < 5; b++) await fence.WriteBlockAsync(Slot, b, TestBlocks.Content(b, BlockSize));
+        Assert.Equal(5L, await _engine.ScriptCallsAsync());
     }
 
     [Fact]
@@ -83,7 +66,7 @@ public sealed class When_block_writes_are_group_committed : IAsyncLifetime
         string? reason = null;
         fence.Tripped += r => reason = r;
 
-        var writes = Enumerable.Range(0, 300).Select(b => fence.WriteBlockAsync(_slot, b, TestBlocks.Content(b, BlockSize))).ToArray();
+        var writes = Enumerable.Range(0, 300).Select(b => fence.WriteBlockAsync(Slot, b, TestBlocks.Content(b, BlockSize))).ToArray();
         await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(writes));
 
         Assert.All(writes, w => Assert.IsType<StorageIoException>(w.Exception!.InnerException));
@@ -96,10 +79,10 @@ public sealed class When_block_writes_are_group_committed : IAsyncLifetime
     public async Task A_call_to_an_engine_that_lost_its_identity_fails_every_write_as_an_engine_failure()
     {
         await Db.StringSetAsync(EngineIdentity.RedisKey, "new-disk");
-        _slot.Engine.ExpectedIdentity = "old-disk";
+        Slot.Engine.ExpectedIdentity = "old-disk";
         var fence = new EngineFence(VdiskId, epoch: 1);
 
-        var writes = Enumerable.Range(0, 300).Select(b => fence.WriteBlockAsync(_slot, b, TestBlocks.Content(b, BlockSize))).ToArray();
+        var writes = Enumerable.Range(0, 300).Select(b => fence.WriteBlockAsync(Slot, b, TestBlocks.Content(b, BlockSize))).ToArray();
         await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(writes));
 
         Assert.All(writes, w => Assert.True(StorageEngines.IsEngineFailure(w.Exception!.InnerException!), w.Exception.InnerException!.Message));
@@ -111,10 +94,10 @@ public sealed class When_block_writes_are_group_committed : IAsyncLifetime
     public async Task Writes_to_a_dead_engine_all_fail_as_engine_failures()
     {
         var fence = new EngineFence(VdiskId, epoch: 1);
-        await fence.WriteBlockAsync(_slot, 0, TestBlocks.Content(0, BlockSize)); // connected and the script loaded
-        await _redis.KillAsync();
+        await fence.WriteBlockAsync(Slot, 0, TestBlocks.Content(0, BlockSize)); // connected and the script loaded
+        await _engine.Redis.KillAsync();
 
-        var writes = Enumerable.Range(0, 300).Select(b => fence.WriteBlockAsync(_slot, b, TestBlocks.Content(b, BlockSize))).ToArray();
+        var writes = Enumerable.Range(0, 300).Select(b => fence.WriteBlockAsync(Slot, b, TestBlocks.Content(b, BlockSize))).ToArray();
         await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(writes));
 
         Assert.All(writes, w => Assert.True(StorageEngines.IsEngineFailure(w.Exception!.InnerException!), w.Exception.InnerException!.ToString()));

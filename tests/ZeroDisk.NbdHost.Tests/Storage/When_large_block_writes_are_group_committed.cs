@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using ZeroDisk.ServiceDefaults.Engines;
 
@@ -15,31 +14,16 @@ public sealed class When_large_block_writes_are_group_committed : IAsyncLifetime
     private const int BlockSize = EngineWriteCombiner.WatchedFromBytes; // one block is a large call already
     private const string VdiskId = "large-vd";
     private const string Identity = "large-engine";
-    private RedisServerProcess _redis = null!;
-    private StorageEngines _engines = null!;
-    private ConnectionMultiplexer _inspector = null!;
-    private EngineSlot _slot = null!;
+    private SingleEngine _engine = null!;
     private readonly RedisKey _twinDirty = RedisKeys.DirtyBlocks(VdiskId, "127.0.0.1:1");
 
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServerProcess.StartAsync();
-        _engines = new StorageEngines(StorageHarness.TestStorageOptions, new RecordingStderrEvents(), NullLogger<StorageEngines>.Instance);
-        var engine = _engines.Get(_redis.Address);
-        _slot = new EngineSlot(engine, engine.Database(0), EngineState.Online, 0, ClusterSide.Primary, RedisKeys.DirtyBlocks(VdiskId, _redis.Address), false);
-        _inspector = await EngineConnection.ConnectAsync($"{_redis.Address},allowAdmin=true");
-        await Db.StringSetAsync(EngineIdentity.RedisKey, Identity);
-        engine.ExpectedIdentity = Identity;
-    }
+    public async Task InitializeAsync() => _engine = await SingleEngine.StartAsync(VdiskId, Identity, EngineState.Online, ClusterSide.Primary);
 
-    public async Task DisposeAsync()
-    {
-        await _inspector.DisposeAsync();
-        await _engines.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _engine.DisposeAsync();
 
-    private IDatabase Db => _inspector.GetDatabase(0);
+    private EngineSlot Slot => _engine.Slot;
+
+    private IDatabase Db => _engine.Db;
 
     /// <summary>Block <paramref name="b"/>'s write: every fifth all zeroes (a delete), the rest with content.</summary>
     private static ReadOnlyMemory<byte> Content(int b) => b % 5 == 0 ? ReadOnlyMemory<byte>.Empty : TestBlocks.Content(b, BlockSize);
@@ -50,11 +34,11 @@ public sealed class When_large_block_writes_are_group_committed : IAsyncLifetime
         const int writes = 40;
         await Db.StringSetAsync(RedisKeys.Fence(VdiskId), 2);
         await Db.HashSetAsync(RedisKeys.Blocks(VdiskId), [.. Enumerable.Range(0, writes).Where(b => b % 5 == 0).Select(b => new HashEntry(b, "old"))]);
-        await _inspector.GetServer(_redis.Address).ConfigResetStatisticsAsync();
+        await _engine.ResetCommandStatsAsync();
         var fence = new EngineFence(VdiskId, epoch: 3);
 
         // Every third write marks the twin dirty.
-        await Task.WhenAll(Enumerable.Range(0, writes).Select(b => fence.WriteBlockAsync(_slot, b, Content(b), b % 3 == 0 ? _twinDirty : (RedisKey?)null)));
+        await Task.WhenAll(Enumerable.Range(0, writes).Select(b => fence.WriteBlockAsync(Slot, b, Content(b), b % 3 == 0 ? _twinDirty : (RedisKey?)null)));
 
         var stored = (await Db.HashGetAllAsync(RedisKeys.Blocks(VdiskId))).ToDictionary(e => (long)e.Name, e => (byte[])e.Value!);
         Assert.Equal(writes - writes / 5, stored.Count);
@@ -66,7 +50,7 @@ public sealed class When_large_block_writes_are_group_committed : IAsyncLifetime
         Assert.Equal(Enumerable.Range(0, writes).Where(b => b % 3 == 0).Select(b => (long)b), (await Db.SetMembersAsync(_twinDirty)).Select(m => (long)m).Order());
         Assert.Equal(Enumerable.Range(0, writes).Select(b => (long)b), (await Db.SortedSetRangeByRankAsync(RedisKeys.RecentWrites(VdiskId))).Select(m => (long)m).Order());
         Assert.Equal("3", await Db.StringGetAsync(RedisKeys.Fence(VdiskId)));
-        var commands = await EngineCommandStats.CallsAsync(_inspector, _redis.Address);
+        var commands = await _engine.CommandCallsAsync();
         // A call of deletes alone carries no data: it is small and keeps the script.
         Assert.InRange(commands.GetValueOrDefault("evalsha") + commands.GetValueOrDefault("eval"), 0, writes / 5);
         Assert.InRange(commands.GetValueOrDefault("exec"), 1, writes);
@@ -80,7 +64,7 @@ public sealed class When_large_block_writes_are_group_committed : IAsyncLifetime
         string? reason = null;
         fence.Tripped += r => reason = r;
 
-        var writes = Enumerable.Range(0, 20).Select(b => fence.WriteBlockAsync(_slot, b, Content(b), _twinDirty)).ToArray();
+        var writes = Enumerable.Range(0, 20).Select(b => fence.WriteBlockAsync(Slot, b, Content(b), _twinDirty)).ToArray();
         await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(writes));
 
         Assert.All(writes, w => Assert.IsType<StorageIoException>(w.Exception!.InnerException));
@@ -96,7 +80,7 @@ public sealed class When_large_block_writes_are_group_committed : IAsyncLifetime
         await Db.StringSetAsync(EngineIdentity.RedisKey, "a-new-disk");
         var fence = new EngineFence(VdiskId, epoch: 1);
 
-        var writes = Enumerable.Range(0, 20).Select(b => fence.WriteBlockAsync(_slot, b, Content(b), _twinDirty)).ToArray();
+        var writes = Enumerable.Range(0, 20).Select(b => fence.WriteBlockAsync(Slot, b, Content(b), _twinDirty)).ToArray();
         await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(writes));
 
         Assert.All(writes, w => Assert.True(StorageEngines.IsEngineFailure(w.Exception!.InnerException!), w.Exception.InnerException!.Message));
