@@ -93,6 +93,13 @@ JOBS=(
   "1m-read-qd8 read 1m 8"
   "1m-write-qd8 write 1m 8"
 )
+# ZD_BENCH_JOBS: a space-separated subset of the job names above, for a focused before/after run.
+if [[ -n "${ZD_BENCH_JOBS:-}" ]]; then
+  selected=()
+  for job in "${JOBS[@]}"; do [[ " $ZD_BENCH_JOBS " == *" ${job%% *} "* ]] && selected+=("$job"); done
+  [[ ${#selected[@]} -gt 0 ]] || { echo "ZD_BENCH_JOBS='$ZD_BENCH_JOBS' names none of: ${JOBS[*]%% *}" >&2; exit 1; }
+  JOBS=("${selected[@]}")
+fi
 
 printf "fio --ioengine=nbd, %ss per job, %s MiB export, %s, nbdhost %s\n" "$SECONDS_PER_JOB" "$SIZE_MIB" "$(date -u +%FT%TZ)" "$NBDHOST"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -36,13 +36,21 @@ public sealed class VdiskHeldByRepair : IAsyncDisposable
         var nbd = Scripts.OwningNbdServer(dir.File("nbd.sh"), infra.EtcdEndpoints, vdisk);
         var hook = Scripts.Recorder(dir.File("hook.sh"), calls);
         var agent = await AgentUnderTest.StartAsync(infra, TestNames.Unique("node"), dir.Path,
-            "--repair-command", $"{repair} {{vdisk}} {{epoch}}", "--nbd-command", $"{nbd} {{id}}", "--vm-hook", hook, "--repair-lease-ttl", "3");
+            "--repair-command", $"{repair} {{vdisk}} {{epoch}}", "--nbd-command", $"{nbd} {{id}}", "--vm-hook", hook,
+            // Short, so a lease left by a killed agent lapses soon; not so short that a loaded machine's late keep-alive
+            // ends the repair under the test (a start is then not deferred at all).
+            "--repair-lease-ttl", "6");
         var bus = await TestBus.StartAsync(infra);
         await agent.Etcd.PutAsync(EtcdKeys.NbdServerVdisks(server), new NbdServerVdisksConfig([vdisk]), 0, CancellationToken.None);
         await bus.Bus.Publish(new RepairVdisk { Node = agent.Node, VdiskId = vdisk, Address = "127.0.0.1:1", Kind = RepairKind.Tmp, Incident = "inc-1" });
         var owner = await Eventually.ValueAsync(() => VdiskOwnership.ReadAsync(agent.Etcd, vdisk, CancellationToken.None), o => o is { Kind: VdiskOwnerKind.Repair }, TimeSpan.FromSeconds(60));
         return new VdiskHeldByRepair(agent, bus, vdisk, server, finish, calls, owner!);
     }
+
+    /// <summary>Waits for the agent's NbdServerStartDeferred for <see cref="Server"/>; a timeout says what the agent logged.</summary>
+    public Task<NbdServerStartDeferred?> DeferredAsync() =>
+        Eventually.ValueAsync(() => Task.FromResult(Bus.Deferred.FirstOrDefault(d => d.ServerId == Server)), d => d is not null, TimeSpan.FromSeconds(60),
+            what: $"the agent defers the start of {Server}", detail: () => $"agent stderr:\n{Agent.Stderr}");
 
     /// <summary>The repair (a child of the agent, which outlives it) ends and releases the vdisk.</summary>
     public void FinishRepair() => File.WriteAllText(_finish, "");

@@ -19,7 +19,7 @@ public class When_an_nbd_server_is_started_for_a_vdisk_under_repair
         Assert.Equal($"repair@{agent.Node}", held.RepairOwner.Server);
 
         await held.Bus.Bus.Publish(new RestartNbdServer { Node = agent.Node, ServerId = server });
-        var deferred = await Eventually.ValueAsync(() => Task.FromResult(held.Bus.Deferred.FirstOrDefault(d => d.ServerId == server)), d => d is not null, TimeSpan.FromSeconds(60));
+        var deferred = await held.DeferredAsync();
         Assert.Equal(vdisk, deferred!.VdiskId);
         Assert.Equal(held.RepairOwner.Server, deferred.RepairOwner);
         var log = agent.PathsOf(ProcessRole.NbdServer, server).LogFile;

@@ -17,7 +17,7 @@ public class When_the_agent_dies_with_an_nbd_server_start_queued
         await using var held = await VdiskHeldByRepair.StartAsync(dir);
         var (agent, server) = (held.Agent, held.Server);
         await held.Bus.Bus.Publish(new RestartNbdServer { Node = agent.Node, ServerId = server });
-        await Eventually.ValueAsync(() => Task.FromResult(held.Bus.Deferred.FirstOrDefault(d => d.ServerId == server)), d => d is not null, TimeSpan.FromSeconds(60));
+        await held.DeferredAsync();
 
         await agent.KillAsync();
         await agent.RestartAsync();
