@@ -133,6 +133,18 @@ if [[ -n "$REDIS_PID" && -n "${ZD_BENCH_ENGINES:-}" ]]; then
     "1 client ${ENGINE_SET_1:-?}/s, 32 clients ${ENGINE_SET_32:-?}/s"
   echo "@result nbd-redis engine set_1_client_per_s ${ENGINE_SET_1:-}"
   echo "@result nbd-redis engine set_32_clients_per_s ${ENGINE_SET_32:-}"
+  # The disk under the engines, which fsync every write (appendfsync always): fsynced 256 KiB appends by one writer
+  # per engine. A mirrored write lands on two engines' logs, so half of this is what any client write can reach here.
+  engine_dir=$("${engine_cli[@]}" config get dir | tail -n 1)
+  if [[ -d "$engine_dir" ]]; then
+    disk_dir=$(mktemp -d "$engine_dir/zd-bench-disk.XXXXXX")
+    DISK_MIBS=$(fio --name=disk --directory="$disk_dir" --rw=write --bs=256k --size=64m --numjobs=${#engines[@]} --fdatasync=1 \
+      --time_based --runtime=5 --group_reporting --output-format=json 2>/dev/null | jq -r '.jobs[0].write.bw_bytes / 1048576 | floor')
+    rm -rf "$disk_dir"
+    echo "disk anchor: fsynced 256 KiB writes, ${#engines[@]} writers, in $engine_dir: ${DISK_MIBS:-?} MiB/s" \
+      "(mirrored client writes: at most $(( ${DISK_MIBS:-0} / 2 )) MiB/s)"
+    echo "@result nbd-redis disk fsynced_mib_per_s ${DISK_MIBS:-}"
+  fi
 fi
 engines_cpu_ticks() { local sum=0 pid; for pid in "${ENGINE_PIDS[@]}"; do sum=$((sum + $(cpu_ticks "$pid"))); done; echo "$sum"; }
 per_io() { # ticks ios: microseconds of CPU per I/O (ramp excluded: its I/Os are counted at the job's mean rate)
