@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using StackExchange.Redis;
 
 namespace ZeroDisk.NbdHost.Tests.Failover;
@@ -12,54 +11,7 @@ public sealed class When_a_primary_engine_dies_during_writes(ITestOutputHelper o
     private const int Blocks = 256;
 
     [Fact]
-    public async Task Writers_see_no_error_and_the_dead_engine_gets_a_dirty_set()
-    {
-        var model = new VdiskModel(H.Vdisk, Blocks);
-        for (var i = 0; i < Blocks; i++) await model.WriteAsync(i, 1);
-        var dead = H.Clusters.Primary[0];
-        var killed = 0;
-        var writtenAfterKill = new HashSet<long>();
-        var longest = TimeSpan.Zero;
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2.5));
-
-        async Task WriterAsync(int writer)
-        {
-            var generation = 1;
-            var watch = new Stopwatch();
-            while (!stop.IsCancellationRequested)
-            {
-                generation++;
-                // Each writer owns the blocks b with b % 4 == writer, so the expected content is well defined.
-                for (long b = writer; b < Blocks && !stop.IsCancellationRequested; b += 4)
-                {
-                    var afterKill = Volatile.Read(ref killed) == 1;
-                    watch.Restart();
-                    await model.WriteAsync(b, generation);
-                    var elapsed = watch.Elapsed;
-                    lock (writtenAfterKill)
-                    {
-                        if (elapsed > longest) longest = elapsed;
-                        if (afterKill) writtenAfterKill.Add(b);
-                    }
-                }
-            }
-        }
-
-        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() => WriterAsync(w))).ToList();
-        await Task.Delay(700);
-        await dead.KillAsync();
-        Volatile.Write(ref killed, 1);
-        await Task.WhenAll(writers);
-        output.WriteLine($"longest single-block write during the failover: {longest.TotalMilliseconds:F0} ms");
-
-        var failureLine = $"{{\"type\": \"storageengine-failure\", \"data\": \"{dead.Address}\"}}";
-        Assert.Equal([failureLine], H.Events.Lines);
-        var dirty = (await H.Inspect(H.Clusters.Slave[0]).SetMembersAsync(H.DirtyKey(dead))).Select(v => (long)v).ToHashSet();
-        Assert.Superset(writtenAfterKill.Where(b => b % 2 == 0).ToHashSet(), dirty);
-        Assert.Equal(model.ExpectedMd5(), await VdiskModel.Md5Async(H.Vdisk, Blocks));
-        for (var b = 0; b < Blocks; b += 2)
-            Assert.Equal(model.Expected(b), (byte[]?)await H.Inspect(H.Clusters.Slave[0]).HashGetAsync(H.BlocksKey, b));
-    }
+    public Task Writers_see_no_error_and_the_dead_engine_gets_a_dirty_set() => WritersThroughAnEngineDeath.RunAsync(H, Blocks, output);
 
     [Fact]
     public async Task Both_sides_of_a_shard_down_gives_eio_for_that_shard_only()
