@@ -146,6 +146,16 @@ if [[ -n "$REDIS_PID" && -n "${ZD_BENCH_ENGINES:-}" ]]; then
     echo "@result nbd-redis disk fsynced_mib_per_s ${DISK_MIBS:-}"
   fi
 fi
+# Append-only-file rewrites of the engines (INFO persistence): each forks and writes the whole dataset again beside
+# the fsynced appends, and they, not the data path, set the pace of large writes when they come often.
+engines_aof_rewrites() {
+  local sum=0 engine n
+  for engine in "${engines[@]}"; do
+    n=$(redis-cli -h "${engine%:*}" -p "${engine##*:}" info persistence 2>/dev/null | awk -F: '/^aof_rewrites:/ { print $2 + 0 }')
+    sum=$((sum + ${n:-0}))
+  done
+  echo "$sum"
+}
 engines_cpu_ticks() { local sum=0 pid; for pid in "${ENGINE_PIDS[@]}"; do sum=$((sum + $(cpu_ticks "$pid"))); done; echo "$sum"; }
 per_io() { # ticks ios: microseconds of CPU per I/O (ramp excluded: its I/Os are counted at the job's mean rate)
   awk -v t="$1" -v us="$TICK_US" -v n="$2" -v s="$SECONDS_PER_JOB" 'BEGIN { if (n > 0) printf "%.0f", t * us / (n * (s + 1) / s); else print "-" }'
@@ -153,6 +163,7 @@ per_io() { # ticks ios: microseconds of CPU per I/O (ramp excluded: its I/Os are
 echo
 # CPU/op: the server's process CPU time (user + system) during the job divided by the I/Os fio completed, NbdHost over Redis only: the cost of one request in the server, whatever the load does to the IOPS.
 printf "%-18s %-15s %10s %10s %12s %10s %12s %12s\n" job target IOPS MiB/s "p99 (us)" "x nbdkit" "CPU/op (us)" "engines (us)"
+[[ ${#ENGINE_PIDS[@]} -eq 0 ]] || aof_rewrites_before=$(engines_aof_rewrites)
 for job in "${JOBS[@]}"; do
   read -r name rw bs depth <<<"$job"
   direction=$([[ "$rw" == *read ]] && echo read || echo write)
@@ -173,6 +184,7 @@ for job in "${JOBS[@]}"; do
 done
 
 echo
+[[ ${#ENGINE_PIDS[@]} -eq 0 ]] || echo "engine append-only-file rewrites during the jobs: $(( $(engines_aof_rewrites) - aof_rewrites_before ))"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ "${ZD_BENCH_SKIP_MEMORY:-0}" == 1 ]] || echo "nbdhost-memory peak RSS: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$NBDHOST_PID/status")"
 [[ -z "$REDIS_PID" ]] || echo "nbdhost-redis peak RSS: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$REDIS_PID/status")"
