@@ -15,7 +15,7 @@ namespace ZeroDisk.Storage;
 /// reply completes the call's writers inline on the thread that read it. A call of at least <see cref="WatchedFromBytes"/>
 /// goes as a transaction behind WATCH instead (<see cref="EngineFence.WriteWatchedAsync(StorageEngine, ExclusiveConnections, RespArg[][])"/>):
 /// same checks, same effects, but the engine stores the data without passing it through Lua, which cost it as much CPU
-/// again as storing it — the bound of large writes, whose engines are busy with fsyncs already.
+/// again as storing it.
 /// </summary>
 internal sealed class EngineWriteCombiner(EngineFence fence, RespConnection data, ExclusiveConnections watched, StorageEngine engine)
 {

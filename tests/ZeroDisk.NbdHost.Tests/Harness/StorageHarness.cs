@@ -88,11 +88,14 @@ public sealed class StorageHarness : IAsyncDisposable
     /// <summary>Sets one engine's state in etcd (what ClusterState does), without waiting for anyone to see it.</summary>
     public Task PutStateAsync(ClusterSide side, int shard, EngineState state) => Layout.PutStateAsync(Etcd, ClusterId(side), shard, state);
 
+    /// <summary>What the in-process server is started with: this layout's server id and the shared etcd.</summary>
+    private ServeOptions Serve => new(ServerId, EtcdEndpoints);
+
     public async Task StartServerAsync()
     {
         var loggers = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Information));
         _engines = new StorageEngines(Options, Events, loggers.CreateLogger<StorageEngines>());
-        var serve = new ServeOptions(ServerId, EtcdEndpoints);
+        var serve = Serve;
         // The harness hands ownership over cleanly on every stop; lease expiry after a crash is the agent tests' subject.
         _owners = new VdiskOwnerClaims(serve, new OwnershipOptions(), Options, loggers.CreateLogger<VdiskOwnerClaims>());
         _catalog = new VdiskCatalog(_engines, NoWriteJournal.Instance, Options, Events, _owners, loggers);
@@ -108,7 +111,7 @@ public sealed class StorageHarness : IAsyncDisposable
     /// </summary>
     private async Task WaitForExportAsync()
     {
-        var deadline = DateTime.UtcNow + 3 * new ServeOptions(ServerId, EtcdEndpoints).RereadInterval;
+        var deadline = DateTime.UtcNow + 3 * Serve.RereadInterval;
         while (Catalog.Find(VdiskId) is null)
         {
             if (DateTime.UtcNow > deadline)
