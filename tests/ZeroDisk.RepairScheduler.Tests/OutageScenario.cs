@@ -24,8 +24,7 @@ internal sealed class OutageScenario : IAsyncDisposable
             cfg => SchedulerFixture.Capture<OutageClassified>(cfg, captureQueue, m =>
             {
                 if (m.Address == engine.Address) classified.Enqueue(m);
-            }),
-            captureQueue);
+            }));
         var clusterId = TestNames.Unique("cluster");
         // Offline, as ClusterState commits it before it publishes the transition (the scheduler ignores a stale one).
         await scheduler.Etcd.PutJsonAsync(EtcdKeys.StorageClusterConfig(clusterId), new StorageClusterConfig([new(engine.Address, State: EngineState.Offline)]));

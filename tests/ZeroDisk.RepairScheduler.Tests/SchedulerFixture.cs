@@ -12,6 +12,9 @@ namespace ZeroDisk.RepairScheduler.Tests;
 /// <summary>
 /// A real RepairScheduler host on the shared RabbitMQ and etcd, with short timings, plus a second bus that plays
 /// the node agents (their per-node queues) and ClusterState (publishing transitions, capturing classifications).
+/// Both buses live in a virtual host of the test's own: a whole stack running beside it on the shared broker (an
+/// end-to-end drill, an agent test) publishes the same contracts, and its scheduler would otherwise act on this
+/// test's reports (a second restart) and this one on its.
 /// </summary>
 public sealed class SchedulerFixture : IAsyncDisposable
 {
@@ -20,20 +23,26 @@ public sealed class SchedulerFixture : IAsyncDisposable
     private readonly string _prefix;
     private readonly string _etcdEndpoints;
     private readonly Dictionary<string, string?> _settings;
-    private readonly List<string> _peerQueues = [];
+    private readonly RabbitMqVirtualHost _vhost;
 
-    private SchedulerFixture(IHost host, IBusControl peer, string prefix, InfrastructureEndpoints endpoints, string etcdEndpoints, Dictionary<string, string?> settings)
+    private SchedulerFixture(IHost host, IBusControl peer, string prefix, InfrastructureEndpoints endpoints, RabbitMqVirtualHost vhost,
+        string etcdEndpoints, Dictionary<string, string?> settings)
     {
         _host = host;
         _peer = peer;
         _prefix = prefix;
+        _vhost = vhost;
         _etcdEndpoints = etcdEndpoints;
         _settings = settings;
         Endpoints = endpoints;
         Etcd = EtcdExtensions.CreateClient(etcdEndpoints);
     }
 
+    /// <summary>The shared servers, with the broker's address in the test's own virtual host.</summary>
     public InfrastructureEndpoints Endpoints { get; }
+
+    /// <summary>The test's virtual host as the management API spells it in paths (<c>api/queues/{vhost}/…</c>).</summary>
+    public string VirtualHost => _vhost.Name;
     public dotnet_etcd.EtcdClient Etcd { get; }
     public IBus Peer => _peer;
     public IServiceProvider Services => _host.Services;
@@ -45,7 +54,7 @@ public sealed class SchedulerFixture : IAsyncDisposable
     public async Task<long> MessagesInAsync(string queue)
     {
         using var http = RabbitMqManagement.Client(Endpoints);
-        var response = await http.GetAsync($"api/queues/%2F/{Uri.EscapeDataString(queue)}");
+        var response = await http.GetAsync($"api/queues/{VirtualHost}/{Uri.EscapeDataString(queue)}");
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return 0;
         response.EnsureSuccessStatusCode();
         var json = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
@@ -53,16 +62,18 @@ public sealed class SchedulerFixture : IAsyncDisposable
     }
 
     /// <param name="configurePeer">Receive endpoints of the peer bus (agent queues, event captures).</param>
-    public static Task<SchedulerFixture> StartAsync(Dictionary<string, string?> schedulerSettings, Action<IRabbitMqBusFactoryConfigurator> configurePeer, params string[] peerQueues) =>
-        StartOnEtcdAsync(null, schedulerSettings, configurePeer, peerQueues);
+    public static Task<SchedulerFixture> StartAsync(Dictionary<string, string?> schedulerSettings, Action<IRabbitMqBusFactoryConfigurator> configurePeer) =>
+        StartOnEtcdAsync(null, schedulerSettings, configurePeer);
 
     /// <param name="etcdEndpoints">An etcd of the test's own (one it stops and starts), instead of the shared one.</param>
     public static async Task<SchedulerFixture> StartOnEtcdAsync(string? etcdEndpoints, Dictionary<string, string?> schedulerSettings,
-        Action<IRabbitMqBusFactoryConfigurator> configurePeer, params string[] peerQueues)
+        Action<IRabbitMqBusFactoryConfigurator> configurePeer)
     {
-        var endpoints = await SharedInfrastructure.GetAsync();
-        etcdEndpoints ??= endpoints.EtcdEndpoints;
+        var shared = await SharedInfrastructure.GetAsync();
+        etcdEndpoints ??= shared.EtcdEndpoints;
         var prefix = TestNames.Unique("rs-test");
+        var vhost = await RabbitMqVirtualHost.CreateAsync(shared, prefix);
+        var endpoints = shared with { RabbitMqUri = vhost.Uri };
         var peer = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
             cfg.Host(endpoints.RabbitMqUri);
@@ -71,9 +82,7 @@ public sealed class SchedulerFixture : IAsyncDisposable
         await peer.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
 
         var host = await StartSchedulerAsync(endpoints, etcdEndpoints, prefix, schedulerSettings);
-        var fixture = new SchedulerFixture(host, peer, prefix, endpoints, etcdEndpoints, schedulerSettings);
-        fixture._peerQueues.AddRange(peerQueues);
-        return fixture;
+        return new SchedulerFixture(host, peer, prefix, endpoints, vhost, etcdEndpoints, schedulerSettings);
     }
 
     /// <summary>Stops the scheduler (its timers die with it, as in a crash) and starts a new one of the same deployment.</summary>
@@ -100,7 +109,7 @@ public sealed class SchedulerFixture : IAsyncDisposable
         return host;
     }
 
-    /// <summary>A capture endpoint (durable, like a real agent's, so senders' exchange declarations match; deleted at the end).</summary>
+    /// <summary>A capture endpoint (durable, like a real agent's, so senders' exchange declarations match; deleted with the virtual host).</summary>
     public static void Capture<T>(IRabbitMqBusFactoryConfigurator cfg, string queue, Action<T> onMessage) where T : class =>
         cfg.ReceiveEndpoint(queue, e =>
         {
@@ -117,6 +126,6 @@ public sealed class SchedulerFixture : IAsyncDisposable
         _host.Dispose();
         await _peer.StopAsync();
         Etcd.Dispose();
-        foreach (var queue in _peerQueues.Append(_prefix)) await RabbitMqManagement.DeleteEndpointsAsync(Endpoints, queue);
+        await _vhost.DisposeAsync(); // its queues and exchanges with it
     }
 }

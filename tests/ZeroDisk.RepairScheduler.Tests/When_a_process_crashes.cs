@@ -17,7 +17,7 @@ public class When_a_process_crashes
             e.Handler<RestartNbdServer>(c => { commands.Enqueue(c.Message); return Task.CompletedTask; });
             e.Handler<RestartVm>(c => { commands.Enqueue(c.Message); return Task.CompletedTask; });
             e.Handler<RestartTlogServer>(c => { commands.Enqueue(c.Message); return Task.CompletedTask; });
-        }), AgentQueues.Name(node));
+        }));
 
         await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.NbdServer, "vm1", 137));
         await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.TlogServer, "tlog1", 139));
@@ -43,8 +43,7 @@ public class When_a_process_crashes
             {
                 SchedulerFixture.Capture<RestartTlogServer>(cfg, AgentQueues.Name(node), restarts.Enqueue);
                 SchedulerFixture.Capture<RestartThrottled>(cfg, throttledQueue, m => { if (m.Node == node) throttled.Enqueue(m); });
-            },
-            AgentQueues.Name(node), throttledQueue);
+            });
 
         for (var i = 0; i < 10; i++)
             await scheduler.Peer.Publish(ProcessExits.Of(node, ProcessRole.TlogServer, "tlog-flaky", 139));

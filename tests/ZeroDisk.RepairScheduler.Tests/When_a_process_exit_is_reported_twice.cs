@@ -28,7 +28,7 @@ public class When_a_process_exit_is_reported_twice
                 e.Handler<RestartVm>(c => { commands.Enqueue(c.Message); return Task.CompletedTask; });
             });
             SchedulerFixture.Capture<RestartThrottled>(cfg, throttledQueue, m => { if (m.Node == node) throttled.Enqueue(m); });
-        }, AgentQueues.Name(node), throttledQueue);
+        });
 
         // The same line redelivered: same MessageId (a seed line without pid: keyed by the MessageId).
         var line = Guid.NewGuid();

@@ -25,8 +25,8 @@ public class When_a_restart_command_cannot_be_delivered
     {
         var node = TestNames.Unique("node");
         var agentQueue = AgentQueues.Name(node);
-        await using var scheduler = await SchedulerFixture.StartAsync(ShortSend, _ => { }, agentQueue);
-        await RejectEveryPublishAsync(scheduler.Endpoints, agentQueue);
+        await using var scheduler = await SchedulerFixture.StartAsync(ShortSend, _ => { });
+        await RejectEveryPublishAsync(scheduler, agentQueue);
 
         await NotActedOnAsync(scheduler, node, claimSeen: true);
         await RestartedOnceByALaterReportAsync(scheduler, node);
@@ -38,7 +38,7 @@ public class When_a_restart_command_cannot_be_delivered
         var node = TestNames.Unique("node");
         var agentQueue = AgentQueues.Name(node);
         // No agent has ever run on this node: its exchange has no queue (the scheduler's send declares the exchange).
-        await using var scheduler = await SchedulerFixture.StartAsync(ShortSend, _ => { }, agentQueue);
+        await using var scheduler = await SchedulerFixture.StartAsync(ShortSend, _ => { });
 
         await NotActedOnAsync(scheduler, node, claimSeen: false); // the broker returns the command at once: a claim of milliseconds
         await RestartedOnceByALaterReportAsync(scheduler, node);
@@ -68,7 +68,7 @@ public class When_a_restart_command_cannot_be_delivered
     {
         var agentQueue = AgentQueues.Name(node);
         using (var http = RabbitMqManagement.Client(scheduler.Endpoints))
-            await http.DeleteAsync($"api/queues/%2F/{agentQueue}");
+            await http.DeleteAsync($"api/queues/{scheduler.VirtualHost}/{agentQueue}");
         var restarts = new ConcurrentQueue<RestartNbdServer>();
         var agent = scheduler.Peer.ConnectReceiveEndpoint(agentQueue, e => e.Handler<RestartNbdServer>(c =>
         {
@@ -85,15 +85,16 @@ public class When_a_restart_command_cannot_be_delivered
     }
 
     /// <summary>The agent's exchange, bound to a queue that holds nothing and refuses what it cannot hold (publisher nack).</summary>
-    private static async Task RejectEveryPublishAsync(InfrastructureEndpoints endpoints, string name)
+    private static async Task RejectEveryPublishAsync(SchedulerFixture scheduler, string name)
     {
-        using var http = RabbitMqManagement.Client(endpoints);
-        (await http.PutAsJsonAsync($"api/exchanges/%2F/{name}", new { type = "fanout", durable = true })).EnsureSuccessStatusCode();
-        (await http.PutAsJsonAsync($"api/queues/%2F/{name}", new Dictionary<string, object>
+        using var http = RabbitMqManagement.Client(scheduler.Endpoints);
+        var vhost = scheduler.VirtualHost;
+        (await http.PutAsJsonAsync($"api/exchanges/{vhost}/{name}", new { type = "fanout", durable = true })).EnsureSuccessStatusCode();
+        (await http.PutAsJsonAsync($"api/queues/{vhost}/{name}", new Dictionary<string, object>
         {
             ["durable"] = true,
             ["arguments"] = new Dictionary<string, object> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" },
         })).EnsureSuccessStatusCode();
-        (await http.PostAsJsonAsync($"api/bindings/%2F/e/{name}/q/{name}", new { routing_key = "" })).EnsureSuccessStatusCode();
+        (await http.PostAsJsonAsync($"api/bindings/{vhost}/e/{name}/q/{name}", new { routing_key = "" })).EnsureSuccessStatusCode();
     }
 }

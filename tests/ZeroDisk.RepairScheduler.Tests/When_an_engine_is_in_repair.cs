@@ -19,8 +19,7 @@ public class When_an_engine_is_in_repair
             {
                 foreach (var node in new[] { busyNode, idleNode })
                     SchedulerFixture.Capture<RepairVdisk>(cfg, AgentQueues.Name(node), m => received.Enqueue((node, m)));
-            },
-            AgentQueues.Name(busyNode), AgentQueues.Name(idleNode));
+            });
         var etcd = scheduler.Etcd;
         var (idle, served, alsoIdle, elsewhere) = (TestNames.Unique("vd"), TestNames.Unique("vd"), TestNames.Unique("vd"), TestNames.Unique("vd"));
         await etcd.PutJsonAsync(EtcdKeys.VdiskNbdConfig(idle), new VdiskNbdConfig(cluster, cluster + "-slave"));

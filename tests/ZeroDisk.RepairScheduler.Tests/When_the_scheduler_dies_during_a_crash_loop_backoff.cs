@@ -21,7 +21,7 @@ public class When_the_scheduler_dies_during_a_crash_loop_backoff
         var restarts = new ConcurrentQueue<RestartNbdServer>();
         // Every crash waits 10 s: long enough to stop the first scheduler before its timer fires.
         await using var scheduler = await SchedulerFixture.StartAsync(new() { ["ImmediateRestarts"] = "0", ["RestartBackoff"] = "00:00:10" },
-            cfg => SchedulerFixture.Capture<RestartNbdServer>(cfg, agentQueue, restarts.Enqueue), agentQueue);
+            cfg => SchedulerFixture.Capture<RestartNbdServer>(cfg, agentQueue, restarts.Enqueue));
         var claims = $"{RestartClaims.KeyPrefix}{node}/";
         var exit = ProcessExits.Of(node, ProcessRole.NbdServer, "vm1", 137, pid: 5151);
 

@@ -64,7 +64,7 @@ public class When_two_transitions_of_an_engine_race
             var (cluster, node, vdisk) = (TestNames.Unique("cluster"), TestNames.Unique("node"), TestNames.Unique("vd"));
             var received = new ConcurrentQueue<RepairVdisk>();
             var scheduler = await SchedulerFixture.StartAsync(new() { ["RepairScanInterval"] = "00:00:00.3", ["DispatchTimeout"] = "00:00:02" },
-                cfg => SchedulerFixture.Capture<RepairVdisk>(cfg, AgentQueues.Name(node), received.Enqueue), AgentQueues.Name(node));
+                cfg => SchedulerFixture.Capture<RepairVdisk>(cfg, AgentQueues.Name(node), received.Enqueue));
             await scheduler.Etcd.PutJsonAsync(EtcdKeys.VdiskNbdConfig(vdisk), new VdiskNbdConfig(cluster, cluster + "-slave"));
             if (owned) await scheduler.Etcd.PutJsonAsync(EtcdKeys.VdiskOwner(vdisk), new VdiskOwner("nbd-vm", VdiskOwnerKind.Vm, 1));
             // Other suites register real agents with loads >= 0 in the same etcd; a negative load keeps ours first.
