@@ -69,22 +69,30 @@ public sealed class EtcdSagaSession<TSaga>(
     }
 
     /// <summary>
-    /// Records a message as processed without running the saga, when the instance, as it stands, ignores it
-    /// (<see cref="IgnoringSagaValues{TSaga}"/>): the commit compares the instance (its value when this process
-    /// remembers it, else the Version just read), so it holds only while the instance is still the one judged. True
-    /// also when the message was processed already; false when there is no instance, it would not ignore the message
-    /// or the compare failed: then the message runs through the saga as usual.
+    /// Records a message as processed without running the saga or reading it first, when this process remembers the
+    /// instance in a state that ignores the message (<see cref="IgnoringSagaValues{TSaga}"/>): the commit compares the
+    /// instance's value with the one remembered. False when nothing is remembered or the compare failed (the instance
+    /// moved on, or the message was processed already): <see cref="TryRecordIgnoredAsync"/> then reads and tells which.
+    /// </summary>
+    public async Task<bool> TryRecordRememberedAsync(Guid messageId, Guid correlationId, CancellationToken ct)
+    {
+        if (ignoring is null || !ignoring.TryGet(correlationId, out var judged)) return false;
+        var unchanged = (await RecordProcessedAsync(new EtcdTransaction(), messageId, ct)).ExpectValue(Key(correlationId), judged);
+        if (await CommitAsync(unchanged, t => t.CommitAsync(batcher, ct))) return true;
+        ignoring.Forget(correlationId);
+        return false;
+    }
+
+    /// <summary>
+    /// Records a message as processed without running the saga, when the instance, as read now, ignores it
+    /// (<see cref="IgnoringSagaValues{TSaga}"/>): the commit compares the instance's Version, so it holds only while the
+    /// instance is still the one judged. True also when the message was processed already; false when there is no
+    /// instance, it would not ignore the message or the compare failed: then the message runs through the saga as usual.
     /// </summary>
     /// <param name="firstRead">Given the read when the message goes on to the saga because it was neither processed nor ignored.</param>
     public async Task<bool> TryRecordIgnoredAsync(Guid messageId, Guid correlationId, FirstSagaRead firstRead, CancellationToken ct)
     {
         var known = ignoring ?? throw new InvalidOperationException($"{SagaType} has no ignored messages to record");
-        if (known.TryGet(correlationId, out var judged))
-        {
-            var unchanged = (await RecordProcessedAsync(new EtcdTransaction(), messageId, ct)).ExpectValue(Key(correlationId), judged);
-            if (await CommitAsync(unchanged, t => t.CommitAsync(batcher, ct))) return true;
-            known.Forget(correlationId); // the saga moved on, or the message was processed: a read tells which
-        }
         if (await WasProcessedAsync(messageId, correlationId, ct)) return true;
         _prefetched.TryGetValue(correlationId, out var kv);
         var saga = kv is null ? null : Deserialize(kv.Value.ToStringUtf8());

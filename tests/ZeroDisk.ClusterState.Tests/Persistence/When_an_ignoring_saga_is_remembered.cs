@@ -67,7 +67,9 @@ public sealed class When_an_ignoring_saga_is_remembered
         EtcdSagaSession<StorageEngineSaga> Session(IgnoringSagaValues<StorageEngineSaga> memory) =>
             new(etcd, batcher, lease, [], NullLogger<EtcdSagaSession<StorageEngineSaga>>.Instance, ignoring: memory);
 
-        Task<bool> RecordAsync(IgnoringSagaValues<StorageEngineSaga> memory, Guid messageId, FirstSagaRead? handedOn = null) =>
-            Session(memory).TryRecordIgnoredAsync(messageId, saga.CorrelationId, handedOn ?? new FirstSagaRead(), CancellationToken.None);
+        // As the ignored-report filter asks: what is remembered first, then from a read.
+        async Task<bool> RecordAsync(IgnoringSagaValues<StorageEngineSaga> memory, Guid messageId, FirstSagaRead? handedOn = null) =>
+            await Session(memory).TryRecordRememberedAsync(messageId, saga.CorrelationId, CancellationToken.None)
+            || await Session(memory).TryRecordIgnoredAsync(messageId, saga.CorrelationId, handedOn ?? new FirstSagaRead(), CancellationToken.None);
     }
 }
