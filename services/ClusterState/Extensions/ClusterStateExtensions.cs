@@ -50,6 +50,7 @@ public static class ClusterStateExtensions
         services.AddSingleton<LastServingSideCheck>();
         services.AddSingleton<EtcdTxnBatcher>();
         services.AddSingleton<ISagaEtcdProjection<StorageEngineSaga>, StorageEngineProjection>();
+        services.AddSingleton(s => new IgnoringSagaValues<StorageEngineSaga>(s.GetRequiredService<StorageEngineStateMachine>().IgnoresFailureReports));
         return services;
     }
 

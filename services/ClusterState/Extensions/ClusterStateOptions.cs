@@ -24,12 +24,21 @@ public sealed class ClusterStateOptions
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan ProcessedMessageTtl { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>Partitions of the per-saga partitioner: one saga's events run one at a time within a process.</summary>
+    /// <summary>
+    /// Partitions of the per-saga partitioner: one saga's events run one at a time within a process. Sagas sharing a
+    /// partition wait for each other too, so there are many more partitions than messages running at once: an
+    /// engine's reports then wait for its own transition only, not for another engine's.
+    /// </summary>
     [Range(1, 4096)]
-    public int PartitionCount { get; set; } = 32;
+    public int PartitionCount { get; set; } = 1024;
 
+    /// <summary>
+    /// Messages each saga endpoint runs at once (MassTransit takes a fifth more from the broker ahead). A burst of
+    /// failure reports waits mostly on etcd round trips, so many at once share each round trip and topology read
+    /// instead of running in waves (measured: RESULTS, session 19 helper).
+    /// </summary>
     [Range(1, 4096)]
-    public int ConcurrentMessageLimit { get; set; } = 64;
+    public int ConcurrentMessageLimit { get; set; } = 256;
 
     /// <summary>
     /// Wait for the scheduler's clean RepairVerified (its scan finds no dirty set or unmoved block left) before an

@@ -23,7 +23,8 @@ public sealed class EtcdSagaSession<TSaga>(
     ProcessedMessageLease lease,
     IEnumerable<ISagaEtcdProjection<TSaga>> projections,
     ILogger<EtcdSagaSession<TSaga>> logger,
-    RehearsalFence? rehearsal = null)
+    RehearsalFence? rehearsal = null,
+    IgnoringSagaValues<TSaga>? ignoring = null)
     where TSaga : class, ISaga
 {
     private static readonly string SagaType = SagaTypeNames.Of<TSaga>();
@@ -68,28 +69,50 @@ public sealed class EtcdSagaSession<TSaga>(
     }
 
     /// <summary>
-    /// Records a message as processed without running the saga, when <paramref name="ignores"/> says the instance, as
-    /// it stands, would ignore it: the commit compares the instance's Version, so it holds only while the instance is
-    /// still the one judged. True also when the message was processed already; false when there is no instance, it
-    /// would not ignore the message or the compare failed: then the message runs through the saga as usual.
+    /// Records a message as processed without running the saga or reading it first, when this process remembers the
+    /// instance in a state that ignores the message (<see cref="IgnoringSagaValues{TSaga}"/>): the commit compares the
+    /// instance's value with the one remembered. False when nothing is remembered or the compare failed (the instance
+    /// moved on, or the message was processed already): <see cref="TryRecordIgnoredAsync"/> then reads and tells which.
+    /// </summary>
+    public async Task<bool> TryRecordRememberedAsync(Guid messageId, Guid correlationId, CancellationToken ct)
+    {
+        if (ignoring is null || !ignoring.TryGet(correlationId, out var judged)) return false;
+        var unchanged = (await RecordProcessedAsync(new EtcdTransaction(), messageId, ct)).ExpectValue(Key(correlationId), judged);
+        if (await CommitAsync(unchanged, t => t.CommitAsync(batcher, ct))) return true;
+        ignoring.Forget(correlationId);
+        return false;
+    }
+
+    /// <summary>
+    /// Records a message as processed without running the saga, when the instance, as read now, ignores it
+    /// (<see cref="IgnoringSagaValues{TSaga}"/>): the commit compares the instance's Version, so it holds only while the
+    /// instance is still the one judged. True also when the message was processed already; false when there is no
+    /// instance, it would not ignore the message or the compare failed: then the message runs through the saga as usual.
     /// </summary>
     /// <param name="firstRead">Given the read when the message goes on to the saga because it was neither processed nor ignored.</param>
-    public async Task<bool> TryRecordIgnoredAsync(Guid messageId, Guid correlationId, Func<TSaga, bool> ignores, FirstSagaRead firstRead, CancellationToken ct)
+    public async Task<bool> TryRecordIgnoredAsync(Guid messageId, Guid correlationId, FirstSagaRead firstRead, CancellationToken ct)
     {
+        var known = ignoring ?? throw new InvalidOperationException($"{SagaType} has no ignored messages to record");
         if (await WasProcessedAsync(messageId, correlationId, ct)) return true;
         _prefetched.TryGetValue(correlationId, out var kv);
-        if (kv is null || !ignores(Deserialize(kv.Value.ToStringUtf8())))
+        var saga = kv is null ? null : Deserialize(kv.Value.ToStringUtf8());
+        if (saga is null || !known.Ignores(saga))
         {
             firstRead.Set(messageId, correlationId, kv);
             return false;
         }
         // A failed compare below goes on without the read: the saga changed since.
+        var transaction = (await RecordProcessedAsync(new EtcdTransaction(), messageId, ct)).ExpectVersion(Key(correlationId), kv!.Version);
+        if (!await CommitAsync(transaction, t => t.CommitAsync(batcher, ct))) return false;
+        known.Seen(saga, kv.Value);
+        return true;
+    }
+
+    /// <summary>Adds the processed-MessageId record, written only if absent.</summary>
+    private async Task<EtcdTransaction> RecordProcessedAsync(EtcdTransaction transaction, Guid messageId, CancellationToken ct)
+    {
         var processed = ProcessedKey(messageId);
-        var transaction = new EtcdTransaction()
-            .ExpectVersion(Key(correlationId), kv.Version)
-            .ExpectVersion(processed, 0)
-            .Put(processed, SagaType, await lease.CurrentAsync(ct));
-        return await CommitAsync(transaction, t => t.CommitAsync(batcher, ct));
+        return transaction.ExpectVersion(processed, 0).Put(processed, SagaType, await lease.CurrentAsync(ct));
     }
 
     /// <summary>Commits, or in a rehearsal sends a transaction that cannot apply and takes it as committed.</summary>
@@ -117,16 +140,13 @@ public sealed class EtcdSagaSession<TSaga>(
         var json = JsonSerializer.Serialize(saga, ZeroDiskJson.Options);
         var transaction = new EtcdTransaction().ExpectVersion(key, version);
         var changed = json != loadedJson;
+        var value = ByteString.CopyFromUtf8(json);
         if (changed)
         {
-            transaction.Put(key, json);
+            transaction.Put(key, value);
             foreach (var projection in projections) await projection.AddToAsync(transaction, saga, ct);
         }
-        if (messageId is { } id)
-        {
-            var processed = ProcessedKey(id);
-            transaction.ExpectVersion(processed, 0).Put(processed, SagaType, await lease.CurrentAsync(ct));
-        }
+        if (messageId is { } id) await RecordProcessedAsync(transaction, id, ct);
         if (!transaction.HasWrites) return;
         if (!await CommitAsync(transaction, t => t.CommitAsync(etcd, ct)))
         {
@@ -136,6 +156,7 @@ public sealed class EtcdSagaSession<TSaga>(
             throw new EtcdSagaConcurrencyException(typeof(TSaga), saga.CorrelationId);
         }
         _loaded[saga.CorrelationId] = (changed ? version + 1 : version, json);
+        ignoring?.Seen(saga, value);
     }
 
     public async Task DeleteAsync(TSaga saga, Guid? messageId, CancellationToken ct)
@@ -143,11 +164,11 @@ public sealed class EtcdSagaSession<TSaga>(
         var key = Key(saga.CorrelationId);
         var version = _loaded.TryGetValue(saga.CorrelationId, out var loaded) ? loaded.Version : 0;
         var transaction = new EtcdTransaction().ExpectVersion(key, version).Delete(key);
-        if (messageId is { } id)
-            transaction.ExpectVersion(ProcessedKey(id), 0).Put(ProcessedKey(id), SagaType, await lease.CurrentAsync(ct));
+        if (messageId is { } id) await RecordProcessedAsync(transaction, id, ct);
         if (!await CommitAsync(transaction, t => t.CommitAsync(etcd, ct)))
             throw new EtcdSagaConcurrencyException(typeof(TSaga), saga.CorrelationId);
         _loaded.Remove(saga.CorrelationId);
+        ignoring?.Forget(saga.CorrelationId);
     }
 
     public static TSaga Deserialize(string json) =>

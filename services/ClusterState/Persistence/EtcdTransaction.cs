@@ -43,21 +43,25 @@ public sealed class EtcdTransaction
         return this;
     }
 
-    public EtcdTransaction ExpectValue(string key, string value)
+    public EtcdTransaction ExpectValue(string key, string value) => ExpectValue(key, ByteString.CopyFromUtf8(value));
+
+    public EtcdTransaction ExpectValue(string key, ByteString value)
     {
         _request.Compare.Add(new Compare
         {
             Key = ByteString.CopyFromUtf8(key),
             Target = Compare.Types.CompareTarget.Value,
             Result = Compare.Types.CompareResult.Equal,
-            Value = ByteString.CopyFromUtf8(value),
+            Value = value,
         });
         return this;
     }
 
-    public EtcdTransaction Put(string key, string value, long lease = 0)
+    public EtcdTransaction Put(string key, string value, long lease = 0) => Put(key, ByteString.CopyFromUtf8(value), lease);
+
+    public EtcdTransaction Put(string key, ByteString value, long lease = 0)
     {
-        _request.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value), Lease = lease } });
+        _request.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = value, Lease = lease } });
         return this;
     }
 

@@ -202,7 +202,8 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
         c.Saga.Address = c.Message.Address;
         // An engine this instance cannot place (outside its key scope, or removed from its cluster) keeps what it had.
         // One read of the topology serves the location, the affected vdisks and the last-serving-side check.
-        var topology = c.Saga.Topology = await _topology.SnapshotAsync(c.CancellationToken);
+        var readAhead = c.TryGetPayload<TopologyReadAhead>(out var ahead) ? ahead.Take() : null;
+        var topology = c.Saga.Topology = await (readAhead ?? _topology.SnapshotAsync(c.CancellationToken));
         if (topology.ClusterOfEngine(c.Message.Address) is not { } cluster) return;
         c.Saga.ClusterId = cluster.ClusterId;
         c.Saga.AffectedVdisks = [.. topology.VdisksUsing(cluster.ClusterId)];

@@ -54,6 +54,9 @@ public sealed class ClusterTopology
     public async Task<IReadOnlyList<ClusterEntry>> ClustersAsync(CancellationToken ct) =>
         ParseClusters(await etcd.ScanSuffixAsync(options.KeyScope, EtcdKeys.StorageClusterConfigSuffix, ct));
 
+    /// <summary>Topology passes started so far (reports that asked together share one).</summary>
+    public long SnapshotReads => _snapshots.Reads;
+
     /// <summary>Every cluster and vdisk as etcd holds them at some revision after this call began.</summary>
     public Task<TopologySnapshot> SnapshotAsync(CancellationToken ct) => _snapshots.ReadAsync(ct);
 

@@ -11,6 +11,9 @@ public abstract class ClusterStateInstance : IAsyncDisposable
 
     public Uri Url { get; }
 
+    /// <summary>The service's own container, for an in-process instance (null for a process).</summary>
+    public virtual IServiceProvider? Services => null;
+
     public abstract ValueTask DisposeAsync();
 
     /// <summary>The admin token every test instance is configured with (ClusterState:AdminToken).</summary>
@@ -68,6 +71,8 @@ public abstract class ClusterStateInstance : IAsyncDisposable
 
     private sealed class InProcess(Uri url, WebApplication app) : ClusterStateInstance(url)
     {
+        public override IServiceProvider Services => app.Services;
+
         public override async ValueTask DisposeAsync()
         {
             await app.StopAsync();
