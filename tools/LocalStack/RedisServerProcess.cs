@@ -158,6 +158,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
                      "--bind", "127.0.0.1", "--dir", Directory, "--daemonize", "no",
                      "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction",
                      "--save", "", "--protected-mode", "no", "--enable-debug-command", "local", "--logfile", LogFile,
+                     "--pidfile", PidFile,
                  })
             psi.ArgumentList.Add(arg);
         if (Interlocked.Exchange(ref _keyLoadDelayMicroseconds, 0) is var delay and > 0)
@@ -169,13 +170,14 @@ public sealed class RedisServerProcess : IAsyncDisposable
             psi.ArgumentList.Add("--loading-process-events-interval-bytes");
             psi.ArgumentList.Add("1024");
         }
+        File.Delete(PidFile); // a killed engine leaves its own behind
         _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start redis-server (is it installed? scripts/infra.sh install)");
         _process.StandardOutput.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();
         _process.StandardError.BaseStream.CopyToAsync(Stream.Null).ContinueWith(_ => { }, TaskScheduler.Default).Forget();
         var process = _process;
         await Eventually.UntilAsync(async () => process.HasExited
                 ? throw new InvalidOperationException($"redis-server on port {Port} exited with {process.ExitCode}; see {Directory}/redis.log")
-                : await PingAsync(untilServing),
+                : await PingAsync(untilServing) && IsListening(process),
             $"redis-server on port {Port} answers PING", TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(20));
     }
 
@@ -190,6 +192,16 @@ public sealed class RedisServerProcess : IAsyncDisposable
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         return file;
     }
+
+    private string PidFile => Path.Combine(Directory, "redis.pid");
+
+    /// <summary>
+    /// The engine answering on the port is this process: redis writes its pid file only once it holds its port. Another
+    /// engine started at the same moment can be handed the same free port; this one then fails to bind and exits, but
+    /// until it has, the other one answers PING on the port, and two engines of one test would be one.
+    /// </summary>
+    private bool IsListening(Process process) =>
+        File.Exists(PidFile) && File.ReadAllText(PidFile).Trim() == process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <param name="serving">True: only +PONG counts; false: -LOADING (still reading its files) counts too.</param>
     private async Task<bool> PingAsync(bool serving) =>
