@@ -33,6 +33,10 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
 
     public bool IsRunning(ProcessRole role, string id) => _running.ContainsKey(ChildSpec.NameOf(role, id));
 
+    /// <summary>True while the process of that start runs (not a later start of the same child).</summary>
+    public bool IsRunning(ChildRecord start) =>
+        _running.TryGetValue(ChildSpec.NameOf(start.Role, start.Id), out var child) && child.Record.Pid == start.Pid;
+
     public ChildPaths PathsOf(ProcessRole role, string id) => ChildPaths.For(logDirectory, stateDirectory, ChildSpec.NameOf(role, id));
 
     /// <summary>The exit of a running child (completed at once with null when it does not run).</summary>
@@ -176,9 +180,13 @@ public sealed class ChildSupervisor(string logDirectory, string stateDirectory, 
         }
     }
 
-    /// <summary>Appends one whole line, starting a new line first if the child died mid-line.</summary>
+    /// <summary>
+    /// Appends one whole line, starting a new line first if the child died mid-line. The log directory may not exist
+    /// yet: a start refused for a repair is logged before this agent has started any child.
+    /// </summary>
     public static async Task AppendLineAsync(string logFile, string line)
     {
+        if (Path.GetDirectoryName(logFile) is { Length: > 0 } directory) Directory.CreateDirectory(directory);
         await using var file = new FileStream(logFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
         var needsNewline = false;
         if (file.Length > 0)

@@ -19,18 +19,33 @@ public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supe
     VmHook vmHook, PendingLaunches pending, IPublishEndpoint bus, ILogger<NbdServerLauncher> logger)
 {
     private static readonly TimeSpan EtcdWait = TimeSpan.FromSeconds(2);
-    private readonly ConcurrentDictionary<string, Task> _pending = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Task> _queued = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _starting = new(StringComparer.Ordinal);
 
-    /// <summary>Starts the launch in the background; a launch already queued for the server is not duplicated.</summary>
+    /// <summary>
+    /// Records the start durably (a killed agent's successor resumes it) and runs it in the background. A command
+    /// that finds a launch of the server still queued (waiting for etcd or a repair) joins it: that launch starts the
+    /// server after both commands. One that comes once the queued launch has started the server is a launch of its
+    /// own, a restart: it may report an exit of the server just started (fault-check seed 1 in CI: the server was
+    /// killed again while its first restart waited for it to serve, the second command joined that launch, which then
+    /// saw its server gone and ended, and the server stayed down).
+    /// </summary>
     public Task LaunchAsync(string serverId, CancellationToken ct)
     {
-        var launch = _pending.GetOrAdd(serverId, id => Task.Run(() => RunAsync(id, ct), ct));
-        _ = launch.ContinueWith(_ => _pending.TryRemove(new KeyValuePair<string, Task>(serverId, launch)), TaskScheduler.Default);
-        return launch;
+        lock (_gate)
+        {
+            pending.Record(serverId);
+            if (_queued.TryGetValue(serverId, out var queued)) return queued;
+            var launch = Task.Run(() => RunAsync(serverId, ct), ct);
+            _queued[serverId] = launch;
+            return launch;
+        }
     }
 
     private async Task RunAsync(string serverId, CancellationToken ct)
     {
+        var left = false;
         try
         {
             var vdisks = await WhileEtcdUnavailableAsync(serverId, async () =>
@@ -39,18 +54,48 @@ public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supe
                 await WaitWhileRepairedAsync(serverId, vdisks, ct);
                 return vdisks;
             }, ct);
-            await supervisor.StartAsync(commands.NbdServer(serverId), ct);
-            pending.Clear(serverId);
-            if (await ServesAsync(serverId, vdisks, ct)) await vmHook.RunAsync(serverId, ct);
+            // One start of a server at a time: two at once would each stop what runs and start a process of their own.
+            var starting = _starting.GetOrAdd(serverId, _ => new SemaphoreSlim(1, 1));
+            await starting.WaitAsync(ct);
+            ChildRecord started;
+            try
+            {
+                LeaveQueue(serverId);
+                left = true;
+                started = await supervisor.StartAsync(commands.NbdServer(serverId), ct);
+            }
+            finally
+            {
+                starting.Release();
+            }
+            ClearIfNoneQueued(serverId);
+            if (await ServesAsync(started, vdisks, ct)) await vmHook.RunAsync(serverId, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // The agent stops: the record stays, and the next agent starts the server.
+            if (!left) LeaveQueue(serverId);
         }
         catch (Exception ex)
         {
-            pending.Clear(serverId);
+            if (!left) LeaveQueue(serverId);
+            ClearIfNoneQueued(serverId);
             logger.LogError(ex, "NBD server {Server} not started", serverId);
+        }
+    }
+
+    /// <summary>Called once by each launch, as it starts the server or gives up: until then the queued launch is the caller's.</summary>
+    private void LeaveQueue(string serverId)
+    {
+        lock (_gate) _queued.Remove(serverId);
+    }
+
+    /// <summary>The durable record goes only when no command since has queued another start.</summary>
+    private void ClearIfNoneQueued(string serverId)
+    {
+        lock (_gate)
+        {
+            if (!_queued.ContainsKey(serverId)) pending.Clear(serverId);
         }
     }
 
@@ -118,8 +163,10 @@ public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supe
         }, ct);
     }
 
-    private async Task<bool> ServesAsync(string serverId, IReadOnlyList<string> vdisks, CancellationToken ct)
+    /// <summary>True once every vdisk is owned by this start of the server; false when that process is gone first.</summary>
+    private async Task<bool> ServesAsync(ChildRecord started, IReadOnlyList<string> vdisks, CancellationToken ct)
     {
+        var serverId = started.Id;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(options.ServeTimeout);
         try
@@ -128,7 +175,7 @@ public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supe
                 while (await WhileEtcdUnavailableAsync(serverId, () => VdiskOwnership.ReadAsync(etcd, vdisk, deadline.Token), deadline.Token)
                        is not { Kind: VdiskOwnerKind.Vm } owner || owner.Server != serverId)
                 {
-                    if (!supervisor.IsRunning(ProcessRole.NbdServer, serverId))
+                    if (!supervisor.IsRunning(started))
                     {
                         logger.LogError("NBD server {Server} exited before it served {Vdisk}: VM not restarted", serverId, vdisk);
                         return false;
