@@ -128,10 +128,16 @@ if [[ -n "$REDIS_PID" && -n "${ZD_BENCH_ENGINES:-}" ]]; then
   }
   ENGINE_SET_1=$(engine_set 1 4000)
   ENGINE_SET_32=$(engine_set 32 40000)
+  # One client's GET of a 4 KiB value: the engine round trip every read at queue depth 1 waits for, whatever the server
+  # does (its floor, with nbdkit's own round trip, is printed after the table).
+  "${engine_cli[@]}" SET zd-bench-anchor:get "$value" >/dev/null
+  ENGINE_GET_1=$(redis-benchmark -h "${anchor_engine%:*}" -p "${anchor_engine##*:}" -c 1 -n 20000 --csv \
+    GET zd-bench-anchor:get 2>/dev/null | awk -F'","' 'NR == 2 { printf "%.0f", $2 }')
   "${engine_cli[@]}" --scan --pattern 'zd-bench-anchor:*' | xargs -r "${engine_cli[@]}" unlink >/dev/null
   echo "engine anchor: $anchor_engine alone (appendfsync $("${engine_cli[@]}" config get appendfsync | tail -n 1)), SET 4 KiB:" \
-    "1 client ${ENGINE_SET_1:-?}/s, 32 clients ${ENGINE_SET_32:-?}/s"
+    "1 client ${ENGINE_SET_1:-?}/s, 32 clients ${ENGINE_SET_32:-?}/s; GET 4 KiB, 1 client ${ENGINE_GET_1:-?}/s"
   echo "@result nbd-redis engine set_1_client_per_s ${ENGINE_SET_1:-}"
+  echo "@result nbd-redis engine get_1_client_per_s ${ENGINE_GET_1:-}"
   echo "@result nbd-redis engine set_32_clients_per_s ${ENGINE_SET_32:-}"
   # The disk under the engines, which fsync every write (appendfsync always): fsynced 256 KiB appends by one writer
   # per engine. A mirrored write lands on two engines' logs, so half of this is what any client write can reach here.
@@ -180,8 +186,15 @@ for job in "${JOBS[@]}"; do
     [[ "$target" == nbdkit-memory ]] && anchor="$iops"
     ratio=$(awk -v a="$iops" -v b="$anchor" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
     printf "%-18s %-15s %10.0f %10.1f %12.0f %10s %12s %12s\n" "$name" "$target" "$iops" "$mibs" "$p99" "$ratio" "$cpu" "$engines_cpu"
+    if [[ "$name" == 4k-randread-qd1 && "$target" == nbdhost-redis && -n "${ENGINE_GET_1:-}" && -n "$anchor" ]]; then
+      # A read at queue depth 1 is nbdkit's round trip (client to server and back) plus one engine round trip, one
+      # after the other: with a server that took no time at all, this is the most it could do.
+      QD1_READ_FLOOR=$(awk -v k="$anchor" -v e="$ENGINE_GET_1" -v r="$iops" \
+        'BEGIN { f = 1 / (1 / k + 1 / e); printf "%.0f IOPS (%.2fx nbdkit); NbdHost over Redis reached %.2f of it", f, f / k, r / f }')
+    fi
   done
 done
+[[ -z "${QD1_READ_FLOOR:-}" ]] || echo "4k-randread-qd1 floor, nbdkit's round trip plus one engine GET after it: $QD1_READ_FLOOR"
 
 echo
 [[ ${#ENGINE_PIDS[@]} -eq 0 ]] || echo "engine append-only-file rewrites during the jobs: $(( $(engines_aof_rewrites) - aof_rewrites_before ))"
