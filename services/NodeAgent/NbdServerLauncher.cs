@@ -177,7 +177,11 @@ public sealed class NbdServerLauncher(AgentOptions options, ChildSupervisor supe
                 {
                     if (!supervisor.IsRunning(started))
                     {
-                        logger.LogError("NBD server {Server} exited before it served {Vdisk}: VM not restarted", serverId, vdisk);
+                        if (supervisor.IsRunning(ProcessRole.NbdServer, serverId))
+                            logger.LogInformation("NBD server {Server} (pid {Pid}) was restarted before it served {Vdisk}: the newer start runs the VM hook",
+                                serverId, started.Pid, vdisk);
+                        else
+                            logger.LogError("NBD server {Server} exited before it served {Vdisk}: VM not restarted", serverId, vdisk);
                         return false;
                     }
                     await Task.Delay(100, deadline.Token);

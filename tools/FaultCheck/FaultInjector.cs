@@ -23,6 +23,9 @@ public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpCl
 
     public ConcurrentDictionary<int, string> Done { get; } = new();
 
+    /// <summary>When each fault's injection returned, healed (on the run's clock): later than scheduled when a restart is slow.</summary>
+    public ConcurrentDictionary<int, TimeSpan> HealedAt { get; } = new();
+
     /// <summary>Engines lost for good by the schedule (declared permanent or wiped): they end <c>rip</c>.</summary>
     public ConcurrentDictionary<string, bool> Lost { get; } = new();
 
@@ -41,7 +44,8 @@ public sealed class FaultInjector(DrillStack stack, DrillOptions options, HttpCl
             {
                 what = $"FAILED to inject: {ex.GetType().Name}: {ex.Message}";
             }
-            Done[f.Index] = $"{started.TotalSeconds:0.0}s-{clock.Elapsed.TotalSeconds:0.0}s {what}";
+            HealedAt[f.Index] = clock.Elapsed;
+            Done[f.Index] = $"{started.TotalSeconds:0.0}s-{HealedAt[f.Index].TotalSeconds:0.0}s {what}";
             log($"fault #{f.Index} {f.Kind}: {what}");
         }, ct)));
 

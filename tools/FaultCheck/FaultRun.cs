@@ -122,7 +122,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
             await CheckTwinsAsync(stack, etcd, vdisks.Append(fioVdisk).OfType<WorkloadVdisk>(), ct);
             await CheckTransitionsOnceAsync(admin, ct);
         }
-        CheckErrors(ops, injector.Done);
+        CheckErrors(ops, injector.Done, injector.HealedAt);
         if (fioLoad is not null)
         {
             CheckFio(fioLoad.Chunks, injector.Done);
@@ -293,22 +293,18 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
         }
     }
 
-    /// <summary>
-    /// An NBD error is allowed only while no side of the block's shard could serve: both twins down (and the repair
-    /// after), or etcd down or the owner lease revoked (ownership cannot be proven). Otherwise it is a violation: a serving side was there.
-    /// </summary>
-    private void CheckErrors(IReadOnlyList<Op> ops, IReadOnlyDictionary<int, string> done)
+    /// <summary>An NBD error no fault excuses (<see cref="ErrorExcuses"/>) is a violation: a serving side was there.</summary>
+    private void CheckErrors(IReadOnlyList<Op> ops, IReadOnlyDictionary<int, string> done, IReadOnlyDictionary<int, TimeSpan> healedAt)
     {
-        var grace = TimeSpan.FromSeconds(20);
+        var excuses = new ErrorExcuses(schedule.Faults, healedAt);
+        var grace = ErrorExcuses.Grace;
         foreach (var op in ops.Where(o => o.Outcome == Outcome.Error))
         {
             var shard = op.Kind == OpKind.Flush ? -1 : ZeroDisk.Contracts.ShardPlacement.HomeShard(op.Block, FaultSchedule.Shards);
-            var excused = schedule.Faults.Any(f => (f.TakesBothTwins && (shard < 0 || f.Shard == shard) || f.Kind is FaultKind.EtcdKill or FaultKind.OwnerLeaseLapse or FaultKind.EngineWipe or FaultKind.DeclarePermanent)
-                                                   && f.At <= op.Completed && op.Invoked <= f.Heals + grace);
-            if (!excused)
+            if (!excuses.Excuse(shard, op.Invoked, op.Completed))
             {
                 _violations.Add(new Violation($"EIO while shard {shard} had a serving side: {op}",
-                    schedule.Faults.Where(f => f.At <= op.Completed + grace && op.Invoked <= f.Heals + grace).Select(f => $"{f} -> {done.GetValueOrDefault(f.Index)}").ToList()));
+                    schedule.Faults.Where(f => f.At <= op.Completed + grace && op.Invoked <= excuses.Healed(f) + grace).Select(f => $"{f} -> {done.GetValueOrDefault(f.Index)}").ToList()));
                 return; // the first one shows it
             }
         }
