@@ -15,6 +15,14 @@ public sealed class RedisServerProcess : IAsyncDisposable
 {
     private Process? _process;
 
+    /// <summary>
+    /// One kill or restart at a time: two overlapping faults on one engine (the fault checker's seed 7008: two restarts
+    /// from older files 1.2 s apart) interleaved as kill, delete the directory, kill, start, start: the second start
+    /// lost the port and replaced the process handle, and the first process ran on untracked, on a deleted directory,
+    /// past the end of the run.
+    /// </summary>
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+
     private readonly EngineCredentials _credentials;
     private readonly ServerTls? _tls;
 
@@ -65,7 +73,9 @@ public sealed class RedisServerProcess : IAsyncDisposable
     private bool LostItsPort() => File.Exists(LogFile) && File.ReadAllText(LogFile).Contains("Address already in use", StringComparison.Ordinal);
 
     /// <summary>SIGKILL: no shutdown, no final fsync, exactly like a crash.</summary>
-    public async Task KillAsync()
+    public Task KillAsync() => SerializedAsync(KillCoreAsync);
+
+    private async Task KillCoreAsync()
     {
         if (_process is null || _process.HasExited) return;
         _process.Kill();
@@ -83,30 +93,30 @@ public sealed class RedisServerProcess : IAsyncDisposable
         .EnsureSuccess($"kill -{signal}");
 
     /// <summary>Start again on the same port and data directory (old data intact, new run_id).</summary>
-    public Task RestartAsync() => IsRunning ? Task.CompletedTask : StartProcessAsync();
+    public Task RestartAsync() => SerializedAsync(() => IsRunning ? Task.CompletedTask : StartProcessAsync());
 
     /// <summary>
     /// Like <see cref="RestartAsync"/>, but loading its files takes <paramref name="perKey"/> per key of its last AOF
     /// rewrite (redis's <c>key-load-delay</c>, this start only): meanwhile it answers -LOADING, as a real engine with a
     /// large dataset does for seconds after a restart. Returns once it answers, loading or not.
     /// </summary>
-    public Task RestartLoadingSlowlyAsync(TimeSpan perKey)
+    public Task RestartLoadingSlowlyAsync(TimeSpan perKey) => SerializedAsync(() =>
     {
         if (IsRunning) return Task.CompletedTask;
         _keyLoadDelayMicroseconds = (int)(perKey.Ticks / 10);
         return StartProcessAsync(untilServing: false);
-    }
+    });
 
     private int _keyLoadDelayMicroseconds;
 
     /// <summary>Wipe the data directory too, as a replaced disk would come back.</summary>
-    public async Task RestartEmptyAsync()
+    public Task RestartEmptyAsync() => SerializedAsync(async () =>
     {
-        await KillAsync();
+        await KillCoreAsync();
         System.IO.Directory.Delete(Directory, recursive: true);
         System.IO.Directory.CreateDirectory(Directory);
         await StartProcessAsync();
-    }
+    });
 
     /// <summary>
     /// Copies the data directory as it is now (AOF included) to a new temp directory, for
@@ -121,14 +131,14 @@ public sealed class RedisServerProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL, then start again (same port, new run_id) with the data of <paramref name="snapshot"/>, which is consumed.</summary>
-    public async Task RestartFromSnapshotAsync(string snapshot)
+    public Task RestartFromSnapshotAsync(string snapshot) => SerializedAsync(async () =>
     {
-        await KillAsync();
+        await KillCoreAsync();
         System.IO.Directory.Delete(Directory, recursive: true);
         CopyDirectory(snapshot, Directory);
         System.IO.Directory.Delete(snapshot, recursive: true);
         await StartProcessAsync();
-    }
+    });
 
     private static void CopyDirectory(string from, string to)
     {
@@ -248,6 +258,19 @@ public sealed class RedisServerProcess : IAsyncDisposable
         catch (Exception ex) when (ex is SocketException or IOException)
         {
             return null; // not listening yet, or closed the TLS handshake while starting
+        }
+    }
+
+    private async Task SerializedAsync(Func<Task> operation)
+    {
+        await _lifecycle.WaitAsync();
+        try
+        {
+            await operation();
+        }
+        finally
+        {
+            _lifecycle.Release();
         }
     }
 
