@@ -26,7 +26,7 @@ public sealed class ErrorExcuses(IReadOnlyList<Fault> faults, IReadOnlyDictionar
         var until = Healed(f) + Grace;
         if (!f.TakesBothTwins) return until;
         foreach (var outage in faults.Where(IsControlPlane).OrderBy(o => o.At))
-            if (outage.At <= until && Healed(outage) >= f.At) until = TimeSpan.FromTicks(Math.Max(until.Ticks, (Healed(outage) + Grace).Ticks));
+            if (outage.At <= until && Healed(outage) >= f.At && Healed(outage) + Grace > until) until = Healed(outage) + Grace;
         return until;
     }
 

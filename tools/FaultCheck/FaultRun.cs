@@ -316,7 +316,7 @@ public sealed class FaultRun(FaultSchedule schedule, string configuration, Actio
     /// </summary>
     private void CheckFio(IReadOnlyList<FioChunk> chunks, IReadOnlyDictionary<int, string> done)
     {
-        var grace = TimeSpan.FromSeconds(20);
+        var grace = ErrorExcuses.Grace;
         foreach (var chunk in chunks.Where(c => c.ExitCode != 0))
         {
             var overlapping = schedule.Faults.Where(f => f.At <= chunk.Ended + grace && chunk.Started <= f.Heals + grace).ToList();
