@@ -22,7 +22,7 @@ public static class VdiskDataPurge
             // The blocks, and what owners recorded of them (NbdHost's RedisKeys.VdiskRecord and RecentWrites): a later
             // vdisk with the same id on clusters of another size must not be refused for this one's layout.
             var keys = new List<RedisKey> { $"nondedup:{vdiskId}", $"zerodisk:vdisk:{vdiskId}", $"recent:{vdiskId}" };
-            keys.AddRange(servers.Select(s => (RedisKey)$"dirty:{vdiskId}:{s.Address}"));
+            keys.AddRange(servers.Select(s => EngineKeys.DirtyBlocks(vdiskId, s.Address)));
             var deleted = await db.KeyDeleteAsync(keys.ToArray());
             done.Add($"{server.Address}: deleted {deleted} key(s)");
         }

@@ -33,7 +33,7 @@ public sealed class DirtyBlockCounter : IAsyncDisposable
             {
                 if (!engines.Any(e => e.Address == holder.Address)) continue;
                 foreach (var engine in engines.Where(e => e.Address != holder.Address))
-                    counts.Add((engine.Address, blockSize, batch.SetLengthAsync($"dirty:{vdisk}:{engine.Address}")));
+                    counts.Add((engine.Address, blockSize, batch.SetLengthAsync(EngineKeys.DirtyBlocks(vdisk, engine.Address))));
             }
             batch.Execute();
             try

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Logging;
-using StackExchange.Redis;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.Contracts;
-using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.ClusterState.StorageEngines;
 
@@ -10,7 +8,10 @@ public enum LastSideOutcome
 {
     /// <summary>The shard keeps a serving side: the report is handled as any single failure.</summary>
     Proceed,
-    /// <summary>The engine answers a probe while its twin is down: the report is not believed.</summary>
+    /// <summary>
+    /// The report is not believed: the engine answers a probe while its twin is down, or it holds writes its online twin
+    /// missed (it is the shard's only complete side, reported before the stale twin).
+    /// </summary>
     Refuse,
     /// <summary>Neither side answers: a genuine double failure, the shard is unavailable.</summary>
     ShardUnavailable,
@@ -27,7 +28,9 @@ public sealed record TwinEngine(string ClusterId, long ConfigRevision, StorageSe
 /// is checked before it changes etcd. Both engines are probed; if the reported one answers, the report is refused
 /// (a stall the reporting server saw, not a failure); if neither answers, the failure is genuine and the shard is
 /// unavailable. The twins' config revisions go into the commit, so two reports of twins racing each other cannot
-/// both pass as single failures.
+/// both pass as single failures. A report whose twin is online is checked too, for the reverse order: if the reported
+/// engine holds writes the twin missed (<see cref="StaleTwinEvidence"/>), the twin failed first and only its report is
+/// late, so the reported engine is the shard's only complete side and stays online.
 /// </summary>
 public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastServingSideCheck> logger)
 {
@@ -38,10 +41,21 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
     /// <param name="snapshot">What the report already read (one snapshot per report); null: read it now.</param>
     public async Task<LastSideVerdict> CheckAsync(string address, TopologySnapshot? snapshot, CancellationToken ct)
     {
-        var twins = Twins(address, snapshot ?? await topology.SnapshotAsync(ct));
+        var shard = Shard(address, snapshot ?? await topology.SnapshotAsync(ct));
+        var twins = shard.Twins.Select(p => p.Twin).ToList();
         var revisions = twins.GroupBy(t => t.ClusterId).ToDictionary(g => g.Key, g => g.First().ConfigRevision, StringComparer.Ordinal);
         var down = twins.Where(t => !IsServing(t.Server.State)).ToList();
-        if (down.Count == 0) return new(LastSideOutcome.Proceed, "the twin serves the shard", revisions);
+        if (down.Count == 0)
+        {
+            var online = shard.Twins.Where(p => p.Twin.Server.State == EngineState.Online).ToList();
+            if (shard.Engine is { } engine && await StaleTwinEvidence.StaleTwinAsync(engine, online, ct) is { } stale)
+            {
+                logger.LogWarning("Failure report of {Address} refused: it is its shard's only complete side ({Evidence}); the twin's own failure report takes the twin offline first",
+                    address, stale);
+                return new(LastSideOutcome.Refuse, $"only complete side of its shard: {stale}: report not believed", revisions);
+            }
+            return new(LastSideOutcome.Proceed, "the twin serves the shard", revisions);
+        }
 
         var downText = string.Join(", ", down.Select(t => $"{t.Server.Address} ({t.Server.State.ToWire()})"));
         var engineAnswers = await AnswersAsync(address, ct);
@@ -61,25 +75,32 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
 
     /// <summary>Twins of the engine that do not serve the shard now.</summary>
     public async Task<IReadOnlyList<TwinEngine>> DownTwinsAsync(string address, CancellationToken ct) =>
-        Twins(address, await topology.SnapshotAsync(ct)).Where(t => !IsServing(t.Server.State)).ToList();
+        Shard(address, await topology.SnapshotAsync(ct)).Twins.Select(p => p.Twin).Where(t => !IsServing(t.Server.State)).ToList();
 
     private static bool IsServing(EngineState state) => state is EngineState.Online or EngineState.Rip;
 
-    private static IReadOnlyList<TwinEngine> Twins(string address, TopologySnapshot topology)
+    /// <summary>The engine's own entry (null when no cluster holds it) and each twin with the vdisks mirrored onto it.</summary>
+    private sealed record ShardView(StorageServerConfig? Engine, IReadOnlyList<TwinPairing> Twins);
+
+    private static ShardView Shard(string address, TopologySnapshot topology)
     {
-        var clusters = topology.Clusters;
         var own = topology.ClusterOfEngine(address);
-        if (own is null) return [];
+        if (own is null) return new(null, []);
         var shard = own.Config.Servers.ToList().FindIndex(s => s.Address == address);
-        var paired = new HashSet<string>(StringComparer.Ordinal);
+        var paired = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var vdisk in topology.Vdisks)
         {
-            if (vdisk.Nbd.StorageClusterID == own.ClusterId) paired.Add(vdisk.Nbd.SlaveStorageClusterID);
-            else if (vdisk.Nbd.SlaveStorageClusterID == own.ClusterId) paired.Add(vdisk.Nbd.StorageClusterID);
+            var twinCluster = vdisk.Nbd.StorageClusterID == own.ClusterId ? vdisk.Nbd.SlaveStorageClusterID
+                : vdisk.Nbd.SlaveStorageClusterID == own.ClusterId ? vdisk.Nbd.StorageClusterID
+                : null;
+            if (twinCluster is null) continue;
+            if (!paired.TryGetValue(twinCluster, out var vdisks)) paired[twinCluster] = vdisks = [];
+            vdisks.Add(vdisk.VdiskId);
         }
-        return clusters.Where(c => paired.Contains(c.ClusterId) && c.Config.Servers.Count > shard)
-            .Select(c => new TwinEngine(c.ClusterId, c.ModRevision, c.Config.Servers[shard]))
+        var twins = topology.Clusters.Where(c => paired.ContainsKey(c.ClusterId) && c.Config.Servers.Count > shard)
+            .Select(c => new TwinPairing(new TwinEngine(c.ClusterId, c.ModRevision, c.Config.Servers[shard]), paired[c.ClusterId]))
             .ToList();
+        return new(own.Config.Servers[shard], twins);
     }
 
     /// <summary>
@@ -99,18 +120,13 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
 
     private static async Task<bool> AnswersOnceAsync(string address, CancellationToken ct)
     {
-        var options = EngineConnection.Options(address);
-        options.AbortOnConnectFail = true;
-        options.ConnectRetry = 0;
-        options.ConnectTimeout = options.SyncTimeout = options.AsyncTimeout = (int)ProbeTimeout.TotalMilliseconds;
-        options.ClientName = "zerodisk-clusterstate-check";
         try
         {
-            await using var connection = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(ProbeTimeout * 2, ct);
+            await using var connection = await EngineProbe.ConnectAsync(address, ProbeTimeout, ct);
             await connection.GetDatabase().PingAsync();
             return true;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (EngineProbe.IsNoAnswer(ex))
         {
             return false;
         }

@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.Storage;
 
@@ -9,7 +10,7 @@ public static class RedisKeys
     public static RedisKey Blocks(string vdiskId) => $"nondedup:{vdiskId}";
 
     /// <summary>Set of block indexes stale on <paramref name="engineAddress"/>, kept on its twin (the dirty set is the truth).</summary>
-    public static RedisKey DirtyBlocks(string vdiskId, string engineAddress) => $"dirty:{vdiskId}:{engineAddress}";
+    public static RedisKey DirtyBlocks(string vdiskId, string engineAddress) => EngineKeys.DirtyBlocks(vdiskId, engineAddress);
 
     /// <summary>The vdisk's fence epoch on one engine: the highest owner epoch that wrote there (one writer per vdisk).</summary>
     public static RedisKey Fence(string vdiskId) => $"fence:{vdiskId}";
