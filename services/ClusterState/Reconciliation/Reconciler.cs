@@ -81,13 +81,22 @@ public sealed class Reconciler(
                 logger.LogInformation("engine {Address}: no verdict on incident {Incident}'s repair since {Asked}; asking again", engine.Address, engine.Incident, asked);
                 await bus.Publish(StorageEngineStateMachine.VerificationRequest(engine, now), ct);
             }
-            if (engine.CurrentState == EngineStateNames.Offline && engine.HeldOutage is { } held && (await lastSide.DownTwinsAsync(engine.Address, ct)).Count == 0)
+            if (engine.CurrentState == EngineStateNames.Offline && engine.HeldOutage is { } held)
             {
+                var twinServes = (await lastSide.DownTwinsAsync(engine.Address, ct)).Count == 0;
+                // A temporary one is offered again while no twin serves: the engine may be the shard's complete side,
+                // which its twins' dirty sets show once they answer (the held twin of it waits for it).
+                if (!twinServes && held != OutageKind.Temporary) continue;
                 using var activity = Tracing.StartActivity("release held classification", ActivityKind.Producer, engine.History[^1].TraceContext());
-                logger.LogWarning("engine {Address}: its twin serves again; releasing the {Kind} classification held while the shard had no serving side", engine.Address, held.ToWire());
+                if (twinServes)
+                    logger.LogWarning("engine {Address}: its twin serves again; releasing the {Kind} classification held while the shard had no serving side", engine.Address, held.ToWire());
+                else
+                    logger.LogInformation("engine {Address}: no twin serves its shard; offering its held temporary classification again (is it the complete side?)", engine.Address);
                 await bus.Publish(new OutageClassified
                 {
-                    Address = engine.Address, Kind = held, Incident = engine.Incident, Reason = "held while the shard had no serving side; released once its twin served again",
+                    Address = engine.Address, Kind = held, Incident = engine.Incident,
+                    Reason = twinServes ? "held while the shard had no serving side; released once its twin served again"
+                        : "held while the shard had no serving side; offered again while no twin serves",
                 }, ct);
             }
         }

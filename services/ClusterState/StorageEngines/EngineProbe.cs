@@ -1,3 +1,4 @@
+using System.Net;
 using StackExchange.Redis;
 using ZeroDisk.ServiceDefaults.Engines;
 
@@ -12,6 +13,10 @@ internal static class EngineProbe
     public static async Task<ConnectionMultiplexer> ConnectAsync(string address, TimeSpan timeout, CancellationToken ct)
     {
         var options = EngineConnection.Options(address);
+        // A name under .invalid never resolves (RFC 6761): such an engine (the start-up rehearsal's) cannot answer,
+        // and asking a resolver about it would be a connection to an address nobody configured.
+        if (options.EndPoints is [DnsEndPoint { Host: var host }] && host.EndsWith(".invalid", StringComparison.OrdinalIgnoreCase))
+            throw new RedisConnectionException(ConnectionFailureType.UnableToResolvePhysicalConnection, $"{address}: a name under .invalid never resolves");
         options.AbortOnConnectFail = true;
         options.ConnectRetry = 0;
         options.ConnectTimeout = options.SyncTimeout = options.AsyncTimeout = (int)timeout.TotalMilliseconds;

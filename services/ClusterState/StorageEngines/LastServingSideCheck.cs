@@ -17,6 +17,19 @@ public enum LastSideOutcome
     ShardUnavailable,
 }
 
+public enum ServeAloneOutcome
+{
+    /// <summary>A twin serves the shard: the engine is repaired from it as usual.</summary>
+    TwinServes,
+    /// <summary>No twin serves, and the engine is the shard's complete side: it serves again at once.</summary>
+    ServeAlone,
+    /// <summary>No twin serves, and the engine may have missed writes: its repair waits until a complete side serves.</summary>
+    Hold,
+}
+
+/// <summary>Whether an engine that is back may serve its shard while its twins are down, and why.</summary>
+public sealed record ServeAloneVerdict(ServeAloneOutcome Outcome, string Reason);
+
 /// <summary>What the check found, and the revisions of the twins' cluster configs it read (the commit compares them).</summary>
 public sealed record LastSideVerdict(LastSideOutcome Outcome, string Reason, IReadOnlyDictionary<string, long> TwinConfigRevisions);
 
@@ -48,7 +61,7 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
         if (down.Count == 0)
         {
             var online = shard.Twins.Where(p => p.Twin.Server.State == EngineState.Online).ToList();
-            if (shard.Engine is { } engine && await StaleTwinEvidence.StaleTwinAsync(engine, online, ct) is { } stale)
+            if (shard.Engine is { } engine && await StaleTwinEvidence.OutlivedTwinsAsync(engine, online, ct) is { } stale)
             {
                 logger.LogWarning("Failure report of {Address} refused: it is its shard's only complete side ({Evidence}); the twin's own failure report takes the twin offline first",
                     address, stale);
@@ -76,6 +89,38 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
     /// <summary>Twins of the engine that do not serve the shard now.</summary>
     public async Task<IReadOnlyList<TwinEngine>> DownTwinsAsync(string address, CancellationToken ct) =>
         Shard(address, await topology.SnapshotAsync(ct)).Twins.Select(p => p.Twin).Where(t => !IsServing(t.Server.State)).ToList();
+
+    /// <summary>
+    /// Whether the engine, back with its data while no twin serves its shard, may serve the shard alone. The dirty set
+    /// is the truth: only if no twin holds a block it missed. When every down twin answers, their dirty sets decide
+    /// (whichever twin's report came first); when one does not, what it holds cannot be read, and the order of the
+    /// reports decides, as the best knowledge there is: <paramref name="reportedWhileTwinsDown"/> (it was reported after
+    /// its twins were down: the last side every write reached) serves, any other waits for a twin to answer.
+    /// </summary>
+    public async Task<ServeAloneVerdict> MayServeAloneAsync(string address, bool reportedWhileTwinsDown, CancellationToken ct)
+    {
+        var down = Shard(address, await topology.SnapshotAsync(ct)).Twins.Where(p => !IsServing(p.Twin.Server.State)).ToList();
+        if (down.Count == 0) return new(ServeAloneOutcome.TwinServes, "a twin serves the shard");
+        var silent = new List<string>();
+        var holding = new List<string>();
+        foreach (var twin in down)
+        {
+            var missed = await StaleTwinEvidence.MissedOnTwinAsync(address, twin, ct);
+            if (missed is null) silent.Add(twin.Twin.Server.Address);
+            else if (missed > 0) holding.Add($"{twin.Twin.Server.Address} holds {missed} block(s) it missed");
+        }
+        if (holding.Count > 0)
+        {
+            var reason = $"stale: {string.Join("; ", holding)}";
+            logger.LogWarning("Engine {Address} is back but does not serve its shard alone ({Reason}); its repair waits for the complete side", address, reason);
+            return new(ServeAloneOutcome.Hold, reason);
+        }
+        if (silent.Count == 0) return new(ServeAloneOutcome.ServeAlone, "no twin holds a block it missed");
+        var silentText = string.Join(", ", silent);
+        return reportedWhileTwinsDown
+            ? new(ServeAloneOutcome.ServeAlone, $"reported failed while its twin(s) were down already; {silentText} do(es) not answer")
+            : new(ServeAloneOutcome.Hold, $"twin(s) {silentText} down and not answering: whether it missed writes cannot be read yet");
+    }
 
     private static bool IsServing(EngineState state) => state is EngineState.Online or EngineState.Rip;
 

@@ -36,9 +36,9 @@ public sealed class StorageEngineSaga : SagaStateMachineInstance
     [JsonIgnore]
     public LastSideVerdict? ReportVerdict { get; set; }
 
-    /// <summary>Whether a twin of this engine was down when a classification arrived (never persisted).</summary>
+    /// <summary>Whether the engine may serve its shard alone, judged when a classification arrived (never persisted).</summary>
     [JsonIgnore]
-    public bool TwinsDown { get; set; }
+    public ServeAloneVerdict? ServeAlone { get; set; }
 
     /// <summary>The clusters and vdisks the report being handled read, once for all it decides (never persisted).</summary>
     [JsonIgnore]

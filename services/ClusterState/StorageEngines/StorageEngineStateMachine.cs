@@ -55,21 +55,22 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
 
         During(Offline,
             When(OutageClassified, c => c.Message.Incident == c.Saga.Incident)
-                .ThenAsync(async c => c.Saga.TwinsDown = (await _lastSide.DownTwinsAsync(c.Saga.Address, c.CancellationToken)).Count > 0)
-                .IfElse(c => c.Saga.ShardUnavailable is not null && c.Message.Kind == OutageKind.Temporary,
-                    // The shard's last serving side is back with its data: it holds every write acknowledged after its
-                    // twin failed, so there is nothing to copy to it (and no complete side to copy from).
+                .ThenAsync(async c => c.Saga.ServeAlone = await _lastSide.MayServeAloneAsync(c.Saga.Address, c.Saga.ShardUnavailable is not null, c.CancellationToken))
+                .IfElse(c => c.Saga.ServeAlone!.Outcome == ServeAloneOutcome.ServeAlone && c.Message.Kind == OutageKind.Temporary,
+                    // The shard's complete side is back with its data (no twin holds a block it missed): nothing to copy to
+                    // it, and no complete side to copy from. Its twins are repaired from it.
                     lastSide => Enter(lastSide.Then(c =>
                         {
                             c.Saga.Outage = OutageKind.Temporary;
                             c.Saga.ShardUnavailable = null;
                             c.Saga.HeldOutage = null;
-                        }), Online, c => $"the shard's last serving side is back with its data: {c.Message.Reason}")
+                        }), Online, c => $"the shard's last serving side is back with its data ({c.Saga.ServeAlone!.Reason}): {c.Message.Reason}")
                         .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Cancelled, "back as its shard's last serving side with its data: nothing to repair")),
-                    other => other.IfElse(c => c.Saga.TwinsDown,
+                    other => other.IfElse(c => c.Saga.ServeAlone!.Outcome != ServeAloneOutcome.TwinServes,
                         // Nothing is repaired from a side that is not complete: held until the twin serves again.
                         held => held.Then(c => c.Saga.HeldOutage = c.Message.Kind),
-                        free => free.IfElse(c => c.Message.Kind == OutageKind.Temporary,
+                        // A twin serves (it may have come back first): the shard is available again.
+                        free => free.Then(c => c.Saga.ShardUnavailable = null).IfElse(c => c.Message.Kind == OutageKind.Temporary,
                             tmp => BeginTmpRepair(tmp, c => $"classified temporary: {c.Message.Reason}"),
                             final => BeginFinalRepair(final, c => $"classified permanent: {c.Message.Reason}")))),
             When(OutageDeclared)

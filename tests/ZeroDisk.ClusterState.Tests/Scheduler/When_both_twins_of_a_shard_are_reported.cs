@@ -1,6 +1,7 @@
 using MassTransit;
 using System.Collections.Concurrent;
 using ZeroDisk.ClusterState.StorageEngines;
+using ZeroDisk.ServiceDefaults.Engines;
 
 namespace ZeroDisk.ClusterState.Tests.Scheduler;
 
@@ -53,7 +54,6 @@ public sealed class When_both_twins_of_a_shard_are_reported
     public async Task A_genuine_double_failure_marks_the_shard_unavailable_holds_repairs_and_heals_from_the_last_serving_side()
     {
         await using var scenario = await SchedulerScenario.StartAsync(clusterStateArguments: ["--ClusterState:ReconcileInterval=00:00:02"]);
-        scenario.OnJob = scenario.CompleteAsync;
         var alerts = new ConcurrentQueue<ShardUnavailable>();
         var alertEndpoint = scenario.Deployment.Publisher.ConnectReceiveEndpoint($"{scenario.Deployment.Scope}-alerts", e => e.Handler<ShardUnavailable>(c =>
         {
@@ -62,8 +62,17 @@ public sealed class When_both_twins_of_a_shard_are_reported
         }));
         await alertEndpoint.Ready;
         var (first, last) = (scenario.Primary[0], scenario.Slave[0]);
+        var missedByFirst = EngineKeys.DirtyBlocks(scenario.Vdisk, first.Address);
+        scenario.OnJob = async job =>
+        {
+            // The repair copies what the first engine missed from the last serving side and empties its dirty set.
+            await (await scenario.DatabaseAsync(last)).KeyDeleteAsync(missedByFirst);
+            await scenario.CompleteAsync(job);
+        };
 
         await first.KillAsync();
+        // The last side served alone before it died too: the dirty set of the first, on it, names what the first missed.
+        await (await scenario.DatabaseAsync(last)).SetAddAsync(missedByFirst, [3]);
         await scenario.Deployment.ReportFailureAsync(first.Address);
         await scenario.WaitForAsync(first, EngineState.Offline);
         await last.KillAsync();
