@@ -60,6 +60,7 @@ public static class AdminApi
             e.CompletedVdisks,
             e.ShardUnavailable,
             e.HeldOutage,
+            e.HeldBecause,
             e.History,
         }));
 

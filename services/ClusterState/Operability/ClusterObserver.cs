@@ -140,7 +140,7 @@ public sealed class ClusterObserver(
                 blocked.Add(new RepairBlock(RepairBlockCodes.ShardUnavailable, $"the shard has no serving side: {why}",
                     "Bring back this engine or its twin (restart its redis-server); never declare the last copy permanent"));
             if (engine.State == EngineState.Offline && engine.ClassificationHeld)
-                blocked.Add(new RepairBlock(RepairBlockCodes.ClassificationHeld, $"the {saga?.HeldOutage?.ToWire()} classification is held: no complete side of the shard serves",
+                blocked.Add(new RepairBlock(RepairBlockCodes.ClassificationHeld, $"the {saga?.HeldOutage?.ToWire()} classification is held: no complete side of the shard serves ({saga?.HeldBecause ?? "its twin is down"})",
                     "Bring back the twin engine; the reconciler then applies the classification"));
             if (engine.State is EngineState.RepairTmpOutage or EngineState.RepairFinalOutage && saga is not null)
             {

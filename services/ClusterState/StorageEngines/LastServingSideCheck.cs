@@ -1,4 +1,6 @@
+using dotnet_etcd;
 using Microsoft.Extensions.Logging;
+using ZeroDisk.ServiceDefaults.Etcd;
 using ZeroDisk.ClusterState.Topology;
 using ZeroDisk.Contracts;
 
@@ -45,7 +47,7 @@ public sealed record TwinEngine(string ClusterId, long ConfigRevision, StorageSe
 /// engine holds writes the twin missed (<see cref="StaleTwinEvidence"/>), the twin failed first and only its report is
 /// late, so the reported engine is the shard's only complete side and stays online.
 /// </summary>
-public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastServingSideCheck> logger)
+public sealed class LastServingSideCheck(ClusterTopology topology, EtcdClient etcd, ILogger<LastServingSideCheck> logger)
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ProbePause = TimeSpan.FromMilliseconds(300);
@@ -97,10 +99,13 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
     /// reports decides, as the best knowledge there is: <paramref name="reportedWhileTwinsDown"/> (it was reported after
     /// its twins were down: the last side every write reached) serves, any other waits for a twin to answer.
     /// </summary>
-    public async Task<ServeAloneVerdict> MayServeAloneAsync(string address, bool reportedWhileTwinsDown, CancellationToken ct)
+    public async Task<ServeAloneVerdict> MayServeAloneAsync(string address, OutageKind kind, bool reportedWhileTwinsDown, CancellationToken ct)
     {
-        var down = Shard(address, await topology.SnapshotAsync(ct)).Twins.Where(p => !IsServing(p.Twin.Server.State)).ToList();
+        var shard = Shard(address, await topology.SnapshotAsync(ct));
+        var down = shard.Twins.Where(p => !IsServing(p.Twin.Server.State)).ToList();
         if (down.Count == 0) return new(ServeAloneOutcome.TwinServes, "a twin serves the shard");
+        if (kind != OutageKind.Temporary)
+            return new(ServeAloneOutcome.Hold, $"twin(s) {string.Join(", ", down.Select(t => t.Twin.Server.Address))} down: a respread needs a complete side to copy from");
         var silent = new List<string>();
         var holding = new List<string>();
         foreach (var twin in down)
@@ -115,6 +120,10 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
             logger.LogWarning("Engine {Address} is back but does not serve its shard alone ({Reason}); its repair waits for the complete side", address, reason);
             return new(ServeAloneOutcome.Hold, reason);
         }
+        // A held classification is offered again long after the scheduler saw the engine answer: it must be back now,
+        // and the same engine (not wiped since), before it is the shard's only side.
+        if ((shard.Engine is null ? "it is in no cluster" : await NotBackAsync(shard.Engine, ct)) is { } notBack)
+            return new(ServeAloneOutcome.Hold, notBack);
         if (silent.Count == 0) return new(ServeAloneOutcome.ServeAlone, "no twin holds a block it missed");
         var silentText = string.Join(", ", silent);
         return reportedWhileTwinsDown
@@ -123,6 +132,25 @@ public sealed class LastServingSideCheck(ClusterTopology topology, ILogger<LastS
     }
 
     private static bool IsServing(EngineState state) => state is EngineState.Online or EngineState.Rip;
+
+    /// <summary>Null when the engine answers with the identity marker registered for it (or none is registered); else why not.</summary>
+    private async Task<string?> NotBackAsync(StorageServerConfig engine, CancellationToken ct)
+    {
+        var registered = (await etcd.GetAsync(EtcdKeys.EngineIdentity(engine.Address), cancellationToken: ct)).Kvs.FirstOrDefault()?.Value.ToStringUtf8();
+        try
+        {
+            await using var connection = await EngineProbe.ConnectAsync(engine.Address, ProbeTimeout, ct);
+            // The marker lives in database 0 whatever the engine's data database, as the NBD servers and the scheduler read it.
+            var marker = await connection.GetDatabase(0).StringGetAsync(EngineIdentity.RedisKey);
+            return registered is { Length: > 0 } && marker != registered
+                ? $"its identity marker is {(marker.IsNull ? "missing" : "not the registered one")}: it lost its data"
+                : null;
+        }
+        catch (Exception ex) when (EngineProbe.IsNoAnswer(ex))
+        {
+            return "it does not answer";
+        }
+    }
 
     /// <summary>The engine's own entry (null when no cluster holds it) and each twin with the vdisks mirrored onto it.</summary>
     private sealed record ShardView(StorageServerConfig? Engine, IReadOnlyList<TwinPairing> Twins);

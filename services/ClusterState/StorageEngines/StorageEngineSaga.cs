@@ -29,6 +29,8 @@ public sealed class StorageEngineSaga : SagaStateMachineInstance
     public string? ShardUnavailable { get; set; }
     /// <summary>A classification not applied because no complete side of the shard serves (the reconciler releases it).</summary>
     public OutageKind? HeldOutage { get; set; }
+    /// <summary>Why <see cref="HeldOutage"/> is held: which twin is down, or holds blocks this engine missed.</summary>
+    public string? HeldBecause { get; set; }
     /// <summary>The last failure report refused because the engine answered a probe while its twin was down.</summary>
     public string? LastRefusedReport { get; set; }
 

@@ -55,20 +55,23 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
 
         During(Offline,
             When(OutageClassified, c => c.Message.Incident == c.Saga.Incident)
-                .ThenAsync(async c => c.Saga.ServeAlone = await _lastSide.MayServeAloneAsync(c.Saga.Address, c.Saga.ShardUnavailable is not null, c.CancellationToken))
-                .IfElse(c => c.Saga.ServeAlone!.Outcome == ServeAloneOutcome.ServeAlone && c.Message.Kind == OutageKind.Temporary,
+                .ThenAsync(async c => c.Saga.ServeAlone = await _lastSide.MayServeAloneAsync(c.Saga.Address, c.Message.Kind, c.Saga.ShardUnavailable is not null, c.CancellationToken))
+                .IfElse(c => c.Saga.ServeAlone!.Outcome == ServeAloneOutcome.ServeAlone,
                     // The shard's complete side is back with its data (no twin holds a block it missed): nothing to copy to
                     // it, and no complete side to copy from. Its twins are repaired from it.
                     lastSide => Enter(lastSide.Then(c =>
                         {
                             c.Saga.Outage = OutageKind.Temporary;
                             c.Saga.ShardUnavailable = null;
-                            c.Saga.HeldOutage = null;
                         }), Online, c => $"the shard's last serving side is back with its data ({c.Saga.ServeAlone!.Reason}): {c.Message.Reason}")
                         .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Cancelled, "back as its shard's last serving side with its data: nothing to repair")),
                     other => other.IfElse(c => c.Saga.ServeAlone!.Outcome != ServeAloneOutcome.TwinServes,
                         // Nothing is repaired from a side that is not complete: held until the twin serves again.
-                        held => held.Then(c => c.Saga.HeldOutage = c.Message.Kind),
+                        held => held.Then(c =>
+                        {
+                            c.Saga.HeldOutage = c.Message.Kind;
+                            c.Saga.HeldBecause = c.Saga.ServeAlone!.Reason;
+                        }),
                         // A twin serves (it may have come back first): the shard is available again.
                         free => free.Then(c => c.Saga.ShardUnavailable = null).IfElse(c => c.Message.Kind == OutageKind.Temporary,
                             tmp => BeginTmpRepair(tmp, c => $"classified temporary: {c.Message.Reason}"),
@@ -224,7 +227,6 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
                     c.Saga.Incident = NewId.NextGuid().ToString("N");
                     c.Saga.IncidentTraceId = TransitionHistory.CurrentTraceId();
                     c.Saga.Outage = null;
-                    c.Saga.HeldOutage = null;
                     c.Saga.VerificationRequestedAt = null;
                     c.Saga.CompletedVdisks = [];
                 }),
@@ -236,7 +238,6 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
         Enter(binder.Then(c =>
             {
                 c.Saga.Outage = OutageKind.Temporary;
-                c.Saga.HeldOutage = null;
             }), RepairingTmpOutage, reason)
             .ThenAsync(c => PublishPhasesAsync(c, VdiskRepairPhase.Running))
             .If(c => c.Saga.AllVdisksCompleted, done => Finish(done, Online, _ => "no vdisk to repair"));
@@ -251,11 +252,13 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
     private static void BeginFinalRepairCore(StorageEngineSaga saga)
     {
         saga.Outage = OutageKind.Permanent;
-        saga.HeldOutage = null;
         saga.CompletedVdisks = [];
     }
 
-    /// <summary>One transition: history (with the trace id), entry time, new state, and the StorageEngineStateChanged event.</summary>
+    /// <summary>
+    /// One transition: history (with the trace id), entry time, new state, and the StorageEngineStateChanged event. A
+    /// transition ends any held classification: it was held for the state left.
+    /// </summary>
     private EventActivityBinder<StorageEngineSaga, T> Enter<T>(EventActivityBinder<StorageEngineSaga, T> binder, State state,
         Func<BehaviorContext<StorageEngineSaga, T>, string> reason)
         where T : class =>
@@ -266,6 +269,8 @@ public sealed class StorageEngineStateMachine : MassTransitStateMachine<StorageE
                 TransitionHistory.Append(c.Saga.History,
                     new TransitionRecord(c.Saga.CurrentState, state.Name, at, reason(c), c.Saga.Incident, TransitionHistory.CurrentTraceId(), TransitionHistory.CurrentSpanId()), _historyLimit);
                 c.Saga.StateEnteredAt = at;
+                c.Saga.HeldOutage = null;
+                c.Saga.HeldBecause = null;
             })
             .TransitionTo(state)
             .Publish(c => new StorageEngineStateChanged

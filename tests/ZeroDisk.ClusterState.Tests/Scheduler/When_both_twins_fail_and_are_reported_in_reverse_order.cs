@@ -55,8 +55,9 @@ public sealed class When_both_twins_fail_and_are_reported_in_reverse_order
         // side's held classification, offered again every round, cannot be judged yet): the slave's dirty set names it
         // stale, so it does not serve alone, whatever the order of the reports said.
         await scenario.Deployment.ClassifyAsync(stale.Address, await scenario.IncidentAsync(stale), OutageKind.Temporary);
-        await Eventually.UntilAsync(async () => (await scenario.Deployment.EngineSagaAsync(stale.Address))?.HeldOutage == OutageKind.Temporary,
-            "the stale side's classification is held", TimeSpan.FromSeconds(30));
+        var held = await Eventually.ValueAsync(async () => await scenario.Deployment.EngineSagaAsync(stale.Address),
+            saga => saga?.HeldOutage == OutageKind.Temporary, TimeSpan.FromSeconds(30));
+        Assert.Contains($"{complete.Address} holds 2 block(s) it missed", held!.HeldBecause);
         // It answers again: its dirty sets show it holds nothing the slave missed, so the slave serves alone, and the
         // primary is repaired from it.
         await stale.RestartAsync();

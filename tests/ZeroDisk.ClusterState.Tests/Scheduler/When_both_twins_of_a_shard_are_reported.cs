@@ -109,4 +109,31 @@ public sealed class When_both_twins_of_a_shard_are_reported
         Assert.Equal([EngineStateNames.Offline, EngineStateNames.RepairingTmpOutage, EngineStateNames.Online], firstSaga!.History.Select(h => h.To));
         await alertEndpoint.StopAsync();
     }
+
+    [Fact]
+    public async Task The_last_serving_side_back_without_its_identity_marker_does_not_serve_the_shard_alone()
+    {
+        await using var scenario = await SchedulerScenario.StartAsync();
+        var (first, last) = (scenario.Primary[0], scenario.Slave[0]);
+        const string marker = "slave-cluster/identity-of-the-last-side";
+        await scenario.Deployment.Etcd.PutAsync(EtcdKeys.EngineIdentity(last.Address), marker);
+        await (await scenario.DatabaseAsync(last)).StringSetAsync(EngineIdentity.RedisKey, marker);
+        await first.KillAsync();
+        await scenario.Deployment.ReportFailureAsync(first.Address);
+        await scenario.WaitForAsync(first, EngineState.Offline);
+        await last.KillAsync();
+        await scenario.Deployment.ReportFailureAsync(last.Address);
+        await scenario.WaitForAsync(last, EngineState.Offline);
+
+        // The scheduler saw the last side answer and classified it temporary; by the time the classification is handled
+        // (it was held, and is offered again) the engine is back on an empty disk: never the shard's only side.
+        await scenario.Scheduler.KillAsync();
+        await last.RestartAsync();
+        await (await scenario.DatabaseAsync(last)).KeyDeleteAsync(EngineIdentity.RedisKey);
+        await scenario.Deployment.ClassifyAsync(last.Address, await scenario.IncidentAsync(last), OutageKind.Temporary);
+        var held = await Eventually.ValueAsync(async () => await scenario.Deployment.EngineSagaAsync(last.Address),
+            saga => saga?.HeldOutage == OutageKind.Temporary, TimeSpan.FromSeconds(30));
+        Assert.Contains("identity marker is missing", held!.HeldBecause);
+        Assert.Equal(EngineState.Offline, await scenario.StateAsync(last));
+    }
 }
