@@ -13,28 +13,35 @@ public sealed class When_an_incident_ends_without_repairing_its_vdisks
     {
         await using var deployment = await ClusterStateDeployment.CreateAsync();
         await deployment.StartInProcessAsync();
-        var clusters = await deployment.SeedMirroredClustersAsync();
-        var (first, last) = (clusters.PrimaryEngines[0], clusters.SlaveEngines[0]); // twins; neither address answers
+        // The last serving side is a real engine: it serves alone again only if it answers when it is classified.
+        await using var lastEngine = await RedisServerProcess.StartAsync();
+        var last = lastEngine.Address;
+        deployment.TrackEngine(last);
+        var first = deployment.NewEngineAddress(); // never answers
+        var (primary, slave) = (await deployment.SeedClusterAsync("primary", first), await deployment.SeedClusterAsync("slave", last));
+        var vdisk = await deployment.SeedVdiskAsync("vd1", primary, slave);
 
         await deployment.ReportFailureAsync(first);
-        await deployment.WaitForEngineAsync(clusters.Primary, first, EngineState.Offline);
+        await deployment.WaitForEngineAsync(primary, first, EngineState.Offline);
+        await lastEngine.KillAsync();
         await deployment.ReportFailureAsync(last);
-        await deployment.WaitForEngineAsync(clusters.Slave, last, EngineState.Offline);
+        await deployment.WaitForEngineAsync(slave, last, EngineState.Offline);
         var incident = await deployment.IncidentAsync(last);
-        await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(clusters.Vdisk, incident))?.CurrentState == "Pending", "the repair is pending");
+        await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(vdisk, incident))?.CurrentState == "Pending", "the repair is pending");
 
+        await lastEngine.RestartAsync();
         await deployment.ClassifyAsync(last, incident, OutageKind.Temporary);
-        await deployment.WaitForEngineAsync(clusters.Slave, last, EngineState.Online);
+        await deployment.WaitForEngineAsync(slave, last, EngineState.Online);
 
-        await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(clusters.Vdisk, incident))?.CurrentState == "Cancelled",
+        await Eventually.UntilAsync(async () => (await deployment.VdiskRepairSagaAsync(vdisk, incident))?.CurrentState == "Cancelled",
             "the repair of the last serving side is cancelled", TimeSpan.FromSeconds(30));
-        var repair = await deployment.VdiskRepairSagaAsync(clusters.Vdisk, incident);
+        var repair = await deployment.VdiskRepairSagaAsync(vdisk, incident);
         Assert.Equal(["Pending", "Cancelled"], repair!.History.Select(h => h.To));
         Assert.Contains("last serving side", repair.History[^1].Reason);
         // What the admin API lists (and the checker waits on): no repair for the engine left open (its twin's is, rightly).
         using var http = deployment.Http();
         using var repairs = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/repairs"));
-        var states = repairs.RootElement.EnumerateArray().Where(r => r.GetProperty("vdiskId").GetString() == clusters.Vdisk && r.GetProperty("address").GetString() == last)
+        var states = repairs.RootElement.EnumerateArray().Where(r => r.GetProperty("vdiskId").GetString() == vdisk && r.GetProperty("address").GetString() == last)
             .Select(r => r.GetProperty("currentState").GetString()).ToList();
         Assert.NotEmpty(states);
         Assert.All(states, s => Assert.Contains(s, new[] { "Completed", "Cancelled" }));
