@@ -56,10 +56,10 @@ public static class StaleTwinEvidence
         {
             await using var connection = await EngineProbe.ConnectAsync(holder.Address, ReadTimeout, ct);
             var batch = connection.GetDatabase(holder.Db).CreateBatch();
-            var counts = groups.Select(keys => keys.Select(k => batch.SetLengthAsync(k)).ToList()).ToList();
+            var counts = groups.Select(keys => Task.WhenAll(keys.Select(k => batch.SetLengthAsync(k)))).ToList();
             batch.Execute();
-            await Task.WhenAll(counts.SelectMany(c => c)).WaitAsync(ReadTimeout, ct);
-            return counts.Select(c => c.Sum(t => t.Result)).ToArray();
+            var replies = await Task.WhenAll(counts).WaitAsync(ReadTimeout, ct);
+            return replies.Select(group => group.Sum()).ToArray();
         }
         catch (Exception ex) when (EngineProbe.IsNoAnswer(ex))
         {

@@ -35,17 +35,8 @@ public sealed class When_both_twins_fail_and_are_reported_in_reverse_order
         Assert.NotNull((await scenario.Deployment.EngineSagaAsync(stale.Address))!.ShardUnavailable); // by the order of the reports
         // From here on (the complete side was taken offline while its twin was online: a single failure, by then), the
         // stale side must never be the shard's only online side.
-        var staleServedAlone = 0;
-        using var watching = new CancellationTokenSource();
-        var watch = Task.Run(async () =>
-        {
-            while (!watching.IsCancellationRequested)
-            {
-                if (await scenario.StateAsync(stale) == EngineState.Online && await scenario.StateAsync(complete) != EngineState.Online)
-                    Interlocked.Increment(ref staleServedAlone);
-                await Task.Delay(20);
-            }
-        });
+        await using var watch = new StateWatch(async () =>
+            await scenario.StateAsync(stale) == EngineState.Online && await scenario.StateAsync(complete) != EngineState.Online);
 
         // The complete side comes back first: its twin does not answer, so nothing says yet that it is complete.
         await complete.RestartAsync();
@@ -63,8 +54,7 @@ public sealed class When_both_twins_fail_and_are_reported_in_reverse_order
         await stale.RestartAsync();
         await scenario.WaitForAsync(complete, EngineState.Online, TimeSpan.FromSeconds(60));
         await scenario.WaitForAsync(stale, EngineState.Online, TimeSpan.FromSeconds(90));
-        await watching.CancelAsync();
-        await watch;
+        var staleServedAlone = await watch.StopAsync();
 
         var completeSaga = await scenario.Deployment.EngineSagaAsync(complete.Address);
         var staleSaga = await scenario.Deployment.EngineSagaAsync(stale.Address);

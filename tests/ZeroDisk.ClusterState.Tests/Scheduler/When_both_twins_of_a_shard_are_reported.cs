@@ -20,16 +20,8 @@ public sealed class When_both_twins_of_a_shard_are_reported
         await using var scenario = await SchedulerScenario.StartAsync(clusterStateArguments: ["--ClusterState:ReconcileInterval=00:00:02"]);
         scenario.OnJob = scenario.CompleteAsync; // the repair of the vdisk nobody serves is done at once
         var (primary, slave) = (scenario.Primary[0], scenario.Slave[0]);
-        var bothDown = 0;
-        using var watching = new CancellationTokenSource();
-        var watch = Task.Run(async () =>
-        {
-            while (!watching.IsCancellationRequested)
-            {
-                if (await scenario.StateAsync(primary) != EngineState.Online && await scenario.StateAsync(slave) != EngineState.Online) Interlocked.Increment(ref bothDown);
-                await Task.Delay(20);
-            }
-        });
+        await using var watch = new StateWatch(async () =>
+            await scenario.StateAsync(primary) != EngineState.Online && await scenario.StateAsync(slave) != EngineState.Online);
 
         // One NBD server that stalled on both sides reports both twins at once; both engines answer.
         await Task.WhenAll(scenario.Deployment.ReportFailureAsync(primary.Address, "nbd-stalled"), scenario.Deployment.ReportFailureAsync(slave.Address, "nbd-stalled"));
@@ -42,9 +34,7 @@ public sealed class When_both_twins_of_a_shard_are_reported
         await scenario.WaitForAsync(slave, EngineState.Online);
         await scenario.Deployment.WaitForClusterAsync(scenario.PrimaryCluster, ClusterStatus.Healthy);
         await scenario.Deployment.WaitForClusterAsync(scenario.SlaveCluster, ClusterStatus.Healthy);
-        await watching.CancelAsync();
-        await watch;
-        Assert.Equal(0, bothDown);
+        Assert.Equal(0, await watch.StopAsync());
         var sagas = new[] { await scenario.Deployment.EngineSagaAsync(primary.Address), await scenario.Deployment.EngineSagaAsync(slave.Address) };
         Assert.Single(sagas, s => s is not null && s.History.Count > 0); // exactly one engine had an incident
         Assert.All(sagas, s => Assert.Null(s?.ShardUnavailable));

@@ -28,16 +28,7 @@ public sealed class When_the_complete_twin_is_reported_before_the_stale_one
             await onComplete.KeyDeleteAsync(EngineKeys.DirtyBlocks(job.VdiskId, job.Address));
             await scenario.CompleteAsync(job);
         };
-        var completeLeftOnline = 0;
-        using var watching = new CancellationTokenSource();
-        var watch = Task.Run(async () =>
-        {
-            while (!watching.IsCancellationRequested)
-            {
-                if (await scenario.StateAsync(complete) != EngineState.Online) Interlocked.Increment(ref completeLeftOnline);
-                await Task.Delay(20);
-            }
-        });
+        await using var watch = new StateWatch(async () => await scenario.StateAsync(complete) != EngineState.Online);
 
         await scenario.Deployment.ReportFailureAsync(complete.Address, "nbd-late-primary-report");
         var refused = await Eventually.ValueAsync(async () => (await scenario.Deployment.EngineSagaAsync(complete.Address))?.LastRefusedReport,
@@ -48,10 +39,8 @@ public sealed class When_the_complete_twin_is_reported_before_the_stale_one
         await scenario.Deployment.ReportFailureAsync(stale.Address, "nbd-late-primary-report");
         await scenario.WaitForAsync(stale, EngineState.Offline);
         await scenario.WaitForAsync(stale, EngineState.Online, TimeSpan.FromSeconds(90));
-        await watching.CancelAsync();
-        await watch;
 
-        Assert.Equal(0, completeLeftOnline);
+        Assert.Equal(0, await watch.StopAsync());
         Assert.Empty((await scenario.Deployment.EngineSagaAsync(complete.Address))!.History);
         var staleSaga = await scenario.Deployment.EngineSagaAsync(stale.Address);
         Assert.Equal([EngineStateNames.Offline, EngineStateNames.RepairingTmpOutage, EngineStateNames.Online], staleSaga!.History.Select(h => h.To));
